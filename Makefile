@@ -1,0 +1,43 @@
+# qauipsiz — the two set-up commands are `make run` and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+DEMO    ?= data/demo/astana
+OUT     ?= out
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test bench lint demo pipeline serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+$(DEMO)/metadata.json: | $(STAMP)
+	$(BIN)/qauipsiz demo --out $(DEMO)
+
+demo: $(STAMP) $(DEMO)/metadata.json
+
+## run: install, build the demo city if missing, run the analysis pipeline, then serve the dashboard
+run: demo
+	$(BIN)/qauipsiz pipeline --city astana --demo $(DEMO) --out $(OUT)
+	$(BIN)/qauipsiz serve --city astana --host 127.0.0.1 --port 8000
+
+## pipeline: the analysis job alone (what `make run` does before serving)
+pipeline: demo
+	$(BIN)/qauipsiz pipeline --city astana --demo $(DEMO) --out $(OUT)
+
+## test: install and run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+## bench: every benchmark against its peer, one after another
+bench: demo
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check hotspot cpted maps api tests bench
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,1 @@
+"""qauipsiz.api — the application: CLI, FastAPI service, store, auth and settings."""

@@ -1,0 +1,14 @@
+"""Command-line interface: ``qauipsiz --help`` lists every command.
+
+Each command lives in its own module and registers itself on :data:`api.cli._app.app`.
+"""
+from __future__ import annotations
+
+from api.cli import cities as _cities  # noqa: F401
+from api.cli import demo as _demo  # noqa: F401
+from api.cli._app import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,11 @@
+"""The Typer application every command module registers on."""
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="qauipsiz",
+    help="qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities.",
+    no_args_is_help=True,
+    add_completion=False,
+)

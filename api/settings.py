@@ -1,0 +1,66 @@
+"""The one settings object: environment variables ``QAUIPSIZ_*`` and ``DATABASE_URL``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings, read from the environment by :func:`get_settings`.
+
+    Attributes
+    ----------
+    data_dir : Path
+        Where the embedded store, caches and uploads live (``QAUIPSIZ_DATA_DIR``, default ``./var``).
+    database_url : str
+        Any SQLAlchemy URL (``DATABASE_URL``); default ``sqlite:///<data_dir>/qauipsiz.db``.
+        ``postgresql+psycopg2://...`` selects the PostGIS store.
+    demo_dir : Path
+        The demo city's folder (``QAUIPSIZ_DEMO_DIR``, default ``data/demo/astana``).
+    city : str
+        Default city key (``QAUIPSIZ_CITY``, default ``astana``).
+    tile_url : str
+        Optional XYZ basemap URL for the dashboard (``QAUIPSIZ_TILE_URL``); empty means our own basemap.
+    cors_origins : tuple[str, ...]
+        Allowed CORS origins, comma-separated (``QAUIPSIZ_CORS_ORIGINS``); empty means CORS off.
+    max_upload_mb : float
+        Request body limit in MiB (``QAUIPSIZ_MAX_UPLOAD_MB``, default 50).
+    request_timeout_s : float
+        Per-request time limit in seconds (``QAUIPSIZ_REQUEST_TIMEOUT_S``, default 60).
+    min_public_count : int
+        Counts below this are suppressed in public outputs (``QAUIPSIZ_MIN_PUBLIC_COUNT``, default 5).
+    """
+
+    data_dir: Path
+    database_url: str
+    demo_dir: Path
+    city: str = "astana"
+    tile_url: str = ""
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    max_upload_mb: float = 50.0
+    request_timeout_s: float = 60.0
+    min_public_count: int = 5
+
+
+def get_settings() -> Settings:
+    """Read :class:`Settings` from the environment now (no caching, so tests can change it)."""
+    data_dir = Path(_env("QAUIPSIZ_DATA_DIR", "var")).resolve()
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'qauipsiz.db'}"
+    cors = tuple(o.strip() for o in _env("QAUIPSIZ_CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        demo_dir=Path(_env("QAUIPSIZ_DEMO_DIR", "data/demo/astana")).resolve(),
+        city=_env("QAUIPSIZ_CITY", "astana"),
+        tile_url=_env("QAUIPSIZ_TILE_URL", ""),
+        cors_origins=cors,
+        max_upload_mb=float(_env("QAUIPSIZ_MAX_UPLOAD_MB", "50")),
+        request_timeout_s=float(_env("QAUIPSIZ_REQUEST_TIMEOUT_S", "60")),
+        min_public_count=int(_env("QAUIPSIZ_MIN_PUBLIC_COUNT", "5")),
+    )
