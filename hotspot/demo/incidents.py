@@ -214,7 +214,7 @@ def generate_incidents(city: City, L: dict, n: int, years: float, rng: np.random
     # --- days: weekday x season profile over the period ---
     t0 = pd.Timestamp(start)
     days = pd.date_range(t0, periods=int(round(365.25 * years)), freq="D")
-    dw = np.array(WEEKDAY_WEIGHTS)[days.weekday] * (1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (days.dayofyear.to_numpy() - 200) / 365.25))
+    dw = np.array(WEEKDAY_WEIGHTS)[days.day_of_week] * (1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (days.day_of_year.to_numpy() - 200) / 365.25))
     day = days[rng.choice(len(days), size=len(df), p=dw / dw.sum())]
     local = day + pd.to_timedelta(df.hour.to_numpy(), "h") + pd.to_timedelta(rng.integers(0, 60, len(df)), "min")
     df["occurred_local"] = local
