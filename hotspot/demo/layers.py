@@ -188,7 +188,7 @@ def build_layers(city: City, streets: gpd.GeoDataFrame, rng: np.random.Generator
     fence_src = landuse[landuse["fenced"]]
     fences = gpd.GeoDataFrame({"fence_id": np.arange(len(fence_src)),
                                "kind": np.where(fence_src["landuse"] == "yard", "yard_fence", "site_fence")},
-                              geometry=shapely.get_exterior_ring(fence_src.geometry.values), crs=crs)
+                              geometry=shapely.boundary(fence_src.geometry.values), crs=crs)
 
     # --- lamps: along streets (some segments dark), and in yards near entrances ---
     dark_seg = rng.random(len(st)) < 0.15
