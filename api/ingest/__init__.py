@@ -1,0 +1,26 @@
+"""Ingestion of police-register exports into the store: read, map headers, validate, account, write.
+
+>>> from api.ingest import ingest_file
+>>> report = ingest_file("incidents_export.csv", city="astana", source="erdr")
+>>> report.to_json()   # {"input": N, "accepted": A, "duplicates": D, "quarantined": Q, "reasons": {...}}
+
+See ``docs/store.md``.
+"""
+from __future__ import annotations
+
+from api.ingest.mapping import FIELDS, SYNONYMS, Mapping, load_mapping_file, map_headers
+from api.ingest.pipeline import (
+           REASONS,
+           Geocoder,
+           IngestReport,
+           Prepared,
+           ingest_dataframe,
+           ingest_file,
+           ingest_table,
+           prepare,
+)
+from api.ingest.readers import RawTable, read_table
+
+__all__ = ["ingest_file", "ingest_dataframe", "ingest_table", "prepare", "read_table", "map_headers",
+           "load_mapping_file", "IngestReport", "Prepared", "RawTable", "Mapping", "Geocoder", "REASONS",
+           "FIELDS", "SYNONYMS"]

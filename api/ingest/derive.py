@@ -1,0 +1,29 @@
+"""Fields derived from a point and a time: district, H3 cell (res 11) and darkness."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hotspot.cities import City
+from hotspot.h3grid import latlng_to_cells
+from hotspot.schema import H3_STORE_RES
+from hotspot.timeutil import is_dark
+
+
+def derive_point_fields(city: City, lat: np.ndarray, lon: np.ndarray, occurred_at: pd.Series) -> pd.DataFrame:
+    """``district`` (object, ``None`` outside), ``h3`` (uint64, 0 without a point) and ``is_dark``
+    (object: ``True``/``False``, ``None`` without a point or time) for points in decimal degrees."""
+    lat = np.asarray(lat, float)
+    lon = np.asarray(lon, float)
+    n = len(lat)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    district = np.full(n, None, dtype=object)
+    if ok.any():
+        district[ok] = city.assign_district(lat[ok], lon[ok])
+    h3 = latlng_to_cells(lat, lon, H3_STORE_RES)
+    t = pd.to_datetime(pd.Series(occurred_at).reset_index(drop=True), utc=True)
+    dark = np.full(n, None, dtype=object)
+    okt = ok & t.notna().to_numpy()
+    if okt.any():
+        dark[okt] = is_dark(lat[okt], lon[okt], t[okt].reset_index(drop=True)).astype(bool)
+    return pd.DataFrame({"district": district, "h3": h3, "is_dark": dark})

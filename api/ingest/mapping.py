@@ -1,0 +1,154 @@
+"""Header auto-mapping: Russian, Kazakh and English column names -> incident fields; mapping files."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIELDS = ("source_id", "occurred_at", "occurred_date", "occurred_time", "reported_at", "article", "category",
+          "place_type", "address", "lat", "lon", "coords", "source", "quarantine_id")
+"""Input fields a column can map to (``quarantine_id`` links a re-ingested quarantine export row)."""
+
+SYNONYMS: dict[str, list[str]] = {
+    "source_id": ["номер ердр", "№ ердр", "ердр", "номер", "номер дела", "рег номер", "регистрационный номер",
+                  "номер карточки", "номер кусп", "кусп", "ердр нөмірі", "нөмір", "тіркеу нөмірі", "id",
+                  "source id", "record id", "case number", "number", "erdr", "erdr number", "incident id"],
+    "occurred_at": ["дата совершения", "дата и время совершения", "дата время совершения",
+                    "дата и время происшествия", "дата происшествия", "время совершения", "дата события",
+                    "жасалған күні", "жасалған уақыты", "жасалған күні мен уақыты", "оқиға күні",
+                    "оқиға болған күн", "қылмыс жасалған күні", "occurred at", "occurred", "date occurred",
+                    "datetime", "date time", "incident date", "date"],
+    "occurred_date": ["дата", "күні", "дата совершения (дата)"],
+    "occurred_time": ["время", "уақыты", "time", "время совершения (время)"],
+    "reported_at": ["дата регистрации", "дата и время регистрации", "дата поступления", "дата сообщения",
+                    "тіркелген күні", "тіркеу күні", "хабарлама күні", "reported at", "registered at",
+                    "registration date", "report date", "date reported"],
+    "article": ["статья ук рк", "статья ук", "статья", "статья коап", "квалификация", "ст ук рк",
+                "қр қк бабы", "қк бабы", "бап", "бабы", "article", "criminal code article", "offence article",
+                "ukrk article", "ukrk_article"],
+    "category": ["категория", "вид преступления", "категория преступления", "вид правонарушения",
+                 "қылмыс санаты", "санаты", "қылмыс түрі", "category", "crime category", "offence type",
+                 "crime type"],
+    "place_type": ["место совершения", "тип места", "место", "вид места", "жасалған орны", "орын түрі",
+                   "оқиға орны", "place type", "place", "location type", "place_type"],
+    "address": ["адрес места происшествия", "адрес места совершения", "адрес", "место происшествия адрес",
+                "оқиға орнының мекенжайы", "мекенжай", "мекен жайы", "мекенжайы", "address", "location",
+                "address_raw", "street address"],
+    "lat": ["широта", "ендік", "lat", "latitude", "y", "coord y", "координата y"],
+    "lon": ["долгота", "бойлық", "lon", "lng", "long", "longitude", "x", "coord x", "координата x"],
+    "coords": ["координаты", "координаттар", "coordinates", "coords", "latlon", "lat lon", "gps"],
+    "source": ["источник", "дереккөз", "source", "register"],
+    "quarantine_id": ["_quarantine_id"],
+}
+
+
+def normalise_header(h) -> str:
+    """Lower-case, ``ё``→``е``, punctuation to spaces, single spaces: ``"Статья УК РК:"`` → ``"статья ук рк"``."""
+    s = str(h).replace("\ufeff", "").strip().lower().replace("ё", "е")
+    if s == "_quarantine_id":
+        return s
+    s = re.sub(r"[\s_.,:;()\[\]\"'«»№#/\\-]+", " ", s)
+    return s.strip()
+
+
+_INDEX: dict[str, str] = {normalise_header(s): f for f, syns in SYNONYMS.items() for s in syns}
+
+
+@dataclass
+class Mapping:
+    """How one input file maps to incident fields.
+
+    Attributes
+    ----------
+    columns : dict
+        Input header -> field (one of :data:`FIELDS`).
+    place_types : dict
+        Extra place-type text -> ``place_type`` key (normalised text).
+    categories : dict
+        Extra category text -> taxonomy category key.
+    date_format : str or None
+        ``strftime`` pattern tried first for date columns (e.g. ``"%d/%m/%Y %H:%M"``).
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    place_types: dict[str, str] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+
+    def to_json(self) -> dict:
+        return {"columns": self.columns, "place_types": self.place_types, "categories": self.categories,
+                "date_format": self.date_format}
+
+
+def load_mapping_file(path: str | Path) -> dict:
+    """Read a mapping file (YAML or JSON).
+
+    Either ``{header: field}`` or ``{"columns": {header: field}, "place_types": {text: key},
+    "categories": {text: key}, "date_format": "%d/%m/%Y %H:%M"}``.  A field may be ``null`` / ``"ignore"``
+    to leave a column unmapped.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8-sig")
+    if p.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"mapping file {p}: expected a mapping of header -> field")
+    if not ({"columns", "place_types", "categories", "date_format"} & set(data)):
+        data = {"columns": data}
+    bad = {h: f for h, f in (data.get("columns") or {}).items() if f not in FIELDS and f not in (None, "ignore")}
+    if bad:
+        raise ValueError(f"mapping file {p}: unknown field(s) {bad}; fields are {', '.join(FIELDS)}")
+    return data
+
+
+def map_headers(headers, override: dict | None = None) -> Mapping:
+    """Map input ``headers`` to incident fields.
+
+    Exact synonyms (after :func:`normalise_header`) win; each field is taken by its first column.
+    ``override`` (a loaded mapping file) replaces the automatic choice for the headers it names.
+
+    Raises
+    ------
+    ValueError
+        When the headers cannot provide a date (``occurred_at`` or ``occurred_date``), an offence
+        (``article`` or ``category``) and a location (``lat``+``lon``, ``coords`` or ``address``).
+        The message lists the headers and how to write a mapping file.
+    """
+    override = override or {}
+    ov_cols = {str(k): v for k, v in (override.get("columns") or {}).items()}
+    cols: dict[str, str] = {}
+    taken: set[str] = set()
+    for h in headers:
+        hs = str(h)
+        if hs in ov_cols:
+            f = ov_cols[hs]
+            if f and f != "ignore":
+                cols[hs] = f
+                taken.add(f)
+    for h in headers:
+        hs = str(h)
+        if hs in ov_cols:
+            continue
+        f = _INDEX.get(normalise_header(hs))
+        if f and f not in taken:
+            cols[hs] = f
+            taken.add(f)
+    missing = []
+    if not ({"occurred_at", "occurred_date"} & taken):
+        missing.append("occurred_at (date)")
+    if not ({"article", "category"} & taken):
+        missing.append("article or category")
+    if not ({"lat", "lon"} <= taken or "coords" in taken or "address" in taken):
+        missing.append("lat+lon, coords or address")
+    if missing:
+        raise ValueError(
+            f"cannot map required field(s) {', '.join(missing)} from the headers {[str(h) for h in headers]}; "
+            "write a mapping file {\"columns\": {\"<header>\": \"<field>\"}} and pass --mapping "
+            f"(fields: {', '.join(FIELDS)})")
+    return Mapping(columns=cols, place_types=dict(override.get("place_types") or {}),
+                   categories=dict(override.get("categories") or {}), date_format=override.get("date_format"))

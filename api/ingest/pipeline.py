@@ -1,0 +1,506 @@
+"""Ingestion: raw rows -> validated incidents + quarantine, written to the store as one atomic batch.
+
+Accounting: every input row ends as exactly one of accepted, duplicate or quarantined (with a
+reason code), and ``input == accepted + duplicates + quarantined`` always.
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from api.ingest.derive import derive_point_fields
+from api.ingest.mapping import Mapping, load_mapping_file, map_headers
+from api.ingest.readers import MALFORMED, RawTable, read_table
+from api.ingest.validate import (
+    _city_zone,
+    check_coordinates,
+    clean_text,
+    map_place_types,
+    parse_datetimes,
+    parse_offences,
+    split_coords,
+)
+from hotspot.cities import City, get_city
+from hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS, make_incident_id
+from hotspot.taxonomy import harm_weights
+
+Geocoder = Callable[[pd.Series], pd.DataFrame]
+"""The geocoding hook: takes a Series of address texts (its index identifies the rows) and returns
+a DataFrame with the same index and columns ``lat, lon`` (decimal degrees, NaN when unmatched),
+``precision`` (one of ``hotspot.schema.PRECISION_LEVELS``), ``score`` (0–100), ``uncertainty_m``
+(metres) and ``matched`` (bool); optionally ``candidates`` (any JSON-serialisable value per row,
+kept in the quarantine row when unmatched)."""
+
+QUARANTINE_META = ("_quarantine_id", "_reason", "_field", "_message", "_row_number", "_file_name", "_source",
+                   "_batch_id")
+"""Columns that ``qauipsiz quarantine export`` adds; they are not part of a row's raw content."""
+MIN_DATE = pd.Timestamp("1990-01-01", tz="UTC")
+FUTURE_SLACK = pd.Timedelta(days=1)
+
+REASONS = {
+    "malformed_row": "the line has a different number of fields than the header",
+    "empty_row": "every field is empty",
+    "missing_date": "no date of the offence",
+    "bad_date": "a date that cannot be read (дд.мм.гггг чч:мм, ISO 8601 or an Excel serial number)",
+    "date_in_future": "the date is in the future",
+    "date_implausible": "the date is before 1990",
+    "missing_article": "neither an article nor a category",
+    "bad_article": "an article reference that cannot be read",
+    "unknown_article": "an article that is not in data/taxonomy/articles.csv",
+    "unknown_category": "a category that is not in the taxonomy",
+    "coord_zero": "zero coordinates and no address",
+    "coord_outside": "coordinates outside the city (after trying lat/lon swapped) and no address",
+    "coord_invalid": "coordinates that are not numbers and no address",
+    "no_location": "neither coordinates nor an address",
+    "geocode_failed": "the address could not be geocoded",
+}
+"""Quarantine reason codes and what they mean."""
+
+
+@dataclass
+class IngestReport:
+    """Outcome of one ingestion; :meth:`to_json` is what ``qauipsiz ingest --json`` prints."""
+
+    input: int
+    accepted: int
+    duplicates: int
+    quarantined: int
+    reasons: dict[str, int]
+    batch_id: int | None = None
+    city: str = ""
+    source: str = ""
+    file_name: str | None = None
+    format: str = ""
+    encoding: str = ""
+    sep: str = ""
+    mapping: dict = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    awaiting_geocoding: int = 0
+    geocoded: int = 0
+
+    def to_json(self) -> dict:
+        """``{"input", "accepted", "duplicates", "quarantined", "reasons"}``."""
+        return {"input": self.input, "accepted": self.accepted, "duplicates": self.duplicates,
+                "quarantined": self.quarantined, "reasons": dict(sorted(self.reasons.items()))}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Prepared:
+    """Result of :func:`prepare`: rows to store, rows to quarantine, duplicates within the input."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    file_duplicates: int
+    n_input: int
+    reasons: dict[str, int]
+    resolve_ids: list[int]
+    mapping: Mapping
+    flags: dict[str, int]
+    awaiting_geocoding: int
+    geocoded: int
+    accepted_pos: np.ndarray  # input positions of ``accepted`` rows
+
+
+def _to_str_id(s: pd.Series) -> pd.Series:
+    """Ids as text; integral floats from spreadsheets lose their ``.0``."""
+    st = s.astype(object)
+    isf = st.map(lambda v: isinstance(v, float) and np.isfinite(v) and float(v).is_integer()).to_numpy(bool)
+    if isf.any():
+        st = st.copy()
+        st[isf] = st[isf].map(lambda v: str(int(v)))
+    return clean_text(st)
+
+
+def _combine_date_time(d: pd.Series, t: pd.Series | None) -> pd.Series:
+    def piece(v, kind):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        if kind == "d" and isinstance(v, datetime):
+            return v.strftime("%d.%m.%Y")
+        if kind == "t" and isinstance(v, (datetime, time)):
+            return v.strftime("%H:%M:%S")
+        return str(v).strip()
+
+    ds = d.map(lambda v: piece(v, "d"))
+    if t is None:
+        return ds.where(ds != "", None)
+    ts = t.map(lambda v: piece(v, "t"))
+    out = (ds + " " + ts).str.strip()
+    return out.where(ds != "", None)
+
+
+def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.Series, address: pd.Series,
+                  lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """32-hex hash of the event's content: city, time, offence, place type, address and point (~1 m)."""
+    occ = pd.Series(np.datetime_as_string(occurred.dt.tz_localize(None).to_numpy("datetime64[s]"), unit="s"))
+    addr = address.fillna("").astype(str).str.lower().str.replace(r"[\s.,;:\"']+", " ", regex=True).str.strip()
+    la = pd.Series(np.round(lat, 5)).astype(str).fillna("nan")
+    lo = pd.Series(np.round(lon, 5)).astype(str).fillna("nan")
+    key = (city + "\x1f" + occ + "\x1f" + offence.fillna("").astype(str) + "\x1f" + place.fillna("").astype(str)
+           + "\x1f" + addr + "\x1f" + la + "\x1f" + lo)
+    return np.array([hashlib.sha1(k.encode()).hexdigest()[:32] for k in key.tolist()], dtype=object)
+
+
+def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = None,
+            geocoder: Geocoder | None = None, sinks: np.ndarray | None = None,
+            file_name: str | None = None, now: pd.Timestamp | None = None) -> Prepared:
+    """Validate raw rows and split them into rows to store, quarantine rows and in-file duplicates.
+
+    Pure except for calling ``geocoder``; the store is not touched.  See :data:`REASONS` for the
+    quarantine codes and ``docs/store.md`` for what is flagged versus quarantined.
+    """
+    df = table.df.reset_index(drop=True)
+    n = len(df)
+    rownum = np.asarray(table.row_numbers)
+    now = now or pd.Timestamp.now(tz="UTC")
+    data_cols = [c for c in df.columns if c != MALFORMED and c not in QUARANTINE_META]
+    ov = dict(mapping or {})
+    if "__geom_lat" in df.columns:
+        ov.setdefault("columns", {})
+        ov["columns"] = {"__geom_lat": "lat", "__geom_lon": "lon", **ov["columns"]}
+        # attribute columns that would also claim lat/lon are ignored in favour of the geometry
+        for c in data_cols:
+            if c not in ("__geom_lat", "__geom_lon") and c not in ov["columns"]:
+                from api.ingest.mapping import _INDEX, normalise_header
+
+                if _INDEX.get(normalise_header(c)) in ("lat", "lon", "coords"):
+                    ov["columns"][c] = "ignore"
+    mp = map_headers([c for c in df.columns if c != MALFORMED], ov)
+    by_field = {f: h for h, f in mp.columns.items()}
+
+    def get(f):
+        h = by_field.get(f)
+        return df[h].reset_index(drop=True) if h is not None else None
+
+    reason = np.full(n, None, dtype=object)
+    fld = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+
+    def q(mask, code, f, det=None):
+        m = np.asarray(mask, bool) & (reason == None)  # noqa: E711
+        reason[m] = code
+        fld[m] = f
+        if det is not None:
+            detail[m] = np.asarray(det, dtype=object)[m] if not isinstance(det, str) else det
+
+    if MALFORMED in df.columns:
+        mal = df[MALFORMED].notna().to_numpy()
+        q(mal, "malformed_row", None, df[MALFORMED].astype(object).map(lambda v: f"line {v!r}").to_numpy())
+    empty = np.ones(n, bool)
+    for c in data_cols:
+        empty &= clean_text(df[c]).isna().to_numpy()
+    q(empty, "empty_row", None)
+
+    # source and source id
+    src = clean_text(get("source")) if get("source") is not None else pd.Series([None] * n, dtype=object)
+    src = src.fillna(source).astype(object)
+    sid = _to_str_id(get("source_id")) if get("source_id") is not None else pd.Series([None] * n, dtype=object)
+
+    # times
+    if "occurred_at" in by_field:
+        occ_raw = get("occurred_at")
+    else:
+        occ_raw = _combine_date_time(get("occurred_date"), get("occurred_time"))
+    occ, miss, bad = parse_datetimes(occ_raw, city.tz, mp.date_format)
+    q(miss, "missing_date", "occurred_at")
+    q(bad, "bad_date", "occurred_at", occ_raw.astype(str).to_numpy())
+    q(occ.notna().to_numpy() & (occ > now + FUTURE_SLACK).to_numpy(), "date_in_future", "occurred_at",
+      occ_raw.astype(str).to_numpy())
+    q(occ.notna().to_numpy() & (occ < MIN_DATE).to_numpy(), "date_implausible", "occurred_at",
+      occ_raw.astype(str).to_numpy())
+    if "reported_at" in by_field:
+        rep_raw = get("reported_at")
+        rep, _, rbad = parse_datetimes(rep_raw, city.tz, mp.date_format)
+        q(rbad, "bad_date", "reported_at", rep_raw.astype(str).to_numpy())
+    else:
+        rep = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+
+    # offence
+    off = parse_offences(get("article"), get("category"), n, mp.categories)
+    for code in ("missing_article", "bad_article", "unknown_article", "unknown_category"):
+        raw_off = get("article") if code != "unknown_category" else get("category")
+        q(off["reason"].eq(code).to_numpy(), code, "category" if code == "unknown_category" else "ukrk_article",
+          raw_off.astype(str).to_numpy() if raw_off is not None else None)
+    place = map_place_types(get("place_type"), mp.place_types) if get("place_type") is not None else \
+        pd.Series([None] * n, dtype=object)
+    address = clean_text(get("address")) if get("address") is not None else pd.Series([None] * n, dtype=object)
+    has_addr = address.notna().to_numpy()
+
+    # coordinates
+    lat_raw, lon_raw = get("lat"), get("lon")
+    if get("coords") is not None:
+        clat, clon = split_coords(get("coords"))
+        lat_raw = clat if lat_raw is None else lat_raw.where(clean_text(lat_raw).notna(), clat)
+        lon_raw = clon if lon_raw is None else lon_raw.where(clean_text(lon_raw).notna(), clon)
+    if lat_raw is None:
+        lat_raw = pd.Series([None] * n, dtype=object)
+    if lon_raw is None:
+        lon_raw = pd.Series([None] * n, dtype=object)
+    cc = check_coordinates(lat_raw, lon_raw, city, sinks)
+    usable = cc["usable"].to_numpy()
+    coord_txt = (lat_raw.astype(str) + ", " + lon_raw.astype(str)).to_numpy()
+    noloc = ~usable & ~has_addr
+    q(noloc & cc["zero"].to_numpy(), "coord_zero", "lat", coord_txt)
+    q(noloc & cc["outside"].to_numpy(), "coord_outside", "lat", coord_txt)
+    q(noloc & cc["invalid"].to_numpy(), "coord_invalid", "lat", coord_txt)
+    q(noloc, "no_location", "address")
+
+    lat = cc["lat"].to_numpy(float).copy()
+    lon = cc["lon"].to_numpy(float).copy()
+    precision = cc["precision"].to_numpy(object).copy()
+    precision[~usable] = "none"
+    score = cc["score"].to_numpy(float).copy()
+    unc = cc["uncertainty_m"].to_numpy(float).copy()
+    flags = cc["flags"].to_numpy(object).copy()
+    candidates = np.full(n, None, dtype=object)
+
+    # geocoding hook
+    geocoded = 0
+    ok_rows = reason == None  # noqa: E711
+    need = ok_rows & has_addr & (~usable | cc["low_precision"].to_numpy() | cc["sink"].to_numpy())
+    if geocoder is not None and need.any():
+        idx = np.flatnonzero(need)
+        res = geocoder(pd.Series(address.to_numpy()[idx], index=idx, name="address"))
+        missing_cols = {"lat", "lon", "precision", "score", "uncertainty_m", "matched"} - set(res.columns)
+        if missing_cols:
+            raise ValueError(f"geocoder result: missing column(s) {sorted(missing_cols)}")
+        res = res.reindex(idx)
+        glat = pd.to_numeric(res["lat"], errors="coerce").to_numpy(float)
+        glon = pd.to_numeric(res["lon"], errors="coerce").to_numpy(float)
+        gprec = res["precision"].astype(object).where(res["precision"].notna(), "none").to_numpy()
+        matched = res["matched"].fillna(False).astype(bool).to_numpy() & np.isfinite(glat) & np.isfinite(glon)
+        matched &= np.isin(gprec, PRECISION_LEVELS[:-1])
+        if matched.any():
+            x, y = city.to_metric(glon[matched], glat[matched])
+            inside = shapely.contains_xy(_city_zone(city.key), x, y)
+            matched[np.flatnonzero(matched)[~inside]] = False
+        rank = {p: i for i, p in enumerate(PRECISION_LEVELS)}
+        cur_rank = np.array([rank.get(p, len(PRECISION_LEVELS)) for p in precision[idx]])
+        new_rank = np.array([rank.get(p, len(PRECISION_LEVELS)) for p in gprec])
+        take = matched & (~usable[idx] | (new_rank < cur_rank))
+        t = idx[take]
+        lat[t], lon[t] = glat[take], glon[take]
+        precision[t] = gprec[take]
+        score[t] = pd.to_numeric(res["score"], errors="coerce").to_numpy(float)[take]
+        unc[t] = pd.to_numeric(res["uncertainty_m"], errors="coerce").to_numpy(float)[take]
+        flags[t] = np.where(flags[t] == "", "geocoded", flags[t] + ",geocoded")
+        geocoded = int(take.sum())
+        failed = ~matched & ~usable[idx]
+        if "candidates" in res.columns:
+            candidates[idx] = [None if c is None or (isinstance(c, float) and np.isnan(c))
+                               else json.dumps(c, ensure_ascii=False, default=str) for c in res["candidates"]]
+        fmask = np.zeros(n, bool)
+        fmask[idx[failed]] = True
+        q(fmask, "geocode_failed", "address", address.to_numpy())
+
+    ok_rows = reason == None  # noqa: E711
+    have_pt = np.isfinite(lat) & np.isfinite(lon)
+    awaiting = int((ok_rows & ~have_pt).sum())
+
+    # duplicates within the input (first occurrence wins)
+    pos = np.flatnonzero(ok_rows)
+    off_key = off["ukrk_article"].fillna(off["category"])
+    chash = _content_hash(city.key, occ.iloc[pos].reset_index(drop=True), off_key.iloc[pos].reset_index(drop=True),
+                          place.iloc[pos].reset_index(drop=True), address.iloc[pos].reset_index(drop=True),
+                          lat[pos], lon[pos])
+    sid_p = sid.iloc[pos].reset_index(drop=True)
+    src_p = src.iloc[pos].reset_index(drop=True)
+    has_sid = sid_p.notna().to_numpy()
+    ids = np.empty(len(pos), dtype=object)
+    if has_sid.any():
+        ids[has_sid] = make_incident_id(src_p[has_sid], sid_p[has_sid])
+    if (~has_sid).any():
+        ids[~has_sid] = make_incident_id(src_p[~has_sid], pd.Series(chash[~has_sid]).map(lambda h: f"content:{h}"))
+    dup = pd.Series(ids).duplicated().to_numpy() | pd.Series(chash).duplicated().to_numpy()
+    keep = pos[~dup]
+    kk = ~dup
+
+    d = derive_point_fields(city, lat[keep], lon[keep], occ.iloc[keep])
+    hw = harm_weights()
+    sev = off["severity_class"].iloc[keep].to_numpy(object)
+    acc = pd.DataFrame({
+        "incident_id": ids[kk],
+        "source": src_p[kk].to_numpy(object),
+        "source_id": sid_p[kk].to_numpy(object),
+        "occurred_at": occ.iloc[keep].to_numpy(),
+        "reported_at": rep.iloc[keep].to_numpy(),
+        "category": off["category"].iloc[keep].to_numpy(object),
+        "ukrk_article": off["ukrk_article"].iloc[keep].to_numpy(object),
+        "severity_class": sev,
+        "harm_weight": pd.Series(sev).map(hw).to_numpy(float),
+        "place_type": place.iloc[keep].to_numpy(object),
+        "address_raw": address.iloc[keep].to_numpy(object),
+        "lat": lat[keep], "lon": lon[keep],
+        "geocode_precision": precision[keep],
+        "geocode_score": score[keep],
+        "geocode_uncertainty_m": unc[keep],
+        "coord_flags": pd.Series(flags[keep]).replace("", None).to_numpy(object),
+        "district": d["district"].to_numpy(object),
+        "h3": d["h3"].to_numpy(np.uint64),
+        "is_dark": d["is_dark"].to_numpy(object),
+        "city": city.key,
+        "content_hash": chash[kk],
+        "row_number": rownum[keep],
+    })
+    acc["occurred_at"] = pd.to_datetime(acc["occurred_at"], utc=True)
+    acc["reported_at"] = pd.to_datetime(acc["reported_at"], utc=True)
+    assert list(acc.columns[: len(INCIDENT_COLUMNS)]) == list(INCIDENT_COLUMNS)
+
+    # quarantine rows
+    qpos = np.flatnonzero(reason != None)  # noqa: E711
+    raw_cols = [c for c in df.columns if c not in QUARANTINE_META and c != MALFORMED]
+    recs = []
+    if len(qpos):
+        sub = df.iloc[qpos][raw_cols].rename(columns={"__geom_lat": "_lat", "__geom_lon": "_lon"})
+        sub = sub.astype(object).where(sub.notna(), None)
+        for i, rec in zip(qpos, sub.to_dict("records"), strict=True):
+            if MALFORMED in df.columns and df[MALFORMED].iat[i] is not None:
+                rec = {"_line": df[MALFORMED].iat[i]}
+            msg = f"row {rownum[i]}: " + (f"field {fld[i]}: " if fld[i] else "") + REASONS[reason[i]]
+            if detail[i] is not None and reason[i] not in ("empty_row", "missing_date", "no_location",
+                                                            "missing_article"):
+                msg += f": {str(detail[i])[:200]!r}"
+            recs.append({"source": src.iat[i], "file_name": file_name, "row_number": int(rownum[i]),
+                         "reason": reason[i], "field": fld[i], "message": msg,
+                         "raw": json.dumps(rec, ensure_ascii=False, default=str, sort_keys=True),
+                         "candidates": candidates[i]})
+    quar = pd.DataFrame(recs, columns=["source", "file_name", "row_number", "reason", "field", "message", "raw",
+                                       "candidates"])
+
+    resolve = []
+    if "_quarantine_id" in df.columns:
+        qid = pd.to_numeric(df["_quarantine_id"], errors="coerce")
+        resolve = [int(v) for v in qid.dropna().tolist()]
+
+    fl = Counter()
+    for f in acc["coord_flags"].dropna():
+        fl.update(f.split(","))
+    return Prepared(
+        accepted=acc, quarantined=quar, file_duplicates=int(dup.sum()), n_input=n,
+        reasons=dict(Counter(reason[qpos].tolist())), resolve_ids=resolve, mapping=mp, flags=dict(fl),
+        awaiting_geocoding=awaiting - int((~have_pt[pos] & dup).sum()), geocoded=geocoded, accepted_pos=keep)
+
+
+def _sinks_from_store(store, city: str) -> np.ndarray | None:
+    try:
+        ps = store.load_layer(city, "police_stations")
+    except Exception:  # noqa: BLE001 - a store without the layer simply has no known sinks
+        return None
+    if not len(ps):
+        return None
+    c = shapely.centroid(ps.geometry.values)
+    return np.c_[shapely.get_y(c), shapely.get_x(c)]
+
+
+def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping=None,
+                 geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
+                 file_name: str | None = None) -> IngestReport:
+    """Validate a :class:`RawTable` and write it to ``store`` as one atomic batch."""
+    from api.store import Store
+
+    store = store or Store.from_settings()
+    c = get_city(city)
+    if isinstance(mapping, (str, Path)):
+        mapping = load_mapping_file(mapping)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(table.df), unit="row", desc="validate", leave=False)
+    p = prepare(table, c, source=source, mapping=mapping, geocoder=geocoder, sinks=_sinks_from_store(store, c.key),
+                file_name=file_name)
+    if bar is not None:
+        bar.update(len(table.df) - len(p.accepted))
+        bar.set_description("write")
+    res = store.write_batch(
+        city=c.key, source=source, accepted=p.accepted, quarantined=p.quarantined, n_input=p.n_input,
+        file_duplicates=p.file_duplicates, reasons=p.reasons, resolve_quarantine_ids=p.resolve_ids,
+        batch_meta={"file_name": file_name, "file_sha256": table.sha256, "format": table.format,
+                    "mapping": p.mapping.columns, "who": who or _whoami()},
+        progress=(bar.update if bar is not None else None))
+    if bar is not None:
+        bar.close()
+    rep = IngestReport(
+        input=p.n_input, accepted=res.accepted, duplicates=res.duplicates, quarantined=res.quarantined,
+        reasons=p.reasons, batch_id=res.batch_id, city=c.key, source=source, file_name=file_name,
+        format=table.format, encoding=table.encoding, sep=table.sep, mapping=p.mapping.columns, flags=p.flags,
+        awaiting_geocoding=int(p.awaiting_geocoding - (np.isnan(p.accepted["lat"].to_numpy(float))
+                                                       & res.duplicate_mask).sum()),
+        geocoded=p.geocoded)
+    if rep.input != rep.accepted + rep.duplicates + rep.quarantined:  # pragma: no cover - invariant
+        raise AssertionError(f"accounting broken: {rep.to_json()}")
+    return rep
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def ingest_file(path: str | Path, *, city: str, store=None, source: str | None = None, mapping=None,
+                geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
+                fmt: str | None = None) -> IngestReport:
+    """Ingest one export file (CSV, XLSX, GeoJSON, GeoPackage or Parquet) into the store.
+
+    Parameters
+    ----------
+    path : path
+        The file; its format comes from the extension unless ``fmt`` is given.
+    city : str
+        City registry key (time zone, boundary, districts).
+    store : Store, optional
+        Defaults to :meth:`api.store.Store.from_settings`.
+    source : str, optional
+        Register name (``erdr``, ``102``, ``koap``…); default: the file name without extension.
+        A ``source`` column in the file overrides it per row.
+    mapping : path or dict, optional
+        Mapping-file override (see :func:`api.ingest.mapping.load_mapping_file`).
+    geocoder : callable, optional
+        The geocoding hook (:data:`Geocoder`); without it, address-only rows are stored as awaiting
+        geocoding (``geocode_precision = 'none'``, NaN point).
+    who : str, optional
+        Recorded in the batch log (default: the OS user).
+    progress : bool
+        Show a tqdm progress bar on stderr.
+    """
+    p = Path(path)
+    table = read_table(p, fmt)
+    return ingest_table(table, city=city, store=store, source=source or p.stem.lower(), mapping=mapping,
+                        geocoder=geocoder, who=who, progress=progress, file_name=p.name)
+
+
+def ingest_dataframe(df: pd.DataFrame, *, city: str, store=None, source: str = "dataframe", mapping=None,
+                     geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
+                     row_numbers=None, file_name: str | None = None) -> IngestReport:
+    """Ingest an in-memory table (same rules as :func:`ingest_file`; row numbers start at 1)."""
+    rows = np.asarray(row_numbers) if row_numbers is not None else np.arange(len(df)) + 1
+    d = df.reset_index(drop=True)
+    if isinstance(d, __import__("geopandas").GeoDataFrame):
+        g = d.geometry.values
+        pts = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
+        d = pd.DataFrame(d.drop(columns=d.geometry.name))
+        d["__geom_lat"], d["__geom_lon"] = shapely.get_y(pts), shapely.get_x(pts)
+    d = d.astype(object).where(d.notna(), None)
+    buf = pd.util.hash_pandas_object(d.astype(str), index=False).to_numpy().tobytes()
+    table = RawTable(d, rows, "dataframe", hashlib.sha256(buf).hexdigest())
+    return ingest_table(table, city=city, store=store, source=source, mapping=mapping, geocoder=geocoder, who=who,
+                        progress=progress, file_name=file_name)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,246 @@
+"""Readers: CSV (UTF-8 / UTF-8-BOM / cp1251, ``;`` or ``,``), XLSX, GeoJSON, GeoPackage, Parquet.
+
+Every reader returns a :class:`RawTable`: the rows as read (values untouched, text where the
+format is text), their row numbers in the source, and facts about the file (format, encoding,
+separator, sha256).  Nothing is dropped: a line the CSV parser cannot split becomes a row with a
+``_malformed`` marker so validation can quarantine it.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMATS = ("csv", "xlsx", "geojson", "gpkg", "parquet")
+MALFORMED = "_malformed"
+"""Column set on rows whose field count differs from the header's (value: the raw line)."""
+
+
+@dataclass
+class RawTable:
+    """Rows exactly as read, plus provenance.
+
+    Attributes
+    ----------
+    df : DataFrame
+        One row per input record, original headers; ``lat``/``lon`` columns named ``__geom_lat``
+        / ``__geom_lon`` are added for vector formats with point geometry.
+    row_numbers : ndarray
+        Row of each record in the source (CSV/XLSX: header is row 1; vector formats: feature number).
+    format, encoding, sep, sha256 : str
+    """
+
+    df: pd.DataFrame
+    row_numbers: np.ndarray
+    format: str
+    sha256: str = ""
+    encoding: str = ""
+    sep: str = ""
+    info: dict = field(default_factory=dict)
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_format(path: str | Path) -> str:
+    """File format from the extension: one of :data:`FORMATS`."""
+    ext = Path(path).suffix.lower()
+    fmt = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".geojson": "geojson",
+           ".json": "geojson", ".gpkg": "gpkg", ".parquet": "parquet", ".pq": "parquet"}.get(ext)
+    if fmt is None:
+        raise ValueError(f"{path}: unknown file type {ext!r}; supported: csv, xlsx, geojson, gpkg, parquet")
+    return fmt
+
+
+def detect_encoding(data: bytes) -> str:
+    """``utf-8-sig`` (BOM), ``utf-16`` (BOM), ``utf-8`` when the bytes decode, else ``cp1251``."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        # a multi-byte character cut at the end of a sample is still UTF-8
+        if e.start >= len(data) - 3 and len(data) >= 1 << 16:
+            return "utf-8"
+        return "cp1251"
+
+
+def detect_separator(text: str) -> str:
+    """The field separator among ``;``, ``,``, tab and ``|``: the one splitting the first lines into
+    the same number (> 1) of fields most consistently; ``;`` wins ties (decimal commas are common)."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    best, best_score = ";", -1.0
+    for sep in (";", "\t", ",", "|"):
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=sep)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        score = sum(c == counts[0] for c in counts) / len(counts) + counts[0] / 1000
+        if score > best_score + 1e-9:
+            best, best_score = sep, score
+    return best
+
+
+def unescape_formula(s: pd.Series) -> pd.Series:
+    """Undo our CSV formula-injection escaping: ``'=…`` → ``=…`` (for re-ingested exports)."""
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        st = s.astype(object)
+        m = st.str.startswith("'", na=False)
+        if m.any():
+            m &= st.str.match(r"^'[=+\-@\t\r]", na=False)
+        if m.any():
+            st = st.copy()
+            st[m] = st[m].str[1:]
+        return st
+    return s
+
+
+def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = None) -> RawTable:
+    """Read a CSV export; every value stays text (``None`` for empty cells).
+
+    Encoding and separator are detected unless given.  Lines with a different number of fields
+    than the header are kept as rows marked in column :data:`MALFORMED`.
+    """
+    raw = Path(path).read_bytes()
+    enc = encoding or detect_encoding(raw)
+    text = raw.decode(enc, errors="strict")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    sep = sep or detect_separator(text[:200_000])
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                         skip_blank_lines=False, engine="c", quotechar='"', on_bad_lines="error")
+        rows = np.arange(len(df)) + 2
+        # the C parser folds quoted newlines into one record, so row numbers count records
+        blank = df.isna().all(axis=1).to_numpy()
+        df = df.astype(object).where(df.notna(), None)
+    except pd.errors.ParserError:
+        df, rows, blank = _read_csv_slow(text, sep)
+    # trailing blank lines of a file are not records
+    if blank.any():
+        last = len(blank)
+        while last and blank[last - 1]:
+            last -= 1
+        df, rows = df.iloc[:last], rows[:last]
+    df.columns = [str(c).strip() for c in df.columns]
+    for c in df.columns:
+        df[c] = unescape_formula(df[c])
+    return RawTable(df.reset_index(drop=True), rows, "csv", sha256_file(path), enc, sep)
+
+
+def _read_csv_slow(text: str, sep: str):
+    """Python ``csv`` fallback that keeps malformed lines as marked rows."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(reader)
+    recs, rows, bad = [], [], []
+    for rec in reader:
+        line = reader.line_num
+        if len(rec) == len(header):
+            recs.append([v if v != "" else None for v in rec])
+            bad.append(None)
+        else:
+            recs.append([None] * len(header))
+            bad.append(sep.join(rec))
+        rows.append(line)
+    df = pd.DataFrame(recs, columns=header, dtype=object)
+    df[MALFORMED] = bad
+    blank = df[header].isna().all(axis=1).to_numpy() & df[MALFORMED].isna().to_numpy()
+    return df, np.asarray(rows), blank
+
+
+def read_xlsx(path: str | Path, sheet=0) -> RawTable:
+    """Read the first (or the named) sheet of an Excel workbook; cells keep their Excel types
+    (dates as datetimes, numbers as floats)."""
+    df = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+    df.columns = [str(c).strip() for c in df.columns]
+    blank = df.isna().all(axis=1).to_numpy()
+    rows = np.arange(len(df)) + 2
+    if blank.any():
+        last = len(blank)
+        while last and blank[last - 1]:
+            last -= 1
+        df, rows = df.iloc[:last], rows[:last]
+    df = df.astype(object).where(df.notna(), None)
+    for c in df.columns:
+        df[c] = unescape_formula(df[c])
+    return RawTable(df.reset_index(drop=True), rows, "xlsx", sha256_file(path))
+
+
+def read_vector(path: str | Path, fmt: str) -> RawTable:
+    """Read GeoJSON / GeoPackage features; point geometries become ``__geom_lat``/``__geom_lon``
+    (other geometry types use their representative point)."""
+    import geopandas as gpd
+    import shapely
+
+    gdf = gpd.read_file(path)
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geom = gdf.geometry.values
+    pts = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df = df.astype(object).where(df.notna(), None)
+    df["__geom_lat"] = shapely.get_y(pts)
+    df["__geom_lon"] = shapely.get_x(pts)
+    return RawTable(df.reset_index(drop=True), np.arange(len(df)) + 1, fmt, sha256_file(path))
+
+
+def read_parquet(path: str | Path) -> RawTable:
+    """Read a Parquet table (a GeoParquet ``geometry`` column is read like a vector format's)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path).metadata or {}
+    if b"geo" in meta:
+        t = read_vector_parquet(path)
+        return t
+    df = pd.read_parquet(path)
+    df = df.astype(object).where(df.notna(), None)
+    return RawTable(df.reset_index(drop=True), np.arange(len(df)) + 1, "parquet", sha256_file(path))
+
+
+def read_vector_parquet(path) -> RawTable:
+    import geopandas as gpd
+    import shapely
+
+    gdf = gpd.read_parquet(path)
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    geom = gdf.geometry.values
+    pts = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df = df.astype(object).where(df.notna(), None)
+    df["__geom_lat"] = shapely.get_y(pts)
+    df["__geom_lon"] = shapely.get_x(pts)
+    return RawTable(df.reset_index(drop=True), np.arange(len(df)) + 1, "parquet", sha256_file(path))
+
+
+def read_table(path: str | Path, fmt: str | None = None) -> RawTable:
+    """Read any supported file (format from the extension unless ``fmt`` is given)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    fmt = fmt or detect_format(p)
+    if fmt == "csv":
+        return read_csv(p)
+    if fmt == "xlsx":
+        return read_xlsx(p)
+    if fmt in ("geojson", "gpkg"):
+        return read_vector(p, fmt)
+    if fmt == "parquet":
+        return read_parquet(p)
+    raise ValueError(f"{p}: unsupported format {fmt!r}; supported: {', '.join(FORMATS)}")

@@ -1,0 +1,338 @@
+"""Vectorised parsing and validation of incident fields: dates, articles, place types, coordinates.
+
+Each parser takes a column of raw values (one per input row) and returns parsed values plus
+boolean masks of problems; the pipeline turns masks into quarantine reasons or flags.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from hotspot.cities import City
+from hotspot.taxonomy import articles, lookup_articles, place_types
+
+KZ_LAT = (40.5, 55.5)
+KZ_LON = (46.5, 87.4)
+CITY_TOLERANCE_M = 1000.0
+"""Points up to this distance outside the city polygon still count as inside (metres)."""
+SINK_MIN_REPEATS = 10
+"""A coordinate pair repeated this often in one batch is a 'sink' (e.g. a police station's point)."""
+LOW_PRECISION_DECIMALS = 4
+"""Fewer decimals than this (in either coordinate) flag ``low_precision``."""
+M_PER_DEG = 111_320.0
+
+DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%y %H:%M", "%d.%m.%y",
+                "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+                "%Y.%m.%d %H:%M", "%Y.%m.%d")
+"""Local-time formats tried in order before ISO 8601 and Excel serial numbers."""
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)  # 1954-10-03 .. 2119-01-11
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    """Missing or whitespace-only values."""
+    st = s.astype(object)
+    miss = st.isna().to_numpy(copy=True)
+    strs = st.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    if strs.any():
+        miss[strs] = st[strs].str.strip().eq("").to_numpy()
+    return miss
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Strip and collapse whitespace; blank -> ``None``; non-text values become text."""
+    st = s.astype(object)
+    out = st.where(st.isna(), st.astype(str).str.strip().str.replace(r"\s+", " ", regex=True))
+    out = out.where(~_blank(out), None)
+    return out.astype(object).where(out.notna(), None)
+
+
+def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse local dates/times (``дд.мм.гггг чч:мм``, ISO 8601, Excel serials, datetime cells) to UTC.
+
+    Naive values are local wall-clock times in ``tz`` (IANA); values with an offset are converted.
+
+    Returns
+    -------
+    utc : Series of datetime64[ns, UTC]
+    missing : ndarray of bool
+        Empty cells.
+    bad : ndarray of bool
+        Non-empty cells that are not a date (or a non-existent / ambiguous local time).
+    """
+    from hotspot.timeutil import to_utc
+
+    v = values.astype(object).reset_index(drop=True)
+    n = len(v)
+    missing = _blank(v)
+    out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+    done = missing.copy()
+
+    # datetime cells (Excel, Parquet, DataFrames)
+    is_dt = v.map(lambda x: isinstance(x, (datetime, date, np.datetime64, pd.Timestamp))).to_numpy(bool) & ~done
+    if is_dt.any():
+        vals = v[is_dt]
+        aware = vals.map(lambda x: getattr(x, "tzinfo", None) is not None).to_numpy(bool)
+        if aware.any():
+            out[vals.index[aware]] = pd.to_datetime(vals[aware], utc=True).dt.as_unit("ns").to_numpy()
+        if (~aware).any():
+            out[vals.index[~aware]] = to_utc(pd.to_datetime(vals[~aware]).reset_index(drop=True), tz
+                                             ).dt.as_unit("ns").to_numpy()
+        done |= is_dt
+
+    # numbers: Excel serial days (1900 date system)
+    txt = v.where(done, v.astype(str).str.strip())
+    num = pd.to_numeric(txt.where(~done), errors="coerce").to_numpy(float)
+    serial = ~done & np.isfinite(num) & (num > EXCEL_SERIAL_RANGE[0]) & (num < EXCEL_SERIAL_RANGE[1])
+    if serial.any():
+        local = pd.Timestamp("1899-12-30") + pd.to_timedelta(np.round(num[serial] * 86400), unit="s")
+        out[np.flatnonzero(serial)] = to_utc(pd.Series(local), tz).dt.as_unit("ns").to_numpy()
+        done |= serial
+
+    # text with an explicit offset
+    rest = ~done
+    if rest.any():
+        t = txt[rest].str.replace(r"(\d{4})\s*г\.?", r"\1", regex=True).str.replace(r"\s+", " ", regex=True)
+        txt = txt.copy()
+        txt[rest] = t
+        off = rest & txt.str.contains(_TZ_SUFFIX, na=False).to_numpy(bool)
+        if off.any():
+            p = pd.to_datetime(txt[off], format="ISO8601", utc=True, errors="coerce")
+            ok = p.notna().to_numpy()
+            out[np.flatnonzero(off)[ok]] = p[ok].dt.as_unit("ns").to_numpy()
+            done[np.flatnonzero(off)[ok]] = True
+
+    # local text formats, then ISO 8601 without offset
+    naive = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    got = np.zeros(n, bool)
+    for fmt in ((date_format,) if date_format else ()) + DATE_FORMATS + ("ISO8601",):
+        rest = ~done & ~got
+        if not rest.any():
+            break
+        p = pd.to_datetime(txt[rest], format=fmt, errors="coerce")
+        ok = p.notna().to_numpy()
+        if ok.any():
+            idx = np.flatnonzero(rest)[ok]
+            naive[idx] = p[ok].dt.as_unit("ns").to_numpy()
+            got[idx] = True
+    if got.any():
+        idx = np.flatnonzero(got)
+        out[idx] = to_utc(naive[idx].reset_index(drop=True), tz).dt.as_unit("ns").to_numpy()
+        done |= got
+    bad = ~missing & (~done | out.isna().to_numpy())
+    return out, missing, bad
+
+
+def _norm(s) -> str:
+    return re.sub(r"\s+", " ", str(s).strip().lower().replace("ё", "е"))
+
+
+@cache
+def _place_index() -> dict[str, str]:
+    pt = place_types()
+    idx: dict[str, str] = {}
+    for r in pt.itertuples():
+        for name in (r.place_type, r.name_kk, r.name_ru, r.name_en):
+            idx.setdefault(_norm(name), r.place_type)
+            for part in str(name).split("/"):
+                idx.setdefault(_norm(part), r.place_type)
+    extra = {"улица": "street_square_park", "площадь": "street_square_park", "парк": "street_square_park",
+             "сквер": "street_square_park", "көше": "street_square_park", "street": "street_square_park",
+             "магазин": "mall_shop_market", "рынок": "mall_shop_market", "базар": "mall_shop_market",
+             "трц": "mall_shop_market", "тц": "mall_shop_market", "дүкен": "mall_shop_market",
+             "подъезд": "entrance_stairwell", "кіреберіс": "entrance_stairwell", "двор": "yard", "аула": "yard",
+             "подвал": "basement", "жертөле": "basement", "пустырь": "wasteland", "транспорт": "public_transport",
+             "автобус": "public_transport", "остановка": "public_transport", "гараж": "garage_dacha",
+             "дача": "garage_dacha", "бар": "entertainment", "кафе": "entertainment", "клуб": "entertainment"}
+    for k, v in extra.items():
+        idx.setdefault(k, v)
+    return idx
+
+
+def map_place_types(values: pd.Series, extra: dict | None = None) -> pd.Series:
+    """Place-type text (key, or kk/ru/en name of ``data/taxonomy/place_types.csv``, case- and
+    ``ё``-insensitive; also any ``/``-separated part of a name) -> key.  Unknown text -> ``'other'``;
+    empty -> ``None``.  ``extra`` maps more texts to keys (from a mapping file)."""
+    idx = dict(_place_index())
+    idx.update({_norm(k): v for k, v in (extra or {}).items()})
+    v = clean_text(values)
+    uniq = pd.unique(v.dropna())
+    m = {u: idx.get(_norm(u), "other") for u in uniq}
+    return v.map(m).astype(object).where(v.notna(), None)
+
+
+@cache
+def _category_index() -> dict[str, str]:
+    a = articles()
+    idx: dict[str, str] = {}
+    for r in a.drop_duplicates("category").itertuples():
+        for name in (r.category, r.category_kk, r.category_ru, r.category_en):
+            idx.setdefault(_norm(name), r.category)
+    return idx
+
+
+@cache
+def _category_default() -> pd.DataFrame:
+    """Per category: the first (lowest) part's code, article, severity class."""
+    a = articles().sort_values(["category", "code", "article", "part"])
+    return a.drop_duplicates("category").set_index("category")
+
+
+def parse_offences(article_raw: pd.Series | None, category_raw: pd.Series | None, n: int,
+                   extra_categories: dict | None = None) -> pd.DataFrame:
+    """Article references and/or category names -> ``ukrk_article, category, severity_class`` and a
+    ``reason`` column (``None`` when fine; else ``missing_article``, ``bad_article``,
+    ``unknown_article`` or ``unknown_category``).
+
+    The article wins when both are given.  A category without an article takes the severity of
+    its first article part (the mildest usually) and leaves ``ukrk_article`` empty.
+    """
+    out = pd.DataFrame({"ukrk_article": [None] * n, "category": [None] * n, "severity_class": [None] * n,
+                        "reason": [None] * n}, dtype=object)
+    art = clean_text(article_raw.reset_index(drop=True)) if article_raw is not None else pd.Series([None] * n)
+    has_art = art.notna().to_numpy()
+    if has_art.any():
+        lk = lookup_articles(art[has_art].astype(str).to_numpy())
+        idx = np.flatnonzero(has_art)
+        known = lk["category"].notna().to_numpy()
+        parsed = lk["article"].notna().to_numpy()
+        ref = lk["code"].astype(str) + ":" + lk["article"].astype(str).str.replace(r"\.0$", "", regex=True) + ":" + \
+            lk["part"].astype(str).str.replace(r"\.0$", "", regex=True)
+        out.loc[idx[known], "ukrk_article"] = ref[known].to_numpy()
+        out.loc[idx[known], "category"] = lk["category"][known].to_numpy()
+        out.loc[idx[known], "severity_class"] = lk["severity_class"][known].to_numpy()
+        out.loc[idx[~parsed], "reason"] = "bad_article"
+        out.loc[idx[parsed & ~known], "reason"] = "unknown_article"
+    cat = clean_text(category_raw.reset_index(drop=True)) if category_raw is not None else pd.Series([None] * n)
+    use_cat = ~has_art & cat.notna().to_numpy()
+    if use_cat.any():
+        cidx = dict(_category_index())
+        cidx.update({_norm(k): v for k, v in (extra_categories or {}).items()})
+        keys = cat[use_cat].map(lambda t: cidx.get(_norm(t)))
+        idx = np.flatnonzero(use_cat)
+        ok = keys.notna().to_numpy()
+        d = _category_default()
+        out.loc[idx[ok], "category"] = keys[ok].to_numpy()
+        out.loc[idx[ok], "severity_class"] = d.loc[keys[ok].to_numpy(), "severity_class"].to_numpy()
+        out.loc[idx[~ok], "reason"] = "unknown_category"
+    none = ~has_art & ~use_cat
+    out.loc[none, "reason"] = "missing_article"
+    return out
+
+
+def _decimals(txt: pd.Series) -> np.ndarray:
+    """Digits after the decimal separator of numeric text (``"51,1234"`` -> 4); 0 for integers."""
+    frac = txt.str.extract(r"^[+-]?\d*[.,](\d*?)0*$", expand=False)
+    return frac.fillna("").str.len().to_numpy(int)
+
+
+def _coord_text(s: pd.Series) -> pd.Series:
+    st = s.astype(object)
+    isnum = st.map(lambda x: isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool))
+    txt = st.where(~isnum, st[isnum].map(lambda x: repr(float(x))) if isnum.any() else st)
+    txt = txt.where(txt.isna(), txt.astype(str).str.strip().str.replace("\u00a0", "").str.replace(" ", ""))
+    return txt.astype(object).where(txt.notna() & (txt != ""), None)
+
+
+def split_coords(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A combined ``"51.12, 71.43"`` / ``"51,12; 71,43"`` column -> (lat text, lon text)."""
+    t = clean_text(s)
+    parts = t.str.extract(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*(?:[;, ]|\s)\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
+    return parts[0].astype(object), parts[1].astype(object)
+
+
+@cache
+def _city_zone(city_key: str):
+    from hotspot.cities import get_city
+
+    c = get_city(city_key)
+    z = shapely.buffer(c.boundary_metric, CITY_TOLERANCE_M)
+    shapely.prepare(z)
+    return z
+
+
+def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city: City,
+                      sinks: np.ndarray | None = None) -> pd.DataFrame:
+    """Parse and check coordinates against Kazakhstan and the city.
+
+    Parameters
+    ----------
+    lat_raw, lon_raw : Series
+        Raw values (text with ``.`` or ``,`` decimals, or numbers), decimal degrees.
+    city : City
+        Points more than :data:`CITY_TOLERANCE_M` outside its polygon are ``outside``.
+    sinks : ndarray (k, 2), optional
+        Known sink points (lat, lon), e.g. police stations; points within 30 m are ``sink``.
+
+    Returns
+    -------
+    DataFrame
+        ``lat, lon`` (NaN unless usable), ``present`` (any coordinate given), ``usable``,
+        ``invalid``, ``zero``, ``outside``, ``swapped``, ``low_precision``, ``sink`` (bool),
+        ``precision``, ``score``, ``uncertainty_m`` for usable points, ``flags`` (comma text).
+    """
+    n = len(lat_raw) if lat_raw is not None else len(lon_raw)
+    lt = _coord_text(lat_raw.reset_index(drop=True)) if lat_raw is not None else pd.Series([None] * n, dtype=object)
+    ln = _coord_text(lon_raw.reset_index(drop=True)) if lon_raw is not None else pd.Series([None] * n, dtype=object)
+    present = (lt.notna() | ln.notna()).to_numpy()
+    lat = pd.to_numeric(lt.str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(ln.str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
+    parsed = np.isfinite(lat) & np.isfinite(lon)
+    invalid = present & ~parsed
+    zero = parsed & ((lat == 0) | (lon == 0))
+    in_kz = (lat >= KZ_LAT[0]) & (lat <= KZ_LAT[1]) & (lon >= KZ_LON[0]) & (lon <= KZ_LON[1])
+    sw_kz = (lon >= KZ_LAT[0]) & (lon <= KZ_LAT[1]) & (lat >= KZ_LON[0]) & (lat <= KZ_LON[1])
+    swapped = parsed & ~zero & ~in_kz & sw_kz
+    lat2 = np.where(swapped, lon, lat)
+    lon2 = np.where(swapped, lat, lon)
+    cand = parsed & ~zero & (in_kz | swapped)
+    inside = np.zeros(n, bool)
+    if cand.any():
+        x, y = city.to_metric(lon2[cand], lat2[cand])
+        inside[cand] = shapely.contains_xy(_city_zone(city.key), x, y)
+    outside = parsed & ~zero & ~inside
+    usable = parsed & ~zero & inside
+    dec = np.minimum(_decimals(lt.fillna("")), _decimals(ln.fillna("")))
+    low = usable & (dec < LOW_PRECISION_DECIMALS)
+    # sinks: the same point many times in one batch, or a known sink point
+    sink = np.zeros(n, bool)
+    if usable.any():
+        key = pd.Series(np.round(lat2, 6)).astype(str) + "," + pd.Series(np.round(lon2, 6)).astype(str)
+        cnt = key.map(key[usable].value_counts()).fillna(0).to_numpy()
+        sink = usable & ~low & (cnt >= SINK_MIN_REPEATS)
+        if sinks is not None and len(sinks):
+            sx, sy = city.to_metric(sinks[:, 1], sinks[:, 0])
+            tree = shapely.STRtree(shapely.points(sx, sy))
+            ux, uy = city.to_metric(lon2[usable], lat2[usable])
+            near = tree.query(shapely.points(ux, uy), predicate="dwithin", distance=30.0)
+            hit = np.zeros(int(usable.sum()), bool)
+            hit[np.unique(near[0])] = True
+            sink[np.flatnonzero(usable)[hit]] = True
+    quantum_m = 0.5 * 10.0 ** (-dec.astype(float)) * M_PER_DEG
+    unc = np.maximum(10.0, quantum_m)
+    precision = np.full(n, None, dtype=object)
+    precision[usable] = "address"
+    precision[low & (dec == 3)] = "street"
+    precision[low & (dec == 2)] = "district"
+    precision[low & (dec <= 1)] = "city"
+    score = np.where(usable, 100.0, np.nan)
+    score[low] = 50.0
+    score[sink] = 25.0
+    precision[sink] = "district"
+    unc[sink] = np.maximum(unc[sink], 1000.0)
+    flags = np.full(n, "", dtype=object)
+    for name, mask in (("swapped", swapped), ("zero", zero), ("outside", outside), ("invalid", invalid),
+                       ("low_precision", low), ("sink", sink)):
+        if mask.any():
+            flags[mask] = np.where(flags[mask] == "", name, flags[mask] + "," + name)
+    return pd.DataFrame({
+        "lat": np.where(usable, lat2, np.nan), "lon": np.where(usable, lon2, np.nan), "present": present,
+        "usable": usable, "invalid": invalid, "zero": zero, "outside": outside, "swapped": swapped,
+        "low_precision": low, "sink": sink, "precision": precision, "score": score,
+        "uncertainty_m": np.where(usable, unc, np.nan), "flags": flags,
+    })

@@ -1,0 +1,19 @@
+"""The store: one repository over embedded SQLite (WAL) or PostgreSQL + PostGIS.
+
+>>> from api.store import Store
+>>> store = Store.from_settings()           # DATABASE_URL, else sqlite under QAUIPSIZ_DATA_DIR
+>>> store.query_incidents("astana")        # DataFrame in hotspot.schema.INCIDENT_COLUMNS
+
+See ``docs/store.md``.
+"""
+from __future__ import annotations
+
+from api.store.models import LAYER_SCHEMAS
+from api.store.store import INCIDENT_STORE_COLUMNS, ApiKey, BatchResult, Store
+
+__all__ = ["Store", "ApiKey", "BatchResult", "INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "open_store"]
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open the store at ``url`` (any SQLAlchemy URL), or the one the settings name."""
+    return Store(url) if url else Store.from_settings()

@@ -1,0 +1,36 @@
+"""Alembic environment of the qauipsiz store.
+
+Run through :meth:`api.store.Store.migrate` (which passes an open connection), or with the
+``alembic`` command and ``-x url=<SQLAlchemy URL>`` / ``DATABASE_URL``.
+"""
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from api.store.models import metadata
+
+config = context.config
+target_metadata = metadata
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DATABASE_URL")
+    if not url:
+        from api.settings import get_settings
+
+        url = get_settings().database_url
+    with create_engine(url).begin() as conn:
+        _run(conn)
