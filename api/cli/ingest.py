@@ -1,0 +1,73 @@
+"""``qauipsiz ingest`` and ``qauipsiz ingest-layers``: load exports and city layers into the store."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+
+@app.command("ingest")
+def ingest_cmd(
+    path: Path = typer.Argument(..., help="Export file: CSV, XLSX, GeoJSON, GPKG or Parquet."),
+    city: str = typer.Option(..., "--city", help="City key, e.g. astana."),
+    source: str = typer.Option(None, "--source", help="Register name (erdr, 102, koap…); default: file name."),
+    mapping: Path = typer.Option(None, "--mapping", help="Mapping file (YAML/JSON) overriding header auto-mapping."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the accounting as JSON."),
+    geocode: bool = typer.Option(True, "--geocode/--no-geocode",
+                                 help="Geocode address-only rows now (else store them as awaiting geocoding)."),
+    who: str = typer.Option(None, "--who", help="Recorded in the batch log (default: OS user)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+) -> None:
+    """Ingest an incident export: every row ends accepted, duplicate or quarantined (with a reason).
+
+    One file is one batch, written in one transaction; re-running the same file adds nothing.
+    """
+    from api.ingest import ingest_file
+    from api.ingest.geocoding import city_geocoder
+    from api.store import Store
+
+    try:
+        store = Store.from_settings()
+        geocoder = city_geocoder(city) if geocode else None
+        rep = ingest_file(path, city=city, store=store, source=source, mapping=mapping, geocoder=geocoder,
+                          who=who, progress=progress and sys.stderr.isatty())
+        store.audit("ingest", who=who, resource=str(path), params={"batch_id": rep.batch_id, **rep.to_json()})
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    if as_json:
+        typer.echo(json.dumps(rep.to_json(), ensure_ascii=False))
+        return
+    typer.echo(f"batch {rep.batch_id} · {rep.file_name} · {rep.format} {rep.encoding} sep={rep.sep!r} · "
+               f"source={rep.source} city={rep.city}")
+    typer.echo(f"input {rep.input} = accepted {rep.accepted} + duplicates {rep.duplicates} + "
+               f"quarantined {rep.quarantined}")
+    for code, n in sorted(rep.reasons.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  quarantined {code}: {n}")
+    if rep.flags:
+        typer.echo("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.flags.items())))
+    typer.echo(f"  awaiting geocoding: {rep.awaiting_geocoding}; geocoded now: {rep.geocoded}")
+    typer.echo(f"  mapping: {json.dumps(rep.mapping, ensure_ascii=False)}")
+
+
+@app.command("ingest-layers")
+def ingest_layers_cmd(
+    folder: Path = typer.Argument(..., help="Folder of <layer>.geojson / .gpkg files (e.g. data/demo/astana/layers)."),
+    city: str = typer.Option(..., "--city", help="City key."),
+    as_json: bool = typer.Option(False, "--json", help="Print {layer: features} as JSON."),
+) -> None:
+    """Load city layers (lamps, cameras, SOS buttons, …) into the store, replacing each layer."""
+    from api.store import Store
+
+    if not folder.is_dir():
+        typer.echo(f"error: {folder}: not a folder", err=True)
+        raise typer.Exit(2)
+    store = Store.from_settings()
+    counts = store.import_layers_dir(city, folder)
+    store.audit("ingest_layers", resource=str(folder), params=counts)
+    typer.echo(json.dumps(counts, ensure_ascii=False) if as_json else
+               "\n".join(f"{k}: {v}" for k, v in counts.items()))

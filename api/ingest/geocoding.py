@@ -1,0 +1,32 @@
+"""The one place where ingestion meets the geocoding layer (``hotspot.geocode``)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from api.ingest.pipeline import Geocoder
+
+
+def city_geocoder(city: str) -> Geocoder | None:
+    """A :data:`~api.ingest.pipeline.Geocoder` hook backed by ``hotspot.geocode.Geocoder.for_city(city)``,
+    or ``None`` when the geocoding layer is not installed.
+
+    The adapter maps the geocoder's columns to the hook contract: ``lat, lon, precision, score,
+    uncertainty_m`` unchanged, ``matched`` = the geocoder's ``accepted`` flag (street precision or
+    better and a score above its acceptance threshold), ``candidates`` = its alternatives text.
+    """
+    try:
+        from hotspot.geocode import Geocoder as _Geocoder
+    except ImportError:  # pragma: no cover - the layer ships with the package
+        return None
+    g = _Geocoder.for_city(city)
+
+    def geocode(addresses: pd.Series) -> pd.DataFrame:
+        r = g.geocode(addresses.tolist())
+        r.index = addresses.index
+        out = r[["lat", "lon", "precision", "score", "uncertainty_m"]].copy()
+        out["matched"] = r["accepted"].astype(bool)
+        cand = r["candidates"].astype(object) if "candidates" in r else pd.Series(None, index=r.index, dtype=object)
+        out["candidates"] = cand.where(cand.notna() & (cand != ""), None)
+        return out
+
+    return geocode

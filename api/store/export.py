@@ -1,0 +1,112 @@
+"""Exports of incidents and quarantine rows: GeoPackage, GeoJSON, CSV (formula-safe), Parquet."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+EXPORT_FORMATS = ("gpkg", "geojson", "csv", "parquet")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection)."""
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Prefix text cells that start with ``= + - @``, tab or carriage return with ``'``.
+
+    Only text cells change; numbers stay numbers.  ``api.ingest`` strips the ``'`` again when
+    such a file is re-ingested, so a quarantine export survives the round trip.
+    """
+    s = values.astype(object)
+    is_str = s.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    if not is_str.any():
+        return values
+    st = s[is_str]
+    risky = st.str[:1].isin(FORMULA_TRIGGERS).to_numpy(bool)
+    if not risky.any():
+        return values
+    out = s.copy()
+    idx = st.index[risky]
+    out[idx] = "'" + st[risky]
+    return out
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`neutralise_formulas` on every text column of ``df`` (a copy)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = neutralise_formulas(out[c])
+    out.columns = [("'" + c) if isinstance(c, str) and c[:1] in FORMULA_TRIGGERS else c for c in out.columns]
+    return out
+
+
+def write_csv_safe(df: pd.DataFrame, path: str | Path, *, sep: str = ";", bom: bool = True,
+                   decimal: str = ".") -> Path:
+    """Write ``df`` as CSV for spreadsheets: formula injection neutralised, UTF-8 (with BOM by default)."""
+    p = Path(path)
+    neutralise_frame(df).to_csv(p, sep=sep, index=False, encoding="utf-8-sig" if bom else "utf-8", decimal=decimal)
+    return p
+
+
+def incidents_frame_for_export(df: pd.DataFrame, tz: str | None) -> pd.DataFrame:
+    """Incidents ready for a file: ``h3`` as hex text, times in ``tz`` (ISO 8601 with offset) or UTC."""
+    out = df.copy()
+    out["h3"] = [format(int(v), "x") if int(v) else None for v in np.asarray(out["h3"], dtype=np.uint64)]
+    for c in ("occurred_at", "reported_at"):
+        t = pd.to_datetime(out[c], utc=True)
+        if tz:
+            t = t.dt.tz_convert(tz)
+        out[c] = t.map(lambda v: v.isoformat() if pd.notna(v) else None).astype(object)
+    out["is_dark"] = out["is_dark"].astype(object).where(out["is_dark"].notna(), None)
+    return out
+
+
+def export_incidents(df: pd.DataFrame, path: str | Path, fmt: str | None = None, *, tz: str | None = None,
+                     sep: str = ";", bom: bool = True) -> Path:
+    """Write incidents (a ``Store.query_incidents`` frame) to ``path``.
+
+    Parameters
+    ----------
+    fmt : str
+        ``gpkg``, ``geojson``, ``csv`` or ``parquet``; default from the extension.
+    tz : str, optional
+        IANA zone for the time columns (e.g. the city's); default UTC.  GeoPackage and Parquet keep
+        real timestamps; GeoJSON and CSV write ISO 8601 text with the offset.
+    sep, bom : CSV separator and UTF-8 BOM (Excel in a Russian locale expects ``;`` and a BOM).
+    """
+    p = Path(path)
+    fmt = (fmt or p.suffix.lstrip(".")).lower()
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        return write_csv_safe(incidents_frame_for_export(df, tz), p, sep=sep, bom=bom)
+    if fmt == "parquet":
+        out = df.copy()
+        if tz:
+            for c in ("occurred_at", "reported_at"):
+                out[c] = pd.to_datetime(out[c], utc=True).dt.tz_convert(tz)
+        out.to_parquet(p, index=False)
+        return p
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    geom = np.full(len(df), None, dtype=object)
+    geom[ok] = shapely.points(lon[ok], lat[ok])
+    out = incidents_frame_for_export(df, tz) if fmt == "geojson" else df.copy()
+    if fmt == "gpkg":
+        out["h3"] = [format(int(v), "x") if int(v) else None for v in np.asarray(out["h3"], dtype=np.uint64)]
+        if tz:
+            for c in ("occurred_at", "reported_at"):
+                out[c] = pd.to_datetime(out[c], utc=True).dt.tz_convert(tz)
+        for c in out.columns:
+            if pd.api.types.is_string_dtype(out[c]) or str(out[c].dtype) == "boolean":
+                out[c] = out[c].astype(object).where(out[c].notna(), None)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=4326), crs=4326)
+    if p.exists():
+        p.unlink()
+    gdf.to_file(p, driver="GPKG" if fmt == "gpkg" else "GeoJSON", **({"layer": "incidents"} if fmt == "gpkg" else {}))
+    return p
