@@ -7,6 +7,7 @@ from __future__ import annotations
 from api.cli import cities as _cities  # noqa: F401
 from api.cli import demo as _demo  # noqa: F401
 from api.cli import export as _export  # noqa: F401
+from api.cli import hotspots as _hotspots  # noqa: F401
 from api.cli import ingest as _ingest  # noqa: F401
 from api.cli import quarantine as _quarantine  # noqa: F401
 from api.cli._app import app

@@ -1,0 +1,159 @@
+"""``qauipsiz hotspots``: one row per H3 cell (counts, density, Gi*, LISA) to GeoJSON / GPKG / Parquet."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".parquet": "parquet"}
+
+
+def _split(v: str | None) -> list[str] | None:
+    return [s.strip() for s in v.split(",") if s.strip()] if v else None
+
+
+def read_incidents(path: Path):
+    """Incidents from Parquet, CSV or GeoJSON in the schema's columns (``lat``/``lon`` or ``h3``)."""
+    import pandas as pd
+
+    suf = path.suffix.lower()
+    if suf == ".parquet":
+        df = pd.read_parquet(path)
+    elif suf in (".csv", ".txt"):
+        df = pd.read_csv(path)
+    elif suf in (".geojson", ".json", ".gpkg"):
+        import geopandas as gpd
+
+        g = gpd.read_file(path)
+        df = pd.DataFrame(g.drop(columns="geometry"))
+        if "lat" not in df.columns:
+            df["lat"], df["lon"] = g.geometry.y.to_numpy(), g.geometry.x.to_numpy()
+    else:
+        raise typer.BadParameter(f"{path}: unsupported incident file type {suf!r} (parquet, csv, geojson, gpkg)")
+    if "occurred_at" in df.columns:
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+    return df
+
+
+def write_table(table, out: Path, params: dict) -> str:
+    """Write the hotspot table with hexagon geometries; run parameters go in the metadata.
+
+    GeoJSON: a top-level ``"metadata"`` member; GeoPackage: the layer's ``DESCRIPTION`` metadata
+    item ``qauipsiz`` (JSON); Parquet (GeoParquet): schema metadata key ``qauipsiz`` (JSON).
+    """
+    from hotspot.surface import to_geodataframe
+
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise typer.BadParameter(f"--out {out}: use .geojson, .gpkg or .parquet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    g = to_geodataframe(table)
+    g["h3"] = g["h3"].astype("uint64")
+    meta = json.dumps(params, ensure_ascii=False, default=str)
+    if fmt == "geojson":
+        g2 = g.copy()
+        g2["h3"] = g2["h3"].astype(str)  # JavaScript cannot hold uint64; h3_hex is the key
+        fc = json.loads(g2.to_json(drop_id=True))
+        fc["metadata"] = json.loads(meta)
+        out.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    elif fmt == "gpkg":
+        g2 = g.copy()
+        g2["h3"] = g2["h3"].astype("int64")  # GPKG has no unsigned 64-bit; H3 ids fit in int64
+        g2.to_file(out, driver="GPKG", layer="hotspots", layer_metadata={"qauipsiz": meta},
+                   engine="pyogrio")
+    else:
+        import pyarrow.parquet as pq
+
+        g.to_parquet(out)
+        t = pq.read_table(out)
+        t = t.replace_schema_metadata({**(t.schema.metadata or {}), b"qauipsiz": meta.encode()})
+        pq.write_table(t, out)
+    return fmt
+
+
+def read_metadata(path: Path) -> dict:
+    """The run parameters written by :func:`write_table`."""
+    path = Path(path)
+    suf = path.suffix.lower()
+    if FORMATS.get(suf) == "geojson":
+        return json.loads(path.read_text(encoding="utf-8"))["metadata"]
+    if suf == ".gpkg":
+        import pyogrio
+
+        return json.loads(pyogrio.read_info(path, layer="hotspots")["layer_metadata"]["qauipsiz"])
+    import pyarrow.parquet as pq
+
+    return json.loads(pq.read_schema(path).metadata[b"qauipsiz"])
+
+
+@app.command("hotspots")
+def hotspots_cmd(
+    city: str = typer.Option("astana", "--city", help="City key (qauipsiz cities)."),
+    res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution 7–11."),
+    out: Path = typer.Option(..., "--out", help="Output file: .geojson, .gpkg or .parquet."),
+    incidents: Path = typer.Option(None, "--incidents",
+                                   help="Incident table (Parquet/CSV/GeoJSON, schema columns). "
+                                        "Default: the demo city's incidents_truth.parquet."),
+    value: str = typer.Option("count", "--value", help="count or weighted (harm-weighted sums)."),
+    k: int = typer.Option(1, "--k", help="H3 ring radius of the neighbourhood."),
+    distance_m: str = typer.Option(None, "--distance-m",
+                                   help="Distance band in metres instead of rings, or 'auto' (Esri rules)."),
+    kernel: str = typer.Option("quartic", "--kernel", help="quartic, epanechnikov or gaussian."),
+    bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="KDE radius, metres (default Esri's rule)."),
+    permutations: int = typer.Option(0, "--permutations", help="0 = analytic; else ≥ 9,999 recommended."),
+    seed: int = typer.Option(None, "--seed", help="Permutation seed."),
+    alpha: float = typer.Option(0.05, "--alpha", help="FDR level for LISA clusters / significance."),
+    categories: str = typer.Option(None, "--categories", help="Comma-separated category keys."),
+    place_types: str = typer.Option(None, "--place-types", help="Comma-separated place types."),
+    start: str = typer.Option(None, "--start", help="From this local date/time (inclusive)."),
+    end: str = typer.Option(None, "--end", help="Until this local date/time (exclusive)."),
+    hours: str = typer.Option(None, "--hours", help="Local hours START-END, wrapping, e.g. 18-02."),
+    weekdays: str = typer.Option(None, "--weekdays", help="Comma-separated: mon..sun or 0–6."),
+    dark: bool = typer.Option(None, "--dark/--light", help="Only in darkness (sun < −6°) / daylight."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
+) -> None:
+    """Hot-spot table of a city: one row per H3 cell with count, weighted, density (per km²),
+    gi_z, gi_p, gi_q, gi_bin (−3..3 after FDR) and lisa; run parameters in the file's metadata."""
+    from rich.console import Console
+
+    from hotspot.surface import hotspot_table
+
+    console = Console(stderr=True)
+    if incidents is None:
+        from api.settings import get_settings
+
+        incidents = Path(get_settings().demo_dir) / "incidents_truth.parquet"
+    if not incidents.exists():
+        raise typer.BadParameter(f"--incidents {incidents}: file not found (run `qauipsiz demo` first?)")
+    dist: float | str | None = None
+    if distance_m is not None:
+        dist = "auto" if distance_m == "auto" else float(distance_m)
+    filters = {"categories": _split(categories), "place_types": _split(place_types), "start": start,
+               "end": end, "hours": hours, "weekdays": _split(weekdays), "dark": dark}
+    filters = {a: b for a, b in filters.items() if b is not None}
+    with console.status("reading incidents"):
+        df = read_incidents(incidents)
+    with console.status(f"binning {len(df):,} incidents, density, Gi*, LISA at res {res}"):
+        try:
+            table = hotspot_table(df, city, res, value=value, k=k, distance_m=dist, kernel=kernel,
+                                  bandwidth_m=bandwidth_m, permutations=permutations, seed=seed,
+                                  alpha=alpha, **filters)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from e
+    params = dict(table.attrs["params"], incidents=str(incidents))
+    with console.status(f"writing {out}"):
+        fmt = write_table(table, out, params)
+    bins = table["gi_bin"].value_counts().sort_index()
+    summary = {"out": str(out), "format": fmt, "cells": len(table), "incidents_binned": params["n_binned"],
+               "hot_99": int(bins.get(3, 0)), "hot_95": int(bins.get(2, 0)), "hot_90": int(bins.get(1, 0)),
+               "cold_any": int(bins[bins.index < 0].sum()),
+               "lisa": {k_: int(v) for k_, v in table["lisa"].value_counts().items()}}
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        typer.echo(f"{summary['cells']} cells, {summary['incidents_binned']} incidents → {out} ({fmt}); "
+                   f"hot 99/95/90 %: {summary['hot_99']}/{summary['hot_95']}/{summary['hot_90']}, "
+                   f"cold: {summary['cold_any']}")
