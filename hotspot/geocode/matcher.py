@@ -1,0 +1,421 @@
+"""Address matcher: parsed address → point, precision level, score (0–100) and uncertainty (m).
+
+Order of attempts for a street phrase (the first that succeeds wins):
+
+1. **exact** canonical key (order-free, folded, stemmed) or an alias — score 100 (alias 97);
+2. **token repair** — tokens unknown to the gazetteer are replaced by their closest known token
+   (rapidfuzz ratio ≥ 75), then the exact key is tried again — score 96 − 6 per repaired token;
+3. **token subset** — streets whose tokens contain all query tokens ("Лермонтова" →
+   "улица Михаила Лермонтова") — score 93 − 5 per extra name token;
+4. **fuzzy** — rapidfuzz ``ratio`` of the sorted key against all street keys (cut-off 70) —
+   score = 0.9 × similarity.
+
+Ties (several streets with the key) are broken by the type word, then by the hinted district,
+then by length; an unresolved tie costs 10 points.  A result is *confident* when its score is at
+least :data:`CONFIDENT_SCORE`, and *matched* when it is at least :data:`ACCEPT_SCORE` with a point
+at street precision or better; other rows go to quarantine with their best three candidates.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from rapidfuzz import fuzz, process
+
+from hotspot.cities import get_city
+from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, city_fold_names, is_stale, shipped_dir
+from hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address
+
+CONFIDENT_SCORE = 85.0
+"""Score at or above which a match is called confident (wrong-match rate ≤ 1 % on the labelled set)."""
+
+ACCEPT_SCORE = 70.0
+"""Score below which a row is not accepted as matched (goes to quarantine with its candidates)."""
+
+MATCHED_PRECISIONS = ("address", "intersection", "poi", "street")
+"""Precision levels that count as a geocoding match in match-rate reports."""
+
+RESULT_COLUMNS = ("lat", "lon", "precision", "score", "uncertainty_m", "matched", "candidates")
+
+AMBIGUITY_COST = 20.0
+"""Score cost of an unresolved tie between streets (e.g. "Кабанбай батыра" without a type word:
+Қабанбай батыр даңғылы or Қабанбай батыр көшесі)."""
+
+_INTERSECT_MAX_M = 60.0
+_NO = (None, 0.0, False, "")
+
+
+class Geocoder:
+    """Offline geocoder for one city's gazetteer.
+
+    Create it with :meth:`for_city` (shipped gazetteer, cached per process) or
+    :meth:`from_gazetteer`; then call :meth:`geocode` on a batch of address strings.
+    """
+
+    def __init__(self, gaz: Gazetteer):
+        self.gaz = gaz
+        self.city = get_city(gaz.city)
+        self.lex = load_lexicon()
+        self.cities = city_fold_names(self.city)
+        st = gaz.streets
+        self.n = len(st)
+        self.names = st["name"].to_numpy(object)
+        self.all_names = [s.split("|") for s in st["names"]]
+        self.kind = st["kind"].astype(object).where(st["kind"].notna(), None).to_numpy(object)
+        self.lat = st["lat"].to_numpy(float)
+        self.lon = st["lon"].to_numpy(float)
+        self.unc = st["uncertainty_m"].to_numpy(float)
+        self.length = st["length_m"].to_numpy(float)
+        self._wkb = st["wkb"].to_numpy(object)
+        self._geom: dict[int, shapely.Geometry] = {}
+        # exact keys (names and aliases) -> [(sid, is_alias)]
+        self.key2 = {}
+        for sid, k in enumerate(st["key"]):
+            self.key2.setdefault(k, []).append((sid, False))
+        for k, sid in zip(gaz.aliases["key"], gaz.aliases["sid"], strict=True):
+            self.key2.setdefault(k, []).append((int(sid), True))
+        # token postings
+        self.tok_sets = [frozenset(t.split()) for t in st["tokens"]]
+        post: dict[str, set] = {}
+        for sid, ts in enumerate(self.tok_sets):
+            for t in ts:
+                post.setdefault(t, set()).add(sid)
+        self.post = {t: frozenset(v) for t, v in post.items()}
+        self.vocab = sorted(t for t in self.post if not t.isdigit())
+        self.fuzzy_keys = list(st["key"])
+        # stemmed single type words (for dropping mistyped ones: "уллица", "переуок")
+        from hotspot.geocode.normalize import STREET_KINDS, stem
+
+        self.type_words = {}
+        for k, v in self.lex.words.items():
+            if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
+                self.type_words.setdefault(stem(k[0]), v)
+        self.type_vocab = list(self.type_words)
+        # district tables
+        sd = gaz.street_districts
+        self.sd = {(int(s), d): (la, lo, u) for s, d, la, lo, u in
+                   zip(sd["sid"], sd["district"], sd["lat"], sd["lon"], sd["uncertainty_m"], strict=True)}
+        self.sid_districts: dict[int, set] = {}
+        for s, d in zip(sd["sid"], sd["district"], strict=True):
+            self.sid_districts.setdefault(int(s), set()).add(d)
+        dt = gaz.districts
+        self.dist_forms = {tuple(k.split()): d for k, d in zip(dt["key"], dt["district"], strict=True)}
+        self.dist_point = {d: (la, lo, u) for d, la, lo, u in
+                           zip(dt["district"], dt["lat"], dt["lon"], dt["uncertainty_m"], strict=True)}
+        # crossings
+        cr = gaz.crossings
+        self.cross: dict[tuple, list] = {}
+        for a, b, la, lo, r, d in zip(cr["a"], cr["b"], cr["lat"], cr["lon"], cr["radius_m"],
+                                      cr["district"].astype(object), strict=True):
+            d = d if isinstance(d, str) else None
+            self.cross.setdefault((int(a), int(b)), []).append((float(la), float(lo), float(r), d))
+        # addresses and POIs
+        ad = gaz.addresses
+        self.addr = {(int(s), h): (float(la), float(lo)) for s, h, la, lo in
+                     zip(ad["sid"], ad["house"], ad["lat"], ad["lon"], strict=True)}
+        po = gaz.pois
+        self.poi_keys = list(po["key"])
+        self.poi = po
+        self.center = tuple(gaz.meta.get("center", (np.nan, np.nan)))
+        self.radius_m = float(gaz.meta.get("radius_m", np.nan))
+        self._cache: dict[tuple, tuple] = {}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_gazetteer(cls, gaz: Gazetteer | str | Path) -> Geocoder:
+        """A geocoder over a :class:`Gazetteer` object or a gazetteer folder."""
+        if not isinstance(gaz, Gazetteer):
+            gaz = Gazetteer.load(gaz)
+        return cls(gaz)
+
+    @classmethod
+    def for_city(cls, city: str = "astana") -> Geocoder:
+        """The shipped gazetteer of ``city`` (``data/gazetteer/<city>/``), cached per process.
+
+        The gazetteer is rebuilt from the shipped streets/intersections when it is missing or its
+        sources (or the type-word table, alias table, build version) changed; the rebuilt tables
+        are written back when the folder is writable.
+        """
+        return _for_city(get_city(city).key)
+
+    # ------------------------------------------------------------------ public API
+    def geocode(self, addresses: Sequence[str], district_hint=None) -> pd.DataFrame:
+        """Geocode a batch of free-text addresses.
+
+        Parameters
+        ----------
+        addresses : sequence of str
+            Address texts (Russian/Kazakh, Cyrillic/Latin).  ``None``/NaN give precision ``none``.
+        district_hint : str or sequence of str, optional
+            District key(s) of the city registry (one for all rows, or one per row; ``None``
+            entries allowed).  A hint found in the text itself is used when none is given.
+
+        Returns
+        -------
+        DataFrame
+            One row per input, same order and index 0..n−1: ``lat, lon`` (WGS84 degrees, NaN when
+            there is no point), ``precision`` (one of ``hotspot.schema.PRECISION_LEVELS``),
+            ``score`` (0–100), ``uncertainty_m`` (metres), ``matched`` (canonical name of what was
+            matched, "" when nothing), ``candidates`` (up to three ``"name (score)"`` alternatives
+            joined by " | " for rows below :data:`ACCEPT_SCORE`, else ""), plus ``accepted`` (bool:
+            street precision or better and score ≥ ACCEPT_SCORE), ``street_id`` (matched street's
+            ``sid``, −1 if none), ``house`` and ``district_hint``.
+        """
+        texts = pd.Series(list(addresses), dtype=object)
+        n = len(texts)
+        if isinstance(district_hint, str) or district_hint is None:
+            hints = np.full(n, district_hint, dtype=object)
+        else:
+            hints = np.asarray(list(district_hint), dtype=object)
+            if len(hints) != n:
+                raise ValueError(f"district_hint: {len(hints)} values for {n} addresses")
+        valid_d = set(self.dist_point)
+        for i, h in enumerate(hints):
+            if h is not None and not (isinstance(h, float) and np.isnan(h)) and h not in valid_d:
+                raise ValueError(f"district_hint row {i}: unknown district {h!r} (known: {sorted(valid_d)})")
+        hints = np.array([h if isinstance(h, str) else None for h in hints], dtype=object)
+        keys = pd.MultiIndex.from_arrays([texts.where(texts.notna(), "").astype(str), pd.Series(hints).fillna("")])
+        codes, uniq = pd.factorize(keys)
+        res = [self._one(t, h or None) for t, h in uniq]
+        cols = list(zip(*res, strict=True)) if res else [()] * 9
+        take = np.asarray(codes)
+        out = pd.DataFrame({
+            "lat": np.asarray(cols[0], float)[take] if res else np.empty(0),
+            "lon": np.asarray(cols[1], float)[take] if res else np.empty(0),
+            "precision": np.asarray(cols[2], object)[take] if res else np.empty(0, object),
+            "score": np.asarray(cols[3], float)[take] if res else np.empty(0),
+            "uncertainty_m": np.asarray(cols[4], float)[take] if res else np.empty(0),
+            "matched": np.asarray(cols[5], object)[take] if res else np.empty(0, object),
+            "candidates": np.asarray(cols[6], object)[take] if res else np.empty(0, object),
+            "street_id": np.asarray(cols[7], int)[take] if res else np.empty(0, int),
+            "house": np.asarray(cols[8], object)[take] if res else np.empty(0, object),
+        })
+        out["accepted"] = out["precision"].isin(MATCHED_PRECISIONS).to_numpy() & (out["score"].to_numpy() >= ACCEPT_SCORE)
+        out["district_hint"] = hints
+        return out
+
+    def geocode_one(self, address: str, district_hint: str | None = None) -> dict:
+        """Geocode one address; returns ``{"lat","lon","precision","score","uncertainty_m","matched"}``."""
+        r = self.geocode([address], district_hint).iloc[0]
+        return {"lat": None if np.isnan(r.lat) else round(float(r.lat), 7),
+                "lon": None if np.isnan(r.lon) else round(float(r.lon), 7),
+                "precision": r.precision, "score": round(float(r.score), 1),
+                "uncertainty_m": None if np.isnan(r.uncertainty_m) else round(float(r.uncertainty_m), 1),
+                "matched": r.matched}
+
+    def parse(self, address: str) -> ParsedAddress:
+        """Parse ``address`` with this city's district and city names (see :func:`parse_address`)."""
+        return parse_address(address, self.dist_forms, self.cities, self.lex)
+
+    # ------------------------------------------------------------------ internals
+    def _one(self, text: str, hint: str | None):
+        p = self.parse(text)
+        district = hint or p.district
+        house = p.house
+        if p.street:
+            s1 = self.match_street(p.street, p.street_kind, district)
+            if s1[0] is None and house and not p.cross:
+                # names ending in a number ("Самал 2", "Жасыл Саябақ-223") read as street + house
+                s1b = self.match_street(p.street + [_digits(house)], p.street_kind, district)
+                if s1b[0] is not None and s1b[1] >= 90:
+                    s1, house = s1b, None
+            if p.cross:
+                s2 = self.match_street(p.cross, p.cross_kind, district)
+                if s1[0] is not None and s2[0] is not None:
+                    pt = self._crossing(s1[0], s2[0], district)
+                    if pt is not None:
+                        la, lo, r = pt
+                        sc = min(s1[1], s2[1])
+                        return (la, lo, "intersection", sc, r, f"{self.names[s1[0]]} / {self.names[s2[0]]}", "",
+                                s1[0], None)
+                    s1 = (s1[0], s1[1] - 15, s1[2])  # streets that do not meet: street precision
+                elif s1[0] is None and s2[0] is not None:
+                    s1 = (s2[0], s2[1] - 15, s2[2])
+                else:
+                    s1 = (s1[0], s1[1] - 15, s1[2]) if s1[0] is not None else s1
+            sid, score, cands = s1
+            if sid is not None:
+                if house and self.addr:
+                    hp = self.addr.get((sid, house)) or self.addr.get((sid, _house_norm(house) or house))
+                    if hp is not None:
+                        return (hp[0], hp[1], "address", score, 15.0, f"{self.names[sid]}, {house}", "", sid, house)
+                la, lo, u = self.sd.get((sid, district), (self.lat[sid], self.lon[sid], self.unc[sid])) \
+                    if district else (self.lat[sid], self.lon[sid], self.unc[sid])
+                cand = "" if score >= ACCEPT_SCORE else cands
+                return (la, lo, "street", score, max(u, 15.0), self.names[sid], cand, sid, house)
+            street_cands = cands
+        else:
+            street_cands = ""
+        if p.landmark and len(self.poi_keys):
+            r = self._match_poi(p.landmark)
+            if r is not None:
+                return r
+        if district and district in self.dist_point:
+            la, lo, u = self.dist_point[district]
+            return (la, lo, "district", 50.0, u, district, street_cands, -1, house)
+        if p.city:
+            return (self.center[0], self.center[1], "city", 30.0, self.radius_m, self.city.key, street_cands, -1, house)
+        return (np.nan, np.nan, "none", 0.0, np.nan, "", street_cands, -1, house)
+
+    def match_street(self, tokens: list[str], kind: str | None, district: str | None):
+        """Match stemmed name tokens to a street: ``(sid or None, score, candidates_text)``."""
+        ck = (tuple(tokens), kind, district)
+        hit = self._cache.get(ck)
+        if hit is not None:
+            return hit
+        r = self._match_street(tokens, kind, district)
+        if len(self._cache) < 200_000:
+            self._cache[ck] = r
+        return r
+
+    def _match_street(self, tokens, kind, district):
+        key = " ".join(sorted(tokens))
+        hit = self.key2.get(key)
+        if hit:
+            sid, amb = self._choose([s for s, _ in hit], kind, district)
+            alias = all(a for s, a in hit if s == sid)
+            return sid, (97.0 if alias else 100.0) - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+        # type words left inside the name ("улица Набережная улица" typed loosely) are dropped
+        bare = [t for t in tokens if t not in self.type_words]
+        if bare and len(bare) < len(tokens):
+            hit = self.key2.get(" ".join(sorted(bare)))
+            if hit:
+                sid, amb = self._choose([s for s, _ in hit], kind, district)
+                return sid, 97.0 - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+            tokens = bare
+        # token repair: mistyped type words are dropped, other unknown tokens replaced
+        repaired = []
+        nfix = 0
+        tie = 0
+        n_alpha = sum(1 for t in tokens if not t.isdigit())
+        for t in tokens:
+            if t in self.post or t.isdigit() or len(t) < 3:
+                repaired.append(t)
+                continue
+            ms = process.extract(t, self.vocab, scorer=fuzz.ratio, score_cutoff=75, limit=2)
+            m = ms[0] if ms else None
+            if len(t) >= 4 and n_alpha > 1:
+                tw = process.extractOne(t, self.type_vocab, scorer=fuzz.ratio, score_cutoff=80)
+                if tw is not None and (m is None or tw[1] >= m[1]):
+                    kind = kind or self.type_words[tw[0]]
+                    n_alpha -= 1
+                    continue
+            if m is not None:
+                repaired.append(m[0])
+                nfix += 1
+                tie += len(ms) > 1 and ms[1][1] == m[1]  # two known tokens equally close
+            else:
+                repaired.append(t)
+        if not repaired:
+            return None, 0.0, ""
+        fixcost = 6.0 * nfix + 15.0 * tie
+        if repaired != list(tokens):
+            hit = self.key2.get(" ".join(sorted(repaired)))
+            if hit:
+                sid, amb = self._choose([s for s, _ in hit], kind, district)
+                return sid, 96.0 - fixcost - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+        # token subset
+        posts = [self.post.get(t) for t in repaired]
+        if all(p is not None for p in posts) and posts:
+            common = frozenset.intersection(*posts)
+            if common:
+                extra = {s: len(self.tok_sets[s]) - len(set(repaired)) for s in common}
+                best = min(extra.values())
+                cands = [s for s, e in extra.items() if e == best]
+                sid, amb = self._choose(cands, kind, district)
+                sc = 93.0 - 5.0 * best - fixcost - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0)
+                return sid, sc, ""
+        # fuzzy over whole keys
+        fk = " ".join(sorted(repaired))
+        res = process.extract(fk, self.fuzzy_keys, scorer=fuzz.ratio, limit=3, score_cutoff=50)
+        cands = " | ".join(f"{self.names[i]} ({s:.0f})" for _k, s, i in res)
+        if res and res[0][1] >= 70:
+            top = [i for _k, s, i in res if s == res[0][1]]
+            sid, amb = self._choose(top, kind, district)
+            return sid, 0.9 * res[0][1] - 15.0 * tie - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), cands
+        return None, 0.0, cands
+
+    def _kind_clash(self, sid, kind):
+        return kind is not None and self.kind[sid] is not None and self.kind[sid] != kind
+
+    def _choose(self, sids: list[int], kind, district) -> tuple[int, int]:
+        """Pick one street among candidates; returns (sid, 1 if still ambiguous else 0)."""
+        sids = list(dict.fromkeys(sids))
+        if len(sids) == 1:
+            return sids[0], 0
+        if kind is not None:
+            k = [s for s in sids if self.kind[s] == kind]
+            if k:
+                sids = k
+        if district and len(sids) > 1:
+            d = [s for s in sids if district in self.sid_districts.get(s, ())]
+            if d:
+                sids = d
+        if len(sids) == 1:
+            return sids[0], 0
+        return max(sids, key=lambda s: self.length[s]), 1
+
+    def geometry(self, sid: int) -> shapely.Geometry:
+        """Street ``sid``'s lines in the city's UTM CRS (metres)."""
+        g = self._geom.get(sid)
+        if g is None:
+            g = self._geom[sid] = shapely.from_wkb(self._wkb[sid])
+        return g
+
+    def _crossing(self, a: int, b: int, district):
+        rows = self.cross.get((min(a, b), max(a, b)))
+        if rows:
+            if district:
+                rd = [r for r in rows if r[3] == district]
+                rows = rd or rows
+            la, lo, r, _ = rows[0]
+            if len(rows) > 1:  # several places where the pair meets: widen the radius to cover them
+                x, y = self.city.to_metric(np.array([q[1] for q in rows]), np.array([q[0] for q in rows]))
+                r = max(r, float(np.hypot(np.asarray(x) - x[0], np.asarray(y) - y[0]).max()) + r)
+            return la, lo, r
+        if a == b:
+            return None
+        ga, gb = self.geometry(a), self.geometry(b)
+        if ga.is_empty or gb.is_empty:
+            return None
+        d = shapely.distance(ga, gb)
+        if d > _INTERSECT_MAX_M:
+            return None
+        pa, pb = shapely.ops.nearest_points(ga, gb)
+        lo, la = self.city.to_wgs84((pa.x + pb.x) / 2, (pa.y + pb.y) / 2)
+        return float(la), float(lo), 30.0 + float(d)
+
+    def _match_poi(self, toks):
+        key = " ".join(sorted(toks))
+        m = process.extractOne(key, self.poi_keys, scorer=fuzz.token_sort_ratio, score_cutoff=80)
+        if m is None:
+            return None
+        _, s, i = m
+        r = self.poi.iloc[i]
+        return (float(r.lat), float(r.lon), "poi", float(s), float(r.uncertainty_m), str(r["name"]), "", -1, None)
+
+
+def _digits(h: str) -> str:
+    return "".join(ch for ch in h.split("/")[0] if ch.isdigit())
+
+
+@lru_cache(maxsize=8)
+def _for_city(city: str) -> Geocoder:
+    folder = shipped_dir(city)
+    gaz = None
+    if (folder / "meta.json").exists():
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if not is_stale(meta):
+            gaz = Gazetteer.load(folder)
+    if gaz is None:
+        gaz = build_gazetteer(city)
+        try:
+            gaz.save(folder)
+        except OSError:
+            pass  # read-only install: keep the in-memory build
+    return Geocoder(gaz)
