@@ -1,0 +1,182 @@
+"""The FastAPI service: ``api.app.create_app()`` builds it; ``qauipsiz serve`` runs it.
+
+Everything is versioned under ``/api/v1``; the OpenAPI schema is at ``/api/v1/openapi.json`` and
+the interactive docs at ``/api/v1/docs``.  The dashboard is served at ``/`` from ``api/static``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.auth import _KeyCache
+from api.routers._deps import Services
+from api.settings import Settings, get_settings
+
+API = "/api/v1"
+STATIC = Path(__file__).resolve().parent / "static"
+
+TAGS = [
+    {"name": "health", "description": "liveness and readiness"},
+    {"name": "cities", "description": "the city registry, districts and our own basemap"},
+    {"name": "incidents", "description": "incident upload and query (restricted, audited)"},
+    {"name": "hotspots", "description": "KDE and Gi* surfaces: GeoJSON hexagons, GeoTIFF, heat tiles"},
+    {"name": "cpted", "description": "CPTED block scores and the fix-first list"},
+    {"name": "review", "description": "design review against crime-prevention norms"},
+    {"name": "recommendations", "description": "camera, SOS-button and post sites"},
+    {"name": "patrol", "description": "patrol plans (restricted, audited)"},
+    {"name": "public", "description": "de-identified district and coarse-cell indicators"},
+    {"name": "admin", "description": "API keys and the audit log"},
+]
+
+
+class BodyLimitMiddleware:
+    """Reject request bodies over ``max_bytes`` with 413 (by ``Content-Length`` and while streaming)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, int(max_bytes)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for k, v in scope.get("headers", ()):
+            if k == b"content-length":
+                try:
+                    n = int(v)
+                except ValueError:
+                    n = 0
+                if n > self.max_bytes:
+                    return await self._reject(scope, send)
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return msg
+
+        async def tracking_send(msg):
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(scope, send)
+
+    async def _reject(self, scope, send):
+        resp = errors.problem_response(
+            413, f"request body is larger than the limit of {self.max_bytes / 2**20:g} MiB "
+                 "(QAUIPSIZ_MAX_UPLOAD_MB)", instance=scope.get("path"), slug="payload-too-large")
+        await resp(scope, _noop_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _noop_receive():
+    return {"type": "http.disconnect"}
+
+
+class TimeoutMiddleware:
+    """Answer 504 when no response has started within ``timeout_s`` seconds."""
+
+    def __init__(self, app, timeout_s: float):
+        self.app, self.timeout_s = app, float(timeout_s)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            return await self.app(scope, receive, send)
+        started = asyncio.Event()
+
+        async def tracking_send(msg):
+            if msg["type"] == "http.response.start":
+                started.set()
+            await send(msg)
+
+        task = asyncio.ensure_future(self.app(scope, receive, tracking_send))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
+        if task in done:
+            return task.result()
+        if started.is_set():  # streaming already: let it finish
+            return await task
+        task.cancel()
+        resp = errors.problem_response(
+            504, f"the request took longer than {self.timeout_s:g} s (QAUIPSIZ_REQUEST_TIMEOUT_S)",
+            instance=scope.get("path"), slug="timeout")
+        await resp(scope, _noop_receive, send)
+
+
+def _dashboard_html(settings: Settings) -> str:
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    cfg = {"api": API, "city": settings.city, "tileUrl": settings.tile_url or ""}
+    return html.replace("/*__QAUIPSIZ_CONFIG__*/", "window.QAUIPSIZ_CONFIG = " + json.dumps(cfg) + ";")
+
+
+def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to :func:`api.settings.get_settings` (the environment).
+    store : api.store.Store, optional
+        Use this store instead of opening the one the settings name (tests).
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    from api.routers import ROUTERS
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="qauipsiz",
+        version="0.1.0",
+        summary="Crime hotspots, CPTED and siting for Kazakhstan's cities (Қауіпсіз — safe).",
+        description=("Recorded incidents under-count real crime; every number here is about *recorded* "
+                     "incidents. Errors are `application/problem+json` (RFC 9457). Authenticate with "
+                     "`X-API-Key` or `Authorization: Bearer <key>`; without a key you are the public role."),
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        openapi_tags=TAGS,
+    )
+    app.state.settings = settings
+    app.state.services = Services(settings, store)
+    app.state.key_cache = _KeyCache()
+    errors.install(app)
+    for r in ROUTERS:
+        app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    page = _dashboard_html(settings)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def dashboard() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 2**20))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    return app

@@ -1,0 +1,146 @@
+"""Roles, API-key authentication and the audit trail of restricted reads.
+
+A request carries its key as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``.  No key
+means the **public** role; an unknown or revoked key is a 401.  Keys are created by an admin
+(``POST /api/v1/admin/keys`` or :meth:`api.store.Store.create_api_key`); the store keeps only
+their sha256.
+
+Roles and what they may do (``PERMISSIONS``):
+
+============  ==============================================================================
+public        health, cities/districts/streets basemap, the public indicators
+analyst       + hotspots, heat tiles, city layers, CPTED, recommendations, incident query
+              and upload
+planner       + hotspots, city layers, CPTED, design review, recommendations (no incidents)
+commander     + hotspots, city layers, CPTED, recommendations, incident query, patrol plans
+admin         everything, and API-key management
+============  ==============================================================================
+
+Restricted reads — incident-level data and patrol plans — are written to the store's audit log
+(who, role, action, resource, parameters) before the data is returned.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+
+ROLES = ("public", "analyst", "planner", "commander", "admin")
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "public": frozenset({"public"}),
+    "analyst": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
+                          "incidents:write", "review"}),
+    "planner": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "review"}),
+    "commander": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
+                            "patrol"}),
+    "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
+                        "incidents:write", "review", "patrol", "admin"}),
+}
+"""role -> permissions.  Restricted (audited) permissions: ``incidents:read``, ``patrol``."""
+
+RESTRICTED = frozenset({"incidents:read", "patrol"})
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key of a user")
+_bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: role, key id and label (``key_id`` is ``None`` for the public role)."""
+
+    role: str
+    key_id: int | None = None
+    label: str = ""
+
+    @property
+    def who(self) -> str:
+        return "anonymous" if self.key_id is None else f"key:{self.key_id}:{self.label}"
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+
+PUBLIC = Principal("public")
+
+
+class _KeyCache:
+    """Verified keys for a few seconds, so a burst of requests does not hit the store per request.
+
+    Only sha256 digests are held; a revoked key stops working within ``ttl_s`` seconds (and at once
+    in this process, since revocation through the API clears the cache).
+    """
+
+    def __init__(self, ttl_s: float = 5.0, max_items: int = 1024):
+        self.ttl_s, self.max_items = ttl_s, max_items
+        self._d: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str):
+        with self._lock:
+            hit = self._d.get(digest)
+        if hit and time.monotonic() - hit[0] < self.ttl_s:
+            return hit
+        return None
+
+    def put(self, digest: str, p: Principal | None) -> None:
+        with self._lock:
+            if len(self._d) >= self.max_items:
+                self._d.clear()
+            self._d[digest] = (time.monotonic(), p)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+
+
+def principal(
+    request: Request,
+    api_key: str | None = Depends(_api_key_header),
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+) -> Principal:
+    """FastAPI dependency: the caller's :class:`Principal` (public without a key; 401 on a bad key)."""
+    key = api_key or (bearer.credentials if bearer else None)
+    if not key:
+        return PUBLIC
+    cache: _KeyCache = request.app.state.key_cache
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    hit = cache.get(digest)
+    if hit is not None:
+        p = hit[1]
+    else:
+        k = request.app.state.services.store().verify_api_key(key)
+        p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label)
+        cache.put(digest, p)
+    if p is None:
+        raise ApiError(401, "unknown or revoked API key", slug="unauthorized",
+                       headers={"WWW-Authenticate": 'Bearer realm="qauipsiz"'})
+    request.state.principal = p
+    return p
+
+
+def require(permission: str):
+    """Dependency factory: the caller must hold ``permission`` (401 for the public role, else 403)."""
+
+    def _dep(p: Principal = Depends(principal)) -> Principal:
+        if not p.can(permission):
+            if p.role == "public":
+                raise ApiError(401, f"this resource needs an API key with the {permission!r} permission",
+                               slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="qauipsiz"'})
+            raise ApiError(403, f"role {p.role!r} lacks the {permission!r} permission", slug="forbidden")
+        return p
+
+    _dep.__name__ = f"require_{permission.replace(':', '_')}"
+    return _dep
+
+
+def audit(request: Request, p: Principal, action: str, params: dict | None = None) -> None:
+    """Write one restricted read (or any write) to the store's audit log, before answering."""
+    request.app.state.services.store().audit(
+        action, who=p.who, role=p.role, resource=str(request.url.path), params=params or {})

@@ -1,0 +1,150 @@
+"""Cache of computed surfaces and rendered bytes, keyed by city, parameters and data version.
+
+A key is ``(kind, city, params, data_version)``; ``data_version`` is the store's
+:meth:`~api.store.Store.data_version` of the city, so anything ingested — by the API, the CLI
+or another process — makes old entries unreachable.  Ingestion through the API also calls
+:meth:`SurfaceCache.invalidate` so their memory is freed at once.
+
+The cache is an in-process LRU bounded by an approximate byte budget.  Concurrent requests for
+the same missing key compute it once (a per-key lock), which keeps a cold start under load cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+
+def params_key(params: dict) -> str:
+    """A stable short digest of a parameter dict (sorted JSON, sha1, 16 hex chars)."""
+    blob = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def _size_of(value: Any) -> int:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return len(value)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int | float):
+        return int(nbytes)
+    mem = getattr(value, "memory_usage", None)
+    if callable(mem):
+        try:
+            return int(mem(deep=True).sum())
+        except Exception:  # noqa: BLE001 - a size estimate only
+            pass
+    if isinstance(value, tuple | list):
+        return sum(_size_of(v) for v in value) + 64
+    if isinstance(value, dict):
+        return sum(_size_of(v) for v in value.values()) + 64
+    return sys.getsizeof(value)
+
+
+class SurfaceCache:
+    """LRU of computed values with a byte budget and single-flight computation.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Approximate memory budget in bytes (default 512 MiB).
+    """
+
+    def __init__(self, max_bytes: int = 512 * 2**20):
+        self.max_bytes = int(max_bytes)
+        self._d: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> Any | None:
+        """The cached value of ``key`` or ``None``."""
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is None:
+                return None
+            self._d.move_to_end(key)
+            self.hits += 1
+            return hit[0]
+
+    def put(self, key: tuple, value: Any) -> None:
+        """Store ``value`` under ``key``, evicting least-recently-used entries over budget."""
+        size = _size_of(value)
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._d[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._d) > 1:
+                _, (_, s) = self._d.popitem(last=False)
+                self._bytes -= s
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """Cached value of ``key``, computing it once (other threads wait) when missing."""
+        v = self.get(key)
+        if v is not None:
+            return v
+        with self._lock:
+            klock = self._key_locks.setdefault(key, threading.Lock())
+        with klock:
+            v = self.get(key)
+            if v is not None:
+                return v
+            with self._lock:
+                self.misses += 1
+            v = compute()
+            self.put(key, v)
+        with self._lock:
+            self._key_locks.pop(key, None)
+        return v
+
+    def invalidate(self, city: Hashable | None = None) -> int:
+        """Drop every entry of ``city`` (all entries when ``None``); returns how many."""
+        with self._lock:
+            keys = [k for k in self._d if city is None or (len(k) > 1 and k[1] == city)]
+            for k in keys:
+                self._bytes -= self._d.pop(k)[1]
+        return len(keys)
+
+    def stats(self) -> dict:
+        """``entries, bytes, max_bytes, hits, misses``."""
+        with self._lock:
+            return {"entries": len(self._d), "bytes": self._bytes, "max_bytes": self.max_bytes,
+                    "hits": self.hits, "misses": self.misses}
+
+
+class VersionClock:
+    """The store's data version per city, re-read at most every ``ttl_s`` seconds.
+
+    Ingestion through the API calls :meth:`forget` so its own writes are seen at once; writes by
+    other processes are seen within ``ttl_s``.
+    """
+
+    def __init__(self, read: Callable[[str], str], ttl_s: float = 1.0):
+        self._read, self.ttl_s = read, ttl_s
+        self._d: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, city: str) -> str:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._d.get(city)
+        if hit and now - hit[0] < self.ttl_s:
+            return hit[1]
+        v = self._read(city)
+        with self._lock:
+            self._d[city] = (now, v)
+        return v
+
+    def forget(self, city: str | None = None) -> None:
+        with self._lock:
+            if city is None:
+                self._d.clear()
+            else:
+                self._d.pop(city, None)

@@ -1,0 +1,19 @@
+"""One router per resource; :data:`ROUTERS` is what :func:`api.app.create_app` mounts under ``/api/v1``."""
+from __future__ import annotations
+
+from api.routers import (
+    admin,
+    cities,
+    cpted,
+    health,
+    hotspots,
+    incidents,
+    layers,
+    patrol,
+    public,
+    recommendations,
+    review,
+)
+
+ROUTERS = [health.router, cities.router, layers.router, incidents.router, hotspots.router, cpted.router,
+           review.router, recommendations.router, patrol.router, public.router, admin.router]

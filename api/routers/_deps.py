@@ -1,0 +1,138 @@
+"""Shared dependencies of the routers: services (store, cache), the city path parameter, filters."""
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import Path, Query, Request
+
+from api.cache import SurfaceCache, VersionClock
+from api.errors import ApiError, not_implemented
+from api.settings import Settings
+
+
+class Services:
+    """What the routers share: settings, the store (opened on first use), caches."""
+
+    def __init__(self, settings: Settings, store=None):
+        self.settings = settings
+        self._store = store
+        self._lock = threading.Lock()
+        self.cache = SurfaceCache()
+        self.version = VersionClock(lambda c: self.store().data_version(c), ttl_s=1.0)
+
+    def store(self):
+        """The :class:`api.store.Store` (opened from the settings on first use)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from api.store import Store
+
+                    self._store = Store(self.settings.database_url)
+        return self._store
+
+    def invalidate(self, city: str) -> None:
+        """Forget everything computed for ``city`` (after ingestion)."""
+        self.version.forget(city)
+        self.cache.invalidate(city)
+
+    def incidents(self, city: str) -> pd.DataFrame:
+        """All located incidents of ``city`` (schema columns), cached per data version."""
+        ver = self.version(city)
+        return self.cache.get_or_compute(
+            ("incidents", city, "located", ver),
+            lambda: self.store().query_incidents(city, located_only=True))
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def optional_module(name: str, feature: str):
+    """Import ``name`` or answer 501 naming ``feature`` (its engine has not landed in this build)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        if e.name and (e.name == name or name.startswith(e.name + ".") or e.name.startswith(name)):
+            raise not_implemented(feature) from e
+        raise
+
+
+def city_obj(city: str):
+    from hotspot.cities import get_city, list_cities
+
+    if city not in list_cities():
+        raise ApiError(404, f"unknown city {city!r}; known: {', '.join(list_cities())}", slug="unknown-city")
+    return get_city(city)
+
+
+CityKey = Annotated[str, Path(description="city registry key, e.g. `astana`", pattern=r"^[a-z_]{2,32}$")]
+
+
+@dataclass
+class Filters:
+    """Incident filters shared by hotspots, heat tiles, public indicators and the incident query."""
+
+    category: list[str] | None = None
+    start: date | None = None
+    end: date | None = None
+    hours: str | None = None
+    weekdays: list[int] | None = None
+    light: str = "any"
+    district: list[str] | None = None
+
+    def as_params(self) -> dict:
+        return {"category": sorted(self.category) if self.category else None,
+                "start": self.start.isoformat() if self.start else None,
+                "end": self.end.isoformat() if self.end else None,
+                "hours": self.hours, "weekdays": sorted(self.weekdays) if self.weekdays else None,
+                "light": self.light, "district": sorted(self.district) if self.district else None}
+
+    def apply(self, df: pd.DataFrame, city) -> pd.DataFrame:
+        """Rows of ``df`` that pass the filters (time filters in the city's local time)."""
+        from hotspot.binning import filter_mask
+
+        kw = {}
+        if self.category:
+            kw["categories"] = self.category
+        if self.start:
+            kw["start"] = pd.Timestamp(self.start)
+        if self.end:
+            kw["end"] = pd.Timestamp(self.end)
+        if self.hours:
+            kw["hours"] = self.hours
+        if self.weekdays:
+            kw["weekdays"] = self.weekdays
+        if self.light != "any":
+            kw["dark"] = self.light == "dark"
+        m = filter_mask(df, city, **kw) if kw else np.ones(len(df), bool)
+        if self.district:
+            m &= df["district"].isin(self.district).to_numpy(bool)
+        return df[m]
+
+
+def filters(
+    category: Annotated[list[str] | None, Query(description="taxonomy categories (repeatable)")] = None,
+    start: Annotated[date | None, Query(description="first local date included (YYYY-MM-DD)")] = None,
+    end: Annotated[date | None, Query(description="local date excluded (YYYY-MM-DD)")] = None,
+    hours: Annotated[str | None, Query(description="local hours START-END, wrapping midnight, e.g. `18-02`",
+                                       pattern=r"^([01]?\d|2[0-3])-([01]?\d|2[0-4])$")] = None,
+    weekdays: Annotated[list[int] | None, Query(description="local weekdays, Monday = 0 (repeatable)")] = None,
+    light: Annotated[Literal["any", "dark", "light"], Query(description="darkness: sun below −6°")] = "any",
+    district: Annotated[list[str] | None, Query(description="district keys (repeatable)")] = None,
+) -> Filters:
+    """The filter query parameters as a :class:`Filters`."""
+    if weekdays and any(not 0 <= d <= 6 for d in weekdays):
+        raise ApiError(422, "weekdays: each must be 0 (Monday) .. 6 (Sunday)", slug="validation-error")
+    if hours:
+        a, b = (int(v) for v in hours.split("-"))
+        if a == b:
+            raise ApiError(422, f"hours={hours!r}: START and END must differ", slug="validation-error")
+    if start and end and end <= start:
+        raise ApiError(422, "end must be after start", slug="validation-error")
+    return Filters(category, start, end, hours, weekdays, light, district)

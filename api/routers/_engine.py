@@ -1,0 +1,90 @@
+"""The service's thin adapter over the hotspot engine: cached surfaces keyed by data version.
+
+Every computed value is cached in :class:`api.cache.SurfaceCache` under
+``(kind, city, params digest, data_version)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from api.cache import params_key
+from api.errors import ApiError, client_input
+from api.routers._deps import Filters, Services, city_obj, optional_module
+
+
+@dataclass(frozen=True)
+class DensityGrid:
+    """A north-up density raster in the city's UTM zone (values per km²)."""
+
+    grid: np.ndarray
+    transform: object
+    epsg: int
+    bandwidth_m: float
+    cell_m: float
+    n_points: int
+    vmax: float
+    bounds_3857: tuple
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.grid.nbytes)
+
+
+def filtered_incidents(svc: Services, city: str, f: Filters) -> pd.DataFrame:
+    c = city_obj(city)
+    df = svc.incidents(city)
+    optional_module("hotspot.binning", "incident filters")
+    with client_input():
+        return f.apply(df, c)
+
+
+def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | None, cell_m: float,
+                 weighted: bool) -> DensityGrid:
+    """Quartic KDE raster of the filtered incidents over the city's extent (cached)."""
+    kde = optional_module("hotspot.kde", "kernel density")
+    from maps.tiles import grid_bounds_3857, robust_vmax
+
+    params = {**f.as_params(), "bandwidth_m": bandwidth_m, "cell_m": cell_m, "weighted": weighted}
+    key = ("density", city, params_key(params), svc.version(city))
+
+    def compute():
+        c = city_obj(city)
+        df = filtered_incidents(svc, city, f)
+        if len(df) < 2:
+            raise ApiError(422, f"only {len(df)} incidents pass the filters; a density surface needs at least 2",
+                           slug="too-few-incidents")
+        x, y = c.to_metric(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
+        xy = np.column_stack([x, y])
+        w = np.nan_to_num(df["harm_weight"].to_numpy(float), nan=0.0) if weighted else None
+        with client_input():
+            h = float(bandwidth_m) if bandwidth_m else float(kde.esri_bandwidth(xy, w))
+            bx0, by0, bx1, by1 = c.boundary_metric.bounds
+            grid, tr = kde.kde_grid(xy, (bx0 - h, by0 - h, bx1 + h, by1 + h), cell_m, h, "quartic", w)
+        grid = grid.astype(np.float32)
+        return DensityGrid(grid, tr, int(c.epsg), h, float(cell_m), len(df), robust_vmax(grid),
+                           grid_bounds_3857(grid.shape, tr, int(c.epsg)))
+
+    return svc.cache.get_or_compute(key, compute)
+
+
+def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dict) -> pd.DataFrame:
+    """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached).
+
+    Needs the engine's ``hotspot.surface``; answers 501 while it is missing.
+    """
+    surface = optional_module("hotspot.surface", "hotspot surfaces (KDE + Gi*)")
+    kw = {"value": "weighted" if params.get("weighted") else "count", "bandwidth_m": params.get("bandwidth_m"),
+          "k": int(params.get("k") or 1), "distance_m": params.get("distance_m"), "lisa": False}
+    allp = {**f.as_params(), "res": res, **params}
+    key = ("cells", city, params_key(allp), svc.version(city))
+
+    def compute():
+        c = city_obj(city)
+        df = filtered_incidents(svc, city, f)
+        with client_input():
+            return surface.hotspot_table(df, c, res=res, **kw)
+
+    return svc.cache.get_or_compute(key, compute)

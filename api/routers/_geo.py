@@ -1,0 +1,75 @@
+"""GeoJSON encoding and cached byte responses shared by the routers."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import Request, Response
+
+GEOJSON = "application/geo+json"
+
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def feature_collection(geoms, props: pd.DataFrame, *, precision: float = 1e-6, extra: dict | None = None) -> bytes:
+    """A GeoJSON FeatureCollection as UTF-8 bytes.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries (EPSG:4326)
+    props : DataFrame
+        One row of properties per geometry.
+    precision : float
+        Coordinate grid in degrees (1e-6 ≈ 0.1 m); ``0`` keeps full precision.
+    extra : dict, optional
+        Top-level members added to the collection (e.g. ``"meta"``).
+    """
+    g = np.asarray(geoms, dtype=object)
+    if precision and len(g):
+        g = shapely.set_precision(g, precision)
+    gj = shapely.to_geojson(g) if len(g) else np.array([], dtype=object)
+    cols = list(props.columns)
+    arrays = [props[c].to_numpy(dtype=object) for c in cols]
+    feats = []
+    for i in range(len(g)):
+        p = {c: _clean(a[i]) for c, a in zip(cols, arrays, strict=True)}
+        feats.append('{"type":"Feature","geometry":' + (gj[i] or "null") + ',"properties":'
+                     + json.dumps(p, ensure_ascii=False, separators=(",", ":")) + "}")
+    head = {"type": "FeatureCollection"}
+    if extra:
+        head.update(extra)
+    head_s = json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)[:-1]
+    return (head_s + ',"features":[' + ",".join(feats) + "]}").encode("utf-8")
+
+
+def etag_for(*parts) -> str:
+    return '"' + hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:20] + '"'
+
+
+def cached_bytes(request: Request, body: bytes, media_type: str, etag: str, *, public: bool = False,
+                 max_age: int = 60, filename: str | None = None) -> Response:
+    """A byte response with an ETag; 304 when the client already holds it."""
+    cc = f"{'public' if public else 'private'}, max-age={max_age}"
+    headers = {"ETag": etag, "Cache-Control": cc, "Vary": "X-API-Key, Authorization"}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

@@ -1,0 +1,133 @@
+"""Hotspots: KDE + Gi* hexagons (GeoJSON, H3 ids as hex strings), GeoTIFF, heat-map XYZ PNG tiles."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from pydantic import BaseModel
+
+from api.auth import Principal, require
+from api.errors import client_input
+from api.routers import _engine
+from api.routers._deps import CityKey, Filters, Services, city_obj, filters, services
+from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+
+router = APIRouter(tags=["hotspots"])
+
+Bandwidth = Annotated[float | None, Query(gt=25, le=5000, description="KDE radius in metres; default Esri's rule")]
+CellM = Annotated[float, Query(ge=20, le=500, description="raster cell size in metres")]
+Weighted = Annotated[bool, Query(description="weight incidents by harm (severity class)")]
+
+GI_BINS = {3: "hot_99", 2: "hot_95", 1: "hot_90", 0: "not_significant", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
+
+
+@router.get("/cities/{city}/hotspots.geojson",
+            responses={200: {"content": {GEOJSON: {}}, "description": "H3 hexagons with KDE and Gi*"}},
+            summary="Hotspot hexagons: per-cell count, KDE density and Gi* z / p / FDR q / Esri bin")
+def hotspots_geojson(
+    request: Request,
+    city: CityKey,
+    res: Annotated[int, Query(ge=7, le=10, description="H3 resolution")] = 9,
+    f: Filters = Depends(filters),
+    bandwidth_m: Bandwidth = None,
+    weighted: Weighted = False,
+    k: Annotated[int, Query(ge=1, le=5, description="H3 ring radius of the Gi* neighbourhood")] = 1,
+    only_nonzero: Annotated[bool, Query(description="drop cells with no incidents and Gi* bin 0")] = True,
+    p: Principal = Depends(require("hotspots")),
+    svc: Services = Depends(services),
+):
+    city_obj(city)
+    params = {"bandwidth_m": bandwidth_m, "weighted": weighted, "k": k}
+    ver = svc.version(city)
+    key = ("hotspots-geojson", city, res, only_nonzero, repr(sorted(f.as_params().items())), repr(params), ver)
+
+    def build():
+        from hotspot.h3grid import cells_to_boundaries
+
+        cells = _engine.hotspot_cells(svc, city, f, res=res, params=params)
+        t = cells
+        if only_nonzero:
+            keep = (t["count"].to_numpy() > 0) | (t["gi_bin"].to_numpy() != 0)
+            t = t[keep]
+        props = pd.DataFrame({"h3": [format(int(x), "x") for x in t["h3"].to_numpy(np.uint64)]})
+        for c in ("count", "weighted", "density", "gi_z", "gi_p", "gi_q", "gi_bin"):
+            if c in t.columns:
+                props[c] = t[c].to_numpy()
+        if "density" in props:
+            props["density"] = props["density"].astype(float).round(3)
+        for c in ("gi_z", "gi_p", "gi_q"):
+            if c in props:
+                props[c] = props[c].astype(float).round(5)
+        if "gi_bin" in props:
+            props["gi_class"] = [GI_BINS.get(int(b), "not_significant") for b in props["gi_bin"]]
+        meta = {kk: v for kk, v in cells.attrs.get("params", {}).items()
+                if isinstance(v, int | float | str | bool) and kk != "created_utc"}
+        return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props.astype(object),
+                                  extra={"meta": {"city": city, "res": res, **meta}})
+
+    body = svc.cache.get_or_compute(key, build)
+    return cached_bytes(request, body, GEOJSON, etag_for(*key))
+
+
+@router.get("/cities/{city}/hotspots.tif",
+            responses={200: {"content": {"image/tiff": {}}, "description": "float32 GeoTIFF, per km²"}},
+            summary="KDE density surface as a GeoTIFF (city UTM zone, incidents per km²)")
+def hotspots_geotiff(request: Request, city: CityKey, f: Filters = Depends(filters), bandwidth_m: Bandwidth = None,
+                     cell_m: CellM = 50.0, weighted: Weighted = False, p: Principal = Depends(require("hotspots")),
+                     svc: Services = Depends(services)):
+    g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=cell_m, weighted=weighted)
+    from hotspot.kde import write_geotiff
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "density.tif"
+        write_geotiff(path, g.grid, g.transform, g.epsg,
+                      tags={"kernel": "quartic", "bandwidth_m": g.bandwidth_m, "cell_m": g.cell_m,
+                            "n_points": g.n_points, "city": city, **{k: v for k, v in f.as_params().items() if v}})
+        body = path.read_bytes()
+    return cached_bytes(request, body, "image/tiff", etag_for("tif", city, len(body), g.bandwidth_m, g.n_points),
+                        filename=f"{city}_density.tif")
+
+
+class HeatLegend(BaseModel):
+    units: str
+    vmax: float
+    bandwidth_m: float
+    cell_m: float
+    n_points: int
+    stops: list[tuple[float, list[int]]]
+
+
+@router.get("/cities/{city}/heat/legend", response_model=HeatLegend,
+            summary="Colour scale of the heat tiles for these filters")
+def heat_legend(city: CityKey, f: Filters = Depends(filters), bandwidth_m: Bandwidth = None,
+                weighted: Weighted = False, p: Principal = Depends(require("hotspots")),
+                svc: Services = Depends(services)) -> HeatLegend:
+    from maps.tiles import HEAT_STOPS
+
+    g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
+    return HeatLegend(units="incidents per km²", vmax=g.vmax, bandwidth_m=g.bandwidth_m, cell_m=g.cell_m,
+                      n_points=g.n_points, stops=[(s * g.vmax, list(c)) for s, c in HEAT_STOPS])
+
+
+@router.get("/cities/{city}/heat/{z}/{x}/{y}.png",
+            responses={200: {"content": {"image/png": {}}, "description": "256 px RGBA PNG"}},
+            summary="Heat-map XYZ tile rendered from the KDE density surface (cached)")
+def heat_tile(request: Request, city: CityKey,
+              z: Annotated[int, PathParam(ge=0, le=20)], x: Annotated[int, PathParam(ge=0)],
+              y: Annotated[int, PathParam(ge=0)],
+              f: Filters = Depends(filters), bandwidth_m: Bandwidth = None, weighted: Weighted = False,
+              p: Principal = Depends(require("hotspots")), svc: Services = Depends(services)):
+    from maps.tiles import check_tile, render_tile
+
+    with client_input():
+        check_tile(z, x, y)
+    g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
+    ver = svc.version(city)
+    key = ("tile", city, z, x, y, repr(sorted(f.as_params().items())), bandwidth_m, weighted, ver)
+    body = svc.cache.get_or_compute(
+        key, lambda: render_tile(g.grid, g.transform, g.epsg, z, x, y, g.vmax, bounds_3857=g.bounds_3857))
+    return cached_bytes(request, body, "image/png", etag_for(*key))
