@@ -295,7 +295,7 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
         gobj = float(w[cov_ws | pre].sum())
         info["greedy_objective"] = gobj
         ref = bound if np.isfinite(bound) else obj
-        info["greedy_gap"] = (ref - gobj) / ref if ref > 0 else 0.0
+        info["greedy_gap"] = max(0.0, (ref - gobj) / ref) if ref > 0 else 0.0
     return CoverResult(picks, np.zeros(0), np.zeros(0), obj, float(w.sum()), base, bound, status, info)
 
 

@@ -1,0 +1,82 @@
+"""``qauipsiz patrol``: one shift's patrol routes (GeoJSON) and printable route cards (HTML)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+
+@app.command("patrol")
+def patrol_cmd(
+    city: str = typer.Option("astana", "--city", help="City key."),
+    shift: str = typer.Option(..., "--shift", help="Local shift, e.g. '2025-12-05 18:00/02:00'."),
+    units: int = typer.Option(4, "--units", help="Number of patrol units."),
+    depot: str = typer.Option("", "--depot", help="Police station: its station_id or name in police_stations, "
+                                                 "or 'lat,lon'. Default: the station nearest to the riskiest hotspot."),
+    hotspots: int = typer.Option(0, "--hotspots", help="Hotspots to visit (default 6 per unit, at most 60)."),
+    mode: str = typer.Option("drive", "--mode", help="drive or walk."),
+    seconds: float = typer.Option(10.0, "--seconds", help="Route search time limit, seconds."),
+    demo: Path = typer.Option(None, "--demo", help="Demo city folder (default QAUIPSIZ_DEMO_DIR)."),
+    incidents: Path = typer.Option(None, "--incidents", help="Incident table (parquet or CSV in the schema)."),
+    layers: Path = typer.Option(None, "--layers", help="Folder of city layers (police_stations)."),
+    out: Path = typer.Option(Path("out/patrol"), "--out", help="Output folder: routes.geojson, stops.csv, route cards."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Plan patrol routes through tonight's hotspots (OR-Tools) and write route cards."""
+    import numpy as np
+    from rich.console import Console
+
+    from api.cli.recommend import load_city_inputs
+    from hotspot.cities import get_city
+    from hotspot.patrol import parse_shift, plan_patrol, route_cards_html, shift_risk
+
+    err = Console(stderr=True)
+    c = get_city(city)
+    sh = parse_shift(shift, c.tz)
+    with err.status("loading data"):
+        inc, lay = load_city_inputs(city, demo, incidents, layers)
+    st = lay.get("police_stations")
+    if depot and "," in depot and depot.replace(",", "").replace(".", "").replace("-", "").strip().isdigit():
+        lat, lon = (float(v) for v in depot.split(","))
+        name = f"{lat:.5f}, {lon:.5f}"
+    else:
+        if st is None or len(st) == 0:
+            raise typer.BadParameter("no police_stations layer: pass --depot 'lat,lon'")
+        if depot:
+            m = (st["station_id"].astype(str) == depot) | st["name"].astype(str).str.contains(depot, regex=False)
+            if not m.any():
+                raise typer.BadParameter(f"--depot {depot!r}: no police station with that id or name")
+            row = st[m.to_numpy()].iloc[0]
+        else:
+            hs = shift_risk(inc, c, sh)
+            hx, hy = hs["x"].iloc[0], hs["y"].iloc[0]
+            sx, sy = c.to_metric(st.geometry.x.to_numpy(), st.geometry.y.to_numpy())
+            row = st.iloc[int(np.argmin(np.hypot(sx - hx, sy - hy)))]
+        lat, lon, name = row.geometry.y, row.geometry.x, str(row["name"])
+    dx, dy = c.to_metric(np.array([lon]), np.array([lat]))
+    with err.status(f"routing {units} units (≤ {seconds:.0f} s search)"):
+        routes, stops = plan_patrol(c, inc, sh.start, sh.end, units, (float(dx[0]), float(dy[0])),
+                                    n_hotspots=hotspots or None, mode=mode, time_limit_s=seconds, depot_name=name)
+    out.mkdir(parents=True, exist_ok=True)
+    r = routes.copy()
+    r["start"] = r["start"].astype(str)
+    r["end"] = r["end"].astype(str)
+    r.to_file(out / "routes.geojson", driver="GeoJSON")
+    stops.to_csv(out / "stops.csv", index=False)
+    cards = route_cards_html(routes, stops, c, out)
+    summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name, "units": units,
+               "hotspots": int((stops["kind"] == "hotspot").sum()), "dropped": list(stops.attrs["dropped"]),
+               "routes": routes.drop(columns="geometry").astype(str).to_dict("records"),
+               "files": [str(out / "routes.geojson"), str(out / "stops.csv")] +
+                        [str(out / f"route_card_unit_{u}.html") for u in cards]}
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    for rr in routes.itertuples(index=False):
+        typer.echo(f"unit {rr.unit}: {rr.n_stops} hotspots, {rr.distance_m / 1000:.1f} km, "
+                   f"{rr.start:%H:%M}–{rr.end:%H:%M}")
+    typer.echo(f"depot: {name}; dropped hotspots: {summary['dropped'] or 'none'}")
+    typer.echo(f"written: {out}/routes.geojson, stops.csv and {len(cards)} route cards")

@@ -1,0 +1,475 @@
+"""Patrol plans for one shift: hotspot cells chosen by risk at those hours, routed with OR-Tools, printed as route cards."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hotspot.cities import get_city
+from hotspot.h3grid import latlng_to_cells
+from hotspot.network import StreetNetwork, load_network, shortest_path, speed_m_per_min
+from hotspot.timeutil import is_dark, to_local
+
+DWELL_MIN = (10.0, 16.0)
+"""Koper curve: 10–16 minutes at a hotspot is the effective patrol dose."""
+MARKING = "ДЛЯ СЛУЖЕБНОГО ПОЛЬЗОВАНИЯ / ҚЫЗМЕТТІК ПАЙДАЛАНУ ҮШІН"
+"""Restricted-use marking printed on every route card."""
+
+
+@dataclass
+class Shift:
+    """A shift in the city's local time: ``start``/``end`` tz-aware, ``minutes`` its length."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def minutes(self) -> int:
+        return int(round((self.end - self.start).total_seconds() / 60))
+
+
+def parse_shift(text: str, tz: str) -> Shift:
+    """``"2025-12-05 18:00/02:00"`` → a :class:`Shift` in zone ``tz`` (an end before the start
+    is on the next day).  ``"2025-12-05 18:00/2025-12-06 02:00"`` also works."""
+    if "/" not in str(text):
+        raise ValueError(f"shift {text!r}: expected 'YYYY-MM-DD HH:MM/HH:MM'")
+    a, b = str(text).split("/", 1)
+    try:
+        start = pd.Timestamp(a.strip())
+        b = b.strip()
+        end = pd.Timestamp(b) if len(b) > 5 else pd.Timestamp(f"{start.date()} {b}")
+    except ValueError as e:
+        raise ValueError(f"shift {text!r}: cannot read the times ({e})") from e
+    if end <= start:
+        end += pd.Timedelta(days=1)
+    if (end - start) > pd.Timedelta(hours=24):
+        raise ValueError(f"shift {text!r}: longer than 24 hours")
+    start = start.tz_localize(tz) if start.tzinfo is None else start.tz_convert(tz)
+    end = end.tz_localize(tz) if end.tzinfo is None else end.tz_convert(tz)
+    return Shift(start, end)
+
+
+def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekday_weight: float = 2.0,
+               dark_weight: float = 2.0, half_life_days: float | None = 180.0) -> pd.DataFrame:
+    """Risk per H3 cell for the shift's hours, weekday and darkness.
+
+    An incident counts when its local hour falls within the shift's hours; its weight is
+    ``harm_weight`` × ``weekday_weight`` (same weekday as the shift) × ``dark_weight`` (when its
+    darkness matches the darkness at the shift's midpoint) × recency decay (half-life in days).
+
+    Returns
+    -------
+    DataFrame
+        ``h3, x, y, lat, lon, risk, count, peak_min`` sorted by risk descending; ``peak_min`` is
+        the minute after the shift start where the cell's incidents concentrate (weighted circular
+        mean of the time of day).
+    """
+    c = get_city(city) if isinstance(city, str) else city
+    df = incidents[np.isfinite(incidents["lat"].to_numpy(float)) & np.isfinite(incidents["lon"].to_numpy(float))]
+    if "occurred_at" not in df.columns:
+        raise ValueError("incidents: missing column 'occurred_at'")
+    loc = to_local(df["occurred_at"], c.tz)
+    tod = (loc.dt.hour * 60 + loc.dt.minute).to_numpy()
+    s0 = shift.start.hour * 60 + shift.start.minute
+    rel = (tod - s0) % 1440
+    in_hours = rel < shift.minutes
+    df = df[in_hours]
+    rel = rel[in_hours]
+    loc = loc[in_hours]
+    w = df["harm_weight"].to_numpy(float) if "harm_weight" in df.columns else np.ones(len(df))
+    wd = loc.dt.weekday.to_numpy()
+    w = w * np.where(wd == shift.start.weekday(), weekday_weight, 1.0)
+    mid = shift.start + (shift.end - shift.start) / 2
+    dark_mid = bool(is_dark([c.boundary.centroid.y], [c.boundary.centroid.x], [mid.tz_convert("UTC")])[0])
+    dk = df["is_dark"].fillna(False).to_numpy(bool) if "is_dark" in df.columns else np.zeros(len(df), bool)
+    w = w * np.where(dk == dark_mid, dark_weight, 1.0)
+    if half_life_days and len(df):
+        t = df["occurred_at"].astype("int64").to_numpy() / 86400e9
+        w = w * 0.5 ** ((t.max() - t) / half_life_days)
+    lat = df["lat"].to_numpy(float)
+    lon = df["lon"].to_numpy(float)
+    x, y = c.to_metric(lon, lat)
+    cells = latlng_to_cells(lat, lon, res)
+    u, inv = np.unique(cells, return_inverse=True)
+    inv = inv.ravel()
+    sw = np.bincount(inv, w, len(u))
+    safe = np.where(sw > 0, sw, 1)
+    ang = rel / shift.minutes * np.pi  # half circle over the shift keeps the order of times
+    peak = np.arctan2(np.bincount(inv, w * np.sin(ang), len(u)), np.bincount(inv, w * np.cos(ang), len(u)))
+    out = pd.DataFrame({"h3": u, "x": np.bincount(inv, w * x, len(u)) / safe,
+                        "y": np.bincount(inv, w * y, len(u)) / safe, "risk": sw,
+                        "count": np.bincount(inv, minlength=len(u)),
+                        "peak_min": np.clip(peak / np.pi * shift.minutes, 0, shift.minutes)})
+    out["lon"], out["lat"] = c.to_wgs84(out["x"].to_numpy(), out["y"].to_numpy())
+    if "category" in df.columns and len(df):
+        top = pd.DataFrame({"i": inv, "cat": df["category"].astype(str).to_numpy(), "w": w})
+        top = top.groupby(["i", "cat"])["w"].sum().reset_index().sort_values("w", ascending=False).drop_duplicates("i")
+        out["top_category"] = top.set_index("i")["cat"].reindex(np.arange(len(u))).fillna("").to_numpy()
+    return out.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _travel_matrix(net: StreetNetwork, xy: np.ndarray, mode: str):
+    """Travel minutes between points along the network, with paths (node sequences)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    n, off = net.snap(xy[:, 0], xy[:, 1], main_only=False)
+    D, pred = dijkstra(net.graph, directed=False, indices=n, return_predecessors=True)
+    M = D[:, n] + off[:, None] + off[None, :]
+    E = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    M = np.where(np.isfinite(M), M, 1.4 * E)  # disconnected fragments: detour-factor fallback
+    np.fill_diagonal(M, 0)
+    return M, M / speed_m_per_min(mode), n, pred
+
+
+def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,
+                n_hotspots: int | None = None, mode: str = "drive", res: int = 10,
+                dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
+                time_limit_s: float = 10.0, balance_weight: float = 300.0, net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
+                depot_name: str = "") -> tuple:
+    """Plan patrol routes for one shift.
+
+    Parameters
+    ----------
+    city : str or City
+    incidents : DataFrame
+        Incident table (:mod:`hotspot.schema`).
+    shift_start, shift_end : str or Timestamp
+        Local times (naive values are in the city's zone); an end before the start is next day.
+    units : int
+        Number of patrol units (vehicles / foot pairs).
+    depot_xy : (float, float)
+        Depot (police station) in metres (city UTM).  Every route starts and ends here.
+    n_hotspots : int, optional
+        Hotspot cells to visit (default ``min(60, 6 × units)``).
+    mode : {"drive", "walk"}
+        Travel speed along the street network (:mod:`hotspot.network`).
+    dwell_min : (float, float)
+        Dwell at a hotspot, minutes: the riskiest gets the upper end, the least risky the lower
+        (Koper curve).
+    window_min : float
+        Width of each hotspot's time window, minutes, centred on its peak time in the shift.
+    time_limit_s : float
+        OR-Tools search time, seconds.
+    balance_weight : float
+        Cost (in travel minutes) of one more hotspot on the busiest unit than the routing would
+        otherwise choose; together with the global span of the time dimension it balances load.
+    hotspots : DataFrame, optional
+        Pre-chosen hotspots with ``x, y, risk`` (and optional ``peak_min``) instead of
+        :func:`shift_risk`.
+
+    Returns
+    -------
+    routes : GeoDataFrame (EPSG:4326)
+        ``unit, n_stops, distance_m, minutes, start, end`` and the route LineString along streets.
+    stops : DataFrame
+        ``unit, seq, kind ('depot'/'hotspot'), hotspot, h3, lat, lon, arrive, depart, dwell_min,
+        window_start, window_end, risk, top_category, street`` — times are tz-aware local.
+        ``stops.attrs["dropped"]`` lists hotspots no route could serve within their windows.
+    """
+    import geopandas as gpd
+    import shapely
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    c = get_city(city) if isinstance(city, str) else city
+    if units < 1:
+        raise ValueError(f"units {units}: must be ≥ 1")
+    s0 = pd.Timestamp(shift_start)
+    s1 = pd.Timestamp(shift_end)
+    s0 = s0.tz_localize(c.tz) if s0.tzinfo is None else s0.tz_convert(c.tz)
+    s1 = s1.tz_localize(c.tz) if s1.tzinfo is None else s1.tz_convert(c.tz)
+    if s1 <= s0:
+        s1 += pd.Timedelta(days=1)
+    shift = Shift(s0, s1)
+    H = shift.minutes
+    net = net or load_network(c.key)
+    n_hot = n_hotspots or min(60, 6 * units)
+    hs = (hotspots if hotspots is not None else shift_risk(incidents, c, shift, res)).head(n_hot).reset_index(drop=True)
+    if len(hs) == 0:
+        raise ValueError("plan_patrol: no incidents at the shift's hours")
+    k = len(hs)
+    risk = hs["risk"].to_numpy(float)
+    rr = (risk - risk.min()) / (risk.max() - risk.min()) if risk.max() > risk.min() else np.ones(k)
+    dwell = np.round(dwell_min[0] + (dwell_min[1] - dwell_min[0]) * rr).astype(int)
+    peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
+    half = window_min / 2
+    ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
+    we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
+    we = np.maximum(we, ws)
+    xy = np.vstack([np.asarray(depot_xy, float).reshape(1, 2), hs[["x", "y"]].to_numpy(float)])
+    dist_m, tmin, nodes, pred = _travel_matrix(net, xy, mode)
+    T = np.ceil(tmin).astype(np.int64)
+    service = np.r_[0, dwell]
+
+    manager = pywrapcp.RoutingIndexManager(k + 1, units, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    transit = (T + service[:, None]).astype(np.int64)
+
+    def cb(i, j):
+        return int(transit[manager.IndexToNode(i), manager.IndexToNode(j)])
+
+    ti = routing.RegisterTransitCallback(cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(ti)
+    routing.AddDimension(ti, H, H, False, "Time")
+    time_dim = routing.GetDimensionOrDie("Time")
+    time_dim.SetGlobalSpanCostCoefficient(100)
+    # balance the number of hotspots per unit too: the longest list of stops costs
+    ci = routing.RegisterUnaryTransitCallback(lambda i: 0 if manager.IndexToNode(i) == 0 else 1)
+    routing.AddDimension(ci, 0, k, True, "Stops")
+    routing.GetDimensionOrDie("Stops").SetGlobalSpanCostCoefficient(int(balance_weight))
+    for node in range(1, k + 1):
+        idx = manager.NodeToIndex(node)
+        time_dim.CumulVar(idx).SetRange(int(ws[node - 1]), int(we[node - 1]))
+        # dropping a hotspot costs more than any route: only when its window cannot be met
+        routing.AddDisjunction([idx], int(10_000_000 * (1 + rr[node - 1])))
+    for v in range(units):
+        time_dim.CumulVar(routing.Start(v)).SetRange(0, H)
+        time_dim.CumulVar(routing.End(v)).SetRange(0, H)
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    params.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+    sol = routing.SolveWithParameters(params)
+    if sol is None:
+        raise ValueError("plan_patrol: OR-Tools found no feasible plan (shift too short for the depot legs?)")
+
+    def at(minute):
+        return shift.start + pd.Timedelta(minutes=int(minute))
+
+    top = hs["top_category"].to_numpy(object) if "top_category" in hs.columns else np.full(k, "", object)
+    h3c = hs["h3"].to_numpy() if "h3" in hs.columns else np.zeros(k, np.uint64)
+    lon_all, lat_all = c.to_wgs84(xy[:, 0], xy[:, 1])
+    rows, routes, geoms = [], [], []
+    served = set()
+    for v in range(units):
+        idx = routing.Start(v)
+        seq = []
+        while True:
+            node = manager.IndexToNode(idx)
+            seq.append((node, sol.Min(time_dim.CumulVar(idx)), sol.Max(time_dim.CumulVar(idx))))
+            if routing.IsEnd(idx):
+                break
+            idx = sol.Value(routing.NextVar(idx))
+        # start as late as possible (the finaliser keeps the start at its earliest); depart the
+        # depot so as to arrive at the first stop exactly when the plan says
+        if len(seq) > 2:
+            first_arr = seq[1][1]
+            seq[0] = (0, max(0, first_arr - int(T[0, seq[1][0]])), seq[0][2])
+        path_nodes = []
+        dist = 0.0
+        for s_, (node, tmin_, _) in enumerate(seq):
+            is_depot = node == 0
+            arrive = tmin_
+            depart = arrive + (0 if is_depot else int(dwell[node - 1]))
+            if not is_depot:
+                served.add(node)
+            rows.append({"unit": v + 1, "seq": s_, "kind": "depot" if is_depot else "hotspot",
+                         "hotspot": -1 if is_depot else node - 1,
+                         "h3": 0 if is_depot else int(h3c[node - 1]),
+                         "lat": float(lat_all[node]), "lon": float(lon_all[node]),
+                         "arrive": at(arrive), "depart": at(depart),
+                         "dwell_min": 0 if is_depot else int(dwell[node - 1]),
+                         "window_start": pd.NaT if is_depot else at(ws[node - 1]),
+                         "window_end": pd.NaT if is_depot else at(we[node - 1]),
+                         "risk": np.nan if is_depot else float(risk[node - 1]),
+                         "top_category": "" if is_depot else top[node - 1]})
+            if s_ > 0:
+                a, b = seq[s_ - 1][0], node
+                dist += float(dist_m[a, b])
+                ok = pred[a][nodes[b]] >= 0 or nodes[a] == nodes[b]
+                p = shortest_path(net, pred[a], nodes[b]) if ok else np.array([nodes[a], nodes[b]])
+                path_nodes.append(np.c_[net.x[p], net.y[p]])
+        pts = np.vstack([xy[:1], *path_nodes, xy[:1]]) if len(seq) > 2 else np.vstack([xy[:1], xy[:1]])
+        lo, la = c.to_wgs84(pts[:, 0], pts[:, 1])
+        geoms.append(shapely.linestrings(np.c_[lo, la]))
+        end_t = seq[-1][1]
+        routes.append({"unit": v + 1, "n_stops": len(seq) - 2, "distance_m": dist,
+                       "minutes": int(end_t - seq[0][1]), "start": at(seq[0][1]), "end": at(end_t),
+                       "dwell_total_min": int(sum(dwell[n - 1] for n, _, _ in seq[1:-1])), "mode": mode})
+    routes_gdf = gpd.GeoDataFrame(routes, geometry=geoms, crs=4326)
+    stops = pd.DataFrame(rows)
+    stops["street"] = _nearest_street_names(c, stops["lon"].to_numpy(), stops["lat"].to_numpy())
+    stops.attrs["dropped"] = sorted(set(range(1, k + 1)) - served)
+    stops.attrs["hotspots"] = hs
+    stops.attrs["shift"] = shift
+    stops.attrs["depot_name"] = depot_name
+    stops.attrs["mode"] = mode
+    routes_gdf.attrs["objective"] = sol.ObjectiveValue()
+    return routes_gdf, stops
+
+
+def _nearest_street_names(c, lon, lat) -> np.ndarray:
+    import shapely
+
+    from hotspot.streets import load_streets
+
+    try:
+        st = load_streets(c.key)
+    except ValueError:
+        return np.full(len(lon), "", dtype=object)
+    x, y = c.to_metric(lon, lat)
+    sm = st.to_crs(c.epsg)
+    idx = shapely.STRtree(sm.geometry.values).nearest(shapely.points(np.c_[x, y]))
+    return sm["name"].to_numpy(object)[idx]
+
+
+# ---------------------------------------------------------------------------- route cards
+_CARD_CSS = """
+body{font-family:'DejaVu Sans',Arial,sans-serif;margin:18mm;color:#111}
+.mark{border:2px solid #900;color:#900;font-weight:bold;text-align:center;padding:4px;margin-bottom:8px;letter-spacing:.5px}
+h1{font-size:18px;margin:6px 0} .meta{font-size:12px;margin-bottom:8px}
+table{border-collapse:collapse;width:100%;font-size:11px} th,td{border:1px solid #555;padding:3px 5px;text-align:left}
+th{background:#eee} svg{border:1px solid #999;margin:8px 0} .foot{font-size:10px;color:#444;margin-top:8px}
+@media print{body{margin:10mm} .mark{position:running(header)}}
+"""
+_LABELS = {
+    "title": ("Патрульдік бағыт картасы", "Маршрутная карта патруля", "Patrol route card"),
+    "unit": ("Наряд", "Наряд", "Unit"),
+    "shift": ("Кезекшілік", "Смена", "Shift"),
+    "depot": ("Бастау / аяқтау", "Начало / окончание", "Start / end"),
+    "mode": ("Қозғалыс", "Передвижение", "Travel"),
+    "total": ("Ұзақтығы", "Продолжительность", "Duration"),
+    "seq": ("№", "№", "#"),
+    "place": ("Орын", "Место", "Place"),
+    "arrive": ("Келу", "Прибытие", "Arrive"),
+    "depart": ("Кету", "Убытие", "Depart"),
+    "dwell": ("Болу, мин", "Стоянка, мин", "Dwell, min"),
+    "window": ("Уақыт терезесі", "Окно времени", "Time window"),
+    "why": ("Себебі", "Причина", "Why"),
+    "sign": ("Наряд бастығының қолы", "Подпись старшего наряда", "Signature of the unit leader"),
+}
+
+
+def _lab(key):
+    return " / ".join(_LABELS[key])
+
+
+def _square_box(p: np.ndarray, pad: float = 150.0):
+    """Lower-left corner and side (metres) of a square around points ``p`` with ``pad`` margin."""
+    lo = p.min(0) - pad
+    hi = p.max(0) + pad
+    span = float(max(hi[0] - lo[0], hi[1] - lo[1], 1.0))
+    c = (lo + hi) / 2
+    return c[0] - span / 2, c[1] - span / 2, span
+
+
+def _svg_map(route_xy: np.ndarray, stop_xy: np.ndarray, streets_xy: list, size: int = 520) -> str:
+    """A small inline SVG map: grey streets, the route in blue, numbered stops, the depot as a square."""
+    x0, y0, span = _square_box(np.vstack([route_xy, stop_xy]))
+    sc = size / span
+
+    def tx(p):
+        return np.c_[(p[:, 0] - x0) * sc, size - (p[:, 1] - y0) * sc]
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">',
+             '<rect width="100%" height="100%" fill="#fafafa"/>']
+    for s in streets_xy:
+        q = tx(s)
+        parts.append('<polyline fill="none" stroke="#ccc" stroke-width="1" points="'
+                     + " ".join(f"{a:.1f},{b:.1f}" for a, b in q) + '"/>')
+    q = tx(route_xy)
+    parts.append('<polyline fill="none" stroke="#1f5fbf" stroke-width="2.5" stroke-opacity=".8" points="'
+                 + " ".join(f"{a:.1f},{b:.1f}" for a, b in q) + '"/>')
+    sq = tx(stop_xy)
+    a, b = sq[0]
+    parts.append(f'<rect x="{a - 6:.1f}" y="{b - 6:.1f}" width="12" height="12" fill="#900"/>')
+    for i, (a, b) in enumerate(sq[1:], start=1):
+        parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="8" fill="#f6c343" stroke="#333"/>'
+                     f'<text x="{a:.1f}" y="{b + 3.5:.1f}" font-size="9" text-anchor="middle">{i}</text>')
+    bar = 500 * sc
+    parts.append(f'<line x1="10" y1="{size - 12}" x2="{10 + bar:.1f}" y2="{size - 12}" stroke="#000" stroke-width="2"/>'
+                 f'<text x="10" y="{size - 16}" font-size="9">500 m</text>')
+    parts.append(f'<text x="{size - 14}" y="18" font-size="12" font-weight="bold">N↑</text></svg>')
+    return "".join(parts)
+
+
+def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name: str | None = None,
+                     streets=None) -> dict[int, str]:
+    """One printable HTML route card per unit (inline SVG map, no external resources).
+
+    Each card carries the restricted-use marking :data:`MARKING`, the shift, the depot, the
+    stops with arrival / departure times, dwell and time windows, a small map and a signature
+    line.  Returns ``{unit: html}`` and writes ``route_card_unit_<n>.html`` into ``out_dir`` when
+    given.
+    """
+    from pathlib import Path
+
+    import shapely
+
+    from hotspot.streets import load_streets
+
+    c = get_city(city) if isinstance(city, str) else city
+    shift = stops.attrs.get("shift")
+    depot_name = depot_name if depot_name is not None else stops.attrs.get("depot_name", "")
+    if streets is None:
+        try:
+            streets = load_streets(c.key)
+        except ValueError:
+            streets = None
+    sm = streets.to_crs(c.epsg) if streets is not None else None
+    cat_names = {}
+    try:
+        from hotspot.taxonomy import categories
+
+        cat_names = categories().set_index("category")[["category_kk", "category_ru", "category_en"]].to_dict("index")
+    except Exception:  # noqa: BLE001 - a card without category names is still a card
+        pass
+    out = {}
+    for r in routes.itertuples(index=False):
+        st = stops[stops["unit"] == r.unit].sort_values("seq")
+        gx, gy = c.to_metric(np.asarray(shapely.get_coordinates(r.geometry))[:, 0],
+                             np.asarray(shapely.get_coordinates(r.geometry))[:, 1])
+        route_xy = np.c_[gx, gy]
+        sx, sy = c.to_metric(st["lon"].to_numpy(), st["lat"].to_numpy())
+        stop_xy = np.c_[sx, sy][:-1]  # last row is the depot again
+        street_lines = []
+        if sm is not None:
+            x0, y0, span = _square_box(np.vstack([route_xy, stop_xy]))
+            box = shapely.box(x0, y0, x0 + span, y0 + span)
+            sel = sm.geometry.values[shapely.intersects(sm.geometry.values, box)]
+            for g in shapely.get_parts(shapely.intersection(sel, box)):
+                if shapely.get_type_id(g) == 1 and shapely.get_num_coordinates(g) >= 2:
+                    street_lines.append(shapely.get_coordinates(g))
+        svg = _svg_map(route_xy, stop_xy, street_lines[:4000])
+        trs = []
+        for s in st.itertuples(index=False):
+            if s.kind == "depot":
+                place = html.escape(depot_name or "депо / depot")
+                why = ""
+                window = ""
+            else:
+                place = (html.escape(str(s.street)) + "<br>" if getattr(s, "street", "") else "") + f"{s.lat:.5f}, {s.lon:.5f}"
+                cn = cat_names.get(s.top_category, {})
+                why = html.escape(" / ".join(v for v in (cn.get("category_kk"), cn.get("category_ru")) if v)
+                                  or str(s.top_category))
+                window = f"{s.window_start:%H:%M}–{s.window_end:%H:%M}"
+            trs.append(f"<tr><td>{s.seq}</td><td>{place}</td><td>{s.arrive:%H:%M}</td><td>{s.depart:%H:%M}</td>"
+                       f"<td>{s.dwell_min or ''}</td><td>{window}</td><td>{why}</td></tr>")
+        shift_txt = f"{shift.start:%Y-%m-%d %H:%M}–{shift.end:%H:%M} ({shift.start.tz})" if shift else ""
+        mode = stops.attrs.get("mode", "drive")
+        mode_txt = "жаяу / пеший / on foot" if mode == "walk" else "автопатруль / автопатруль / by car"
+        doc = f"""<!doctype html><html lang="ru"><head><meta charset="utf-8">
+<title>{_LABELS['title'][1]} — {_LABELS['unit'][1]} {r.unit}</title><style>{_CARD_CSS}</style></head><body>
+<div class="mark">{MARKING}</div>
+<h1>{_lab('title')} — {_lab('unit')} {r.unit}</h1>
+<div class="meta">{html.escape(c.name_kk)} / {html.escape(c.name_ru)} · {_lab('shift')}: {shift_txt} ·
+{_lab('depot')}: {html.escape(depot_name or '')} · {_lab('mode')}: {mode_txt} ·
+{_lab('total')}: {r.minutes} мин, {r.distance_m / 1000:.1f} км, {r.n_stops} · {r.start:%H:%M}–{r.end:%H:%M}</div>
+{svg}
+<table><tr><th>{_lab('seq')}</th><th>{_lab('place')}</th><th>{_lab('arrive')}</th><th>{_lab('depart')}</th>
+<th>{_lab('dwell')}</th><th>{_lab('window')}</th><th>{_lab('why')}</th></tr>
+{''.join(trs)}</table>
+<p class="foot">Koper: 10–16 мин на точке. © OpenStreetMap contributors. {_lab('sign')}: ____________________</p>
+<div class="mark">{MARKING}</div>
+</body></html>"""
+        out[int(r.unit)] = doc
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            (Path(out_dir) / f"route_card_unit_{int(r.unit)}.html").write_text(doc, encoding="utf-8")
+    return out
+
+
+__all__ = ["DWELL_MIN", "MARKING", "Shift", "parse_shift", "shift_risk", "plan_patrol", "route_cards_html"]
