@@ -10,6 +10,8 @@ from api.cli import export as _export  # noqa: F401
 from api.cli import hotspots as _hotspots  # noqa: F401
 from api.cli import ingest as _ingest  # noqa: F401
 from api.cli import quarantine as _quarantine  # noqa: F401
+from api.cli import patrol as _patrol  # noqa: F401
+from api.cli import recommend as _recommend  # noqa: F401
 from api.cli._app import app
 
 
