@@ -105,6 +105,7 @@ def lookup_articles(refs) -> pd.DataFrame:
             key = p if p in keyed.index else ((p[0], p[1], 1) if (p[0], p[1], 1) in keyed.index else None)
         recs.append((u, *(p or (None, None, None)), *(key or (None, None, None))))
     u = pd.DataFrame(recs, columns=["_ref", "code", "article", "part", "_c", "_a", "_p"])
+    u[["_a", "_p"]] = u[["_a", "_p"]].astype("Int64")  # all-None keys (nothing known) must still merge
     u = u.merge(a.rename(columns={"code": "_c", "article": "_a", "part": "_p"}), on=["_c", "_a", "_p"], how="left")
     out = pd.DataFrame({"_ref": refs}).merge(u, on="_ref", how="left")
     out = out.drop(columns=["_ref", "_c", "_a", "_p"])

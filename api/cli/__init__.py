@@ -5,6 +5,7 @@ Each command lives in its own module and registers itself on :data:`api.cli._app
 from __future__ import annotations
 
 from api.cli import cities as _cities  # noqa: F401
+from api.cli import cpted as _cpted  # noqa: F401
 from api.cli import demo as _demo  # noqa: F401
 from api.cli import export as _export  # noqa: F401
 from api.cli import hotspots as _hotspots  # noqa: F401
