@@ -409,8 +409,9 @@ def _street_phrase(items, lex):
         else:
             keep.append((r, t))
     toks = _name_tokens(_as_words(keep))
-    if not toks:  # the name is only type words ("Набережная")
+    if not toks:  # the name is only type words ("Набережная"): they are the name, with no type
         toks = [stem(w) for r, t in items if r[2:] in STREET_KINDS for w in t.split() if not w.startswith("§")]
+        kind = None
     return toks, kind
 
 
@@ -662,8 +663,17 @@ _KIND_WORD = {"street": "улица", "avenue": "проспект", "microdistri
               "embankment": "набережная", "alley": "аллея", "bridge": "мост", "block": "квартал"}
 
 
-def _emit(tokens: list[str]) -> str:
-    return " ".join(("№" + t) if any(c.isdigit() for c in t) else t for t in tokens)
+def _emit(tokens: list[str], lex: Lexicon) -> str:
+    """Write name tokens so that parsing them again gives the same tokens: anything that is not a
+    plain, already-stemmed, non-keyword word is protected as a "№…" name number."""
+    out = []
+    for t in tokens:
+        plain = t.isalpha() and len(t) > 1 and stem(t) == t and (t,) not in lex.words and _CYR_ONLY.fullmatch(t)
+        out.append(t if plain and not _near_cross(t) else "№" + t)
+    return " ".join(out)
+
+
+_CYR_ONLY = re.compile(r"[а-я]+")
 
 
 def normalize_address(text: str, lex: Lexicon | None = None) -> str:
@@ -678,13 +688,13 @@ def normalize_address(text: str, lex: Lexicon | None = None) -> str:
     p = parse_address(text, lex=lex)
     parts = []
     if p.street:
-        st = (_KIND_WORD[p.street_kind] + " " if p.street_kind else "") + _emit(p.street)
+        st = (_KIND_WORD[p.street_kind] + " " if p.street_kind else "") + _emit(p.street, lex)
         if p.cross:
-            cr = (_KIND_WORD[p.cross_kind] + " " if p.cross_kind else "") + _emit(p.cross)
+            cr = (_KIND_WORD[p.cross_kind] + " " if p.cross_kind else "") + _emit(p.cross, lex)
             st = f"пересечение {st} и {cr}"
         parts.append(st)
     if p.landmark:
-        parts.append(f"{p.landmark_kind} {_emit(p.landmark)}")
+        parts.append(f"{p.landmark_kind} {_emit(p.landmark, lex)}")
     if p.house:
         parts.append(f"д {p.house}")
     return ", ".join(parts)

@@ -76,7 +76,7 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(f"row {i}: field {pc!r}: unknown precision {df[pc].iloc[i]!r}")
-    matched = prec.isin(MATCHED_PRECISIONS).to_numpy()
+    matched = np.array(prec.isin(MATCHED_PRECISIONS).to_numpy(), dtype=bool)
     if sc is not None:
         s = pd.to_numeric(df[sc].astype("string").str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
         matched &= np.nan_to_num(s, nan=0.0) >= accept_score

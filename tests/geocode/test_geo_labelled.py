@@ -1,0 +1,74 @@
+"""The labelled set of ≥ 500 messy Astana addresses: right street ≥ 95 %, confident wrong ≤ 1 %."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+from tests.geocode.geo_helpers import HERE, LABELLED, street_names_of
+
+from hotspot.geocode import CONFIDENT_SCORE
+
+CORRUPTIONS = ("keyboard", "genitive", "abbrev", "typo", "latin", "swap", "intersection", "house")
+
+
+def _evaluate(geocoder, lab: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    res = geocoder.geocode(lab["address"].tolist())
+    right = np.array([
+        bool(s >= 0 and (a in street_names_of(geocoder, s) or (b != "" and b in street_names_of(geocoder, s))))
+        for s, a, b in zip(res["street_id"], lab["street"], lab["cross_street"], strict=True)
+    ])
+    return right, res
+
+
+def test_set_is_large_and_covers_every_corruption(labelled):
+    assert len(labelled) >= 500
+    assert labelled["address"].is_unique
+    for c in CORRUPTIONS:
+        n = labelled["corruptions"].str.split(",").map(lambda xs, c=c: c in xs).sum()
+        assert n >= 15, f"only {n} rows with corruption {c!r}"
+    assert labelled["house"].str.contains("/").sum() >= 20
+    assert labelled["house"].str.contains(r"\d[а-яА-Я]", regex=True).sum() >= 20
+
+
+def test_right_street_rate_and_confident_wrong_rate(astana, labelled):
+    right, res = _evaluate(astana, labelled)
+    rate = right.mean()
+    confident_wrong = (~right & (res["score"].to_numpy() >= CONFIDENT_SCORE)).mean()
+    assert rate >= 0.95, f"right street for {rate:.1%} of the labelled set"
+    assert confident_wrong <= 0.01, f"{confident_wrong:.2%} wrong at score ≥ {CONFIDENT_SCORE}"
+
+
+def test_every_corruption_kind_is_mostly_solved(astana, labelled):
+    right, _ = _evaluate(astana, labelled)
+    for c in CORRUPTIONS:
+        m = labelled["corruptions"].str.split(",").map(lambda xs, c=c: c in xs).to_numpy()
+        assert right[m].mean() >= 0.85, f"{c}: right street for {right[m].mean():.1%}"
+
+
+def test_intersections_come_out_as_intersections(astana, labelled):
+    lab = labelled[labelled["cross_street"] != ""]
+    res = astana.geocode(lab["address"].tolist())
+    assert (res["precision"] == "intersection").mean() >= 0.85
+    # an intersection point lies within its uncertainty of both named streets' lines
+    ok = res["precision"] == "intersection"
+    assert (res.loc[ok, "uncertainty_m"] < 2000).all()
+
+
+def test_house_numbers_never_claim_address_precision_without_register(astana, labelled):
+    res = astana.geocode(labelled["address"].tolist())
+    assert not (res["precision"] == "address").any()
+    has_house = (labelled["house"] != "").to_numpy()
+    assert (res.loc[has_house, "precision"].isin(["street", "district", "city", "none"])).all()
+
+
+def test_generator_is_reproducible_and_independent(tmp_path):
+    out = tmp_path / "again.csv"
+    subprocess.run([sys.executable, str(HERE / "make_labelled_set.py"), "--out", str(out)], check=True)
+    assert out.read_bytes() == LABELLED.read_bytes()
+    tree = ast.parse((HERE / "make_labelled_set.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.split(".")[0] in ("hotspot", "api", "cpted") for m in imported)
