@@ -11,11 +11,13 @@ def to_utc(local, tz: str) -> pd.Series:
     """Interpret naive local wall-clock times in IANA zone ``tz`` and return tz-aware UTC times.
 
     Offsets come from the tz database, so Kazakhstan's 2024-03-01 switch from UTC+6 to UTC+5
-    (Asia/Almaty) is honoured.  Already tz-aware values are converted, not re-localised.
+    (Asia/Almaty) is honoured.  Wall-clock times that occur twice (23:00–23:59 on 2024-02-29 in
+    Asia/Almaty) are read as their first occurrence; times skipped by a switch move forward.
+    Already tz-aware values are converted, not re-localised.
     """
     s = pd.to_datetime(pd.Series(local), errors="raise")
     if s.dt.tz is None:
-        s = s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        s = s.dt.tz_localize(tz, ambiguous=np.ones(len(s), dtype=bool), nonexistent="shift_forward")
     return s.dt.tz_convert("UTC")
 
 

@@ -18,6 +18,12 @@ def test_kazakhstan_2024_03_01_switch_to_utc5():
     assert [t.utcoffset() for t in back] == [dt.timedelta(hours=6), dt.timedelta(hours=5), dt.timedelta(hours=5)]
 
 
+def test_repeated_hour_at_the_switch_is_read_as_its_first_occurrence():
+    # clocks went from 00:00 (UTC+6) back to 23:00 (UTC+5) on 2024-03-01: 23:30 happened twice
+    utc = to_utc(["2024-02-29 23:30", "2024-02-29 22:30"], "Asia/Almaty")
+    assert list(utc.dt.strftime("%H:%M")) == ["17:30", "16:30"]
+
+
 def _crossing(lat, lon, around: dt.datetime) -> dt.datetime:
     """Instant within ±40 min of ``around`` where our elevation crosses −6° (bisection)."""
     lo, hi = around - dt.timedelta(minutes=40), around + dt.timedelta(minutes=40)

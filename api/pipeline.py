@@ -1,0 +1,176 @@
+"""The main analysis job: ingest → hotspots → CPTED → recommendations → patrol cards → maps.
+
+``make run`` runs it on the demo city before it serves the dashboard; ``qauipsiz pipeline``
+runs it on any city whose export and layers are given.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from hotspot.cities import get_city
+
+DEMO_NOTICE_FILE = "metadata.json"
+
+
+def _say(progress: bool, msg: str) -> None:
+    if progress:
+        print(f"[pipeline] {msg}", flush=True)
+
+
+def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
+    keep = [c for c in cols if c in df.columns]
+    return json.loads(df[keep].to_json(orient="records", force_ascii=False))
+
+
+def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=None, source: str = "demo",
+                 notice: str | None = None, res: int = 9, cameras: int = 50, sos: int = 20, posts: int = 10,
+                 shift: str | None = None, units: int = 4, progress: bool = True) -> dict:
+    """Run the whole analysis for ``city`` and write every output into folder ``out``.
+
+    Parameters
+    ----------
+    city : str
+        City registry key.
+    export : path
+        A police incident export (CSV/XLSX/GeoJSON/GPKG/Parquet) — ingested through the store's
+        ingestion path, with address-only rows geocoded offline.
+    layers_dir : path
+        Folder of city layers (``lamps.geojson``, ``cameras.geojson`` …), imported into the store.
+    out : path
+        Output folder.
+    store : api.store.Store, optional
+        Default: the store of the settings (``DATABASE_URL`` or the embedded SQLite file).
+    notice : str, optional
+        A notice copied into every output's metadata (the demo's "synthetic" notice).
+    res : int
+        H3 resolution of the hotspot table.
+    cameras, sos, posts : int
+        Budgets of the recommendations.
+    shift : str, optional
+        Patrol shift ``"YYYY-MM-DD HH:MM/HH:MM"`` (local time); default 18:00–02:00 on the last day
+        of the data.
+    units : int
+        Patrol units for that shift.
+
+    Returns
+    -------
+    dict
+        The run summary, also written to ``out/run.json``.
+    """
+    from api.ingest.geocoding import city_geocoder
+    from api.store import Store
+    from cpted.layers import load_layer_dir
+    from cpted.score import fix_first, score_blocks
+    from cpted.siting import recommend_cameras, recommend_posts, recommend_sos
+    from hotspot.kde import kde_geotiff
+    from hotspot.surface import hotspot_table, to_geodataframe
+
+    c = get_city(city)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    store = store or Store.from_settings()
+    timings: dict[str, float] = {}
+    summary: dict = {"city": c.key, "notice": notice, "outputs": {}}
+
+    def stage(name):
+        timings[name] = time.perf_counter()
+
+    def done(name):
+        timings[name] = round(time.perf_counter() - timings[name], 2)
+        _say(progress, f"{name}: {timings[name]} s")
+
+    stage("ingest")
+    rep = store.ingest_file(export, city=c.key, source=source, geocoder=city_geocoder(c.key), progress=progress)
+    summary["ingest"] = rep.as_dict() if hasattr(rep, "as_dict") else dict(rep)
+    store.import_layers_dir(c.key, layers_dir)
+    done("ingest")
+    _say(progress, f"ingest: {summary['ingest']}")
+
+    incidents = store.query_incidents(c.key, located_only=True)
+    layers = load_layer_dir(layers_dir)
+    summary["incidents_located"] = len(incidents)
+
+    stage("hotspots")
+    table = hotspot_table(incidents, c.key, res=res, value="weighted")
+    gdf = to_geodataframe(table)
+    gdf.to_file(out / f"hotspots_res{res}.geojson", driver="GeoJSON")
+    x, y = c.to_metric(incidents["lon"].to_numpy(), incidents["lat"].to_numpy())
+    kde_geotiff(out / "density.tif", pd.DataFrame({"x": x, "y": y}).to_numpy(), c.epsg,
+                bandwidth_m=400.0, cell_m=50.0)
+    hot = table[table["gi_bin"] == 3]
+    summary["hotspots"] = {"res": res, "cells": len(table), "hot_99": int(len(hot)),
+                           "hot_any": int((table["gi_bin"] > 0).sum())}
+    done("hotspots")
+
+    stage("cpted")
+    blocks = score_blocks(c.key, layers, table)
+    blocks.to_file(out / "cpted_blocks.geojson", driver="GeoJSON")
+    ff = fix_first(blocks, n=50, lang="ru")
+    ff.to_csv(out / "fix_first.csv", index=False, encoding="utf-8-sig")
+    summary["cpted"] = {"blocks": len(blocks), "mean_score": round(float(blocks["score"].mean()), 1)}
+    done("cpted")
+
+    stage("recommend")
+    recs = {}
+    for kind, fn, budget in (("cameras", recommend_cameras, cameras), ("sos", recommend_sos, sos),
+                             ("posts", recommend_posts, posts)):
+        r = fn(c.key, incidents, layers, budget)
+        recs[kind] = r
+        (out / f"recommend_{kind}.json").write_text(json.dumps(
+            {"sites": _records(r, list(r.columns)), "notice": notice}, ensure_ascii=False, indent=1, default=str),
+            encoding="utf-8")
+    summary["recommend"] = {k: len(v) for k, v in recs.items()}
+    done("recommend")
+
+    stage("patrol")
+    summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units)
+    done("patrol")
+
+    summary["timings_s"] = timings
+    (out / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+    if progress:
+        _print_top(recs)
+    return summary
+
+
+def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str | None, units: int) -> dict:
+    from hotspot.patrol import parse_shift, plan_patrol, route_cards_html
+
+    if shift is None:
+        last = incidents["occurred_at"].max().tz_convert(c.tz).date()
+        shift = f"{last:%Y-%m-%d} 18:00/02:00"
+    sh = parse_shift(shift, c.tz)
+    stations = layers.get("police_stations")
+    if stations is None or not len(stations):
+        raise ValueError("patrol: the layers have no police_stations to use as a depot")
+    depot = stations.to_crs(c.epsg).iloc[0]
+    routes, stops = plan_patrol(c.key, incidents, sh.start, sh.end, units, (depot.geometry.x, depot.geometry.y),
+                                depot_name=str(depot.get("name", "")))
+    folder.mkdir(parents=True, exist_ok=True)
+    routes.to_file(folder / "routes.geojson", driver="GeoJSON")
+    cards = route_cards_html(routes, stops, c, out_dir=folder)
+    return {"shift": shift, "units": units, "hotspots_visited": int((stops["kind"] == "hotspot").sum()),
+            "cards": sorted(str(folder / f"route_card_unit_{u}.html") for u in cards)}
+
+
+def _print_top(recs: dict[str, pd.DataFrame], n: int = 5) -> None:
+    for kind, r in recs.items():
+        print(f"\nTop {min(n, len(r))} {kind} sites:")
+        for row in r.head(n).itertuples():
+            print(f"  #{row.rank}  {row.lat:.5f}, {row.lon:.5f}  gain {row.marginal_gain:.1f}  — {row.reason}")
+
+
+def run_demo(demo_dir: Path, out: Path, **kw) -> dict:
+    """Run :func:`run_pipeline` on a demo city folder made by ``qauipsiz demo``."""
+    demo_dir = Path(demo_dir)
+    meta = json.loads((demo_dir / DEMO_NOTICE_FILE).read_text(encoding="utf-8"))
+    return run_pipeline(meta["city"], demo_dir / "incidents_export.csv", demo_dir / "layers", out,
+                        notice=meta["notice"], **kw)
+
+
+
