@@ -34,7 +34,7 @@ def test_category_and_place_shares(truth):
     for k, v in inc.CATEGORY_SHARES.items():
         assert abs(cat.get(k, 0) - v) < 0.01, k
     pl = truth.place_type.value_counts(normalize=True)
-    for k, v in zip(place_types().place_type, place_types().demo_share):
+    for k, v in zip(place_types().place_type, place_types().demo_share, strict=False):
         assert abs(pl.get(k, 0) - v) < 0.01, k
 
 

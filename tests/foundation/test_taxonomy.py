@@ -21,7 +21,7 @@ def test_every_article_row_loads_and_is_complete():
 
 def test_every_row_looks_itself_up():
     a = tx.articles()
-    refs = [("КоАП " if c == "KoAP" else "ст. ") + f"{x} ч.{p}" for c, x, p in zip(a.code, a.article, a.part)]
+    refs = [("КоАП " if c == "KoAP" else "ст. ") + f"{x} ч.{p}" for c, x, p in zip(a.code, a.article, a.part, strict=False)]
     got = tx.lookup_articles(refs)
     assert list(got["category"]) == list(a["category"])
     assert list(got["severity_class"]) == list(a["severity_class"])
@@ -48,7 +48,7 @@ def test_place_types_match_domain():
     assert p[["name_kk", "name_ru", "name_en"]].notna().all().all()
     assert np.isclose(p.demo_share.sum(), 1.0)
     # Concept shares of public-place crime (DOMAIN.md §2)
-    s = dict(zip(p.place_type, p.demo_share))
+    s = dict(zip(p.place_type, p.demo_share, strict=False))
     assert s["street_square_park"] == 0.33 and s["mall_shop_market"] == 0.25
 
 

@@ -44,7 +44,7 @@ def _crossing(lat, lon, around: dt.datetime) -> dt.datetime:
 def test_darkness_matches_astral_within_two_minutes(lat, lon, day):
     obs = Observer(lat, lon)
     for fn in (dawn, dusk):
-        ref = fn(obs, day, depression=6, tzinfo=dt.timezone.utc)
+        ref = fn(obs, day, depression=6, tzinfo=dt.UTC)
         ours = _crossing(lat, lon, ref)
         assert abs((ours - ref).total_seconds()) <= 120, (fn.__name__, ours, ref)
         before, after = ref - dt.timedelta(minutes=3), ref + dt.timedelta(minutes=3)
