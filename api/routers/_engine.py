@@ -88,3 +88,49 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
             return surface.hotspot_table(df, c, res=res, **kw)
 
     return svc.cache.get_or_compute(key, compute)
+
+
+def city_layers(svc: Services, city: str) -> dict:
+    """All city layers from the store, validated against the CPTED layer schemas (cached)."""
+    def compute():
+        raw = svc.store().load_layers(city)
+        try:
+            from cpted.layers import SCHEMAS, validate_layer
+        except ImportError:
+            return raw
+        return {k: (validate_layer(k, v) if k in SCHEMAS else v) for k, v in raw.items()}
+
+    return svc.cache.get_or_compute(("layers", city, svc.version(city)), compute)
+
+
+DEFAULT_SURFACE = {"bandwidth_m": None, "weighted": False, "k": 1}
+
+
+def scored_blocks(svc: Services, city: str):
+    """CPTED scores of every block, with risk from the res-9 hotspot table (cached)."""
+    score = optional_module("cpted.score", "CPTED block scores")
+    from api.routers._deps import Filters
+
+    def compute():
+        hot = hotspot_cells(svc, city, Filters(), res=9, params=DEFAULT_SURFACE)
+        with client_input():
+            return score.score_blocks(city, city_layers(svc, city), hotspots=hot)
+
+    return svc.cache.get_or_compute(("cpted-blocks", city, svc.version(city)), compute)
+
+
+def recommendations(svc: Services, city: str, kind: str, n: int, lang: str) -> pd.DataFrame:
+    """Ranked camera / SOS / post sites (cached per city, kind, budget, language, data version)."""
+    siting = optional_module("cpted.siting", f"{kind} siting")
+
+    def compute():
+        inc = svc.incidents(city)
+        layers = city_layers(svc, city)
+        with client_input():
+            if kind == "cameras":
+                return siting.recommend_cameras(city, inc, layers, n, exact=False, lang=lang)
+            if kind == "sos":
+                return siting.recommend_sos(city, inc, layers, n, exact=False, lang=lang)
+            return siting.recommend_posts(city, inc, layers, n, exact=False, lang=lang)
+
+    return svc.cache.get_or_compute(("recommend", city, kind, n, lang, svc.version(city)), compute)

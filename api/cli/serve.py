@@ -1,0 +1,89 @@
+"""``qauipsiz serve``: run the service and dashboard (making sure the demo city is in the store)."""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+
+def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
+    """Ingest the demo city's export and layers into ``store`` when it holds no incidents of ``city``.
+
+    Returns what was done: ``{"ingested": report or None, "layers": {name: n} or None}``.
+    """
+    done = {"ingested": None, "layers": None}
+    if store.count_incidents(city) == 0:
+        export = Path(demo_dir) / "incidents_export.csv"
+        if not export.exists():
+            echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo export at {export}; "
+                 "run `qauipsiz demo --out DIR` (or `make demo`) or ingest your own export")
+        else:
+            from api.ingest import ingest_file
+            from api.ingest.geocoding import city_geocoder
+
+            echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
+            rep = ingest_file(export, city=city, store=store, source="demo", geocoder=city_geocoder(city),
+                              who="qauipsiz serve", progress=True)
+            echo(f"qauipsiz: ingested {rep.to_json()}")
+            done["ingested"] = rep.to_json()
+    if not store.list_layers(city):
+        layers = Path(demo_dir) / "layers"
+        if layers.is_dir():
+            echo(f"qauipsiz: importing city layers from {layers} …")
+            done["layers"] = store.import_layers_dir(city, layers)
+    return done
+
+
+def warm(app_, city: str) -> None:
+    """Compute the default dashboard surfaces (res-9 hotspots, heat raster) so first requests are fast."""
+    from api.routers import _engine
+    from api.routers._deps import Filters
+
+    svc = app_.state.services
+    try:
+        _engine.hotspot_cells(svc, city, Filters(), res=9, params={"bandwidth_m": None, "weighted": False, "k": 1})
+        _engine.density_grid(svc, city, Filters(), bandwidth_m=None, cell_m=50.0, weighted=False)
+    except Exception as e:  # noqa: BLE001 - warming is best effort; requests report real errors
+        print(f"qauipsiz: cache warm-up skipped: {e}", file=sys.stderr)
+
+
+@app.command("serve")
+def serve_cmd(
+    city: str = typer.Option(None, "--city", help="Default city of the dashboard (QAUIPSIZ_CITY)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    demo: Path = typer.Option(None, "--demo", help="Demo city folder to ingest when the store is empty "
+                                                   "(default QAUIPSIZ_DEMO_DIR)."),
+    ingest: bool = typer.Option(True, "--ingest/--no-ingest", help="Ingest the demo city if the store is empty."),
+    warm_cache: bool = typer.Option(True, "--warm/--no-warm", help="Precompute the default surfaces in the background."),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the API (/api/v1, docs at /api/v1/docs) and the web dashboard (/)."""
+    import dataclasses
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import get_settings
+
+    s = get_settings()
+    if city:
+        s = dataclasses.replace(s, city=city)
+    from hotspot.cities import list_cities
+
+    if s.city not in list_cities():
+        raise typer.BadParameter(f"unknown city {s.city!r}; known: {', '.join(list_cities())}", param_hint="--city")
+    application = create_app(s)
+    store = application.state.services.store()
+    if ingest:
+        ensure_city_data(store, s.city, demo or s.demo_dir, echo=lambda m: typer.echo(m, err=True))
+    if warm_cache:
+        threading.Thread(target=warm, args=(application, s.city), daemon=True).start()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"qauipsiz: serving {s.city} at http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/v1/docs)")
+    sys.stdout.flush()
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
