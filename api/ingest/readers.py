@@ -101,12 +101,14 @@ def unescape_formula(s: pd.Series) -> pd.Series:
     """Undo our CSV formula-injection escaping: ``'=…`` → ``=…`` (for re-ingested exports)."""
     if s.dtype == object or pd.api.types.is_string_dtype(s):
         st = s.astype(object)
-        m = st.str.startswith("'", na=False)
-        if m.any():
-            m &= st.str.match(r"^'[=+\-@\t\r]", na=False)
+        is_str = st.map(lambda v: isinstance(v, str)).to_numpy(bool)
+        if not is_str.any():
+            return st
+        sub = st[is_str]
+        m = sub.str.match(r"^'[=+\-@\t\r]", na=False).to_numpy(bool)
         if m.any():
             st = st.copy()
-            st[m] = st[m].str[1:]
+            st[sub.index[m]] = sub[m].str[1:]
         return st
     return s
 
@@ -123,15 +125,7 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
     if text.startswith("\ufeff"):
         text = text[1:]
     sep = sep or detect_separator(text[:200_000])
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                         skip_blank_lines=False, engine="c", quotechar='"', on_bad_lines="error")
-        rows = np.arange(len(df)) + 2
-        # the C parser folds quoted newlines into one record, so row numbers count records
-        blank = df.isna().all(axis=1).to_numpy()
-        df = df.astype(object).where(df.notna(), None)
-    except pd.errors.ParserError:
-        df, rows, blank = _read_csv_slow(text, sep)
+    df, rows, blank = _read_csv_records(text, sep)
     # trailing blank lines of a file are not records
     if blank.any():
         last = len(blank)
@@ -144,24 +138,51 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
     return RawTable(df.reset_index(drop=True), rows, "csv", sha256_file(path), enc, sep)
 
 
-def _read_csv_slow(text: str, sep: str):
-    """Python ``csv`` fallback that keeps malformed lines as marked rows."""
+def _read_csv_records(text: str, sep: str):
+    """Split records with Python's ``csv`` (quoted separators and newlines allowed); lines with a
+    different field count than the header are kept as rows marked in :data:`MALFORMED`.
+
+    Returns the frame, each record's first line number (header = 1) and a mask of blank lines.
+    """
     reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(reader)
-    recs, rows, bad = [], [], []
-    for rec in reader:
-        line = reader.line_num
-        if len(rec) == len(header):
-            recs.append([v if v != "" else None for v in rec])
-            bad.append(None)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError("the file is empty (no header line)") from None
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):  # duplicate headers get .1, .2 … as in pandas
+        if h in seen:
+            seen[h] += 1
+            header[i] = f"{h}.{seen[h]}"
         else:
-            recs.append([None] * len(header))
-            bad.append(sep.join(rec))
-        rows.append(line)
-    df = pd.DataFrame(recs, columns=header, dtype=object)
-    df[MALFORMED] = bad
-    blank = df[header].isna().all(axis=1).to_numpy() & df[MALFORMED].isna().to_numpy()
-    return df, np.asarray(rows), blank
+            seen[h] = 0
+    recs = list(reader)
+    n, k = len(recs), len(header)
+    lens = np.fromiter(map(len, recs), dtype=np.int64, count=n)
+    if text.count("\n") - text.endswith("\n") + 1 == n + 1:
+        rows = np.arange(n) + 2  # one line per record
+    else:  # quoted newlines: recount with line numbers
+        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        next(reader)
+        starts, prev = [], reader.line_num
+        for _ in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+        rows = np.asarray(starts)
+    blank = lens == 0
+    bad = (lens != k) & ~blank
+    if bad.any() or blank.any():
+        good = [r if len(r) == k else [""] * k for r in recs]
+        df = pd.DataFrame(good, columns=header, dtype=object)
+        mal = np.full(n, None, dtype=object)
+        mal[bad] = [sep.join(recs[i]) for i in np.flatnonzero(bad)]
+        df[MALFORMED] = mal
+    else:
+        df = pd.DataFrame(recs, columns=header, dtype=object) if n else pd.DataFrame(columns=header, dtype=object)
+    for c in header:
+        col = df[c]
+        df[c] = col.where(col != "", None)
+    return df, rows, blank
 
 
 def read_xlsx(path: str | Path, sheet=0) -> RawTable:

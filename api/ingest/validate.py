@@ -233,6 +233,7 @@ def _decimals(txt: pd.Series) -> np.ndarray:
 
 def _coord_text(s: pd.Series) -> pd.Series:
     st = s.astype(object)
+    st = st.where(~st.map(lambda x: isinstance(x, (float, np.floating)) and not np.isfinite(x)), None)
     isnum = st.map(lambda x: isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool))
     txt = st.where(~isnum, st[isnum].map(lambda x: repr(float(x))) if isnum.any() else st)
     txt = txt.where(txt.isna(), txt.astype(str).str.strip().str.replace("\u00a0", "").str.replace(" ", ""))

@@ -151,8 +151,12 @@ class Store:
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         head = ScriptDirectory.from_config(cfg).get_current_head()
         with self.engine.connect() as conn:
-            has = self.engine.dialect.has_table(conn, "alembic_version")
-            if has and conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head:
+            schema = None
+            if self.backend == "postgresql":  # our own schema only, not another one on the search_path
+                schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+            has = self.engine.dialect.has_table(conn, "alembic_version", schema=schema)
+            vt = f'"{schema}".alembic_version' if schema else "alembic_version"
+            if has and conn.exec_driver_sql(f"SELECT version_num FROM {vt}").scalar() == head:
                 return head
         with self._write() as conn:
             cfg.attributes["connection"] = conn

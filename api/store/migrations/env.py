@@ -17,7 +17,10 @@ target_metadata = metadata
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
+    schema = None
+    if connection.dialect.name == "postgresql":  # the version table lives in our own schema
+        schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
+    context.configure(connection=connection, target_metadata=target_metadata, version_table_schema=schema,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

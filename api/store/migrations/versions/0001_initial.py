@@ -27,7 +27,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    metadata.create_all(bind, tables=[metadata.tables[t] for t in TABLES])
+    metadata.create_all(bind, tables=[metadata.tables[t] for t in TABLES], checkfirst=False)
 
 
 def downgrade() -> None:
