@@ -46,27 +46,37 @@ def edge_open_share(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0) 
     polys = np.asarray(polygons, dtype=object)
     if len(polys) == 0:
         return np.zeros(0)
-    ring = shapely.boundary(polys)
-    length = shapely.length(ring)
-    n = np.maximum((length / step_m).astype(np.int64), 4)
-    idx = np.repeat(np.arange(len(polys)), n)
-    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    pts = shapely.line_interpolate_point(ring[idx], (k + 0.5) / n[idx], normalized=True)
+    ring = shapely.segmentize(shapely.boundary(polys), step_m)
+    xy, idx = shapely.get_coordinates(ring, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b, seg_of = xy[:-1][same], xy[1:][same], idx[1:][same]
+    seg_len = np.hypot(*(b - a).T)
+    mid = shapely.points((a + b) / 2)
     fl = np.asarray(fences, dtype=object) if fences is not None else np.zeros(0, dtype=object)
-    fenced = np.zeros(len(pts), bool)
+    fenced = np.zeros(len(mid), bool)
     if len(fl):
-        pi, _ = shapely.STRtree(fl).query(pts, predicate="dwithin", distance=snap_m)
+        pi, _ = shapely.STRtree(fl).query(mid, predicate="dwithin", distance=snap_m)
         fenced[pi] = True
-    return 1.0 - np.bincount(idx, weights=fenced, minlength=len(polys)) / n
+    total = np.bincount(seg_of, weights=seg_len, minlength=len(polys))
+    closed = np.bincount(seg_of, weights=seg_len * fenced, minlength=len(polys))
+    return 1.0 - np.where(total > 0, closed / np.where(total > 0, total, 1), 0.0)
 
 
-def overlook_samples(grid, watchers, distance_m: float) -> np.ndarray:
+def overlook_samples(grid, distance_m: float, points=None, polygons=None) -> np.ndarray:
     """Boolean per sample of a :class:`cpted.lighting.SampleGrid`: within ``distance_m`` of a watcher.
 
-    ``watchers`` are metric geometries that provide eyes on the space: entrances (points) and
-    buildings with an active ground floor (polygons).
+    Watchers give eyes on the space: ``points`` (entrances; an ``(n, 2)`` array of metres or point
+    geometries) and ``polygons`` (buildings with an active ground floor, metres).
     """
-    w = np.asarray(watchers, dtype=object)
-    if len(w) == 0:
-        return np.zeros(len(grid), bool)
-    return grid.burn(shapely.buffer(w, distance_m), np.ones(len(w), np.int32)) > 0
+    from scipy.spatial import cKDTree
+
+    out = np.zeros(len(grid), bool)
+    if points is not None and len(points):
+        pts = np.asarray(points)
+        xy = shapely.get_coordinates(pts) if pts.dtype == object else pts.reshape(-1, 2)
+        d, _ = cKDTree(xy).query(np.c_[grid.x, grid.y], distance_upper_bound=distance_m)
+        out |= np.isfinite(d)
+    if polygons is not None and len(polygons):
+        w = np.asarray(polygons, dtype=object)
+        out |= grid.burn(shapely.buffer(w, distance_m, quad_segs=4), np.ones(len(w), np.int32)) > 0
+    return out

@@ -360,18 +360,24 @@ def assign_zones(grid: SampleGrid, *, landuse=None, entrances=None, edge_lines=N
         lu = landuse["landuse"].astype(str).to_numpy()
         for kind, zone in ZONE_LANDUSE.items():
             add(landuse.geometry.values[lu == kind], zone)
-    if entrances is not None and len(entrances):
-        ep = entrances.geometry.values
-        main = entrances["main"].astype(bool).to_numpy() if "main" in entrances.columns else np.ones(len(ep), bool)
-        add(shapely.buffer(ep, entrance_path_m), "entrance_path")
-        add(shapely.buffer(ep[~main], entrance_radius_m), "entrance_secondary")
-        add(shapely.buffer(ep[main], entrance_radius_m), "entrance_main")
     zc = np.zeros(len(grid), np.int32)
     if geoms:
         g = np.concatenate(geoms)
         v = np.concatenate(vals)
         order = np.argsort(v, kind="stable")  # the strictest burnt last, so it wins
         zc = grid.burn(g[order], v[order])
+    if entrances is not None and len(entrances):  # discs around entrances by distance (k-d tree)
+        from scipy.spatial import cKDTree
+
+        exy = shapely.get_coordinates(np.asarray(entrances.geometry.values, dtype=object))
+        main = entrances["main"].astype(bool).to_numpy() if "main" in entrances.columns else np.ones(len(exy), bool)
+        sxy = np.c_[grid.x, grid.y]
+        for sel, zone, radius in ((np.ones(len(exy), bool), "entrance_path", entrance_path_m),
+                                  (~main, "entrance_secondary", entrance_radius_m),
+                                  (main, "entrance_main", entrance_radius_m)):
+            if zone in code and sel.any():
+                d, _ = cKDTree(exy[sel]).query(sxy, distance_upper_bound=radius)
+                zc = np.where(np.isfinite(d), np.maximum(zc, code[zone]), zc)
     zc[zc == 0] = code[default_zone]
     lookup = np.array([None] + names, dtype=object)
     zone = lookup[zc]

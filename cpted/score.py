@@ -271,8 +271,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     ent_ctrl_share = _share(np.bincount(ent_b[ent_b >= 0], weights=ctrl[ent_b >= 0], minlength=nb), n_ent)
     ent_rec_share = _share(np.bincount(ent_b[ent_b >= 0], weights=ent_seen[ent_b >= 0], minlength=nb), n_ent)
     active = bld[bld["active_ground_floor"].astype(bool).to_numpy()] if len(bld) else bld
-    watchers = np.r_[_geoms(ent), _geoms(active)]
-    look = access.overlook_samples(grid, watchers, P["overlook_m"])
+    look = access.overlook_samples(grid, P["overlook_m"], points=ent_xy, polygons=_geoms(active))
     overlook_share = _share(np.bincount(own, weights=look, minlength=nb), n_s)
 
     lu_kind = lu["landuse"].astype(str).to_numpy() if len(lu) else np.zeros(0, dtype=object)
