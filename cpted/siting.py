@@ -769,7 +769,9 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
     else:
         raise ValueError(f"distance {distance!r}: expected 'network' or 'euclidean'")
     budget = min(budget, len(cxy))
-    pm = p_median(D, d["weight"].to_numpy(), budget, k_nearest=min(len(cxy), 25), time_limit=time_limit)
+    # each cell may go to one of its k nearest candidates; k ≥ 3 m / p keeps the model feasible in practice
+    k_near = int(min(len(cxy), max(25, np.ceil(3 * len(cxy) / budget))))
+    pm = p_median(D, d["weight"].to_numpy(), budget, k_nearest=k_near, time_limit=time_limit)
     beat = pm.assign
     # order offices by the weight they serve
     served = pd.Series(d["weight"].to_numpy()).groupby(beat).sum().reindex(pm.picks).fillna(0)
@@ -796,7 +798,7 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
     out.attrs["beats"] = pd.DataFrame({"h3": d["h3"].to_numpy(), "lat": d["lat"], "lon": d["lon"],
                                        "office_rank": [rank_of[j] for j in beat.tolist()],
                                        "residents": pop, "incidents": d["count"].to_numpy()})
-    out.attrs["summary"] = {"kind": "offices", "objective_weight_m": pm.objective, "bound": pm.bound,
+    out.attrs["summary"] = {"kind": "offices", "objective_weight_m": pm.objective, "k_nearest": k_near, "bound": pm.bound,
                             "status": pm.status, "distance": distance, "n_demand_cells": len(d),
                             "n_candidates": len(cxy), "population_total": float(pop.sum()),
                             "population_note": "residents per cell are a proxy: district totals spread by residential floor area"}

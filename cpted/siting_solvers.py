@@ -469,6 +469,9 @@ def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None 
     status = h.modelStatusToString(h.getModelStatus())
     x = np.asarray(h.getSolution().col_value)[:m]
     picks = np.flatnonzero(x > 0.5)
+    if len(picks) == 0:
+        raise ValueError(f"p_median: no solution ({status}); with k_nearest={k_nearest} or max_dist={max_dist} "
+                         "the restricted model may be infeasible — loosen them")
     Dp = np.where(allow[picks], D[picks], np.inf)
     assign = picks[Dp.argmin(0)]
     obj = float((w * D[assign, np.arange(n)]).sum())

@@ -79,7 +79,7 @@ def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekd
     rel = rel[in_hours]
     loc = loc[in_hours]
     w = df["harm_weight"].to_numpy(float) if "harm_weight" in df.columns else np.ones(len(df))
-    wd = loc.dt.weekday.to_numpy()
+    wd = loc.dt.day_of_week.to_numpy()
     w = w * np.where(wd == shift.start.weekday(), weekday_weight, 1.0)
     mid = shift.start + (shift.end - shift.start) / 2
     dark_mid = bool(is_dark([c.boundary.centroid.y], [c.boundary.centroid.x], [mid.tz_convert("UTC")])[0])

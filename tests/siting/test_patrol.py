@@ -1,0 +1,120 @@
+"""Patrol plans: depot at both ends, time windows, Koper dwell, every chosen hotspot visited; cards."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspot.cities import get_city
+from hotspot.network import from_edges
+from hotspot.patrol import MARKING, parse_shift, plan_patrol, route_cards_html, shift_risk
+
+CITY = get_city("astana")
+
+
+def _grid(ox, oy, n=21, step=100.0):
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    x = (ox + ii * step).ravel()
+    y = (oy + jj * step).ravel()
+    idx = (ii * n + jj)
+    u = np.r_[idx[:-1, :].ravel(), idx[:, :-1].ravel()]
+    v = np.r_[idx[1:, :].ravel(), idx[:, 1:].ravel()]
+    return from_edges(x, y, u, v, epsg=CITY.epsg)
+
+
+@pytest.fixture(scope="module")
+def plan():
+    ox, oy = CITY.to_metric(np.array([71.43]), np.array([51.13]))
+    ox, oy = float(ox[0]), float(oy[0])
+    net = _grid(ox, oy)
+    rng = np.random.default_rng(3)
+    k = 12
+    hs = pd.DataFrame({"x": ox + rng.integers(0, 21, k) * 100.0, "y": oy + rng.integers(0, 21, k) * 100.0,
+                       "risk": rng.random(k) * 100, "peak_min": rng.integers(60, 420, k).astype(float),
+                       "h3": np.arange(k, dtype=np.uint64), "top_category": "robbery"})
+    sh = parse_shift("2025-12-05 18:00/02:00", CITY.tz)
+    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 3, (ox, oy), mode="walk", net=net,
+                                hotspots=hs, time_limit_s=2, depot_name="УП тест")
+    return net, hs, sh, routes, stops, (ox, oy)
+
+
+def test_routes_start_and_end_at_depot(plan):
+    _, _, _, routes, stops, depot = plan
+    dlon, dlat = CITY.to_wgs84(np.array([depot[0]]), np.array([depot[1]]))
+    for u, st in stops.groupby("unit"):
+        st = st.sort_values("seq")
+        assert st["kind"].iloc[0] == "depot" and st["kind"].iloc[-1] == "depot"
+        assert st["lat"].iloc[0] == pytest.approx(dlat[0]) and st["lon"].iloc[-1] == pytest.approx(dlon[0])
+    assert len(routes) == 3
+
+
+def test_every_hotspot_visited_once_with_koper_dwell(plan):
+    _, hs, _, _, stops, _ = plan
+    hot = stops[stops["kind"] == "hotspot"]
+    assert sorted(hot["hotspot"]) == list(range(len(hs)))
+    assert stops.attrs["dropped"] == []
+    assert hot["dwell_min"].between(10, 16).all()
+    assert ((hot["depart"] - hot["arrive"]).dt.total_seconds() / 60 == hot["dwell_min"]).all()
+    # the riskiest hotspot gets the longest dose
+    top = hs["risk"].idxmax()
+    assert hot.set_index("hotspot").loc[top, "dwell_min"] == 16
+
+
+def test_time_windows_shift_and_travel_times(plan):
+    net, hs, sh, _, stops, depot = plan
+    hot = stops[stops["kind"] == "hotspot"]
+    assert (hot["arrive"] >= hot["window_start"]).all()
+    assert (hot["arrive"] <= hot["window_end"]).all()
+    assert (stops["arrive"] >= sh.start).all() and (stops["depart"] <= sh.end).all()
+    xy = np.vstack([np.asarray(depot)[None, :], hs[["x", "y"]].to_numpy()])
+    nodes, _ = net.snap(xy[:, 0], xy[:, 1])
+    D = net.distances(nodes)[:, nodes]
+    for _, st in stops.groupby("unit"):
+        st = st.sort_values("seq")
+        ids = np.where(st["kind"] == "depot", 0, st["hotspot"] + 1)
+        for a in range(len(st) - 1):
+            walk = D[ids[a], ids[a + 1]] / 80.0
+            gap = (st["arrive"].iloc[a + 1] - st["depart"].iloc[a]).total_seconds() / 60
+            assert gap >= walk - 1e-6
+
+
+def test_load_is_balanced(plan):
+    _, _, _, routes, _, _ = plan
+    assert routes["n_stops"].min() >= 2
+    assert routes["n_stops"].max() - routes["n_stops"].min() <= 3
+
+
+def test_route_cards(plan, tmp_path):
+    _, _, _, routes, stops, _ = plan
+    cards = route_cards_html(routes, stops, CITY, tmp_path, streets=None)
+    assert sorted(cards) == [1, 2, 3]
+    for u, doc in cards.items():
+        assert doc.count(MARKING) == 2
+        assert "<svg" in doc and "<table>" in doc
+        assert "src=\"http" not in doc and "href=\"http" not in doc  # works offline
+        assert (tmp_path / f"route_card_unit_{u}.html").exists()
+        n = int((stops["unit"] == u).sum()) - 2
+        assert doc.count("<circle") == n
+
+
+def test_parse_shift_wraps_midnight():
+    s = parse_shift("2025-12-05 18:00/02:00", "Asia/Almaty")
+    assert s.minutes == 480
+    assert str(s.end) == "2025-12-06 02:00:00+05:00"
+    with pytest.raises(ValueError, match="shift"):
+        parse_shift("2025-12-05 18:00", "Asia/Almaty")
+
+
+def test_shift_risk_uses_local_hours_weekday_and_darkness():
+    # 2025-12-05 is a Friday; one cell with evening incidents, one with morning ones
+    t_even = pd.to_datetime(["2025-11-28 20:30", "2025-11-21 21:00"]).tz_localize("Asia/Almaty")
+    t_morn = pd.to_datetime(["2025-11-28 09:00", "2025-11-27 10:00", "2025-11-26 11:00"]).tz_localize("Asia/Almaty")
+    inc = pd.DataFrame({"lat": [51.13] * 2 + [51.16] * 3, "lon": [71.43] * 2 + [71.40] * 3,
+                        "occurred_at": list(t_even.tz_convert("UTC")) + list(t_morn.tz_convert("UTC")),
+                        "harm_weight": 1.0, "is_dark": [True, True, False, False, False], "category": "robbery"})
+    sh = parse_shift("2025-12-05 18:00/02:00", "Asia/Almaty")
+    r = shift_risk(inc, CITY, sh, half_life_days=None)
+    assert len(r) == 1 and r["count"].iloc[0] == 2  # morning incidents are outside the shift
+    # both are Friday evenings (×2) and dark like the shift midpoint (×2)
+    assert r["risk"].iloc[0] == pytest.approx(2 * 2 + 1 * 2 * 2)
+    assert 120 <= r["peak_min"].iloc[0] <= 190

@@ -1,0 +1,113 @@
+"""Recommenders on the (reduced) demo city: planted hotspots found, greedy gap reported, CLI JSON."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from hotspot.cities import get_city
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+CITY = get_city("astana")
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    inc = pd.read_parquet(demo_dir / "incidents_truth.parquet")
+    layers = {p.stem: gpd.read_file(p) for p in (demo_dir / "layers").glob("*.geojson")}
+    truth = gpd.read_file(demo_dir / "truth_hotspots.geojson")
+    return inc, layers, truth
+
+
+def _dist_to_truth(df, truth):
+    x, y = CITY.to_metric(df["lon"].to_numpy(), df["lat"].to_numpy())
+    tx, ty = CITY.to_metric(truth.geometry.x.to_numpy(), truth.geometry.y.to_numpy())
+    return np.hypot(x[:, None] - tx[None, :], y[:, None] - ty[None, :]).min(1)
+
+
+def test_cameras_find_planted_hotspots_and_report_gap(demo):
+    from cpted.siting import recommend_cameras
+
+    inc, layers, truth = demo
+    df = recommend_cameras("astana", inc, layers, 12, lang="en")
+    s = df.attrs["summary"]
+    assert list(df["rank"]) == list(range(1, 13))
+    assert (np.diff(df["marginal_gain"]) <= 1e-9).all()  # greedy gains never increase
+    assert np.all(np.diff(df["cumulative_coverage"]) > 0)
+    assert df["cumulative_coverage"].iloc[0] == pytest.approx(
+        s["precovered_share"] + df["marginal_share"].iloc[0])
+    assert s["exact_status"] == "Optimal" and 0 <= s["greedy_gap"] <= 1 - 1 / np.e
+    assert s["greedy_objective"] <= s["optimum"] + 1e-6
+    # most of the first picks sit at a planted hotspot (radius ≤ 200 m, plus the camera's reach)
+    near = _dist_to_truth(df.head(6), truth) < 350
+    assert near.mean() >= 0.5
+    assert df["phase"].tolist() == [1] * 4 + [2] * 4 + [3] * 4
+    assert df["reason_kk"].str.len().gt(20).all() and df["reason_ru"].str.contains("Этап").all()
+    # at most one bearing per site
+    assert not df.duplicated(["lat", "lon"]).any()
+
+
+def test_working_cameras_precover_their_demand(demo):
+    from cpted.siting import recommend_cameras
+
+    inc, layers, _ = demo
+    none = dict(layers, cameras=layers["cameras"].iloc[:0])
+    a = recommend_cameras("astana", inc, none, 3, exact=False)
+    b = recommend_cameras("astana", inc, layers, 3, exact=False)
+    assert a.attrs["summary"]["precovered_share"] == 0
+    assert b.attrs["summary"]["precovered_share"] > 0
+
+
+def test_sos_max_and_cover(demo):
+    from cpted.siting import recommend_sos
+
+    inc, layers, truth = demo
+    df = recommend_sos("astana", inc, layers, 6, lang="kk")
+    s = df.attrs["summary"]
+    assert s["greedy_gap"] <= 0.05 and s["radius_m"] == 300
+    assert set(df["kind"]) <= {"transit_stop", "square", "market", "mall", "park_entrance"}
+    assert df["reason"].equals(df["reason_kk"])
+    cov = recommend_sos("astana", inc, layers, mode="cover", radius_m=300)
+    cs = cov.attrs["summary"]
+    assert cs["sites_needed"] == len(cov) and cs["greedy_sites"] >= cs["sites_needed"]
+
+
+def test_posts_and_offices(demo):
+    from cpted.siting import recommend_posts
+
+    inc, layers, _ = demo
+    posts = recommend_posts("astana", inc, layers, 8, radius_m=400)
+    assert posts.attrs["summary"]["greedy_gap"] <= 1 - 1 / np.e
+    off = recommend_posts("astana", inc, layers, 10, kind="offices", inspectors_per_office=20)
+    beats = off.attrs["beats"]
+    assert set(beats["office_rank"]) == set(off["rank"])
+    # the beats partition the residents proxy, which sums to the official city population
+    pop = pd.read_csv(sorted((__import__("hotspot.paths", fromlist=["x"]).data_dir() / "population")
+                             .glob("astana_*.csv"))[-1])["official_population"].sum()
+    assert off["residents"].sum() == pytest.approx(beats["residents"].sum())
+    assert beats["residents"].sum() == pytest.approx(pop, rel=0.02)
+    assert np.allclose(off["residents_per_inspector"], off["residents"] / 20)
+
+
+def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli._app import app
+    import api.cli.patrol  # noqa: F401
+    import api.cli.recommend  # noqa: F401
+
+    r = CliRunner().invoke(app, ["recommend", "sos", "--city", "astana", "--budget", "4", "--json",
+                                 "--demo", str(demo_dir)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(doc["sites"]) == 4
+    assert {"rank", "lat", "lon", "marginal_gain", "cumulative_coverage", "reason", "reason_kk", "reason_en"} \
+        <= set(doc["sites"][0])
+    out = tmp_path / "patrol"
+    r = CliRunner().invoke(app, ["patrol", "--city", "astana", "--shift", "2025-12-05 18:00/02:00", "--units", "2",
+                                 "--seconds", "2", "--demo", str(demo_dir), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert (out / "routes.geojson").exists() and (out / "route_card_unit_2.html").exists()
