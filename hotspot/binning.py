@@ -184,7 +184,7 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
                 h = loc.dt.hour.to_numpy()
                 m &= ((h >= a) | (h < b)) if a > b else ((h >= a) & (h < b))
             if weekdays is not None:
-                m &= np.isin(loc.dt.weekday.to_numpy(), sorted(_weekday_numbers(weekdays)))
+                m &= np.isin(loc.dt.day_of_week.to_numpy(), sorted(_weekday_numbers(weekdays)))
     if dark is not None:
         if "is_dark" in df.columns and not df["is_dark"].isna().any():
             d = df["is_dark"].to_numpy(bool)

@@ -77,16 +77,21 @@ def cells_to_parent(cells, res: int) -> np.ndarray:
 
 
 def cells_to_latlng(cells) -> tuple[np.ndarray, np.ndarray]:
-    """Centres of uint64 cells as ``(lat, lon)`` arrays in decimal degrees."""
+    """Centres of uint64 cells as ``(lat, lon)`` arrays in decimal degrees (NaN for cell 0)."""
     c = _as_u64(cells)
-    if len(c) == 0:
-        return np.zeros(0), np.zeros(0)
+    lat = np.full(c.shape, np.nan)
+    lon = np.full(c.shape, np.nan)
+    ok = c != 0
+    if not ok.any():
+        return lat, lon
     if _h3rv is not None:
-        rb = _h3rv.cells_to_coordinates(c)
-        return np.asarray(rb.column("lat")), np.asarray(rb.column("lng"))
+        rb = _h3rv.cells_to_coordinates(np.ascontiguousarray(c[ok]))
+        lat[ok], lon[ok] = np.asarray(rb.column("lat")), np.asarray(rb.column("lng"))
+        return lat, lon
     f = h3.api.basic_int.cell_to_latlng
-    ll = np.array([f(int(x)) for x in c.tolist()], float).reshape(-1, 2)
-    return ll[:, 0], ll[:, 1]
+    ll = np.array([f(int(x)) for x in c[ok].tolist()], float).reshape(-1, 2)
+    lat[ok], lon[ok] = ll[:, 0], ll[:, 1]
+    return lat, lon
 
 
 def grid_disk_pairs(cells, k: int) -> tuple[np.ndarray, np.ndarray]:

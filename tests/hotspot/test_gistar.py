@@ -1,0 +1,122 @@
+"""Gi* parity with esda, inference, FDR and input errors."""
+from __future__ import annotations
+
+import warnings
+
+import esda
+import libpysal
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy import stats
+
+from hotspot._inference import FDRPermutationWarning, bh_adjust, esri_bins
+from hotspot.gistar import gi_star
+
+
+@pytest.mark.parametrize("star", [True, False])
+def test_columbus_crime_matches_esda(columbus, star):
+    df, w = columbus
+    y = df["CRIME"].to_numpy()
+    ref = esda.G_Local(y, w, star=star, transform="B", permutations=0)
+    got = gi_star(y, w.sparse, star=star)
+    np.testing.assert_allclose(got.z, ref.Zs, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got.p, 2 * ref.p_norm, rtol=1e-9, atol=1e-12)
+
+
+def test_h3_ring_grid_matches_esda(ring_grid):
+    cells, y, w = ring_grid
+    W = libpysal.weights.WSP(w).to_W(silence_warnings=True)
+    ref = esda.G_Local(y, W, star=True, transform="B", permutations=0)
+    got = gi_star(y, w)
+    np.testing.assert_allclose(got.z, ref.Zs, rtol=0, atol=1e-9)
+    assert got.bin[np.argmax(y)] > 0 or got.z[np.argmax(got.z)] > 3
+
+
+def test_existing_diagonal_is_used_and_general_weights_follow_getis_ord(ring_grid):
+    cells, y, w = ring_grid
+    # explicit diagonal of 1 gives the same as the filled default
+    a = gi_star(y, w).z
+    b = gi_star(y, (w + sp.identity(len(y))).tocsr()).z
+    np.testing.assert_allclose(a, b, atol=1e-12)
+    # general weights: brute-force textbook formula (DOMAIN.md §4)
+    rng = np.random.default_rng(0)
+    wg = w.copy()
+    wg.data = rng.uniform(0.2, 2.0, wg.nnz)
+    wg = (wg + sp.diags(rng.uniform(0.5, 1.5, len(y)))).tocsr()
+    got = gi_star(y, wg).z
+    D = wg.toarray()
+    n = len(y)
+    xbar, S = y.mean(), np.sqrt((y**2).mean() - y.mean() ** 2)
+    Wi, S1 = D.sum(1), (D**2).sum(1)
+    ref = (D @ y - xbar * Wi) / (S * np.sqrt((n * S1 - Wi**2) / (n - 1)))
+    np.testing.assert_allclose(got, ref, atol=1e-10)
+
+
+def test_bh_matches_scipy_and_bins_follow_esri_levels():
+    rng = np.random.default_rng(3)
+    p = np.r_[rng.uniform(0, 1, 500), rng.uniform(0, 1e-4, 40)]
+    np.testing.assert_allclose(bh_adjust(p), stats.false_discovery_control(p), atol=1e-12)
+    z = np.array([4.0, -4.0, 2.0, -2.0, 1.0, 0.1])
+    q = np.array([0.005, 0.005, 0.03, 0.04, 0.07, 0.5])
+    assert esri_bins(z, q).tolist() == [3, -3, 2, -2, 1, 0]
+
+
+def test_permutations_are_seeded_and_agree_with_esda(columbus):
+    df, w = columbus
+    y = df["CRIME"].to_numpy()
+    a = gi_star(y, w.sparse, permutations=9999, seed=5)
+    b = gi_star(y, w.sparse, permutations=9999, seed=5)
+    c = gi_star(y, w.sparse, permutations=9999, seed=6)
+    np.testing.assert_array_equal(a.p, b.p)
+    assert not np.array_equal(a.p, c.p)
+    assert a.inference == "permutation"
+    ref = esda.G_Local(y, w, star=True, transform="B", permutations=9999, seed=5)
+    # esda's p_sim is the one-sided folded tail; ours is two-sided = 2 × that (capped at 1)
+    np.testing.assert_allclose(a.p, np.minimum(1, 2 * ref.p_sim), atol=0.03)
+    np.testing.assert_allclose(a.z_sim, ref.z_sim, atol=0.1)
+
+
+def test_permutation_p_tracks_normal_p_on_large_neighbourhood(ring_grid):
+    cells, y, w = ring_grid
+    from hotspot.binning import ring_weights
+
+    w3 = ring_weights(cells, 3)
+    an = gi_star(y, w3)
+    pm = gi_star(y, w3, permutations=9999, seed=1)
+    mid = (an.p > 0.02) & (an.p < 0.9)
+    assert np.corrcoef(an.p[mid], pm.p[mid])[0, 1] > 0.9
+    assert np.corrcoef(an.z, pm.z_sim)[0, 1] > 0.97
+
+
+def test_too_few_permutations_warn():
+    rng = np.random.default_rng(0)
+    y = rng.poisson(3, 40).astype(float)
+    w = sp.diags([np.ones(39), np.ones(39)], [-1, 1], format="csr")
+    with pytest.warns(FDRPermutationWarning, match="9999"):
+        gi_star(y, w, permutations=99, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gi_star(y, w, permutations=0)
+
+
+def test_clear_errors():
+    w = sp.diags([np.ones(39), np.ones(39)], [-1, 1], format="csr")
+    y = np.arange(40.0)
+    with pytest.raises(ValueError, match="at least 30"):
+        gi_star(y[:20], w[:20, :20])
+    with pytest.raises(ValueError, match="zero variance"):
+        gi_star(np.ones(40), w)
+    iso = w.tolil()
+    iso[7, :] = 0
+    iso[:, 7] = 0
+    with pytest.raises(ValueError, match="cell 7 has no neighbours"):
+        gi_star(y, iso.tocsr())
+    with pytest.raises(ValueError, match="scipy.sparse"):
+        gi_star(y, w.toarray())
+    with pytest.raises(ValueError, match="shape"):
+        gi_star(y[:35], w)
+    y2 = y.copy()
+    y2[3] = np.nan
+    with pytest.raises(ValueError, match="index 3"):
+        gi_star(y2, w)
