@@ -65,8 +65,8 @@ def find_sinks(lat, lon, *, min_count: int = 10, min_share: float = 0.005, round
 
 
 def check_coordinates(lat, lon, city: str = "astana", *, min_decimals: int = 4, sink_min_count: int = 10,
-                      sink_min_share: float = 0.005, known_sinks=None, known_sink_radius_m: float = 15.0,
-                      known_sink_min_count: int = 3) -> pd.DataFrame:
+                      sink_min_share: float = 0.005, known_sinks=None, known_sink_radius_m: float = 5.0,
+                      known_sink_min_count: int = 1) -> pd.DataFrame:
     """Validate and repair source coordinates.
 
     Parameters
@@ -139,7 +139,8 @@ def check_coordinates(lat, lon, city: str = "astana", *, min_decimals: int = 4, 
                 d, _ = cKDTree(np.c_[kx, ky]).query(np.c_[x, y], k=1)
                 near = np.zeros(n, bool)
                 near[np.flatnonzero(usable)] = d <= known_sink_radius_m
-                cnt = pd.Series(rk).map(pd.Series(rk[near]).value_counts()).fillna(0).to_numpy()
+                codes, _ = pd.factorize(rk)
+                cnt = np.bincount(codes[near], minlength=codes.max() + 1)[codes]
                 sink |= near & (cnt >= known_sink_min_count)
     flags = np.full(n, "", dtype=object)
     for name, m in (("missing", missing), ("zero", zero), ("swapped", sw), ("outside", outside),

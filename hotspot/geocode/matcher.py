@@ -28,7 +28,13 @@ import shapely
 from rapidfuzz import fuzz, process
 
 from hotspot.cities import get_city
-from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, city_fold_names, is_stale, shipped_dir
+from hotspot.geocode.gazetteer import (
+    Gazetteer,
+    build_gazetteer,
+    city_fold_names,
+    is_stale,
+    shipped_dir,
+)
 from hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address
 
 CONFIDENT_SCORE = 85.0

@@ -401,7 +401,7 @@ def _street_phrase(items, lex):
     if typed:
         head = 0 if typed[0] == 0 else (len(items) - 1 if typed[-1] == len(items) - 1 else typed[0])
         kind = items[head][0][2:]
-    for i, (r, t) in enumerate(items):
+    for r, t in items:
         k = r[2:]
         if k in STREET_KINDS:
             if k != kind:

@@ -88,5 +88,6 @@ def reverse(lat, lon, city: str = "astana", beats=None, beat_col: str | None = N
     else:
         _polys, tree = street_blocks(c.key)
         block = _contains(la, lo, None, tree, c.to_metric)
-    return pd.DataFrame({"district": pd.array(district, dtype="string"), "beat": beat,
+    district = np.array([d if isinstance(d, str) else None for d in district], dtype=object)
+    return pd.DataFrame({"district": pd.Series(district, dtype=object), "beat": beat,
                          "block": np.asarray(block, dtype=np.int64)})

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pandas as pd
-from tests.geocode.geo_helpers import HERE, LABELLED, street_names_of
 
 from hotspot.geocode import CONFIDENT_SCORE
+from tests.geocode.geo_helpers import HERE, LABELLED, street_names_of
 
 CORRUPTIONS = ("keyboard", "genitive", "abbrev", "typo", "latin", "swap", "intersection", "house")
 
