@@ -41,7 +41,7 @@ def plan():
 def test_routes_start_and_end_at_depot(plan):
     _, _, _, routes, stops, depot = plan
     dlon, dlat = CITY.to_wgs84(np.array([depot[0]]), np.array([depot[1]]))
-    for u, st in stops.groupby("unit"):
+    for _u, st in stops.groupby("unit"):
         st = st.sort_values("seq")
         assert st["kind"].iloc[0] == "depot" and st["kind"].iloc[-1] == "depot"
         assert st["lat"].iloc[0] == pytest.approx(dlat[0]) and st["lon"].iloc[-1] == pytest.approx(dlon[0])

@@ -95,9 +95,9 @@ def test_posts_and_offices(demo):
 def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from api.cli._app import app
     import api.cli.patrol  # noqa: F401
     import api.cli.recommend  # noqa: F401
+    from api.cli._app import app
 
     r = CliRunner().invoke(app, ["recommend", "sos", "--city", "astana", "--budget", "4", "--json",
                                  "--demo", str(demo_dir)])
