@@ -124,6 +124,9 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
     text = raw.decode(enc, errors="strict")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:  # CR-only line ends become LF; a stray CR inside a line is whitespace
+        text = text.replace("\r\n", "\n")
+        text = text.replace("\r", "\n" if "\n" not in text else " ")
     sep = sep or detect_separator(text[:200_000])
     df, rows, blank = _read_csv_records(text, sep)
     # trailing blank lines of a file are not records

@@ -227,7 +227,7 @@ def parse_offences(article_raw: pd.Series | None, category_raw: pd.Series | None
 
 def _decimals(txt: pd.Series) -> np.ndarray:
     """Digits after the decimal separator of numeric text (``"51,1234"`` -> 4); 0 for integers."""
-    frac = txt.str.extract(r"^[+-]?\d*[.,](\d*?)0*$", expand=False)
+    frac = txt.str.extract(r"^[+-]?\d*[.,](\d*)$", expand=False)
     return frac.fillna("").str.len().to_numpy(int)
 
 

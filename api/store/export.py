@@ -47,7 +47,9 @@ def write_csv_safe(df: pd.DataFrame, path: str | Path, *, sep: str = ";", bom: b
                    decimal: str = ".") -> Path:
     """Write ``df`` as CSV for spreadsheets: formula injection neutralised, UTF-8 (with BOM by default)."""
     p = Path(path)
-    neutralise_frame(df).to_csv(p, sep=sep, index=False, encoding="utf-8-sig" if bom else "utf-8", decimal=decimal)
+    # CRLF record ends (RFC 4180): fields holding a CR or LF are then quoted by the csv writer
+    neutralise_frame(df).to_csv(p, sep=sep, index=False, encoding="utf-8-sig" if bom else "utf-8", decimal=decimal,
+                                lineterminator="\r\n")
     return p
 
 
