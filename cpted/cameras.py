@@ -131,6 +131,12 @@ class Occluder:
         return _blocked_many(ax, ay, bx, by, self.edges, self.x0, self.y0, self.cell, self.nx, self.ny,
                              self.starts, self.items)
 
+    def first_hit(self, ax, ay, bx, by) -> np.ndarray:
+        """Fraction along each segment a → b of its first wall crossing (1.0 when it crosses none)."""
+        ax, ay, bx, by = (np.ascontiguousarray(np.asarray(v, float).ravel()) for v in (ax, ay, bx, by))
+        return _first_hit_many(ax, ay, bx, by, self.edges, self.x0, self.y0, self.cell, self.nx, self.ny,
+                               self.starts, self.items)
+
     def inside(self, x, y) -> np.ndarray:
         """Index of the building containing each point, −1 outside every building."""
         pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
@@ -243,6 +249,71 @@ def _blocked_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
     out = np.zeros(ax.shape[0], np.bool_)
     for k in numba.prange(ax.shape[0]):
         out[k] = _seg_blocked(ax[k], ay[k], bx[k], by[k], edges, x0, y0, cs, nx, ny, starts, items)
+    return out
+
+
+@numba.njit(cache=True)
+def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
+    """Fraction t in [0, 1] along a → b of the first wall crossed (1.0 when none); hits within
+    WALL_SKIP_M of a are ignored (a camera on a wall)."""
+    dx = bx - ax
+    dy = by - ay
+    length = np.sqrt(dx * dx + dy * dy)
+    if length <= WALL_SKIP_M:
+        return 1.0
+    tlo = WALL_SKIP_M / length
+    best = 1.0
+    fx = (ax - x0) / cs
+    fy = (ay - y0) / cs
+    cx = int(np.floor(fx))
+    cy = int(np.floor(fy))
+    ex = int(np.floor((bx - x0) / cs))
+    ey = int(np.floor((by - y0) / cs))
+    stepx = 1 if dx > 0 else (-1 if dx < 0 else 0)
+    stepy = 1 if dy > 0 else (-1 if dy < 0 else 0)
+    tmx = ((cx + 1) - fx) * cs / dx if dx > 0 else ((fx - cx) * cs / -dx if dx < 0 else np.inf)
+    tdx = cs / abs(dx) if dx != 0 else np.inf
+    tmy = ((cy + 1) - fy) * cs / dy if dy > 0 else ((fy - cy) * cs / -dy if dy < 0 else np.inf)
+    tdy = cs / abs(dy) if dy != 0 else np.inf
+    nsteps = abs(ex - cx) + abs(ey - cy) + 1
+    for _ in range(nsteps + 2):
+        if 0 <= cx < nx and 0 <= cy < ny:
+            c = cx * ny + cy
+            for j in range(starts[c], starts[c + 1]):
+                m = items[j]
+                px = edges[m, 0]
+                py = edges[m, 1]
+                qx = edges[m, 2] - px
+                qy = edges[m, 3] - py
+                den = dx * qy - dy * qx
+                if den == 0.0:
+                    continue
+                wx = px - ax
+                wy = py - ay
+                t = (wx * qy - wy * qx) / den
+                if t < tlo or t >= best:
+                    continue
+                u = (wx * dy - wy * dx) / den
+                if 0.0 <= u <= 1.0:
+                    best = t
+        if cx == ex and cy == ey:
+            break
+        if min(tmx, tmy) > best:
+            break
+        if tmx < tmy:
+            tmx += tdx
+            cx += stepx
+        else:
+            tmy += tdy
+            cy += stepy
+    return best
+
+
+@numba.njit(cache=True, parallel=True)
+def _first_hit_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
+    out = np.ones(ax.shape[0])
+    for k in numba.prange(ax.shape[0]):
+        out[k] = _first_hit(ax[k], ay[k], bx[k], by[k], edges, x0, y0, cs, nx, ny, starts, items)
     return out
 
 
@@ -417,8 +488,8 @@ def coverage_polygons(camera_xy, bearing_deg, fov_deg, resolution_px, level, bui
                       range_m=None, n_rays: int = 90) -> np.ndarray:
     """Occluded coverage polygons (visibility-clipped wedges) of cameras at a DORI level, metres.
 
-    Each wedge is cast as ``n_rays`` rays across the field of view; each ray stops at the first
-    building wall (bisection on :meth:`Occluder.blocked`, 0.25 m precision).  Returns a numpy array of
+    Each wedge is cast as ``n_rays`` rays across the field of view; each ray stops exactly at the first
+    building wall it meets (:meth:`Occluder.first_hit`).  Returns a numpy array of
     shapely Polygons (empty polygon for a zero range).
     """
     cxy = np.asarray(camera_xy, float).reshape(-1, 2)
@@ -436,18 +507,7 @@ def coverage_polygons(camera_xy, bearing_deg, fov_deg, resolution_px, level, bui
     y0 = np.repeat(cxy[:, 1], n_rays)
     rr = np.repeat(r, n_rays)
     ux, uy = ux.ravel(), uy.ravel()
-    lo = np.zeros_like(rr)
-    hi = rr.copy()
-    free = ~occ.blocked(x0, y0, x0 + ux * rr, y0 + uy * rr)
-    lo[free] = rr[free]
-    todo = ~free
-    while todo.any() and (hi[todo] - lo[todo]).max() > 0.25:
-        mid = (lo + hi) / 2
-        i = np.flatnonzero(todo)
-        blk = occ.blocked(x0[i], y0[i], x0[i] + ux[i] * mid[i], y0[i] + uy[i] * mid[i])
-        hi[i[blk]] = mid[i[blk]]
-        lo[i[~blk]] = mid[i[~blk]]
-        todo = todo & ((hi - lo) > 0.25)
+    lo = rr * occ.first_hit(x0, y0, x0 + ux * rr, y0 + uy * rr)
     ex = (x0 + ux * lo).reshape(nc, n_rays)
     ey = (y0 + uy * lo).reshape(nc, n_rays)
     ring = np.concatenate([cxy[:, None, :], np.stack([ex, ey], -1), cxy[:, None, :]], axis=1)

@@ -140,7 +140,7 @@ def _coerce(layer: str, name: str, f: Field, s: pd.Series) -> pd.Series:
                             if s.dtype == object else s, errors="coerce")
         bad = num.isna().to_numpy() & ~s.isna().to_numpy()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = int(np.flatnonzero(bad)[0])
             raise _fail(layer, row, name, f"{s.iloc[row]!r} is not a number")
         if f.lo is not None and (num < f.lo).any():
             row = int(np.flatnonzero((num < f.lo).to_numpy())[0])

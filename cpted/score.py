@@ -374,6 +374,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     else:
         risk = np.full(nb, np.nan)
         risk_n = np.ones(nb)
+    total = np.round(total, 1)
     priority = risk_n * (1 - total / 100.0)
     rank = pd.Series(priority).rank(ascending=False, method="first").to_numpy().astype(int) if nb else np.zeros(0, int)
     stage("risk")

@@ -164,10 +164,31 @@ def _aggregate_demand(A, w, pre):
     return Ac[:, first], wg
 
 
-def _highs(time_limit: float, mip_rel_gap: float, threads: int | None = None):
+def _quiet_highs():
+    """A ``highspy.Highs`` whose one-time start-up banner does not reach stdout (it would break
+    ``--json`` output): fd 1 points to /dev/null while the object is created."""
+    import os
+    import sys
+
     import highspy
 
-    h = highspy.Highs()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured / replaced stdout: nothing to protect
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _highs(time_limit: float, mip_rel_gap: float, threads: int | None = None):
+    h = _quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
