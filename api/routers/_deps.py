@@ -71,7 +71,13 @@ def city_obj(city: str):
     return get_city(city)
 
 
-CityKey = Annotated[str, Path(description="city registry key, e.g. `astana`", pattern=r"^[a-z_]{2,32}$")]
+def _city_keys() -> tuple[str, ...]:
+    from hotspot.cities import list_cities
+
+    return tuple(list_cities())
+
+
+CityKey = Annotated[Literal[_city_keys()], Path(description="city registry key")]  # type: ignore[valid-type]
 
 
 @dataclass

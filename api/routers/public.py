@@ -145,6 +145,9 @@ def public_districts_geojson(request: Request, city: CityKey, year: Year = None,
 
     def build():
         rows = _district_rows(svc, city, year, category)
+        if not rows:
+            return feature_collection(np.array([], dtype=object), pd.DataFrame({"district": []}),
+                                      extra={"notice": NOTICE.format(k=svc.settings.min_public_count)})
         props = pd.DataFrame([{kk: v for kk, v in r.model_dump().items() if kk != "by_category"} for r in rows])
         geoms = c.districts.set_index("district").loc[props["district"]].geometry.values
         return feature_collection(geoms, props.astype(object), precision=1e-5,

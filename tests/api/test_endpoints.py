@@ -71,7 +71,7 @@ def test_errors_are_problem_json(client, headers):
     cases = [
         ("GET", "/api/v1/no/such/route", 404),
         ("POST", "/api/v1/health", 405),
-        ("GET", "/api/v1/cities/atlantis", 404),
+        ("GET", "/api/v1/cities/atlantis", 422),
         ("GET", "/api/v1/cities/astana/hotspots.geojson?res=99", 422),
         ("GET", "/api/v1/cities/astana/hotspots.geojson?hours=7-7", 422),
         ("GET", "/api/v1/cities/astana/heat/3/99/0.png", 400),
