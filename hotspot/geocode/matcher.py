@@ -35,7 +35,7 @@ from hotspot.geocode.gazetteer import (
     is_stale,
     shipped_dir,
 )
-from hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address
+from hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address, stem
 
 CONFIDENT_SCORE = 85.0
 """Score at or above which a match is called confident (wrong-match rate ≤ 1 % on the labelled set)."""
@@ -53,7 +53,7 @@ AMBIGUITY_COST = 20.0
 Қабанбай батыр даңғылы or Қабанбай батыр көшесі)."""
 
 _INTERSECT_MAX_M = 60.0
-_NO = (None, 0.0, False, "")
+_EXACT_RE = r"^\s*(?P<name>[^,;/]+?)\s*(?:,\s*(?:д\.|дом)?\s*(?P<house>\d{1,4}[а-я]?(?:\s*/\s*\d{1,4}[а-я]?)?)\s*)?$"
 
 
 class Geocoder:
@@ -130,6 +130,14 @@ class Geocoder:
         self.center = tuple(gaz.meta.get("center", (np.nan, np.nan)))
         self.radius_m = float(gaz.meta.get("radius_m", np.nan))
         self._cache: dict[tuple, tuple] = {}
+        # exact path: a gazetteer name as written (any case), optionally followed by a house number
+        ex: dict[str, set] = {}
+        for sid, names in enumerate(self.all_names):
+            for nm in names:
+                ex.setdefault(nm.lower().strip(), set()).add(sid)
+        for nm, sid in zip(gaz.aliases["alias"], gaz.aliases["sid"], strict=True):
+            ex.setdefault(nm.lower().strip(), set()).add(int(sid))
+        self.exact = {k: next(iter(v)) for k, v in ex.items() if len(v) == 1}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -185,25 +193,71 @@ class Geocoder:
             if h is not None and not (isinstance(h, float) and np.isnan(h)) and h not in valid_d:
                 raise ValueError(f"district_hint row {i}: unknown district {h!r} (known: {sorted(valid_d)})")
         hints = np.array([h if isinstance(h, str) else None for h in hints], dtype=object)
-        keys = pd.MultiIndex.from_arrays([texts.where(texts.notna(), "").astype(str), pd.Series(hints).fillna("")])
-        codes, uniq = pd.factorize(keys)
-        res = [self._one(t, h or None) for t, h in uniq]
-        cols = list(zip(*res, strict=True)) if res else [()] * 9
+        tarr = np.array([t if isinstance(t, str) else "" for t in texts], dtype=object)
+        if any(h is not None for h in hints):
+            keys = pd.MultiIndex.from_arrays([tarr, np.array([h or "" for h in hints], dtype=object)])
+            codes, uniq = pd.factorize(keys)
+            utext = np.asarray(uniq.get_level_values(0), dtype=object)
+            uhint = np.array([h or None for h in uniq.get_level_values(1)], dtype=object)
+        else:
+            codes, utext = pd.factorize(tarr)
+            utext = np.asarray(utext, dtype=object)
+            uhint = np.full(len(utext), None, dtype=object)
+        u = len(utext)
+        lat = np.full(u, np.nan)
+        lon = np.full(u, np.nan)
+        prec = np.full(u, "none", dtype=object)
+        score = np.zeros(u)
+        unc = np.full(u, np.nan)
+        matched = np.full(u, "", dtype=object)
+        cands = np.full(u, "", dtype=object)
+        sid = np.full(u, -1, dtype=np.int64)
+        house = np.full(u, None, dtype=object)
+        done = self._exact_path(utext, uhint, lat, lon, prec, score, unc, matched, sid, house)
+        for i in np.flatnonzero(~done):
+            r = self._one(utext[i], uhint[i])
+            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i] = r
         take = np.asarray(codes)
         out = pd.DataFrame({
-            "lat": np.asarray(cols[0], float)[take] if res else np.empty(0),
-            "lon": np.asarray(cols[1], float)[take] if res else np.empty(0),
-            "precision": np.asarray(cols[2], object)[take] if res else np.empty(0, object),
-            "score": np.asarray(cols[3], float)[take] if res else np.empty(0),
-            "uncertainty_m": np.asarray(cols[4], float)[take] if res else np.empty(0),
-            "matched": np.asarray(cols[5], object)[take] if res else np.empty(0, object),
-            "candidates": np.asarray(cols[6], object)[take] if res else np.empty(0, object),
-            "street_id": np.asarray(cols[7], int)[take] if res else np.empty(0, int),
-            "house": np.asarray(cols[8], object)[take] if res else np.empty(0, object),
+            "lat": lat[take], "lon": lon[take], "precision": prec[take], "score": score[take],
+            "uncertainty_m": unc[take], "matched": matched[take], "candidates": cands[take],
+            "street_id": sid[take], "house": house[take],
         })
-        out["accepted"] = out["precision"].isin(MATCHED_PRECISIONS).to_numpy() & (out["score"].to_numpy() >= ACCEPT_SCORE)
+        out["accepted"] = np.isin(prec, MATCHED_PRECISIONS)[take] & (score[take] >= ACCEPT_SCORE)
         out["district_hint"] = hints
         return out
+
+    def _exact_path(self, texts, hints, lat, lon, prec, score, unc, matched, sid, house) -> np.ndarray:
+        """Vectorised fast path for texts that are a gazetteer name (any case) plus an optional
+        house number ("улица Сарыарка, 5", "Сарыарқа даңғылы, д. 12/1").  Fills the result arrays
+        in place for those rows and returns the boolean mask of rows it answered."""
+        done = np.zeros(len(texts), bool)
+        if not len(texts):
+            return done
+        m = pd.Series(texts, dtype=object).str.lower().str.extract(_EXACT_RE)
+        k = m["name"].map(self.exact).to_numpy(dtype=float, na_value=np.nan)
+        hit = np.isfinite(k)
+        if not hit.any():
+            return done
+        idx = np.flatnonzero(hit)
+        ks = k[idx].astype(np.int64)
+        hs = m["house"].to_numpy(dtype=object)[idx]
+        hs = np.array([h.replace(" ", "") if isinstance(h, str) else None for h in hs], dtype=object)
+        la, lo, un = self.lat[ks].copy(), self.lon[ks].copy(), self.unc[ks].copy()
+        pr = np.full(len(idx), "street", dtype=object)
+        mt = self.names[ks].copy()
+        hh = hints[idx]
+        if any(h is not None for h in hh) or self.addr:
+            for j, (s_, d, h) in enumerate(zip(ks, hh, hs, strict=True)):
+                if d is not None and (s_, d) in self.sd:
+                    la[j], lo[j], un[j] = self.sd[(s_, d)]
+                if h and self.addr and (s_, h) in self.addr:
+                    la[j], lo[j] = self.addr[(s_, h)]
+                    un[j], pr[j], mt[j] = 15.0, "address", f"{self.names[s_]}, {h}"
+        lat[idx], lon[idx], unc[idx] = la, lo, np.maximum(un, 15.0)
+        prec[idx], score[idx], matched[idx], sid[idx], house[idx] = pr, 100.0, mt, ks, hs
+        done[idx] = True
+        return done
 
     def geocode_one(self, address: str, district_hint: str | None = None) -> dict:
         """Geocode one address; returns ``{"lat","lon","precision","score","uncertainty_m","matched"}``."""
@@ -223,8 +277,22 @@ class Geocoder:
         p = self.parse(text)
         district = hint or p.district
         house = p.house
+        if not p.street and p.landmark and not len(self.poi_keys):
+            # "Триатлон Парк": a landmark word that is part of a street name
+            kw = [stem(w) for w in (p.landmark_kind or "").split() if not w.startswith("§")]
+            s0 = self.match_street(p.landmark + kw, None, district)
+            if s0[0] is not None and s0[1] >= 90:
+                p.street = p.landmark + kw
         if p.street:
-            s1 = self.match_street(p.street, p.street_kind, district)
+            s1 = None
+            if house and p.house_bare and not p.cross:
+                # "Караоткель-2", "улица 20-40": a bare trailing number that completes a name
+                hit = self.key2.get(" ".join(sorted(p.street + [_digits(house)])))
+                if hit and str(_digits(house)) == house:
+                    sid, amb = self._choose([s_ for s_, _ in hit], p.street_kind, district)
+                    s1, house = (sid, 100.0 - AMBIGUITY_COST * amb, ""), None
+            if s1 is None:
+                s1 = self.match_street(p.street, p.street_kind, district)
             if s1[0] is None and house and not p.cross:
                 # names ending in a number ("Самал 2", "Жасыл Саябақ-223") read as street + house
                 s1b = self.match_street(p.street + [_digits(house)], p.street_kind, district)

@@ -175,6 +175,7 @@ class Lexicon:
     words: dict
     max_len: int
     abbrev_re: re.Pattern
+    phrase_starts: frozenset = frozenset()
 
     def kind(self, toks: tuple) -> str | None:
         return self.words.get(toks)
@@ -214,7 +215,8 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     abbrev_re = re.compile(pat) if alts else re.compile(r"$^")
     for a, kind in abbrevs:
         words[("§" + _abbrev_id(a),)] = kind
-    return Lexicon(words, max(len(k) for k in words), abbrev_re)
+    starts = frozenset(k[0] for k in words if len(k) > 1)
+    return Lexicon(words, max(len(k) for k in words), abbrev_re, starts)
 
 
 def _abbrev_id(a: str) -> str:
@@ -238,7 +240,8 @@ class ParsedAddress:
     names an intersection); ``street_kind``/``cross_kind`` the type word's kind (``"street"``,
     ``"avenue"`` …) or ``None``; ``house``, ``building``, ``flat`` the parsed numbers
     (``"10а/2"`` style) or ``None``; ``district`` the district key hinted in the text;
-    ``landmark`` stemmed tokens naming a place and ``landmark_kind`` its keyword.
+    ``landmark`` stemmed tokens naming a place and ``landmark_kind`` its keyword; ``house_bare``
+    is True when the house number had no marker ("Абая 10"), so it may belong to the name.
     """
 
     street: list = field(default_factory=list)
@@ -252,6 +255,7 @@ class ParsedAddress:
     city: bool = False
     landmark: list = field(default_factory=list)
     landmark_kind: str | None = None
+    house_bare: bool = False
 
     @property
     def is_intersection(self) -> bool:
@@ -298,14 +302,16 @@ def _classify(tokens: list[str], lex: Lexicon) -> list[tuple[str, str]]:
             continue
         # longest type phrase first
         hit = None
-        for L in range(min(lex.max_len, n - i), 0, -1):
-            seg = tokens[i:i + L]
-            if any(not s.isalpha() and not s.startswith("§") for s in seg):
-                continue
-            k = lex.kind(tuple(seg))
+        if t in lex.phrase_starts:
+            for L in range(min(lex.max_len, n - i), 1, -1):
+                k = lex.words.get(tuple(tokens[i:i + L]))
+                if k is not None:
+                    hit = (k, L)
+                    break
+        if hit is None:
+            k = lex.words.get((t,))
             if k is not None:
-                hit = (k, L)
-                break
+                hit = (k, 1)
         if hit:
             out.append(("k:" + hit[0], " ".join(tokens[i:i + hit[1]])))
             i += hit[1]
@@ -460,8 +466,16 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
     named = [any(r == "word" or r.startswith("k:") and r[2:] in STREET_KINDS for r, _ in s) for s in segs]
     street_items: list = []
     cross_items: list = []
+    # pass 2a: a segment that is only a number is the house ("Караоткель-2, 3": 3 is the house)
+    if p.house is None and any(named):
+        for j in range(len(segs) - 1, -1, -1):
+            if not named[j]:
+                rest = _take_bare(segs[j], p, others_named=True)
+                if p.house is not None:
+                    segs[j] = rest
+                    break
     for s, has_words in zip(segs, named, strict=True):
-        rest = _take_bare(s, p, others_named=sum(named) - has_words > 0)  # pass 2: "Абая 10"
+        rest = _take_bare(s, p, others_named=sum(named) - has_words > 0)  # pass 2b: "Абая 10"
         if not rest:
             continue
         roles = [r for r, _ in rest]
@@ -622,6 +636,7 @@ def _take_bare(seg, p: ParsedAddress, others_named: bool):
         h = _house_norm(tail)
         if h is not None:
             p.house = h
+            p.house_bare = True
             return body
     return seg
 
@@ -655,7 +670,7 @@ def _split_cross(items, has_cross):
         for k, (r, _t) in enumerate(items):
             if r == "k:sep" and 0 < k < len(items) - 1:
                 return items[:k], items[k + 1:]
-    return [it for it in items if it[0] != "punct" and it[0] != "k:sep"], []
+    return [it for it in items if it[0] != "punct"], []
 
 
 _KIND_WORD = {"street": "улица", "avenue": "проспект", "microdistrict": "микрорайон",
