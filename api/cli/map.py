@@ -1,0 +1,122 @@
+"""``qauipsiz map``: a self-contained static HTML map (folium, Leaflet inlined) that opens offline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+LAYERS = ("hotspots", "public", "cpted", "cameras", "sos", "posts", "patrol", "points")
+
+
+@app.command("map")
+def map_cmd(
+    city: str = typer.Option("astana", "--city", help="City registry key."),
+    layer: list[str] = typer.Option(["hotspots"], "--layer", help=f"Layer(s) to draw: {', '.join(LAYERS)} (repeatable)."),
+    out: Path = typer.Option(Path("map.html"), "--out", help="Output HTML file."),
+    lang: str = typer.Option("ru", "--lang", help="Labels: kk, ru or en."),
+    res: int = typer.Option(9, "--res", help="H3 resolution of the hotspot layer (7–10)."),
+    n: int = typer.Option(20, "--n", help="Number of recommended sites."),
+    shift: str = typer.Option("2025-12-05 18:00/02:00", "--shift", help="Patrol shift (local)."),
+    units: int = typer.Option(4, "--units", help="Patrol units."),
+    streets: bool = typer.Option(True, "--streets/--no-streets", help="Draw the street basemap."),
+) -> None:
+    """Write a map of the city's data in the store to OUT (no network needed to open it)."""
+    from rich.console import Console
+
+    from api.settings import get_settings
+    from api.store import Store
+    from hotspot.cities import get_city, list_cities
+    from maps.static import write_map
+
+    bad = [x for x in layer if x not in LAYERS]
+    if bad:
+        raise typer.BadParameter(f"unknown layer(s) {bad}; use {', '.join(LAYERS)}", param_hint="--layer")
+    if city not in list_cities():
+        raise typer.BadParameter(f"unknown city {city!r}", param_hint="--city")
+    if lang not in ("kk", "ru", "en"):
+        raise typer.BadParameter("use kk, ru or en", param_hint="--lang")
+    con = Console(stderr=True)
+    s = get_settings()
+    store = Store(s.database_url)
+    c = get_city(city)
+    kw: dict = {"lang": lang, "min_public_count": s.min_public_count}
+    with con.status("loading incidents") as st:
+        inc = store.query_incidents(city, located_only=True)
+        if len(inc) == 0 and any(x != "points" for x in layer):
+            raise typer.BadParameter(f"the store at {s.database_url} has no incidents of {city!r}; "
+                                     "run `qauipsiz ingest` or `qauipsiz serve` first", param_hint="--city")
+        layers_ = {}
+        if any(x in layer for x in ("cpted", "cameras", "sos", "posts", "patrol", "points")):
+            st.update("loading city layers")
+            layers_ = store.load_layers(city)
+        hot = None
+        if "hotspots" in layer or "cpted" in layer:
+            from hotspot.surface import hotspot_table
+
+            st.update(f"hotspots at res {res}")
+            hot = hotspot_table(inc, c, res=res, lisa=False)
+            if "hotspots" in layer:
+                kw["hotspots"] = hot
+        if "public" in layer:
+            import numpy as np
+            import pandas as pd
+
+            st.update("district indicators")
+            cnt = inc["district"].value_counts()
+            from api.routers.public import _population
+
+            pop = _population(city)
+            rows = []
+            for d in c.districts["district"]:
+                k = int(cnt.get(d, 0))
+                hide = 0 < k < s.min_public_count
+                rows.append({"district": d, "count": None if hide else k,
+                             "rate_per_1000": None if hide or not pop.get(d) else 1000.0 * k / pop[d]})
+            kw["public"] = pd.DataFrame(rows).replace({np.nan: None})
+        if "cpted" in layer:
+            from cpted.score import score_blocks
+
+            st.update("CPTED block scores")
+            kw["cpted"] = score_blocks(city, layers_, hotspots=hot)
+        sites = []
+        for kind in ("cameras", "sos", "posts"):
+            if kind in layer:
+                from cpted import siting
+
+                st.update(f"{kind} siting")
+                fn = {"cameras": siting.recommend_cameras, "sos": siting.recommend_sos,
+                      "posts": siting.recommend_posts}[kind]
+                t = fn(city, inc, layers_, n, exact=False, lang=lang)
+                sites.append(t.assign(kind=kind))
+        if sites:
+            import pandas as pd
+
+            kw["sites"] = pd.concat(sites, ignore_index=True)
+        if "patrol" in layer:
+            import numpy as np
+            import shapely
+
+            from hotspot.patrol import parse_shift, plan_patrol
+
+            st.update("patrol routes")
+            sts = layers_.get("police_stations")
+            if sts is None or not len(sts):
+                raise typer.BadParameter("the store has no police_stations layer (patrol depot)")
+            pt = shapely.point_on_surface(sts.geometry.values[0])
+            x, y = c.to_metric(np.array([pt.x]), np.array([pt.y]))
+            sh = parse_shift(shift, c.tz)
+            kw["routes"], _ = plan_patrol(c, inc, sh.start, sh.end, units, (float(x[0]), float(y[0])))
+        if "points" in layer:
+            kw["points"] = {k: layers_[k] for k in ("cameras", "sos_buttons") if k in layers_}
+        if streets:
+            from hotspot.streets import load_streets
+
+            try:
+                kw["streets"] = load_streets(city)
+            except (FileNotFoundError, ValueError):
+                pass
+        st.update("rendering")
+        path = write_map(out, c, **kw)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained; opens offline)")
