@@ -109,6 +109,10 @@ class Geocoder:
         self.sid_districts: dict[int, set] = {}
         for s, d in zip(sd["sid"], sd["district"], strict=True):
             self.sid_districts.setdefault(int(s), set()).add(d)
+        self.district_keys = {}
+        for d, grp in sd.groupby("district", sort=True):
+            ids = np.unique(grp["sid"].to_numpy(int))
+            self.district_keys[d] = ([self.fuzzy_keys[i] for i in ids], ids)
         dt = gaz.districts
         self.dist_forms = {tuple(k.split()): d for k, d in zip(dt["key"], dt["district"], strict=True)}
         self.dist_point = {d: (la, lo, u) for d, la, lo, u in
@@ -406,6 +410,16 @@ class Geocoder:
                 return sid, sc, ""
         # fuzzy over whole keys
         fk = " ".join(sorted(repaired))
+        if district and district in self.district_keys:
+            # the hinted district first: its streets only, and accept at the usual cut-off
+            dk, dsid = self.district_keys[district]
+            res = process.extract(fk, dk, scorer=fuzz.ratio, limit=3, score_cutoff=70)
+            if res:
+                top = [int(dsid[i]) for _k, s_, i in res if s_ == res[0][1]]
+                sid, amb = self._choose(top, kind, district)
+                cands = " | ".join(f"{self.names[int(dsid[i])]} ({s_:.0f})" for _k, s_, i in res)
+                return sid, 0.9 * res[0][1] - 15.0 * tie - AMBIGUITY_COST * amb - \
+                    (3.0 if self._kind_clash(sid, kind) else 0.0), cands
         res = process.extract(fk, self.fuzzy_keys, scorer=fuzz.ratio, limit=3, score_cutoff=50)
         cands = " | ".join(f"{self.names[i]} ({s:.0f})" for _k, s, i in res)
         if res and res[0][1] >= 70:
