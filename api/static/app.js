@@ -415,7 +415,12 @@
       const def = LAYERS.find((x) => x.id === id);
       if (!state.perms.has(def.perm)) { state.active.delete(id); hideLayer(id); }
     }
-    if (!state.active.size) LAYERS.forEach((x) => { if (x.on && state.perms.has(x.perm)) state.active.add(x.id); });
+    const restricted = state.perms.has("hotspots");
+    if (!state.active.size) {
+      LAYERS.forEach((x) => {
+        if (x.on && state.perms.has(x.perm) && !(restricted && x.perm === "public")) state.active.add(x.id);
+      });
+    }
     renderLayerList(); renderExports(); setPublicMode(); applyLanguage();
   }
 
