@@ -721,7 +721,8 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
     -------
     DataFrame
         Ranked sites; offices also carry ``residents, incidents, residents_per_inspector,
-        within_norm``; ``attrs["beats"]`` maps each demand cell (``h3``) to its office ``rank``.
+        within_norm``; ``attrs["beats"]`` (dict of lists; ``pd.DataFrame(attrs["beats"])``) maps each
+        demand cell (``h3``, with ``lat, lon, residents, incidents``) to its ``office_rank``.
     """
     c = _city(city)
     if kind not in ("posts", "offices"):
@@ -795,9 +796,10 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
                         "mean_distance_m": mean_d,
                         "beat_cells": pd.Series(beat).value_counts().reindex(order).fillna(0).astype(int).to_numpy()})
     out = _reasons("office", out, lang)
-    out.attrs["beats"] = pd.DataFrame({"h3": d["h3"].to_numpy(), "lat": d["lat"], "lon": d["lon"],
-                                       "office_rank": [rank_of[j] for j in beat.tolist()],
-                                       "residents": pop, "incidents": d["count"].to_numpy()})
+    # plain lists (not a DataFrame) so that pandas can compare and copy attrs safely
+    out.attrs["beats"] = {"h3": d["h3"].astype("uint64").tolist(), "lat": d["lat"].tolist(),
+                          "lon": d["lon"].tolist(), "office_rank": [rank_of[j] for j in beat.tolist()],
+                          "residents": pop.tolist(), "incidents": d["count"].astype(int).tolist()}
     out.attrs["summary"] = {"kind": "offices", "objective_weight_m": pm.objective, "k_nearest": k_near, "bound": pm.bound,
                             "status": pm.status, "distance": distance, "n_demand_cells": len(d),
                             "n_candidates": len(cxy), "population_total": float(pop.sum()),

@@ -293,7 +293,6 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     stops = pd.DataFrame(rows)
     stops["street"] = _nearest_street_names(c, stops["lon"].to_numpy(), stops["lat"].to_numpy())
     stops.attrs["dropped"] = sorted(set(range(1, k + 1)) - served)
-    stops.attrs["hotspots"] = hs
     stops.attrs["shift"] = shift
     stops.attrs["depot_name"] = depot_name
     stops.attrs["mode"] = mode

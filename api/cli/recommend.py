@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -10,7 +10,7 @@ import typer
 from api.cli._app import app
 
 
-class What(str, Enum):
+class What(StrEnum):
     cameras = "cameras"
     sos = "sos"
     posts = "posts"
@@ -66,6 +66,7 @@ def recommend_cmd(
     demo: Path = typer.Option(None, "--demo", help="Demo city folder (default QAUIPSIZ_DEMO_DIR)."),
     incidents: Path = typer.Option(None, "--incidents", help="Incident table (parquet, or CSV in the schema)."),
     layers: Path = typer.Option(None, "--layers", help="Folder of city layers."),
+    inspectors: int = typer.Option(1, "--inspectors-per-office", help="offices only: inspectors sharing an office."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON {'summary': ..., 'sites': [...]}."),
     out: Path = typer.Option(None, "--out", help="Also write sites as GeoJSON to this file."),
 ) -> None:
@@ -89,14 +90,22 @@ def recommend_cmd(
             df = siting.recommend_posts(city, inc, lay, budget, kind="posts", radius_m=radius or 500.0, phases=ph,
                                         method=method, lang=lang)
         else:
-            df = siting.recommend_posts(city, inc, lay, budget, kind="offices", phases=ph, lang=lang)
+            df = siting.recommend_posts(city, inc, lay, budget, kind="offices", phases=ph, lang=lang,
+                                        inspectors_per_office=inspectors)
     summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in df.attrs.get("summary", {}).items()}
     if out is not None:
         import geopandas as gpd
+        import pandas as pd
 
         g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
         out.parent.mkdir(parents=True, exist_ok=True)
         g.to_file(out, driver="GeoJSON")
+        beats = df.attrs.get("beats")
+        if beats is not None:  # offices: every demand cell with the rank of the office serving it
+            beats = pd.DataFrame(beats)
+            b = gpd.GeoDataFrame(beats.assign(h3=beats["h3"].map(lambda v: format(int(v), "x"))),
+                                 geometry=gpd.points_from_xy(beats["lon"], beats["lat"]), crs=4326)
+            b.to_file(out.with_name(out.stem + "_beats.geojson"), driver="GeoJSON")
     if as_json:
         recs = json.loads(df.to_json(orient="records", force_ascii=False))
         typer.echo(json.dumps({"what": what.value, "city": city, "summary": summary, "sites": recs},

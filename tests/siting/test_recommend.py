@@ -82,7 +82,7 @@ def test_posts_and_offices(demo):
     posts = recommend_posts("astana", inc, layers, 8, radius_m=400)
     assert posts.attrs["summary"]["greedy_gap"] <= 1 - 1 / np.e
     off = recommend_posts("astana", inc, layers, 10, kind="offices", inspectors_per_office=20)
-    beats = off.attrs["beats"]
+    beats = pd.DataFrame(off.attrs["beats"])
     assert set(beats["office_rank"]) == set(off["rank"])
     # the beats partition the residents proxy, which sums to the official city population
     pop = pd.read_csv(sorted((__import__("hotspot.paths", fromlist=["x"]).data_dir() / "population")
@@ -102,7 +102,7 @@ def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
     r = CliRunner().invoke(app, ["recommend", "sos", "--city", "astana", "--budget", "4", "--json",
                                  "--demo", str(demo_dir)])
     assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout.strip().splitlines()[-1])
+    doc = json.loads(r.stdout)
     assert len(doc["sites"]) == 4
     assert {"rank", "lat", "lon", "marginal_gain", "cumulative_coverage", "reason", "reason_kk", "reason_en"} \
         <= set(doc["sites"][0])
@@ -111,3 +111,20 @@ def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
                                  "--seconds", "2", "--demo", str(demo_dir), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert (out / "routes.geojson").exists() and (out / "route_card_unit_2.html").exists()
+
+
+def test_cell_demand_equals_hotspot_surface_weighted(demo):
+    """Our in-path binning gives the same harm-weighted cell sums as hotspot.surface.hotspot_table."""
+    from cpted.siting import cell_demand
+    from hotspot.surface import hotspot_table
+
+    inc, _, _ = demo
+    inc = inc[np.isfinite(inc["lat"]) & np.isfinite(inc["lon"])]
+    inc = inc[np.asarray(CITY.contains(inc["lat"].to_numpy(), inc["lon"].to_numpy()), bool)]
+    ours = cell_demand(inc, CITY, 10, inc["harm_weight"].to_numpy(float)).set_index("h3")
+    ref = hotspot_table(inc, "astana", res=10, value="weighted", lisa=False).set_index("h3")
+    ref = ref[ref["count"] > 0]
+    common = ours.index.intersection(ref.index)
+    assert len(common) >= 0.99 * len(ours)
+    assert np.allclose(ours.loc[common, "weight"], ref.loc[common, "weighted"])
+    assert (ours.loc[common, "count"] == ref.loc[common, "count"]).all()
