@@ -117,7 +117,8 @@ def _fail(layer: str, row, fld: str, reason: str) -> ValueError:
 
 def _coerce(layer: str, name: str, f: Field, s: pd.Series) -> pd.Series:
     """Coerce one column to the field's kind; raise on the first bad row."""
-    missing = (s.isna() | (s.astype(str).str.strip() == "")) if s.dtype == object else s.isna()
+    text = not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+    missing = (s.isna() | (s.astype(str).str.strip() == "")) if text else s.isna()
     missing = missing.to_numpy(bool)
     if missing.any():
         if f.required:
@@ -136,8 +137,9 @@ def _coerce(layer: str, name: str, f: Field, s: pd.Series) -> pd.Series:
             raise _fail(layer, row, name, f"{s.iloc[row]!r} is not a boolean (true/false/1/0/yes/no)")
         return txt.isin(_TRUE)
     if f.kind in ("int", "float"):
+        text = not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
         num = pd.to_numeric(s.astype(str).str.replace(",", ".", regex=False).str.strip()
-                            if s.dtype == object else s, errors="coerce")
+                            if text else s, errors="coerce")
         bad = num.isna().to_numpy() & ~s.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])

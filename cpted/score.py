@@ -312,6 +312,10 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     n_bld = np.bincount(b_b[b_b >= 0], minlength=nb).astype(float)
     act = bld["active_ground_floor"].astype(bool).to_numpy() if len(bld) else np.zeros(0, bool)
     act_share = _share(np.bincount(b_b[b_b >= 0], weights=act[b_b >= 0], minlength=nb), n_bld)
+    bars_near = np.zeros(nb, np.int64)  # bars and liquor shops within transit_m: reported, not scored
+    if len(L["bars"]):
+        bi_, _ = shapely.STRtree(_geoms(L["bars"])).query(bg, predicate="dwithin", distance=P["transit_m"])
+        bars_near = np.bincount(bi_, minlength=nb)
     stage("access")
 
     comp = {
@@ -397,6 +401,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     out["camera_recognise_share"] = cov["recognise"]
     out["n_entrances"] = n_ent.astype(int)
     out["entrances_dark"] = ent_dark.astype(int)
+    out["bars_nearby"] = bars_near
     for k, v in comp.items():
         out[f"c_{k}"] = v
     gdf = gpd.GeoDataFrame(out, geometry=bg, crs=c.epsg).to_crs(4326)
@@ -484,7 +489,8 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         (their component keys); ``risk`` (block risk in the hotspot column's units), ``risk_norm``
         (risk / max risk), ``priority = risk_norm · (1 − score/100)``, ``priority_rank`` (1 = fix
         first); measures ``area_m2, mean_lux, dark_area_m2, camera_detect_share,
-        camera_recognise_share, n_entrances, entrances_dark`` and every component ``c_*`` (0–1).
+        camera_recognise_share, n_entrances, entrances_dark, bars_nearby`` (bars and liquor shops
+        within 150 m, reported for context, not scored) and every component ``c_*`` (0–1).
     """
     return assess_blocks(city, layers, hotspots, blocks, **kwargs).blocks
 
