@@ -102,6 +102,9 @@ class Geocoder:
             if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
                 self.type_words.setdefault(stem(k[0]), v)
         self.type_vocab = list(self.type_words)
+        from hotspot.geocode.normalize import _KIND_WORD, fold_text
+
+        self.kind_token = {k: stem(fold_text(w)) for k, w in _KIND_WORD.items()}
         # district tables
         sd = gaz.street_districts
         self.sd = {(int(s), d): (la, lo, u) for s, d, la, lo, u in
@@ -124,6 +127,11 @@ class Geocoder:
                                       cr["district"].astype(object), strict=True):
             d = d if isinstance(d, str) else None
             self.cross.setdefault((int(a), int(b)), []).append((float(la), float(lo), float(r), d))
+        nb: dict[int, set] = {}
+        for a, b in self.cross:
+            nb.setdefault(a, set()).add(b)
+            nb.setdefault(b, set()).add(a)
+        self.neigh = {k: sorted(v) for k, v in nb.items()}
         # addresses and POIs
         ad = gaz.addresses
         self.addr = {(int(s), h): (float(la), float(lo)) for s, h, la, lo in
@@ -304,13 +312,22 @@ class Geocoder:
                     s1, house = s1b, None
             if p.cross:
                 s2 = self.match_street(p.cross, p.cross_kind, district)
+                best = None
                 if s1[0] is not None and s2[0] is not None:
                     pt = self._crossing(s1[0], s2[0], district)
                     if pt is not None:
-                        la, lo, r = pt
-                        sc = min(s1[1], s2[1])
-                        return (la, lo, "intersection", sc, r, f"{self.names[s1[0]]} / {self.names[s2[0]]}", "",
-                                s1[0], None)
+                        best = (min(s1[1], s2[1]), s1[0], s2[0], pt)
+                if best is None or best[0] < 90:
+                    # one side mistyped: the street that really crosses the other side, if one is
+                    # close enough in spelling ("Хаетау / Габидена Мустафина" → Хантау)
+                    for toks, other in ((p.street, s2), (p.cross, s1)):
+                        r = self._refine_by_crossing(toks, other, district)
+                        if r is not None and (best is None or r[0] > best[0]):
+                            best = r if toks is p.cross else (r[0], r[2], r[1], r[3])
+                if best is not None:
+                    sc, a, b, (la, lo, r) = best
+                    return (la, lo, "intersection", sc, r, f"{self.names[a]} / {self.names[b]}", "", a, None)
+                if s1[0] is not None and s2[0] is not None:
                     s1 = (s1[0], s1[1] - 15, s1[2])  # streets that do not meet: street precision
                 elif s1[0] is None and s2[0] is not None:
                     s1 = (s2[0], s2[1] - 15, s2[2])
@@ -354,6 +371,13 @@ class Geocoder:
     def _match_street(self, tokens, kind, district):
         key = " ".join(sorted(tokens))
         hit = self.key2.get(key)
+        if kind is not None and (not hit or all(self._kind_clash(s_, kind) for s_, _ in hit)):
+            # "2-й ш.а." is "улица 2-й микрорайон": the type word is part of the gazetteer name
+            kw = self.kind_token.get(kind)
+            alt = self.key2.get(" ".join(sorted([*tokens, kw]))) if kw else None
+            if alt:
+                sid, amb = self._choose([s_ for s_, _ in alt], None, district)
+                return sid, 97.0 - AMBIGUITY_COST * amb, ""
         if hit:
             sid, amb = self._choose([s for s, _ in hit], kind, district)
             alias = all(a for s, a in hit if s == sid)
@@ -427,6 +451,25 @@ class Geocoder:
             sid, amb = self._choose(top, kind, district)
             return sid, 0.9 * res[0][1] - 15.0 * tie - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), cands
         return None, 0.0, cands
+
+    def _refine_by_crossing(self, toks, other, district):
+        """Among the streets that cross ``other`` (a match ``(sid, score, _)``), the one spelled
+        most like ``toks``: ``(score, sid_other, sid_new, point)`` or None."""
+        osid, oscore = other[0], other[1]
+        if osid is None or oscore < 80 or not toks:
+            return None
+        nb = self.neigh.get(osid)
+        if not nb:
+            return None
+        m = process.extractOne(" ".join(sorted(toks)), [self.fuzzy_keys[i] for i in nb], scorer=fuzz.ratio,
+                               score_cutoff=75)
+        if m is None:
+            return None
+        new = nb[m[2]]
+        pt = self._crossing(osid, new, district)
+        if pt is None:
+            return None
+        return min(oscore, m[1] - 5.0), osid, new, pt
 
     def _kind_clash(self, sid, kind):
         return kind is not None and self.kind[sid] is not None and self.kind[sid] != kind

@@ -596,7 +596,7 @@ def _take_marked(seg, p: ParsedAddress):
         if r in ("k:house", "k:flat", "k:building"):
             slot = r[2:]
             # Russian: marker then number ("д. 10", "кв 7"); Kazakh: number then marker ("5 үй")
-            if i + 1 < n and seg[i + 1][0] in ("num", "ord"):
+            if i + 1 < n and (seg[i + 1][0] == "num" or seg[i + 1][0] == "ord" and _has_digit(seg[i + 1][1])):
                 val, i = _house_value(seg, i + 1)
                 _set(p, slot, val)
                 continue
@@ -615,6 +615,10 @@ def _take_marked(seg, p: ParsedAddress):
         out.append((r, t))
         i += 1
     return out
+
+
+def _has_digit(t: str) -> bool:
+    return any(c.isdigit() for c in t)
 
 
 def _take_bare(seg, p: ParsedAddress, others_named: bool):
@@ -667,9 +671,11 @@ def _split_cross(items, has_cross):
             if any(x[0] == "word" for x in a) and any(x[0] == "word" for x in b):
                 return a, [x for x in b if not (x[0] == "punct")]
     if has_cross:
-        for k, (r, _t) in enumerate(items):
-            if r == "k:sep" and 0 < k < len(items) - 1:
-                return items[:k], items[k + 1:]
+        seps = [k for k, (r, _t) in enumerate(items) if r == "k:sep" and 0 < k < len(items) - 1]
+        # "и" / "мен" before "бен" / "пен", which also occur inside names ("Хусейн бен Талал")
+        main = [k for k in seps if items[k][1] in ("и", "мен")]
+        for k in main or seps:
+            return items[:k], items[k + 1:]
     return [it for it in items if it[0] != "punct"], []
 
 
