@@ -100,7 +100,7 @@ class _KeyCache:
             self._d.clear()
 
 
-def principal(
+async def principal(
     request: Request,
     api_key: str | None = Depends(_api_key_header),
     bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
@@ -115,7 +115,9 @@ def principal(
     if hit is not None:
         p = hit[1]
     else:
-        k = request.app.state.services.store().verify_api_key(key)
+        from starlette.concurrency import run_in_threadpool
+
+        k = await run_in_threadpool(request.app.state.services.store().verify_api_key, key)
         p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label)
         cache.put(digest, p)
     if p is None:
@@ -128,7 +130,7 @@ def principal(
 def require(permission: str):
     """Dependency factory: the caller must hold ``permission`` (401 for the public role, else 403)."""
 
-    def _dep(p: Principal = Depends(principal)) -> Principal:
+    async def _dep(p: Principal = Depends(principal)) -> Principal:
         if not p.can(permission):
             if p.role == "public":
                 raise ApiError(401, f"this resource needs an API key with the {permission!r} permission",

@@ -49,7 +49,7 @@ class Services:
             lambda: self.store().query_incidents(city, located_only=True))
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -122,7 +122,7 @@ class Filters:
         return df[m]
 
 
-def filters(
+async def filters(
     category: Annotated[list[str] | None, Query(description="taxonomy categories (repeatable)")] = None,
     start: Annotated[date | None, Query(description="first local date included (YYYY-MM-DD)")] = None,
     end: Annotated[date | None, Query(description="local date excluded (YYYY-MM-DD)")] = None,

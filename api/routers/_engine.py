@@ -41,14 +41,19 @@ def filtered_incidents(svc: Services, city: str, f: Filters) -> pd.DataFrame:
         return f.apply(df, c)
 
 
+def density_key(svc: Services, city: str, f: Filters, *, bandwidth_m, cell_m, weighted) -> tuple:
+    """Cache key of :func:`density_grid` (cheap: lets async handlers look the raster up without a thread)."""
+    params = {**f.as_params(), "bandwidth_m": bandwidth_m, "cell_m": cell_m, "weighted": weighted}
+    return ("density", city, params_key(params), svc.version(city))
+
+
 def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | None, cell_m: float,
                  weighted: bool) -> DensityGrid:
     """Quartic KDE raster of the filtered incidents over the city's extent (cached)."""
     kde = optional_module("hotspot.kde", "kernel density")
     from maps.tiles import grid_bounds_3857, robust_vmax
 
-    params = {**f.as_params(), "bandwidth_m": bandwidth_m, "cell_m": cell_m, "weighted": weighted}
-    key = ("density", city, params_key(params), svc.version(city))
+    key = density_key(svc, city, f, bandwidth_m=bandwidth_m, cell_m=cell_m, weighted=weighted)
 
     def compute():
         c = city_obj(city)

@@ -8,6 +8,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.auth import Principal, require
@@ -28,7 +29,7 @@ GI_BINS = {3: "hot_99", 2: "hot_95", 1: "hot_90", 0: "not_significant", -1: "col
 @router.get("/cities/{city}/hotspots.geojson",
             responses={200: {"content": {GEOJSON: {}}, "description": "H3 hexagons with KDE and Gi*"}},
             summary="Hotspot hexagons: per-cell count, KDE density and Gi* z / p / FDR q / Esri bin")
-def hotspots_geojson(
+async def hotspots_geojson(
     request: Request,
     city: CityKey,
     res: Annotated[int, Query(ge=7, le=10, description="H3 resolution")] = 9,
@@ -69,7 +70,9 @@ def hotspots_geojson(
         return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props.astype(object),
                                   extra={"meta": {"city": city, "res": res, **meta}})
 
-    body = svc.cache.get_or_compute(key, build)
+    body = svc.cache.get(key)  # fast path on the event loop; computing goes to a worker thread
+    if body is None:
+        body = await run_in_threadpool(svc.cache.get_or_compute, key, build)
     return cached_bytes(request, body, GEOJSON, etag_for(*key))
 
 
@@ -116,7 +119,7 @@ def heat_legend(city: CityKey, f: Filters = Depends(filters), bandwidth_m: Bandw
 @router.get("/cities/{city}/heat/{z}/{x}/{y}.png",
             responses={200: {"content": {"image/png": {}}, "description": "256 px RGBA PNG"}},
             summary="Heat-map XYZ tile rendered from the KDE density surface (cached)")
-def heat_tile(request: Request, city: CityKey,
+async def heat_tile(request: Request, city: CityKey,
               z: Annotated[int, PathParam(ge=0, le=20)], x: Annotated[int, PathParam(ge=0)],
               y: Annotated[int, PathParam(ge=0)],
               f: Filters = Depends(filters), bandwidth_m: Bandwidth = None, weighted: Weighted = False,
@@ -125,9 +128,14 @@ def heat_tile(request: Request, city: CityKey,
 
     with client_input():
         check_tile(z, x, y)
-    g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
     ver = svc.version(city)
     key = ("tile", city, z, x, y, repr(sorted(f.as_params().items())), bandwidth_m, weighted, ver)
-    body = svc.cache.get_or_compute(
-        key, lambda: render_tile(g.grid, g.transform, g.epsg, z, x, y, g.vmax, bounds_3857=g.bounds_3857))
+    body = svc.cache.get(key)  # fast path on the event loop
+    if body is None:
+        def render():
+            g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
+            return svc.cache.get_or_compute(
+                key, lambda: render_tile(g.grid, g.transform, g.epsg, z, x, y, g.vmax, bounds_3857=g.bounds_3857))
+
+        body = await run_in_threadpool(render)
     return cached_bytes(request, body, "image/png", etag_for(*key))

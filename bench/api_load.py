@@ -1,0 +1,212 @@
+"""Load test of the service: cached Astana hotspot GeoJSON (H3 res 9) and heat-map tiles.
+
+32 concurrent clients (httpx, asyncio, loopback only) for 60 s per scenario; prints p50/p95/p99
+latency, throughput and the error count.  Target: p95 ≤ 150 ms and 0 errors.
+
+The peer is a plain static-file server (``python -m http.server``, threaded) serving the same
+pre-rendered bytes, loaded the same way; the ratio says what the service costs over bare file
+serving.
+
+    python bench/api_load.py            # starts `qauipsiz serve` on a free port (store of the settings,
+                                        # demo city ingested when empty), 60 s per scenario
+    python bench/api_load.py --quick    # 5 s per scenario
+    python bench/api_load.py --url http://127.0.0.1:8000 --key qk_...   # a running server
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc=None, timeout: float = 300.0) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not come up within {timeout:.0f} s")
+
+
+def astana_tiles(zooms=(11, 12, 13), limit: int = 64) -> list[tuple[int, int, int]]:
+    """Tiles over central Astana (where the density is), up to ``limit``."""
+    from maps.tiles import lonlat_to_tile
+
+    out = []
+    for z in zooms:
+        x0, y0 = lonlat_to_tile(71.36, 51.20, z)
+        x1, y1 = lonlat_to_tile(71.52, 51.08, z)
+        out += [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+    step = max(1, len(out) // limit)
+    return out[::step][:limit]
+
+
+async def load(urls: list[str], headers: dict, seconds: float, clients: int) -> dict:
+    """``clients`` workers request ``urls`` round-robin for ``seconds``; latencies in ms."""
+    lat: list[float] = []
+    errors = 0
+    nbytes = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30.0) as client:
+        async def worker(i: int):
+            nonlocal errors, nbytes
+            k = i
+            while time.perf_counter() < stop:
+                u = urls[k % len(urls)]
+                k += clients
+                t = time.perf_counter()
+                try:
+                    r = await client.get(u)
+                    body = r.content
+                    ok = r.status_code == 200 and len(body) > 0
+                except httpx.HTTPError:
+                    ok, body = False, b""
+                lat.append((time.perf_counter() - t) * 1000.0)
+                nbytes += len(body)
+                if not ok:
+                    errors += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        wall = time.perf_counter() - t0
+    a = np.array(lat) if lat else np.array([np.nan])
+    return {"n": len(lat), "errors": errors, "p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "p99": float(np.percentile(a, 99)), "rps": len(lat) / wall, "mb_s": nbytes / wall / 2**20}
+
+
+def fmt(name: str, r: dict) -> str:
+    return (f"{name:<42} n={r['n']:>6}  p50={r['p50']:7.1f} ms  p95={r['p95']:7.1f} ms  p99={r['p99']:7.1f} ms  "
+            f"{r['rps']:7.1f} req/s  {r['mb_s']:6.1f} MiB/s  errors={r['errors']}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--url", help="target a running server (default: start one)")
+    ap.add_argument("--key", help="API key with the hotspots permission (default: create one in the store)")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--quick", action="store_true", help="5 s per scenario")
+    ap.add_argument("--no-peer", action="store_true", help="skip the static-file peer")
+    args = ap.parse_args()
+    seconds = 5.0 if args.quick else args.seconds
+    procs = []
+    created_key = None
+    store = None
+    try:
+        base = args.url
+        key = args.key
+        if base:
+            host = httpx.URL(base).host
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                raise SystemExit("loopback targets only (127.0.0.1 / localhost)")
+        if not key:
+            from api.settings import get_settings
+            from api.store import Store
+
+            store = Store(get_settings().database_url)
+            key = created_key = store.create_api_key("analyst", "bench/api_load.py")
+        if not base:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            print(f"starting qauipsiz serve on {base} (store: {os.environ.get('DATABASE_URL') or 'settings default'})",
+                  flush=True)
+            p = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--city",
+                                  "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm"], cwd=ROOT)
+            procs.append(p)
+            wait_up(base + "/api/v1/health", p, timeout=900)
+        hdr = {"X-API-Key": key}
+        geo = f"{base}/api/v1/cities/astana/hotspots.geojson?res=9"
+        tiles = astana_tiles()
+        tile_urls = [f"{base}/api/v1/cities/astana/heat/{z}/{x}/{y}.png" for z, x, y in tiles]
+
+        print("warming the cache (first computation of the surfaces) …", flush=True)
+        t = time.perf_counter()
+        r = httpx.get(geo, headers=hdr, timeout=600)
+        r.raise_for_status()
+        print(f"  hotspots res 9: {len(r.content) / 2**20:.2f} MiB, cold {time.perf_counter() - t:.2f} s", flush=True)
+        geo_bytes = r.content
+        t = time.perf_counter()
+        tile_bytes = []
+        with httpx.Client(headers=hdr, timeout=600) as c:
+            for u in tile_urls:
+                rr = c.get(u)
+                rr.raise_for_status()
+                tile_bytes.append(rr.content)
+        print(f"  {len(tile_urls)} heat tiles (z 11–13), cold {time.perf_counter() - t:.2f} s", flush=True)
+
+        print(f"\nload: {args.clients} concurrent clients, {seconds:g} s per scenario", flush=True)
+        ours_geo = asyncio.run(load([geo], hdr, seconds, args.clients))
+        print(fmt("qauipsiz hotspots.geojson res 9", ours_geo), flush=True)
+        ours_tiles = asyncio.run(load(tile_urls, hdr, seconds, args.clients))
+        print(fmt("qauipsiz heat tiles", ours_tiles), flush=True)
+
+        peer = None
+        if not args.no_peer:
+            tmp = tempfile.mkdtemp(prefix="qauipsiz-peer-")
+            Path(tmp, "hotspots.geojson").write_bytes(geo_bytes)
+            for (z, x, y), b in zip(tiles, tile_bytes, strict=True):
+                Path(tmp, f"{z}_{x}_{y}.png").write_bytes(b)
+            pport = free_port()
+            pp = subprocess.Popen([sys.executable, "-m", "http.server", str(pport), "--bind", "127.0.0.1",
+                                   "--directory", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(pp)
+            pbase = f"http://127.0.0.1:{pport}"
+            wait_up(pbase + "/hotspots.geojson", pp)
+            peer_geo = asyncio.run(load([pbase + "/hotspots.geojson"], {}, seconds, args.clients))
+            print(fmt("peer http.server hotspots.geojson", peer_geo), flush=True)
+            peer_tiles = asyncio.run(load([f"{pbase}/{z}_{x}_{y}.png" for z, x, y in tiles], {}, seconds,
+                                          args.clients))
+            print(fmt("peer http.server heat tiles", peer_tiles), flush=True)
+            peer = (peer_geo, peer_tiles)
+
+        print("\nresult")
+        ok = True
+        for name, r in (("hotspots.geojson res 9", ours_geo), ("heat tiles", ours_tiles)):
+            good = r["p95"] <= 150.0 and r["errors"] == 0
+            ok &= good
+            print(f"  {name:<24} p95 {r['p95']:.1f} ms (target ≤ 150), errors {r['errors']} (target 0): "
+                  f"{'PASS' if good else 'FAIL'}")
+        if peer:
+            for name, r, q in (("hotspots.geojson", ours_geo, peer[0]), ("heat tiles", ours_tiles, peer[1])):
+                print(f"  {name:<24} p95 ratio ours/peer = {r['p95'] / q['p95']:.2f}, "
+                      f"throughput ratio = {r['rps'] / q['rps']:.2f}")
+        return 0 if ok else 1
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if created_key and store is not None:
+            k = store.verify_api_key(created_key)
+            if k is not None:
+                store.revoke_api_key(k.id)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
