@@ -22,6 +22,7 @@ from api.ingest.derive import derive_point_fields
 from api.ingest.mapping import Mapping, load_mapping_file, map_headers
 from api.ingest.readers import MALFORMED, RawTable, read_table
 from api.ingest.validate import (
+    _blank,
     _city_zone,
     check_coordinates,
     clean_text,
@@ -116,7 +117,11 @@ class Prepared:
 
 def _to_str_id(s: pd.Series) -> pd.Series:
     """Ids as text; integral floats from spreadsheets lose their ``.0``."""
-    st = s.astype(object)
+    from api.ingest.validate import _only_text
+
+    st = s.astype(object) if s.dtype != "string[pyarrow]" else s
+    if st.dtype != object or _only_text(st):
+        return clean_text(st)
     isf = st.map(lambda v: isinstance(v, float) and np.isfinite(v) and float(v).is_integer()).to_numpy(bool)
     if isf.any():
         st = st.copy()
@@ -145,12 +150,17 @@ def _combine_date_time(d: pd.Series, t: pd.Series | None) -> pd.Series:
 def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.Series, address: pd.Series,
                   lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """32-hex hash of the event's content: city, time, offence, place type, address and point (~1 m)."""
-    occ = pd.Series(np.datetime_as_string(occurred.dt.tz_localize(None).to_numpy("datetime64[s]"), unit="s"))
-    addr = address.fillna("").astype(str).str.lower().str.replace(r"[\s.,;:\"']+", " ", regex=True).str.strip()
-    la = pd.Series(np.round(lat, 5)).astype(str).fillna("nan")
-    lo = pd.Series(np.round(lon, 5)).astype(str).fillna("nan")
-    key = (city + "\x1f" + occ + "\x1f" + offence.fillna("").astype(str) + "\x1f" + place.fillna("").astype(str)
-           + "\x1f" + addr + "\x1f" + la + "\x1f" + lo)
+    from api.ingest.validate import as_text
+
+    occ = pd.Series(np.datetime_as_string(occurred.dt.tz_localize(None).to_numpy("datetime64[s]"), unit="s"),
+                    dtype="string[pyarrow]")
+    addr = as_text(address.reset_index(drop=True)).fillna("").str.lower()
+    addr = addr.str.replace(r"[\s.,;:\"']+", " ", regex=True).str.strip()
+    la = pd.Series(np.round(lat, 5)).astype(str).fillna("nan").astype("string[pyarrow]")
+    lo = pd.Series(np.round(lon, 5)).astype(str).fillna("nan").astype("string[pyarrow]")
+    off = as_text(offence.reset_index(drop=True)).fillna("")
+    pl = as_text(place.reset_index(drop=True)).fillna("")
+    key = city + "\x1f" + occ + "\x1f" + off + "\x1f" + pl + "\x1f" + addr + "\x1f" + la + "\x1f" + lo
     return np.array([hashlib.sha1(k.encode()).hexdigest()[:32] for k in key.tolist()], dtype=object)
 
 
@@ -191,17 +201,20 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
 
     def q(mask, code, f, det=None):
         m = np.asarray(mask, bool) & (reason == None)  # noqa: E711
-        reason[m] = code
-        fld[m] = f
-        if det is not None:
-            detail[m] = np.asarray(det, dtype=object)[m] if not isinstance(det, str) else det
+        if not m.any():
+            return
+        idx = np.flatnonzero(m)
+        reason[idx] = code
+        fld[idx] = f
+        if det is not None:  # the raw value, only for the rows that fail
+            detail[idx] = det if isinstance(det, str) else np.asarray(pd.Series(det).iloc[idx], dtype=object)
 
     if MALFORMED in df.columns:
         mal = df[MALFORMED].notna().to_numpy()
-        q(mal, "malformed_row", None, df[MALFORMED].astype(object).map(lambda v: f"line {v!r}").to_numpy())
+        q(mal, "malformed_row", None, df[MALFORMED])
     empty = np.ones(n, bool)
     for c in data_cols:
-        empty &= clean_text(df[c]).isna().to_numpy()
+        empty &= _blank(df[c])
     q(empty, "empty_row", None)
 
     # source and source id
@@ -216,15 +229,13 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         occ_raw = _combine_date_time(get("occurred_date"), get("occurred_time"))
     occ, miss, bad = parse_datetimes(occ_raw, city.tz, mp.date_format)
     q(miss, "missing_date", "occurred_at")
-    q(bad, "bad_date", "occurred_at", occ_raw.astype(str).to_numpy())
-    q(occ.notna().to_numpy() & (occ > now + FUTURE_SLACK).to_numpy(), "date_in_future", "occurred_at",
-      occ_raw.astype(str).to_numpy())
-    q(occ.notna().to_numpy() & (occ < MIN_DATE).to_numpy(), "date_implausible", "occurred_at",
-      occ_raw.astype(str).to_numpy())
+    q(bad, "bad_date", "occurred_at", occ_raw)
+    q(occ.notna().to_numpy() & (occ > now + FUTURE_SLACK).to_numpy(), "date_in_future", "occurred_at", occ_raw)
+    q(occ.notna().to_numpy() & (occ < MIN_DATE).to_numpy(), "date_implausible", "occurred_at", occ_raw)
     if "reported_at" in by_field:
         rep_raw = get("reported_at")
         rep, _, rbad = parse_datetimes(rep_raw, city.tz, mp.date_format)
-        q(rbad, "bad_date", "reported_at", rep_raw.astype(str).to_numpy())
+        q(rbad, "bad_date", "reported_at", rep_raw)
     else:
         rep = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
 
@@ -233,7 +244,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     for code in ("missing_article", "bad_article", "unknown_article", "unknown_category"):
         raw_off = get("article") if code != "unknown_category" else get("category")
         q(off["reason"].eq(code).to_numpy(), code, "category" if code == "unknown_category" else "ukrk_article",
-          raw_off.astype(str).to_numpy() if raw_off is not None else None)
+          raw_off)
     place = map_place_types(get("place_type"), mp.place_types) if get("place_type") is not None else \
         pd.Series([None] * n, dtype=object)
     address = clean_text(get("address")) if get("address") is not None else pd.Series([None] * n, dtype=object)
@@ -251,7 +262,8 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         lon_raw = pd.Series([None] * n, dtype=object)
     cc = check_coordinates(lat_raw, lon_raw, city, sinks)
     usable = cc["usable"].to_numpy()
-    coord_txt = (lat_raw.astype(str) + ", " + lon_raw.astype(str)).to_numpy()
+    coord_txt = pd.Series(list(zip(lat_raw.tolist(), lon_raw.tolist(), strict=True)), dtype=object) \
+        if (~usable & ~has_addr).any() else None
     noloc = ~usable & ~has_addr
     q(noloc & cc["zero"].to_numpy(), "coord_zero", "lat", coord_txt)
     q(noloc & cc["outside"].to_numpy(), "coord_outside", "lat", coord_txt)
@@ -304,7 +316,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
                                else json.dumps(c, ensure_ascii=False, default=str) for c in res["candidates"]]
         fmask = np.zeros(n, bool)
         fmask[idx[failed]] = True
-        q(fmask, "geocode_failed", "address", address.to_numpy())
+        q(fmask, "geocode_failed", "address", address)
 
     ok_rows = reason == None  # noqa: E711
     have_pt = np.isfinite(lat) & np.isfinite(lon)
@@ -335,8 +347,8 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         "incident_id": ids[kk],
         "source": src_p[kk].to_numpy(object),
         "source_id": sid_p[kk].to_numpy(object),
-        "occurred_at": occ.iloc[keep].to_numpy(),
-        "reported_at": rep.iloc[keep].to_numpy(),
+        "occurred_at": occ.iloc[keep].reset_index(drop=True),
+        "reported_at": rep.iloc[keep].reset_index(drop=True),
         "category": off["category"].iloc[keep].to_numpy(object),
         "ukrk_article": off["ukrk_article"].iloc[keep].to_numpy(object),
         "severity_class": sev,
@@ -355,8 +367,6 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         "content_hash": chash[kk],
         "row_number": rownum[keep],
     })
-    acc["occurred_at"] = pd.to_datetime(acc["occurred_at"], utc=True)
-    acc["reported_at"] = pd.to_datetime(acc["reported_at"], utc=True)
     assert list(acc.columns[: len(INCIDENT_COLUMNS)]) == list(INCIDENT_COLUMNS)
 
     # quarantine rows

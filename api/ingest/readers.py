@@ -99,6 +99,14 @@ def detect_separator(text: str) -> str:
 
 def unescape_formula(s: pd.Series) -> pd.Series:
     """Undo our CSV formula-injection escaping: ``'=…`` → ``=…`` (for re-ingested exports)."""
+    if s.dtype == TEXT:
+        m = s.str.startswith("'").to_numpy(dtype=bool, na_value=False)
+        if m.any():
+            m &= s.str.match(r"^'[=+\-@\t\r]").to_numpy(dtype=bool, na_value=False)
+        if m.any():
+            s = s.copy()
+            s[m] = s[m].str.slice(1)
+        return s
     if s.dtype == object or pd.api.types.is_string_dtype(s):
         st = s.astype(object)
         is_str = st.map(lambda v: isinstance(v, str)).to_numpy(bool)
@@ -128,7 +136,9 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
         text = text.replace("\r\n", "\n")
         text = text.replace("\r", "\n" if "\n" not in text else " ")
     sep = sep or detect_separator(text[:200_000])
-    df, rows, blank = _read_csv_records(text, sep)
+    df, rows, blank = _read_csv_arrow(text, sep)
+    if df is None:
+        df, rows, blank = _read_csv_records(text, sep)
     # trailing blank lines of a file are not records
     if blank.any():
         last = len(blank)
@@ -139,6 +149,44 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
     for c in df.columns:
         df[c] = unescape_formula(df[c])
     return RawTable(df.reset_index(drop=True), rows, "csv", sha256_file(path), enc, sep)
+
+
+TEXT = "string[pyarrow]"
+
+
+def _read_csv_arrow(text: str, sep: str):
+    """Fast path with Arrow's CSV reader, used when every record is one line with the header's
+    field count; returns ``(None, None, None)`` otherwise (the ``csv``-module path handles it)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first = text.split("\n", 1)[0]
+    header = next(csv.reader([first], delimiter=sep))
+    if len(set(header)) != len(header):
+        return None, None, None
+    invalid = []
+
+    def on_invalid(row):
+        invalid.append(row)
+        return "skip"
+
+    try:
+        t = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, invalid_row_handler=on_invalid, ignore_empty_lines=False,
+                                              newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, ValueError):
+        return None, None, None
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if invalid or t.num_rows != n_lines - 1:
+        return None, None, None
+    df = t.to_pandas(types_mapper=lambda typ: pd.StringDtype("pyarrow") if typ == pa.string() else None)
+    df.columns = header
+    blank = df.isna().all(axis=1).to_numpy()
+    return df, np.arange(len(df)) + 2, blank
 
 
 def _read_csv_records(text: str, sep: str):

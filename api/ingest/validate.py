@@ -34,22 +34,41 @@ _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)  # 1954-10-03 .. 2119-01-11
 
 
+TEXT = "string[pyarrow]"
+"""Arrow-backed text: its ``.str`` methods run in C++ (RE2), not per value in Python."""
+
+
+def _only_text(st: pd.Series) -> bool:
+    """True when every non-missing value is a ``str`` (the CSV case), checked in C."""
+    return pd.api.types.infer_dtype(st, skipna=True) in ("string", "empty")
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """Values as arrow text (missing stays missing; numbers and datetimes become their ``str``)."""
+    if s.dtype == TEXT:
+        return s
+    st = s.astype(object)
+    if not _only_text(st):
+        st = st.map(lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v is pd.NA
+                    else (v if isinstance(v, str) else str(v)))
+    return st.astype(TEXT)
+
+
 def _blank(s: pd.Series) -> np.ndarray:
     """Missing or whitespace-only values."""
-    st = s.astype(object)
-    miss = st.isna().to_numpy(copy=True)
-    strs = st.map(lambda v: isinstance(v, str)).to_numpy(bool)
-    if strs.any():
-        miss[strs] = st[strs].str.strip().eq("").to_numpy()
-    return miss
+    t = as_text(s).str.strip()
+    return (t.isna() | (t == "")).to_numpy(dtype=bool, na_value=True)
 
 
 def clean_text(s: pd.Series) -> pd.Series:
-    """Strip and collapse whitespace; blank -> ``None``; non-text values become text."""
-    st = s.astype(object)
-    out = st.where(st.isna(), st.astype(str).str.strip().str.replace(r"\s+", " ", regex=True))
-    out = out.where(~_blank(out), None)
-    return out.astype(object).where(out.notna(), None)
+    """Strip and collapse whitespace; blank -> ``None``; non-text values become text (object dtype)."""
+    t = as_text(s).str.strip()
+    ws = t.str.contains(r"\s\s|[\t\n\r\x{a0}]", regex=True).to_numpy(dtype=bool, na_value=False)
+    if ws.any():
+        t = t.copy()
+        t[ws] = t[ws].str.replace(r"\s+", " ", regex=True)
+    t = t.mask(t == "")
+    return t.astype(object).where(t.notna(), None)
 
 
 def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -67,49 +86,58 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) 
     """
     from hotspot.timeutil import to_utc
 
-    v = values.astype(object).reset_index(drop=True)
-    n = len(v)
-    missing = _blank(v)
-    out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+    def utc_ns(series) -> np.ndarray:  # tz-aware -> naive UTC datetime64[ns] (no per-value objects)
+        return pd.Series(series).dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns").to_numpy()
+
+    vin = values.reset_index(drop=True)
+    n = len(vin)
+    missing = _blank(vin)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")  # UTC
     done = missing.copy()
 
     # datetime cells (Excel, Parquet, DataFrames)
-    is_dt = v.map(lambda x: isinstance(x, (datetime, date, np.datetime64, pd.Timestamp))).to_numpy(bool) & ~done
+    text_only = vin.dtype == TEXT or _only_text(vin.astype(object))
+    if text_only:
+        is_dt = np.zeros(n, bool)
+    else:
+        v = vin.astype(object)
+        is_dt = v.map(lambda x: isinstance(x, (datetime, date, np.datetime64, pd.Timestamp))).to_numpy(bool) & ~done
     if is_dt.any():
         vals = v[is_dt]
         aware = vals.map(lambda x: getattr(x, "tzinfo", None) is not None).to_numpy(bool)
         if aware.any():
-            out[vals.index[aware]] = pd.to_datetime(vals[aware], utc=True).dt.as_unit("ns").to_numpy()
+            out[vals.index[aware]] = utc_ns(pd.to_datetime(vals[aware], utc=True))
         if (~aware).any():
-            out[vals.index[~aware]] = to_utc(pd.to_datetime(vals[~aware]).reset_index(drop=True), tz
-                                             ).dt.as_unit("ns").to_numpy()
+            out[vals.index[~aware]] = utc_ns(to_utc(pd.to_datetime(vals[~aware]).reset_index(drop=True), tz))
         done |= is_dt
 
     # numbers: Excel serial days (1900 date system)
-    txt = v.where(done, v.astype(str).str.strip())
-    num = pd.to_numeric(txt.where(~done), errors="coerce").to_numpy(float)
+    at = as_text(vin if text_only else vin.astype(object).where(~done, None)).str.strip()
+    num = pd.to_numeric(at.astype(object), errors="coerce").to_numpy(float)
     serial = ~done & np.isfinite(num) & (num > EXCEL_SERIAL_RANGE[0]) & (num < EXCEL_SERIAL_RANGE[1])
     if serial.any():
         local = pd.Timestamp("1899-12-30") + pd.to_timedelta(np.round(num[serial] * 86400), unit="s")
-        out[np.flatnonzero(serial)] = to_utc(pd.Series(local), tz).dt.as_unit("ns").to_numpy()
+        out[np.flatnonzero(serial)] = utc_ns(to_utc(pd.Series(local), tz))
         done |= serial
 
     # text with an explicit offset
     rest = ~done
     if rest.any():
-        t = txt[rest].str.replace(r"(\d{4})\s*г\.?", r"\1", regex=True).str.replace(r"\s+", " ", regex=True)
-        txt = txt.copy()
-        txt[rest] = t
-        off = rest & txt.str.contains(_TZ_SUFFIX, na=False).to_numpy(bool)
+        odd = at.str.contains(r"г|\s\s|\t", regex=True).to_numpy(dtype=bool, na_value=False) & rest
+        if odd.any():  # "12.03.2024 г. 14:30", doubled spaces
+            at = at.copy()
+            at[odd] = at[odd].str.replace(r"(\d{4})\s*г\.?", "\\1", regex=True).str.replace(r"\s+", " ", regex=True)
+        off = rest & at.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy(dtype=bool, na_value=False)
         if off.any():
-            p = pd.to_datetime(txt[off], format="ISO8601", utc=True, errors="coerce")
+            p = pd.to_datetime(at[off].astype(object), format="ISO8601", utc=True, errors="coerce")
             ok = p.notna().to_numpy()
-            out[np.flatnonzero(off)[ok]] = p[ok].dt.as_unit("ns").to_numpy()
+            out[np.flatnonzero(off)[ok]] = utc_ns(p[ok])
             done[np.flatnonzero(off)[ok]] = True
 
     # local text formats, then ISO 8601 without offset
-    naive = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     got = np.zeros(n, bool)
+    txt = at.astype(object)
     for fmt in ((date_format,) if date_format else ()) + DATE_FORMATS + ("ISO8601",):
         rest = ~done & ~got
         if not rest.any():
@@ -122,10 +150,11 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) 
             got[idx] = True
     if got.any():
         idx = np.flatnonzero(got)
-        out[idx] = to_utc(naive[idx].reset_index(drop=True), tz).dt.as_unit("ns").to_numpy()
+        out[idx] = utc_ns(to_utc(pd.Series(naive[idx]), tz))
         done |= got
-    bad = ~missing & (~done | out.isna().to_numpy())
-    return out, missing, bad
+    res = pd.Series(out).dt.tz_localize("UTC")
+    bad = ~missing & (~done | np.isnat(out))
+    return res, missing, bad
 
 
 def _norm(s) -> str:
@@ -227,17 +256,20 @@ def parse_offences(article_raw: pd.Series | None, category_raw: pd.Series | None
 
 def _decimals(txt: pd.Series) -> np.ndarray:
     """Digits after the decimal separator of numeric text (``"51,1234"`` -> 4); 0 for integers."""
-    frac = txt.str.extract(r"^[+-]?\d*[.,](\d*)$", expand=False)
-    return frac.fillna("").str.len().to_numpy(int)
+    t = as_text(txt).str.replace(",", ".", regex=False)
+    pos = t.str.find(".").to_numpy(dtype=float, na_value=-1)
+    ln = t.str.len().to_numpy(dtype=float, na_value=0)
+    return np.where(pos >= 0, ln - pos - 1, 0).astype(int)
 
 
 def _coord_text(s: pd.Series) -> pd.Series:
     st = s.astype(object)
-    st = st.where(~st.map(lambda x: isinstance(x, (float, np.floating)) and not np.isfinite(x)), None)
-    isnum = st.map(lambda x: isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool))
-    txt = st.where(~isnum, st[isnum].map(lambda x: repr(float(x))) if isnum.any() else st)
-    txt = txt.where(txt.isna(), txt.astype(str).str.strip().str.replace("\u00a0", "").str.replace(" ", ""))
-    return txt.astype(object).where(txt.notna() & (txt != ""), None)
+    if not _only_text(st):
+        st = st.where(~st.map(lambda x: isinstance(x, (float, np.floating)) and not np.isfinite(x)), None)
+        isnum = st.map(lambda x: isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool))
+        st = st.where(~isnum, st[isnum].map(lambda x: repr(float(x))) if isnum.any() else st)
+    txt = as_text(st).str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    return txt.mask(txt == "")
 
 
 def split_coords(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -278,11 +310,11 @@ def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city
         ``precision``, ``score``, ``uncertainty_m`` for usable points, ``flags`` (comma text).
     """
     n = len(lat_raw) if lat_raw is not None else len(lon_raw)
-    lt = _coord_text(lat_raw.reset_index(drop=True)) if lat_raw is not None else pd.Series([None] * n, dtype=object)
-    ln = _coord_text(lon_raw.reset_index(drop=True)) if lon_raw is not None else pd.Series([None] * n, dtype=object)
-    present = (lt.notna() | ln.notna()).to_numpy()
-    lat = pd.to_numeric(lt.str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
-    lon = pd.to_numeric(ln.str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
+    lt = _coord_text(lat_raw.reset_index(drop=True)) if lat_raw is not None else pd.Series([None] * n, dtype=TEXT)
+    ln = _coord_text(lon_raw.reset_index(drop=True)) if lon_raw is not None else pd.Series([None] * n, dtype=TEXT)
+    present = (lt.notna() | ln.notna()).to_numpy(dtype=bool)
+    lat = pd.to_numeric(lt.str.replace(",", ".", regex=False).astype(object), errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(ln.str.replace(",", ".", regex=False).astype(object), errors="coerce").to_numpy(float)
     parsed = np.isfinite(lat) & np.isfinite(lon)
     invalid = present & ~parsed
     zero = parsed & ((lat == 0) | (lon == 0))
@@ -298,7 +330,7 @@ def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city
         inside[cand] = shapely.contains_xy(_city_zone(city.key), x, y)
     outside = parsed & ~zero & ~inside
     usable = parsed & ~zero & inside
-    dec = np.minimum(_decimals(lt.fillna("")), _decimals(ln.fillna("")))
+    dec = np.minimum(_decimals(lt), _decimals(ln))
     low = usable & (dec < LOW_PRECISION_DECIMALS)
     # sinks: the same point many times in one batch, or a known sink point
     sink = np.zeros(n, bool)

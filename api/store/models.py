@@ -65,8 +65,6 @@ incidents = Table(
     Column("geom", Geom("POINT"), comment="WGS84 point; NULL while awaiting geocoding"),
     UniqueConstraint("content_hash", name="uq_incidents_content_hash"),
     Index("ix_incidents_city_occurred_at", "city", "occurred_at"),
-    Index("ix_incidents_batch_id", "batch_id"),
-    Index("ix_incidents_source_source_id", "source", "source_id"),
     _gist("incidents"),
 )
 
