@@ -162,11 +162,14 @@ def block_risk(blocks_m: gpd.GeoDataFrame, hotspots: pd.DataFrame, risk_col: str
 def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFrame | None = None,
                   blocks: gpd.GeoDataFrame | None = None, *, weights: str | Path | dict | None = None,
                   norms: str | Path | pd.DataFrame | None = None, risk_col: str | None = None,
-                  progress=None) -> BlockAssessment:
+                  risk_basis: str = "per_ha", progress=None) -> BlockAssessment:
     """Score every block of a city; see :func:`score_blocks` for the block columns.
 
     Parameters
     ----------
+    risk_basis : {"per_ha", "total"}
+        Priority from the block's risk per hectare (default: targets where crime concentrates, so
+        large blocks do not win by size alone) or from its total.
     progress : callable, optional
         Called with a short stage name as work proceeds (the CLI passes a printer).
     """
@@ -203,6 +206,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     bl = bl.reset_index(drop=True)
     bg = np.asarray(shapely.make_valid(bl.geometry.values), dtype=object)
     nb = len(bg)
+    block_area = shapely.area(bg)
     stage("blocks")
 
     # ---- sample grid over open space
@@ -287,7 +291,6 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     yard_closed = 1 - _share(np.bincount(y_b[sel], weights=(y_area * y_open)[sel], minlength=nb), ya)
     yard_fenced = _share(np.bincount(y_b[sel], weights=(y_area * y_fenced)[sel], minlength=nb), ya)
     undefined_area = _area_in_blocks(bg, lug[np.isin(lu_kind, UNDEFINED_LANDUSE)])
-    block_area = shapely.area(bg)
     defined = 1 - np.clip(undefined_area / np.maximum(block_area, 1e-9), 0, 1)
     play = np.isin(lu_kind, ("playground", "sport"))
     in_play = grid.burn(lug[play], np.ones(int(play.sum()), np.int32)) > 0 if play.any() else np.zeros(len(sx), bool)
@@ -363,20 +366,28 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
                 break
             k = keys[j]
             prm = fix_params[k](b)
+            tk = "lit_share_no_entrances" if k == "lit_share" and prm.get("n", 1) == 0 else k
             for lang in LANGS:
-                fixes[f"fix_{i + 1}_{lang}"][b] = texts[k][lang].format(**prm)
+                fixes[f"fix_{i + 1}_{lang}"][b] = texts[tk][lang].format(**prm)
             ks.append(k)
         fix_keys[b] = ",".join(ks)
     stage("score")
 
     # ---- risk and priority
+    if risk_basis not in ("per_ha", "total"):
+        raise ValueError(f"risk_basis must be 'per_ha' or 'total', got {risk_basis!r}")
     if hotspots is not None and len(hotspots):
-        risk = block_risk(gpd.GeoDataFrame(geometry=bg, crs=c.epsg), hotspots, risk_col)
-        risk = np.nan_to_num(risk)
-        rmax = risk.max() if len(risk) else 0.0
-        risk_n = risk / rmax if rmax > 0 else np.zeros(nb)
+        col = risk_col or next((c_ for c_ in RISK_COLUMNS if c_ in hotspots.columns), None)
+        risk = np.nan_to_num(block_risk(gpd.GeoDataFrame(geometry=bg, crs=c.epsg), hotspots, risk_col))
+        if col == "density":  # already per unit area: the total is density × area
+            risk_ha, risk = risk, risk * block_area / 1e4
+        else:
+            risk_ha = risk / np.maximum(block_area / 1e4, 1e-9)
+        basis = risk_ha if risk_basis == "per_ha" else risk
+        rmax = basis.max() if len(basis) else 0.0
+        risk_n = basis / rmax if rmax > 0 else np.zeros(nb)
     else:
-        risk = np.full(nb, np.nan)
+        risk = risk_ha = np.full(nb, np.nan)
         risk_n = np.ones(nb)
     total = np.round(total, 1)
     priority = risk_n * (1 - total / 100.0)
@@ -390,6 +401,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
         out[k] = v
     out["fixes"] = fix_keys
     out["risk"] = risk
+    out["risk_per_ha"] = risk_ha
     out["risk_norm"] = risk_n if hotspots is not None else np.nan
     out["priority"] = priority
     out["priority_rank"] = rank
@@ -477,7 +489,7 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         else polygonised streets, else H3 cells).
     **kwargs
         ``weights`` (YAML path or dict), ``norms`` (lighting norm CSV or DataFrame), ``risk_col``,
-        ``progress`` — see :func:`assess_blocks`.
+        ``risk_basis`` (``"per_ha"`` default, or ``"total"``), ``progress`` — see :func:`assess_blocks`.
 
     Returns
     -------
@@ -486,8 +498,9 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         ``natural_surveillance, natural_access_control, territorial_reinforcement,
         image_maintenance, activity_support, target_hardening`` (0–100, NaN when nothing applies);
         ``fix_1_kk … fix_3_en`` (top three fixes in plain words, empty when none) and ``fixes``
-        (their component keys); ``risk`` (block risk in the hotspot column's units), ``risk_norm``
-        (risk / max risk), ``priority = risk_norm · (1 − score/100)``, ``priority_rank`` (1 = fix
+        (their component keys); ``risk`` (block total in the hotspot column's units),
+        ``risk_per_ha``, ``risk_norm`` (risk per ha / its maximum; with ``risk_basis="total"`` the
+        total / its maximum), ``priority = risk_norm · (1 − score/100)``, ``priority_rank`` (1 = fix
         first); measures ``area_m2, mean_lux, dark_area_m2, camera_detect_share,
         camera_recognise_share, n_entrances, entrances_dark, bars_nearby`` (bars and liquor shops
         within 150 m, reported for context, not scored) and every component ``c_*`` (0–1).
@@ -499,7 +512,7 @@ def fix_first(scored: gpd.GeoDataFrame, n: int | None = 50, lang: str = "ru") ->
     """The "blocks to fix first" list: blocks by descending priority with score and fixes in ``lang``."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    cols = ["priority_rank", "block_id", "priority", "risk", "score", *STRATEGIES,
+    cols = ["priority_rank", "block_id", "priority", "risk", "risk_per_ha", "score", *STRATEGIES,
             f"fix_1_{lang}", f"fix_2_{lang}", f"fix_3_{lang}"]
     df = pd.DataFrame(scored[cols]).sort_values("priority_rank")
     return df.head(n) if n else df

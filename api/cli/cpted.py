@@ -35,6 +35,7 @@ def score_cmd(
     hotspots: Path | None = typer.Option(None, "--hotspots",
                                          help="Per-H3-cell risk table (h3 + weighted/count/density)."),
     risk_col: str | None = typer.Option(None, "--risk-col", help="Risk column of the hotspot table."),
+    risk_basis: str = typer.Option("per_ha", "--risk-basis", help="Priority from risk per hectare (per_ha) or block total (total)."),
     blocks: Path | None = typer.Option(None, "--blocks", help="Official block layer (else from the street network)."),
     weights: Path | None = typer.Option(None, "--weights", help="Score weights YAML (default cpted/config/score_weights.yaml)."),
     norms: Path | None = typer.Option(None, "--norms", help="Lighting norm table CSV (default SanPiN 1.2.3685-21)."),
@@ -60,7 +61,7 @@ def score_cmd(
             hs = _read_hotspots(hotspots) if hotspots else None
             bl = read_layer(blocks, "blocks") if blocks else None
             res = assess_blocks(city, L, hs, bl, weights=weights, norms=norms, risk_col=risk_col,
-                                progress=lambda s: st.update(f"cpted: {s} done …"))
+                                risk_basis=risk_basis, progress=lambda s: st.update(f"cpted: {s} done …"))
     except ValueError as e:
         con.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
