@@ -10,7 +10,7 @@ Public API (stable; see ``docs/geocode.md``):
 - :func:`parse_address`, :func:`normalize_address`, :func:`fold`, :func:`fold_text`,
   :func:`to_latin`, :func:`from_latin` — the normaliser
 """
-from hotspot.geocode.coords import check_coordinates, find_sinks
+from hotspot.geocode.coords import check_coordinates, default_points, find_sinks
 from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer
 from hotspot.geocode.matcher import ACCEPT_SCORE, CONFIDENT_SCORE, MATCHED_PRECISIONS, Geocoder
 from hotspot.geocode.normalize import (
@@ -27,6 +27,6 @@ from hotspot.geocode.reverse import reverse
 
 __all__ = [
     "ACCEPT_SCORE", "CONFIDENT_SCORE", "MATCHED_PRECISIONS", "Gazetteer", "Geocoder", "ParsedAddress",
-    "build_gazetteer", "check_coordinates", "find_sinks", "fold", "fold_text", "from_latin",
+    "build_gazetteer", "check_coordinates", "default_points", "find_sinks", "fold", "fold_text", "from_latin",
     "match_report", "normalize_address", "parse_address", "reverse", "to_latin",
 ]

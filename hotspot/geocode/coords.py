@@ -64,9 +64,23 @@ def find_sinks(lat, lon, *, min_count: int = 10, min_share: float = 0.005, round
     return c.sort_values("count", ascending=False).reset_index(drop=True)
 
 
+def default_points(city: str = "astana") -> tuple[np.ndarray, np.ndarray]:
+    """Points exports use as a default location: the centroid and representative point of each
+    district polygon and of the city polygon.  Returns ``(lat, lon)`` arrays, degrees WGS84."""
+    c = get_city(city)
+    geoms = list(c.districts.to_crs(c.epsg).geometry.values) + [c.boundary_metric]
+    xs, ys = [], []
+    for g in geoms:
+        for p in (g.centroid, g.representative_point()):
+            xs.append(p.x)
+            ys.append(p.y)
+    lon, lat = c.to_wgs84(np.asarray(xs), np.asarray(ys))
+    return np.asarray(lat, float), np.asarray(lon, float)
+
+
 def check_coordinates(lat, lon, city: str = "astana", *, min_decimals: int = 4, sink_min_count: int = 10,
                       sink_min_share: float = 0.005, known_sinks=None, known_sink_radius_m: float = 5.0,
-                      known_sink_min_count: int = 1) -> pd.DataFrame:
+                      known_sink_min_count: int = 1, district_defaults: bool = True) -> pd.DataFrame:
     """Validate and repair source coordinates.
 
     Parameters
@@ -81,9 +95,12 @@ def check_coordinates(lat, lon, city: str = "astana", *, min_decimals: int = 4, 
     sink_min_count, sink_min_share :
         See :func:`find_sinks`.
     known_sinks : (lat array, lon array), optional
-        Points known to be used as defaults (police stations, district centroids).  A coordinate
-        within ``known_sink_radius_m`` metres of one and shared by ≥ ``known_sink_min_count``
-        rows is a sink too.
+        Points known to be used as defaults (e.g. police stations).  A coordinate within
+        ``known_sink_radius_m`` metres of one and shared by ≥ ``known_sink_min_count`` rows is a
+        sink too.
+    district_defaults : bool
+        Also treat the district and city centroids / representative points
+        (:func:`default_points`) as known sinks.
 
     Returns
     -------
@@ -129,8 +146,12 @@ def check_coordinates(lat, lon, city: str = "astana", *, min_decimals: int = 4, 
         rk = pd.MultiIndex.from_arrays([np.round(la2, 5), np.round(lo2, 5)])
         if len(s):
             sink |= usable & rk.isin(pd.MultiIndex.from_arrays([s["lat"], s["lon"]]))
-        if known_sinks is not None:
-            kla, klo = (np.asarray(v, float) for v in known_sinks)
+        ks = [tuple(np.asarray(v, float) for v in known_sinks)] if known_sinks is not None else []
+        if district_defaults:
+            ks.append(default_points(c.key))
+        if ks:
+            kla = np.concatenate([k[0] for k in ks])
+            klo = np.concatenate([k[1] for k in ks])
             if len(kla):
                 x, y = c.to_metric(lo2[usable], la2[usable])
                 kx, ky = c.to_metric(klo, kla)

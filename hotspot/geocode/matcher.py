@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from hotspot.cities import get_city
 from hotspot.geocode.gazetteer import (
@@ -395,11 +396,22 @@ class Geocoder:
         nfix = 0
         tie = 0
         n_alpha = sum(1 for t in tokens if not t.isdigit())
+        # blocking: tokens the gazetteer knows narrow the candidates for the unknown ones
+        known = [self.post[t] for t in tokens if t in self.post and not t.isdigit()]
+        local = None
+        if known and len(known) < n_alpha:
+            block = frozenset.intersection(*known)
+            if 0 < len(block) <= 50:
+                local = sorted({w for s_ in block for w in self.tok_sets[s_]} - set(tokens))
         for t in tokens:
             if t in self.post or t.isdigit() or len(t) < 3:
                 repaired.append(t)
                 continue
             ms = process.extract(t, self.vocab, scorer=fuzz.ratio, score_cutoff=75, limit=2)
+            if local:
+                ml = process.extract(t, local, scorer=OSA.normalized_similarity, score_cutoff=0.5, limit=2)
+                if ml and (not ms or ms[0][0] != ml[0][0]):
+                    ms = [(w, max(75.0, 100 * sc), i) for w, sc, i in ml]
             m = ms[0] if ms else None
             if len(t) >= 4 and n_alpha > 1:
                 tw = process.extractOne(t, self.type_vocab, scorer=fuzz.ratio, score_cutoff=80)

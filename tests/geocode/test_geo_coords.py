@@ -84,3 +84,18 @@ def test_demo_dirt_is_detected(demo_dir):
     clean = (e["dirt"] == "clean").to_numpy()
     assert (r["flags"][clean] == "").mean() >= 0.99
     assert r["ok"][clean].mean() >= 0.99
+
+
+def test_district_centroid_defaults_are_sinks():
+    from hotspot.geocode import default_points
+
+    lat, lon = _inside_points(2000, seed=3)
+    lat, lon = lat.copy(), lon.copy()
+    dla, dlo = default_points("astana")
+    assert len(dla) == 2 * (len(get_city("astana").districts) + 1)
+    lat[:2], lon[:2] = dla[0], dlo[0]                     # two rows at the first district's centroid
+    r = check_coordinates(lat, lon, "astana")
+    assert r["flags"][:2].str.contains("sink").all()
+    assert not r["flags"][2:].str.contains("sink").any()
+    r = check_coordinates(lat, lon, "astana", district_defaults=False)
+    assert not r["flags"].str.contains("sink").any()
