@@ -78,12 +78,16 @@ class BlockAssessment:
         Number of 5 m samples evaluated.
     timings : dict
         Seconds per stage.
+    zones : DataFrame
+        Lighting per block and norm zone: ``block_id, zone, area_m2, mean_lux, norm_lx,
+        share_meeting`` (share of the zone's samples at or above the norm).
     """
 
     blocks: gpd.GeoDataFrame
     dark_spots: gpd.GeoDataFrame
     samples: int = 0
     timings: dict = field(default_factory=dict)
+    zones: pd.DataFrame | None = None
 
 
 def _share(num, den):
@@ -231,6 +235,11 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     zg = zdf.groupby(["b", "zone"], sort=False).agg(lux=("lux", "mean"), req=("req", "first"),
                                                     n=("lux", "size"), bad=("bad", "sum")).reset_index()
     zg["deficit"] = zg["bad"] * (1 - np.minimum(zg["lux"] / zg["req"], 1))
+    zones_out = pd.DataFrame({
+        "block_id": bl["block_id"].to_numpy()[zg["b"].to_numpy()], "zone": zg["zone"].to_numpy(),
+        "area_m2": zg["n"].to_numpy() * grid.area_m2, "mean_lux": zg["lux"].round(2).to_numpy(),
+        "norm_lx": zg["req"].to_numpy(), "share_meeting": (1 - zg["bad"] / zg["n"]).round(4).to_numpy(),
+    }).sort_values(["block_id", "zone"]).reset_index(drop=True)
     worst = zg.sort_values("deficit", ascending=False).drop_duplicates("b").set_index("b")
     ent_xy = shapely.get_coordinates(_geoms(ent)) if len(ent) else np.zeros((0, 2))
     ent_lux = lighting.illuminance(ent_xy[:, 0], ent_xy[:, 1], lx, ly, lh, li, cutoff_deg=P["cutoff_deg"])
@@ -422,7 +431,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
                            np.zeros(0, np.int64), "area_m2": np.round(spot_area, 1), "mean_lux": np.round(spot_lux, 2)},
                           geometry=spots, crs=c.epsg).to_crs(4326)
     stage("output")
-    return BlockAssessment(gdf, ds, len(grid), timings)
+    return BlockAssessment(gdf, ds, len(grid), timings, zones_out)
 
 
 def _lit_params(b, worst, zone_names, ent_dark):

@@ -46,8 +46,8 @@ def score_cmd(
 ) -> None:
     """Score every block 0–100 (six ISO 22341 strategies), list fixes and rank blocks to fix first.
 
-    Writes OUT/block_scores.geojson, OUT/block_scores.csv, OUT/fix_first.csv, OUT/dark_spots.geojson
-    and OUT/summary.json.
+    Writes OUT/block_scores.geojson, OUT/block_scores.csv, OUT/fix_first.csv, OUT/dark_spots.geojson,
+    OUT/lighting_zones.csv (per block and norm zone: mean lux vs norm) and OUT/summary.json.
     """
     from rich.console import Console
 
@@ -72,10 +72,12 @@ def score_cmd(
     ff = fix_first(b, top, lang)
     ff.to_csv(out / "fix_first.csv", index=False)
     res.dark_spots.to_file(out / "dark_spots.geojson", driver="GeoJSON")
+    res.zones.to_csv(out / "lighting_zones.csv", index=False)
     summary = {"city": city, "blocks": len(b), "samples": res.samples, "mean_score": round(float(b["score"].mean()), 1),
                "dark_spots": len(res.dark_spots), "dark_area_km2": round(float(res.dark_spots["area_m2"].sum()) / 1e6, 3),
                "hotspots": bool(hotspots), "seconds": {k: round(v, 2) for k, v in res.timings.items()},
-               "files": ["block_scores.geojson", "block_scores.csv", "fix_first.csv", "dark_spots.geojson"]}
+               "files": ["block_scores.geojson", "block_scores.csv", "fix_first.csv", "dark_spots.geojson",
+                         "lighting_zones.csv"]}
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -47,8 +47,11 @@ def test_score_writes_outputs(tmp_path):
     assert r.exit_code == 0, r.output
     summ = json.loads(r.stdout)
     assert summ["blocks"] == 2
-    for f in ("block_scores.geojson", "block_scores.csv", "fix_first.csv", "dark_spots.geojson", "summary.json"):
+    for f in ("block_scores.geojson", "block_scores.csv", "fix_first.csv", "dark_spots.geojson", "summary.json",
+              "lighting_zones.csv"):
         assert (out / f).exists()
+    z = pd.read_csv(out / "lighting_zones.csv")
+    assert set(z["zone"]) <= {"driveway", "walking_path"} and z["share_meeting"].between(0, 1).all()
     ff = pd.read_csv(out / "fix_first.csv")
     assert ff["priority_rank"].tolist() == [1, 2]
     assert ff["block_id"].iloc[0] == 2  # the unlit block comes first

@@ -89,6 +89,14 @@ def test_lit_share_against_brute_force(town):
     need = np.where(d <= 10.0, 2.0, 1.0)
     assert s.loc[10, "c_lit_share"] == pytest.approx(np.mean(e >= need), abs=0.01)
     assert s.loc[10, "mean_lux"] == pytest.approx(e.mean(), rel=1e-6)
+    from cpted.score import assess_blocks
+
+    z = assess_blocks("astana", sub).zones
+    z10 = z[z["block_id"] == 10].set_index("zone")
+    drive = d <= 10.0
+    assert z10.loc["driveway", "mean_lux"] == pytest.approx(e[drive].mean(), abs=0.01)
+    assert z10.loc["walking_path", "share_meeting"] == pytest.approx(np.mean(e[~drive] >= 1.0), abs=0.01)
+    assert z10["area_m2"].sum() == pytest.approx(len(g) * 25.0)
 
 
 def test_weights_file_changes_the_score(town, tmp_path):
