@@ -84,8 +84,14 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
 
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * scale:.0f}" height="{h * scale:.0f}" '
            f'viewBox="0 0 {w * scale:.0f} {h * scale:.0f}" style="background:#f4f4f0;border:1px solid #ccc">']
-    try:
-        grid, lux = _lux_field(d)
+    try:  # display raster: every cell of the site (also under roofs, which are drawn over it)
+        _lux_field(d)
+        from cpted import lighting
+        from cpted.review import _lamp_arrays
+
+        lx, ly, lh, li = _lamp_arrays(d)
+        grid = lighting.sample_grid([site], 1.0)
+        lux = lighting.illuminance(grid.x, grid.y, lx, ly, lh, li) if lx is not None else None
     except Exception:  # noqa: BLE001 - a map without the lux layer is still a map
         grid, lux = None, None
     if lux is not None and len(grid):
