@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
                      "incidents. Errors are `application/problem+json` (RFC 9457). Authenticate with "
                      "`X-API-Key` or `Authorization: Bearer <key>`; without a key you are the public role."),
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_tags=TAGS,
     )
@@ -169,6 +169,15 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     def dashboard() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    @app.get(f"{API}/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url=f"{API}/openapi.json", title="qauipsiz API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():

@@ -338,4 +338,7 @@ def test_dashboard_and_vendored_assets(client):
               "/static/i18n.js", "/static/vendor/leaflet/images/layers.png"):
         assert client.get(a).status_code == 200, a
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "qauipsiz"
-    assert client.get("/api/v1/docs").status_code == 200
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn.jsdelivr" not in docs.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
