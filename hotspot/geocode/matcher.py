@@ -4,7 +4,8 @@ Order of attempts for a street phrase (the first that succeeds wins):
 
 1. **exact** canonical key (order-free, folded, stemmed) or an alias — score 100 (alias 97);
 2. **token repair** — tokens unknown to the gazetteer are replaced by their closest known token
-   (rapidfuzz ratio ≥ 75), then the exact key is tried again — score 96 − 6 per repaired token;
+   (rapidfuzz ratio ≥ 75; among the streets sharing the query's known tokens first), then the
+   exact key is tried again — score 96 − (4 + 0.6 × (100 − similarity)) per repaired token;
 3. **token subset** — streets whose tokens contain all query tokens ("Лермонтова" →
    "улица Михаила Лермонтова") — score 93 − 5 per extra name token;
 4. **fuzzy** — rapidfuzz ``ratio`` of the sorted key against all street keys (cut-off 70) —
@@ -342,9 +343,15 @@ class Geocoder:
                         return (hp[0], hp[1], "address", score, 15.0, f"{self.names[sid]}, {house}", "", sid, house)
                 la, lo, u = self.sd.get((sid, district), (self.lat[sid], self.lon[sid], self.unc[sid])) \
                     if district else (self.lat[sid], self.lon[sid], self.unc[sid])
-                cand = "" if score >= ACCEPT_SCORE else cands
-                return (la, lo, "street", score, max(u, 15.0), self.names[sid], cand, sid, house)
-            street_cands = cands
+                if score >= ACCEPT_SCORE:
+                    return (la, lo, "street", score, max(u, 15.0), self.names[sid], "", sid, house)
+                if not (district or p.city):  # a weak guess, no better fallback: keep it, flagged
+                    return (la, lo, "street", score, max(u, 15.0), self.names[sid], cands or
+                            f"{self.names[sid]} ({score:.0f})", sid, house)
+                # a weak guess but a known district/city: report that, with the guess as candidate
+                street_cands = cands or f"{self.names[sid]} ({score:.0f})"
+            else:
+                street_cands = cands
         else:
             street_cands = ""
         if p.landmark and len(self.poi_keys):
@@ -394,6 +401,7 @@ class Geocoder:
         # token repair: mistyped type words are dropped, other unknown tokens replaced
         repaired = []
         nfix = 0
+        fixsum = 0.0
         tie = 0
         n_alpha = sum(1 for t in tokens if not t.isdigit())
         # blocking: tokens the gazetteer knows narrow the candidates for the unknown ones
@@ -422,12 +430,13 @@ class Geocoder:
             if m is not None:
                 repaired.append(m[0])
                 nfix += 1
+                fixsum += 4.0 + 0.6 * (100.0 - m[1])  # a closer repair costs less
                 tie += len(ms) > 1 and ms[1][1] == m[1]  # two known tokens equally close
             else:
                 repaired.append(t)
         if not repaired:
             return None, 0.0, ""
-        fixcost = 6.0 * nfix + 15.0 * tie
+        fixcost = fixsum + 15.0 * tie
         if repaired != list(tokens):
             hit = self.key2.get(" ".join(sorted(repaired)))
             if hit:

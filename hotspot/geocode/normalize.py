@@ -458,7 +458,7 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
             continue
         else:
             segs[-1].append((r, t))
-    segs = [s for s in _strip_prefix_segments(segs, districts, p) if s]
+    segs = [s for s in _strip_prefix_segments(segs, districts, p, cities) if s]
 
     has_cross = any(r == "k:cross" for s in segs for r, _ in s)
     segs = [_take_marked(s, p) for s in segs]  # pass 1: "д. 10", "кв 7", "5 үй"
@@ -533,14 +533,21 @@ def _strip_city(items, cities, p):
     return out
 
 
-def _strip_prefix_segments(segs, districts, p):
+def _strip_prefix_segments(segs, districts, p, cities=frozenset()):
     """Drop comma segments that are a city ("г. Астана", "Астана қ.") or a district ("р-н Есиль",
     "Есіл ауданы"), even when the name itself is mistyped; the district name is matched fuzzily."""
     out = []
-    for s in segs:
+    for j, s in enumerate(segs):
         roles = [r for r, _ in s]
         if not s:
             continue
+        # a leading segment that is a (mistyped) city name: "Астан ақ.", ". АСТАНА", "г. Аастана"
+        if cities and not out and len(s) <= 3 and all(r in ("word", "k:city") for r in roles) \
+                and any(any(r == "word" for r, _ in t) for t in segs[j + 1:]):
+            words = " ".join(t for r, t in s if r == "word")
+            if words and _near_city(words, cities):
+                p.city = True
+                continue
         if roles[0] == "k:city" or (roles[-1] == "k:city" and len(s) <= 4):
             if all(r in ("word", "k:city") for r in roles) and len(s) <= 4:
                 p.city = True
@@ -561,6 +568,13 @@ def _strip_prefix_segments(segs, districts, p):
             continue
         out.append(s)
     return out
+
+
+def _near_city(words: str, cities: frozenset) -> bool:
+    from rapidfuzz import fuzz
+
+    return any(fuzz.ratio(words, c) >= 80 or fuzz.ratio(words.replace(" ", ""), c.replace(" ", "")) >= 80
+               for c in cities)
 
 
 def _strip_district(items, districts, p):
