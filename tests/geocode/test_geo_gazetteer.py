@@ -109,3 +109,24 @@ def test_exact_fast_path_agrees_with_full_matcher(astana):
     for t, row in zip(texts, fast.itertuples(), strict=True):
         slow = astana._one(t, None)
         assert (row.street_id, row.precision, row.score) == (slow[7], slow[2], slow[3]), t
+
+
+def test_other_city_build_uses_renaming_aliases(tmp_path):
+    """`geocode build` for Almaty from the same kinds of files; DOMAIN.md §3's renamings apply."""
+    lat0, lon0 = 43.245, 76.93  # central Almaty
+    streets = {"streets": [
+        {"name": "улица Кабанбай батыра", "points": [{"lat": lat0, "lng": lon0 - 0.01}, {"lat": lat0, "lng": lon0 + 0.01}]},
+        {"name": "улица Толе би", "points": [{"lat": lat0 - 0.01, "lng": lon0}, {"lat": lat0 - 0.01, "lng": lon0 + 0.02}]},
+        {"name": "проспект Назарбаева", "points": [{"lat": lat0 - 0.02, "lng": lon0 + 0.005}, {"lat": lat0 + 0.02, "lng": lon0 + 0.005}]},
+    ]}
+    (tmp_path / "s.json").write_text(json.dumps(streets, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "i.json").write_text(json.dumps({"улица Кабанбай батыра": [
+        {"crossroad": "проспект Назарбаева", "lat": lat0, "lng": lon0 + 0.005}]}, ensure_ascii=False), encoding="utf-8")
+    g = build_gazetteer("almaty", tmp_path / "s.json", tmp_path / "i.json")
+    geo = Geocoder(g)
+    r = geo.geocode(["ул. Калинина, 12", "Комсомольская 5", "угол Фурманова и Калинина", "Қабанбай батыр к-сі 3"])
+    assert list(r["matched"][:2]) == ["улица Кабанбай батыра", "улица Толе би"]
+    assert list(r["score"][:2]) == [97.0, 97.0]
+    assert r["precision"][2] == "intersection" and r["lat"][2] == pytest.approx(lat0)
+    assert r["matched"][3] == "улица Кабанбай батыра"
+    assert set(g.districts["district"]) == set(get_city("almaty").districts["district"])
