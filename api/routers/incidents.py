@@ -14,7 +14,15 @@ from pydantic import BaseModel
 
 from api.auth import Principal, audit, require
 from api.errors import ApiError, client_input
-from api.routers._deps import CityKey, Filters, Services, city_obj, filters, optional_module, services
+from api.routers._deps import (
+    CityKey,
+    Filters,
+    Services,
+    city_obj,
+    filters,
+    optional_module,
+    services,
+)
 from api.routers._geo import GEOJSON, feature_collection
 
 router = APIRouter(tags=["incidents"])

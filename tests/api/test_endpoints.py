@@ -272,13 +272,31 @@ def test_body_limit_413(client, headers):
     assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
 
 
-def test_review_unavailable_is_501_or_works(client, headers):
-    design = {"type": "FeatureCollection", "features": []}
-    r = client.post(API + "/review", files={"file": ("d.geojson", json.dumps(design).encode(), "application/geo+json")},
-                    headers=headers["planner"])
-    assert r.status_code in (200, 400, 422, 501)
-    if r.status_code == 501:
-        assert r.headers["content-type"] == PROBLEM and "not available" in r.json()["detail"]
+def test_design_review(client, headers):
+    from pathlib import Path
+
+    designs = Path(__file__).resolve().parents[2] / "data" / "designs"
+
+    def post(name, role, **q):
+        with open(designs / name, "rb") as fh:
+            return client.post(API + "/review", params=q, headers=headers[role],
+                               files={"file": (name, fh.read(), "application/geo+json")})
+
+    bad, good = post("yard_bad.geojson", "planner").json(), post("yard_good.geojson", "planner").json()
+    assert bad["summary"]["FAIL"] > 0 and good["summary"]["FAIL"] == 0
+    failing = [r for r in bad["rules"] if r["status"] == "FAIL"]
+    assert all(r["title_kk"] and r["source"] for r in failing)
+    assert any(r["failing"] and r["failing"]["type"] == "FeatureCollection" for r in failing)
+    html = post("yard_bad.geojson", "analyst", format="html", lang="kk")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "<svg" in html.text and "http" not in html.text.replace("http://www.w3.org", "")
+    assert post("yard_bad.geojson", "commander").status_code == 403
+    assert post("yard_bad.geojson", "public").status_code == 401
+    r = client.post(API + "/review", headers=headers["planner"], files={"file": ("x.geojson", b"{not json")})
+    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
+    r = client.post(API + "/review", headers=headers["planner"],
+                    files={"file": ("x.geojson", b'{"type":"FeatureCollection","features":[{"type":"Feature"}]}')})
+    assert r.status_code == 400 and "kind" in r.json()["detail"]
 
 
 def test_key_admin_cycle(client, headers):

@@ -54,7 +54,7 @@ def test_public_role_never_gets_incident_level_data(app, client, api_env):
         url = _fill(path)
         kw = {}
         if method == "POST":
-            kw["files"] = {"file": ("x.csv", "a;b\n1;2\n".encode(), "text/csv")}
+            kw["files"] = {"file": ("x.csv", b"a;b\n1;2\n", "text/csv")}
         r = client.request(method, url, **kw)
         walked += 1
         assert r.status_code < 500, (method, url, r.status_code, r.text[:300])
