@@ -159,7 +159,7 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
         req = "—" if r["required"] is None else f'{r["required"]:g} {r["unit"]}'
         rows.append(f'<tr><td><b>{html.escape(r["id"])}</b><br>{html.escape(r[f"title_{lang}"])}</td>'
                     f'<td style="color:#fff;background:{COLORS[st]};font-weight:bold">{L[st]}</td>'
-                    f'<td>{html.escape(meas)}</td><td>{html.escape(req)}</td><td>{html.escape(str(r["detail"]))}</td>'
+                    f'<td>{html.escape(meas)}</td><td>{html.escape(req)}</td><td>{html.escape(str(r.get(f"detail_{lang}", r["detail"])))}</td>'
                     f'<td style="font-size:85%">{html.escape(r["source"])}</td></tr>')
     s = result["summary"]
     summary = " · ".join(f'<span style="color:{COLORS[k]}"><b>{L[k]}</b>: {v}</span>' for k, v in s.items())

@@ -228,6 +228,62 @@ def _occluder(d: Design) -> cameras.Occluder:
     return d.cache["occ"]
 
 
+_KIND_NAMES = {"playground": ("балалар алаңы", "детская площадка"), "parking": ("автотұрақ", "автостоянка"),
+               "paths": ("жаяу жолдар", "пешеходные дорожки"), "entrances": ("кіреберістер", "входы"),
+               "cameras": ("камералар", "камеры")}
+_DETAILS = [  # English detail pattern → (kk, ru) templates; groups by position, {k_*}/{l_*} for kinds / levels
+    (r"the design has no lamp features \(no lighting plan\)", "жобада шамдар жоқ (жарықтандыру жоспары жоқ)",
+     "в проекте нет светильников (нет плана освещения)"),
+    (r"lamp feature (\d+) lacks height_m or flux_lm", "шамда (нысан {0}) height_m немесе flux_lm жоқ",
+     "у светильника (объект {0}) нет height_m или flux_lm"),
+    (r"the design has no buildings or entrances", "жобада ғимараттар мен кіреберістер жоқ", "в проекте нет зданий и входов"),
+    (r"the design has no (\w+)", "жобада жоқ: {k_kk0}", "в проекте нет: {k_ru0}"),
+    (r"no camera features", "жобада камера жоқ", "в проекте нет камер"),
+    (r"cameras lack (.+)", "камераларда өрістер жоқ: {0}", "у камер нет полей: {0}"),
+    (r"camera feature (\d+) lacks (.+)", "камерада (нысан {0}) жоқ: {1}", "у камеры (объект {0}) нет: {1}"),
+    (r"some cameras lack the 'owner' property", "кейбір камераларда иесі (owner) көрсетілмеген",
+     "у части камер не указан владелец (owner)"),
+    (r"some entrances lack the 'access' property", "кейбір кіреберістерде кіру түрі (access) көрсетілмеген",
+     "у части входов не указан тип доступа (access)"),
+    (r"average per (\w+): (.*)", "әр нысан бойынша орташа ({k_kk0}): {1} лк", "среднее по каждому объекту ({k_ru0}): {1} лк"),
+    (r"(\d+) of (\d+) entrances below norm", "{1} кіреберістің {0}-і нормадан төмен", "{0} из {1} входов ниже нормы"),
+    (r"average along each path: (.*)", "әр жол бойымен орташа: {0} лк", "среднее вдоль каждой дорожки: {0} лк"),
+    (r"(\d+) stretch\(es\) below (\S+) lx longer than (\S+) m", "{1} лк-дан күңгірт, {2} м-ден ұзын учаскелер: {0}",
+     "участков темнее {1} лк длиннее {2} м: {0}"),
+    (r"(\d+) of (\d+) entrances not seen at (\w+)", "{1} кіреберістің {0}-і «{l_kk2}» деңгейінде көрінбейді",
+     "{0} из {1} входов не видны на уровне «{l_ru2}»"),
+    (r"(\d+) of (\d+) cameras not connected to the ЦОУ", "{1} камераның {0}-і ЖБО-ға (ЦОУ) қосылмаған",
+     "{0} из {1} камер не подключены к ЦОУ"),
+    (r"share of each (\w+) seen at (\w+): (.*)", "әр нысанның ({k_kk0}) «{l_kk1}» деңгейінде көрінетін үлесі: {2}",
+     "доля каждого объекта ({k_ru0}), видимая на уровне «{l_ru1}»: {2}"),
+    (r"overlooked share per playground: (.*)", "алаңның терезелер мен кіреберістерден көрінетін үлесі: {0}",
+     "доля площадки в поле зрения окон и входов: {0}"),
+    (r"(\d+) of (\d+) entrances open", "{1} кіреберістің {0}-і бақылаусыз", "{0} из {1} входов без контроля доступа"),
+]
+
+
+def localise_detail(text: str) -> dict[str, str]:
+    """A rule's English detail string in kk / ru / en (English where no pattern matches)."""
+    import re
+
+    from cpted.norms import dori_levels
+
+    lv = dori_levels().set_index("level")
+    for pat, kk, ru in _DETAILS:
+        m = re.fullmatch(pat, text)
+        if not m:
+            continue
+        g = m.groups()
+        extra = {}
+        for i, v in enumerate(g):
+            k = _KIND_NAMES.get(v, (v, v))
+            extra[f"k_kk{i}"], extra[f"k_ru{i}"] = k
+            extra[f"l_kk{i}"] = lv.loc[v, "name_kk"] if v in lv.index else v
+            extra[f"l_ru{i}"] = lv.loc[v, "name_ru"] if v in lv.index else v
+        return {"kk": kk.format(*g, **extra), "ru": ru.format(*g, **extra), "en": text}
+    return {"kk": text, "ru": text, "en": text}
+
+
 def _result(rule, status, measured=None, required=None, unit="", detail="", failing=None):
     return {"status": status, "measured": measured, "required": required, "unit": unit, "detail": detail,
             "failing": failing}
@@ -491,8 +547,8 @@ def review(design, rules: str | Path | list | None = None, *, norms: str | Path 
     -------
     dict
         ``{"design", "epsg", "summary": {PASS, FAIL, NOT_CHECKABLE}, "rules": [{"id", "status",
-        "measured", "required", "unit", "source", "title_kk", "title_ru", "title_en", "detail",
-        "failing"}]}``; ``failing`` is a GeoJSON FeatureCollection (EPSG:4326) or ``None``.
+        "measured", "required", "unit", "source", "title_kk", "title_ru", "title_en", "detail" (English),
+        "detail_kk", "detail_ru", "detail_en", "failing"}]}``; ``failing`` is a GeoJSON FeatureCollection (EPSG:4326) or ``None``.
     """
     d = design if isinstance(design, Design) else load_design(design, city)
     rl = rules if isinstance(rules, list) else load_rules(rules)
@@ -509,7 +565,8 @@ def review(design, rules: str | Path | list | None = None, *, norms: str | Path 
         row = {"id": r["id"], "status": res["status"], "measured": res["measured"], "required": res["required"],
                "unit": res["unit"], "source": r["source"],
                **{f"title_{lang}": title.get(lang, r["id"]) for lang in ("kk", "ru", "en")},
-               "detail": res["detail"], "failing": fc}
+               "detail": res["detail"],
+               **{f"detail_{lang}": v for lang, v in localise_detail(str(res["detail"])).items()}, "failing": fc}
         out.append(_jsonable(row))
     summary = {s: sum(1 for r in out if r["status"] == s) for s in (PASS, FAIL, NOT_CHECKABLE)}
     return {"design": d.name, "epsg": d.epsg, "summary": summary, "rules": out, "_design": d}

@@ -106,3 +106,15 @@ def test_json_and_html_outputs():
         # self-contained: no external scripts, styles or images
         assert not re.search(r"""(src|href)=["']https?://""", html)
         assert "<script" not in html
+
+
+def test_details_are_localised():
+    gj = _gj("yard_good.geojson")
+    gj["features"] = [f for f in gj["features"] if f["properties"]["kind"] not in ("playground", "lamp")]
+    rows = review(DESIGNS / "yard_bad.geojson")["rules"] + review(gj)["rules"]
+    for r in rows:
+        assert r["detail_en"] == r["detail"]
+        assert r["detail_ru"] != r["detail_en"] and r["detail_kk"] != r["detail_en"], r["detail"]
+    st = {r["id"]: r for r in review(DESIGNS / "yard_bad.geojson")["rules"]}
+    assert st["ENTRANCE-ACCESS"]["detail_ru"] == "3 из 6 входов без контроля доступа"
+    assert st["CAM-ENTRANCE-RECOGNISE"]["detail_kk"] == "6 кіреберістің 6-і «тану» деңгейінде көрінбейді"
