@@ -291,6 +291,11 @@ class Geocoder:
         p = self.parse(text)
         district = hint or p.district
         house = p.house
+        if p.landmark and len(self.poi_keys) and p.street:
+            # "ТРЦ Керуен, ул. Достык 9": a well-matched landmark is more precise than the street
+            r = self._match_poi(p.landmark)
+            if r is not None and r[3] >= 90:
+                return r
         if not p.street and p.landmark and not len(self.poi_keys):
             # "Триатлон Парк": a landmark word that is part of a street name
             kw = [stem(w) for w in (p.landmark_kind or "").split() if not w.startswith("§")]

@@ -70,8 +70,9 @@ def test_address_precision_only_with_register(tiny):
 def test_intersection_and_poi(tiny):
     _, g = tiny
     geo = Geocoder(g)
-    r = geo.geocode(["Тестовая / Сынақ", "Сынак кошеси мен Тестовая кошеси киылысы", "ТРЦ Тестовый"])
-    assert list(r["precision"]) == ["intersection", "intersection", "poi"]
+    r = geo.geocode(["Тестовая / Сынақ", "Сынак кошеси мен Тестовая кошеси киылысы", "ТРЦ Тестовый",
+                     "ТРЦ Тестовый, ул. Сынак 5", "ТРЦ Неизвестный, ул. Сынак 5"])
+    assert list(r["precision"]) == ["intersection", "intersection", "poi", "poi", "street"]
     assert r["lat"][0] == pytest.approx(51.128) and r["lon"][0] == pytest.approx(71.43)
 
 
