@@ -113,11 +113,20 @@ def _crand_kernel(y, indptr, indices, data, rows, shifts, obs):
     lower = np.zeros(n, np.int64)
     s1 = np.zeros(n)
     s2 = np.zeros(n)
+    n1 = n - 1
+    ymax = np.abs(y).max()
     for i in numba.prange(n):
         a = indptr[i]
         k = indptr[i + 1] - a
         sh = shifts[i]
         o = obs[i]
+        wsum = 0.0
+        for j in range(k):
+            wsum += data[a + j]
+        # a tolerance keeps ties (e.g. all-zero neighbourhoods) counted on both sides
+        tol = 1e-12 * (abs(o) + wsum * ymax + 1e-300)
+        hi = o - tol
+        lo_ = o + tol
         up = 0
         lo = 0
         m1 = 0.0
@@ -126,17 +135,11 @@ def _crand_kernel(y, indptr, indices, data, rows, shifts, obs):
             t = 0.0
             for j in range(k):
                 v = rows[p, j] + sh
-                if v >= n - 1:
-                    v -= n - 1
-                if v >= i:
-                    v += 1
+                v -= n1 * (v >= n1)
+                v += v >= i
                 t += data[a + j] * y[v]
-            # a tolerance keeps ties (e.g. all-zero neighbourhoods) counted on both sides
-            tol = 1e-12 * (abs(o) + abs(t) + 1e-300)
-            if t >= o - tol:
-                up += 1
-            if t <= o + tol:
-                lo += 1
+            up += t >= hi
+            lo += t <= lo_
             m1 += t
             m2 += t * t
         upper[i] = up
@@ -146,31 +149,122 @@ def _crand_kernel(y, indptr, indices, data, rows, shifts, obs):
     return upper, lower, s1, s2
 
 
-def conditional_permutation(y: np.ndarray, off: sp.csr_matrix, permutations: int, seed) -> dict:
+@numba.njit(parallel=True, cache=True)
+def _shared_counts(y, obs, tol, c, kk, S, S_sorted, S1, S2, rows, occ_ptr, occ_p, occ_j):
+    """Counts for rows with one constant weight ``c_i`` on ``k_i`` neighbours (see caller)."""
+    n = len(y)
+    P = S.shape[0]
+    upper = np.zeros(n, np.int64)
+    lower = np.zeros(n, np.int64)
+    s1 = np.zeros(n)
+    s2 = np.zeros(n)
+    for i in numba.prange(n):
+        k = kk[i]
+        ci = c[i]
+        col = k - 1
+        hi = (obs[i] - tol[i]) / ci
+        lo = (obs[i] + tol[i]) / ci
+        up = P - np.searchsorted(S_sorted[:, col], hi)
+        low = np.searchsorted(S_sorted[:, col], lo, side="right")
+        m1 = S1[col]
+        m2 = S2[col]
+        for t in range(occ_ptr[i], occ_ptr[i + 1]):
+            if occ_j[t] >= k:
+                continue
+            p = occ_p[t]
+            old = S[p, col]
+            new = old - y[i] + y[rows[p, k]]
+            up += (new >= hi) - (old >= hi)
+            low += (new <= lo) - (old <= lo)
+            m1 += new - old
+            m2 += new * new - old * old
+        upper[i] = up
+        lower[i] = low
+        s1[i] = m1 * ci
+        s2[i] = m2 * ci * ci
+    return upper, lower, s1, s2
+
+
+def _constant_row_weights(off: sp.csr_matrix) -> np.ndarray | None:
+    """Each row's single off-diagonal weight when every row has one value (binary, row-standardised)."""
+    if off.nnz == 0:
+        return None
+    rmax = np.maximum.reduceat(off.data, off.indptr[:-1])
+    rmin = np.minimum.reduceat(off.data, off.indptr[:-1])
+    if np.all(rmax - rmin <= 1e-12 * rmax):
+        return rmax
+    return None
+
+
+def shared_draw_counts(y: np.ndarray, off: sp.csr_matrix, c: np.ndarray, rows: np.ndarray):
+    """Tail counts and sums of the shared-draw scheme (see :func:`conditional_permutation`).
+
+    ``rows`` (P × (k_max+1)) holds distinct cell indices per draw; ``c`` the per-row weight.
+    Returns ``(upper, lower, s1, s2)``: #sims ≥ obs, #sims ≤ obs (with a 1e-12 relative
+    tolerance), and the sum and sum of squares of the simulated weighted sums.
+    """
+    n = len(y)
+    kk = np.diff(off.indptr).astype(np.int64)
+    kmax = int(kk.max())
+    obs = off @ y
+    S = np.cumsum(y[rows[:, :kmax]], axis=1)  # S[p, k-1] = sum of the first k draws
+    S_sorted = np.sort(S, axis=0)
+    S1 = S.sum(axis=0)
+    S2 = (S * S).sum(axis=0)
+    flat = rows.ravel()
+    order = np.argsort(flat, kind="stable")
+    occ_p = (order // (kmax + 1)).astype(np.int64)
+    occ_j = (order % (kmax + 1)).astype(np.int64)
+    occ_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(flat, minlength=n), out=occ_ptr[1:])
+    tol = 1e-12 * (np.abs(obs) + c * kk * np.abs(y).max() + 1e-300)
+    return _shared_counts(y, obs, tol, np.asarray(c, float), kk, S, S_sorted, S1, S2, rows,
+                          occ_ptr, occ_p, occ_j)
+
+
+def conditional_permutation(y: np.ndarray, off: sp.csr_matrix, permutations: int, seed,
+                            method: str = "auto") -> dict:
     """Conditional randomisation of the neighbour sum ``Σ_{j≠i} w_ij y_j``.
 
     For each cell ``i`` its own value stays fixed and its ``k_i`` neighbours receive ``k_i``
-    distinct values drawn without replacement from the other ``n − 1`` cells.  As in esda, one
-    matrix of draws is shared by all cells, but each cell applies its own random cyclic shift to
-    the pool so different cells see different draws.
+    distinct values drawn without replacement from the other ``n − 1`` cells.
+
+    As in esda, one matrix of draws is shared by all cells.  When every row carries a single
+    weight value (binary or row-standardised weights) each draw is ``k_max + 1`` distinct cells
+    out of all ``n``; cell ``i`` uses the first ``k_i`` and, where it drew itself, the spare
+    ``(k_i+1)``-th instead — still a uniform ``k_i``-subset of the others.  The shared prefix
+    sums are then sorted once, so each cell's tail counts are two binary searches plus a
+    correction for the ~``P·k/n`` draws that hit the cell itself: O(P·k + n log P) in all.
+    Other (general) weights use a numba loop over cells × draws, where each cell also applies
+    its own random cyclic shift to the pool.
 
     Returns two-sided pseudo p-values ``p = min(1, 2·(min(#sims ≥ obs, #sims ≤ obs) + 1) / (P + 1))``
-    along with the
-    mean and standard deviation of the simulated sums.
+    along with the mean and standard deviation of the simulated sums (``z_sim``).
     """
     n = len(y)
-    if permutations < 1:
+    P = int(permutations)
+    if P < 1:
         raise ValueError("permutations must be >= 1")
     rng = np.random.default_rng(seed)
-    kmax = int(np.diff(off.indptr).max())
+    kk = np.diff(off.indptr).astype(np.int64)
+    kmax = int(kk.max())
     if kmax > n - 1:
         raise ValueError("w: a cell has more neighbours than there are other cells")
-    rows = _draw_rows(n - 1, kmax, int(permutations), int(rng.integers(0, 2**31 - 1)))
-    shifts = rng.integers(0, n - 1, size=n).astype(np.int64)
     obs = off @ y
-    up, lo, s1, s2 = _crand_kernel(y.astype(float), off.indptr.astype(np.int64),
-                                   off.indices.astype(np.int64), off.data.astype(float), rows, shifts, obs)
-    P = int(permutations)
+    if method not in ("auto", "shared", "loop"):
+        raise ValueError(f"method={method!r}: use 'auto', 'shared' or 'loop'")
+    c = _constant_row_weights(off) if method != "loop" else None
+    if method == "shared" and c is None:
+        raise ValueError("method='shared' needs one weight value per row (binary or row-standardised)")
+    y = np.ascontiguousarray(y, dtype=float)
+    if c is not None:
+        rows = _draw_rows(n, kmax + 1, P, int(rng.integers(0, 2**31 - 1)))
+        up, lo, s1, s2 = shared_draw_counts(y, off, c, rows)
+    else:
+        rows = _draw_rows(n - 1, kmax, P, int(rng.integers(0, 2**31 - 1)))
+        shifts = rng.integers(0, n - 1, size=n).astype(np.int64)
+        up, lo, s1, s2 = _crand_kernel(y, off.indptr.astype(np.int64), off.indices.astype(np.int64),
+                                       off.data.astype(float), rows, shifts, obs)
     p = np.minimum(1.0, 2.0 * (np.minimum(up, lo) + 1) / (P + 1))
     mean = s1 / P
     sd = np.sqrt(np.maximum(s2 / P - mean**2, 0.0))
