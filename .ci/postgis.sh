@@ -2,6 +2,7 @@
 # Throwaway PostgreSQL + PostGIS cluster for the store tests.
 #
 #   eval "$(.ci/postgis.sh start)"   # installs if needed, starts, exports QAUIPSIZ_TEST_PG_URL
+#   source .ci/postgis.sh            # the same, setting QAUIPSIZ_TEST_PG_URL in the calling shell
 #   .ci/postgis.sh url               # prints the URL of the running cluster
 #   .ci/postgis.sh stop              # stops the cluster and deletes its data directory
 #
@@ -69,6 +70,7 @@ start() {
   fi
   as_owner "$bin/psql" -h 127.0.0.1 -p "$PORT" -U "$PGUSER_NAME" -d "$DB" -qc "CREATE EXTENSION IF NOT EXISTS postgis" >&2
   log "ready: $(url)"
+  export QAUIPSIZ_TEST_PG_URL="$(url)"
   echo "export QAUIPSIZ_TEST_PG_URL=$(url)"
 }
 

@@ -32,7 +32,7 @@ from api.ingest.validate import (
     split_coords,
 )
 from hotspot.cities import City, get_city
-from hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS, make_incident_id
+from hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS
 from hotspot.taxonomy import harm_weights
 
 Geocoder = Callable[[pd.Series], pd.DataFrame]
@@ -156,12 +156,27 @@ def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.
                     dtype="string[pyarrow]")
     addr = as_text(address.reset_index(drop=True)).fillna("").str.lower()
     addr = addr.str.replace(r"[\s.,;:\"']+", " ", regex=True).str.strip()
-    la = pd.Series(np.round(lat, 5)).astype(str).fillna("nan").astype("string[pyarrow]")
-    lo = pd.Series(np.round(lon, 5)).astype(str).fillna("nan").astype("string[pyarrow]")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def num(x):
+        return pd.Series(pd.arrays.ArrowStringArray(pc.cast(pa.array(np.round(x, 5)), pa.string())))
+
+    la, lo = num(lat), num(lon)
     off = as_text(offence.reset_index(drop=True)).fillna("")
     pl = as_text(place.reset_index(drop=True)).fillna("")
     key = city + "\x1f" + occ + "\x1f" + off + "\x1f" + pl + "\x1f" + addr + "\x1f" + la + "\x1f" + lo
     return np.array([hashlib.sha1(k.encode()).hexdigest()[:32] for k in key.tolist()], dtype=object)
+
+
+def incident_ids(source, source_id) -> np.ndarray:
+    """``hotspot.schema.make_incident_id`` (sha1 of ``source \\x1f source_id``, 16 hex), with the
+    keys joined by Arrow instead of per value in pandas."""
+    from api.ingest.validate import as_text
+
+    key = (as_text(pd.Series(np.asarray(source, dtype=object))) + "\x1f"
+           + as_text(pd.Series(np.asarray(source_id, dtype=object))))
+    return np.array([hashlib.sha1(k.encode()).hexdigest()[:16] for k in key.tolist()], dtype=object)
 
 
 def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = None,
@@ -331,11 +346,8 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     sid_p = sid.iloc[pos].reset_index(drop=True)
     src_p = src.iloc[pos].reset_index(drop=True)
     has_sid = sid_p.notna().to_numpy()
-    ids = np.empty(len(pos), dtype=object)
-    if has_sid.any():
-        ids[has_sid] = make_incident_id(src_p[has_sid], sid_p[has_sid])
-    if (~has_sid).any():
-        ids[~has_sid] = make_incident_id(src_p[~has_sid], pd.Series(chash[~has_sid]).map(lambda h: f"content:{h}"))
+    key_id = np.where(has_sid, sid_p.to_numpy(object), "content:" + pd.Series(chash, dtype=object))
+    ids = incident_ids(src_p, key_id)
     dup = pd.Series(ids).duplicated().to_numpy() | pd.Series(chash).duplicated().to_numpy()
     keep = pos[~dup]
     kk = ~dup

@@ -137,16 +137,29 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) 
     # local text formats, then ISO 8601 without offset
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     got = np.zeros(n, bool)
-    txt = at.astype(object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     for fmt in ((date_format,) if date_format else ()) + DATE_FORMATS + ("ISO8601",):
         rest = ~done & ~got
         if not rest.any():
             break
-        p = pd.to_datetime(txt[rest], format=fmt, errors="coerce")
-        ok = p.notna().to_numpy()
+        if fmt == "ISO8601":
+            p = pd.to_datetime(at[rest].astype(object), format=fmt, errors="coerce")
+            vals = p.dt.as_unit("ns").to_numpy()
+        else:  # Arrow's strptime: vectorised C++, whole-string match
+            arr = pa.array(at[rest].astype(object), type=pa.string())
+            vals = pc.strptime(arr, format=fmt, unit="ns", error_is_null=True).to_numpy(zero_copy_only=False)
+            vals = vals.astype("datetime64[ns]")
+            # strptime rolls 31.02 over into March: the day typed must be the day parsed
+            pat = r"^\s*(\d{1,2})" if fmt.startswith("%d") else r"^\s*\d{4}\D\d{1,2}\D(\d{1,2})"
+            typed = pd.to_numeric(at[rest].str.extract(pat, expand=False).astype(object), errors="coerce")
+            parsed = pd.DatetimeIndex(vals).day.to_numpy(float)
+            vals[typed.to_numpy(float) != parsed] = np.datetime64("NaT")
+        ok = ~np.isnat(vals)
         if ok.any():
             idx = np.flatnonzero(rest)[ok]
-            naive[idx] = p[ok].dt.as_unit("ns").to_numpy()
+            naive[idx] = vals[ok]
             got[idx] = True
     if got.any():
         idx = np.flatnonzero(got)
@@ -189,10 +202,13 @@ def map_place_types(values: pd.Series, extra: dict | None = None) -> pd.Series:
     empty -> ``None``.  ``extra`` maps more texts to keys (from a mapping file)."""
     idx = dict(_place_index())
     idx.update({_norm(k): v for k, v in (extra or {}).items()})
-    v = clean_text(values)
-    uniq = pd.unique(v.dropna())
-    m = {u: idx.get(_norm(u), "other") for u in uniq}
-    return v.map(m).astype(object).where(v.notna(), None)
+    codes, uniq = pd.factorize(values.reset_index(drop=True).astype(object), use_na_sentinel=True)
+    cu = clean_text(pd.Series(uniq, dtype=object))
+    keys = np.array([None if c is None else idx.get(_norm(c), "other") for c in cu], dtype=object)
+    out = np.full(len(codes), None, dtype=object)
+    ok = codes >= 0
+    out[ok] = keys[codes[ok]]
+    return pd.Series(out, dtype=object)
 
 
 @cache
@@ -223,10 +239,16 @@ def parse_offences(article_raw: pd.Series | None, category_raw: pd.Series | None
     """
     out = pd.DataFrame({"ukrk_article": [None] * n, "category": [None] * n, "severity_class": [None] * n,
                         "reason": [None] * n}, dtype=object)
-    art = clean_text(article_raw.reset_index(drop=True)) if article_raw is not None else pd.Series([None] * n)
-    has_art = art.notna().to_numpy()
+    if article_raw is not None:  # each distinct text is looked up once
+        codes, uniq = pd.factorize(article_raw.reset_index(drop=True).astype(object), use_na_sentinel=True)
+        cu = clean_text(pd.Series(uniq, dtype=object)).to_numpy(object)
+        has_art = codes >= 0
+        has_art[has_art] = pd.notna(cu[codes[has_art]]).astype(bool) if len(cu) else False
+    else:
+        has_art = np.zeros(n, bool)
     if has_art.any():
-        lk = lookup_articles(art[has_art].astype(str).to_numpy())
+        ucodes, uidx = np.unique(codes[has_art], return_inverse=True)
+        lk = lookup_articles(cu[ucodes].astype(str)).iloc[uidx].reset_index(drop=True)
         idx = np.flatnonzero(has_art)
         known = lk["category"].notna().to_numpy()
         parsed = lk["article"].notna().to_numpy()
@@ -335,7 +357,8 @@ def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city
     # sinks: the same point many times in one batch, or a known sink point
     sink = np.zeros(n, bool)
     if usable.any():
-        key = pd.Series(np.round(lat2, 6)).astype(str) + "," + pd.Series(np.round(lon2, 6)).astype(str)
+        key = pd.Series(np.where(usable, np.round(np.nan_to_num(lat2) * 1e6) * 1e9 + np.round(np.nan_to_num(lon2) * 1e6),
+                                 -1).astype(np.int64))
         cnt = key.map(key[usable].value_counts()).fillna(0).to_numpy()
         sink = usable & ~low & (cnt >= SINK_MIN_REPEATS)
         if sinks is not None and len(sinks):

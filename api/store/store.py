@@ -615,6 +615,13 @@ class Store:
         geom = shapely.from_wkb([None if g is None else bytes(g) for g in df["geom"]]) if len(df) else []
         extra = pd.DataFrame([json.loads(p) if p else {} for p in df["props"]], index=df.index)
         out = pd.concat([df[typed], extra], axis=1)
+        for c, typ in m.LAYER_SCHEMAS.get(name, (None, {}))[1].items():
+            if typ is m.Float:
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+            elif typ is m.BigInteger:
+                out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+            elif typ is m.Boolean:
+                out[c] = out[c].map(lambda v: None if v is None else bool(v)).astype("boolean")
         return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom, crs=4326, index=df.index), crs=4326)
 
     def list_layers(self, city: str) -> dict[str, int]:
