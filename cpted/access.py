@@ -38,28 +38,72 @@ def controlled(access) -> np.ndarray:
     return np.isin(np.asarray(access, dtype=object).astype(str), CONTROLLED_ACCESS)
 
 
-def edge_open_share(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0) -> np.ndarray:
-    """Share of each polygon's boundary not within ``snap_m`` of a fence line (open gaps, through-routes).
+def edge_openness(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0,
+                  min_gap_m: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Open share and open gaps of each polygon's edge (yards: permeability and through-routes).
 
-    The boundary is sampled every ``step_m`` metres.  A yard fully fenced scores 0, an open one 1.
+    An edge stretch counts as closed when it lies within ``snap_m`` metres of a fence line; edges are
+    cut into pieces of at most ``step_m`` metres.
+
+    Returns
+    -------
+    open_share : numpy.ndarray
+        Share of the edge length that is open (0 = fully fenced, 1 = no fence at all).
+    gaps : numpy.ndarray of int
+        Number of open stretches at least ``min_gap_m`` long on partly fenced rings (a ring with no
+        fence at all is one open edge, not counted as a gap).  Two or more gaps make a through-route.
     """
     polys = np.asarray(polygons, dtype=object)
-    if len(polys) == 0:
-        return np.zeros(0)
-    ring = shapely.segmentize(shapely.boundary(polys), step_m)
-    xy, idx = shapely.get_coordinates(ring, return_index=True)
+    n = len(polys)
+    if n == 0:
+        return np.zeros(0), np.zeros(0, np.int64)
+    rings, ring_poly = shapely.get_parts(shapely.boundary(polys), return_index=True)
+    rings = shapely.segmentize(rings, step_m)
+    xy, idx = shapely.get_coordinates(rings, return_index=True)
     same = idx[1:] == idx[:-1]
-    a, b, seg_of = xy[:-1][same], xy[1:][same], idx[1:][same]
+    a, b, seg_ring = xy[:-1][same], xy[1:][same], idx[1:][same]
     seg_len = np.hypot(*(b - a).T)
-    mid = shapely.points((a + b) / 2)
     fl = np.asarray(fences, dtype=object) if fences is not None else np.zeros(0, dtype=object)
-    fenced = np.zeros(len(mid), bool)
-    if len(fl):
-        pi, _ = shapely.STRtree(fl).query(mid, predicate="dwithin", distance=snap_m)
+    fenced = np.zeros(len(a), bool)
+    if len(fl) and len(a):
+        pi, _ = shapely.STRtree(fl).query(shapely.points((a + b) / 2), predicate="dwithin", distance=snap_m)
         fenced[pi] = True
-    total = np.bincount(seg_of, weights=seg_len, minlength=len(polys))
-    closed = np.bincount(seg_of, weights=seg_len * fenced, minlength=len(polys))
-    return 1.0 - np.where(total > 0, closed / np.where(total > 0, total, 1), 0.0)
+    seg_poly = ring_poly[seg_ring]
+    total = np.bincount(seg_poly, weights=seg_len, minlength=n)
+    closed = np.bincount(seg_poly, weights=seg_len * fenced, minlength=n)
+    open_share = 1.0 - np.where(total > 0, closed / np.where(total > 0, total, 1), 0.0)
+    # runs of open pieces per ring; the first and last run of a ring join across its start point
+    nr = len(rings)
+    op = ~fenced
+    first = np.r_[True, seg_ring[1:] != seg_ring[:-1]] if len(op) else np.zeros(0, bool)
+    last = np.r_[seg_ring[1:] != seg_ring[:-1], True] if len(op) else np.zeros(0, bool)
+    start = op & (first | np.r_[True, ~op[:-1]] if len(op) else op)
+    run_id = np.cumsum(start) - 1
+    runs = int(start.sum())
+    run_len = np.bincount(run_id[op], weights=seg_len[op], minlength=runs) if runs else np.zeros(0)
+    run_ring = np.zeros(runs, np.int64)
+    run_ring[run_id[start]] = seg_ring[start]
+    ring_open_all = np.bincount(seg_ring, weights=op, minlength=nr) == np.bincount(seg_ring, minlength=nr)
+    wrap = np.zeros(nr, bool)
+    first_open = np.zeros(nr, bool)
+    first_open[seg_ring[first]] = op[first]
+    last_open = np.zeros(nr, bool)
+    last_open[seg_ring[last]] = op[last]
+    wrap = first_open & last_open & ~ring_open_all
+    if runs and wrap.any():
+        fr = run_id[first][wrap[seg_ring[first]]]  # first run of each wrapping ring
+        lr = run_id[last][wrap[seg_ring[last]]]  # its last run
+        run_len[fr] += run_len[lr]
+        run_len[lr] = 0.0
+    good = (run_len >= min_gap_m) & ~ring_open_all[run_ring] if runs else np.zeros(0, bool)
+    gaps_ring = np.bincount(run_ring[good], minlength=nr) if runs else np.zeros(nr, np.int64)
+    gaps = np.bincount(ring_poly, weights=gaps_ring, minlength=n).astype(np.int64)
+    return open_share, gaps
+
+
+def edge_open_share(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0) -> np.ndarray:
+    """Share of each polygon's edge not within ``snap_m`` of a fence (see :func:`edge_openness`)."""
+    return edge_openness(polygons, fences, snap_m, step_m)[0]
 
 
 def overlook_samples(grid, distance_m: float, points=None, polygons=None) -> np.ndarray:

@@ -292,13 +292,17 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     yard = lu_kind == "yard"
     yg = lug[yard]
     y_b = access.point_owner(shapely.point_on_surface(yg), bg) if len(yg) else np.zeros(0, np.int64)
-    y_open = access.edge_open_share(yg, _geoms(L["fences"]), P["fence_snap_m"])
+    y_open, y_gaps = access.edge_openness(yg, _geoms(L["fences"]), P["fence_snap_m"])
     y_area = shapely.area(yg) if len(yg) else np.zeros(0)
     y_fenced = (lu["fenced"].astype(bool).to_numpy()[yard] | (y_open < 0.1)) if len(yg) else np.zeros(0, bool)
     sel = y_b >= 0
     ya = np.bincount(y_b[sel], weights=y_area[sel], minlength=nb)
     yard_closed = 1 - _share(np.bincount(y_b[sel], weights=(y_area * y_open)[sel], minlength=nb), ya)
     yard_fenced = _share(np.bincount(y_b[sel], weights=(y_area * y_fenced)[sel], minlength=nb), ya)
+    yard_gaps = np.bincount(y_b[sel], weights=y_gaps[sel], minlength=nb).astype(np.int64)
+    y_pass = (y_open >= 0.999) | (y_gaps >= 2)  # no fence at all, or ≥ 2 gaps: a through-route
+    yards_passable = np.bincount(y_b[sel], weights=y_pass[sel], minlength=nb).astype(np.int64)
+    n_yards = np.bincount(y_b[sel], minlength=nb).astype(np.int64)
     undefined_area = _area_in_blocks(bg, lug[np.isin(lu_kind, UNDEFINED_LANDUSE)])
     defined = 1 - np.clip(undefined_area / np.maximum(block_area, 1e-9), 0, 1)
     play = np.isin(lu_kind, ("playground", "sport"))
@@ -350,7 +354,8 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
         "overlook_share": lambda b: {"pct": 100 * (1 - overlook_share[b])},
         "entrance_controlled_share": lambda b: {"n": int(round(n_ent[b] * (1 - ent_ctrl_share[b]))),
                                                 "total": int(n_ent[b])},
-        "yard_closed_share": lambda b: {"pct": 100 * (1 - yard_closed[b])},
+        "yard_closed_share": lambda b: {"pct": 100 * (1 - yard_closed[b]), "n": int(yards_passable[b]),
+                                        "total": int(n_yards[b]), "gaps": int(yard_gaps[b])},
         "defined_space_share": lambda b: {"ha": undefined_area[b] / 1e4},
         "yard_fenced_share": lambda b: {"pct": 100 * (1 - yard_fenced[b])},
         "playground_overlook_share": lambda b: {"pct": 100 * (1 - play_look[b])},
@@ -423,6 +428,9 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     out["n_entrances"] = n_ent.astype(int)
     out["entrances_dark"] = ent_dark.astype(int)
     out["bars_nearby"] = bars_near
+    out["n_yards"] = n_yards
+    out["yard_gaps"] = yard_gaps
+    out["yards_passable"] = yards_passable
     for k, v in comp.items():
         out[f"c_{k}"] = v
     gdf = gpd.GeoDataFrame(out, geometry=bg, crs=c.epsg).to_crs(4326)
@@ -512,7 +520,8 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         total / its maximum), ``priority = risk_norm · (1 − score/100)``, ``priority_rank`` (1 = fix
         first); measures ``area_m2, mean_lux, dark_area_m2, camera_detect_share,
         camera_recognise_share, n_entrances, entrances_dark, bars_nearby`` (bars and liquor shops
-        within 150 m, reported for context, not scored) and every component ``c_*`` (0–1).
+        within 150 m, reported for context, not scored), ``n_yards, yard_gaps`` (open stretches ≥ 3 m
+        in partly fenced yard edges), ``yards_passable`` (yards with no fence or ≥ 2 gaps: through-routes) and every component ``c_*`` (0–1).
     """
     return assess_blocks(city, layers, hotspots, blocks, **kwargs).blocks
 

@@ -64,3 +64,23 @@ def test_city_blocks_from_shipped_streets():
     assert len(b) > 500
     assert (b["area_m2"] >= 2_000).all()
     assert b.crs.to_epsg() == 32642
+
+
+def test_yard_edge_gaps_and_through_routes():
+    from cpted.access import edge_openness
+
+    yard = shapely.box(0, 0, 100, 50)
+    # fenced all round except x 40..50 on the south edge and x 70..75 on the north edge
+    f = [shapely.LineString([(50, 0), (100, 0), (100, 50), (75, 50)]),
+         shapely.LineString([(70, 50), (0, 50), (0, 0), (40, 0)])]
+    share, gaps = edge_openness([yard, shapely.box(200, 0, 210, 10)], f, snap_m=0.5, step_m=0.5)
+    assert gaps.tolist() == [2, 0]  # two gaps: a through-route; the unfenced yard has no "gaps"
+    assert share[0] == pytest.approx(13 / 300, abs=0.01)  # 10 + 5 m open less the 0.5 m snap at each end
+    assert share[1] == 1.0
+    # a gap across the ring's start point is one gap, not two
+    f2 = [shapely.LineString([(5, 0), (100, 0), (100, 50), (0, 50), (0, 5)])]
+    share2, gaps2 = edge_openness([yard], f2, snap_m=0.5, step_m=0.5)
+    assert gaps2.tolist() == [1]
+    # a short gap (2 m) does not count
+    f3 = [shapely.LineString([(42, 0), (100, 0), (100, 50), (0, 50), (0, 0), (40, 0)])]
+    assert edge_openness([yard], f3, snap_m=0.2, step_m=0.5, min_gap_m=3.0)[1].tolist() == [0]
