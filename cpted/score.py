@@ -300,7 +300,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     yard_closed = 1 - _share(np.bincount(y_b[sel], weights=(y_area * y_open)[sel], minlength=nb), ya)
     yard_fenced = _share(np.bincount(y_b[sel], weights=(y_area * y_fenced)[sel], minlength=nb), ya)
     yard_gaps = np.bincount(y_b[sel], weights=y_gaps[sel], minlength=nb).astype(np.int64)
-    y_pass = (y_open >= 0.999) | (y_gaps >= 2)  # no fence at all, or ≥ 2 gaps: a through-route
+    y_pass = (y_open >= 0.5) | (y_gaps >= 2)  # mostly unfenced, or ≥ 2 gaps: a through-route
     yards_passable = np.bincount(y_b[sel], weights=y_pass[sel], minlength=nb).astype(np.int64)
     n_yards = np.bincount(y_b[sel], minlength=nb).astype(np.int64)
     undefined_area = _area_in_blocks(bg, lug[np.isin(lu_kind, UNDEFINED_LANDUSE)])
@@ -521,7 +521,7 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         first); measures ``area_m2, mean_lux, dark_area_m2, camera_detect_share,
         camera_recognise_share, n_entrances, entrances_dark, bars_nearby`` (bars and liquor shops
         within 150 m, reported for context, not scored), ``n_yards, yard_gaps`` (open stretches ≥ 3 m
-        in partly fenced yard edges), ``yards_passable`` (yards with no fence or ≥ 2 gaps: through-routes) and every component ``c_*`` (0–1).
+        in partly fenced yard edges), ``yards_passable`` (yards at least half unfenced or with ≥ 2 gaps: through-routes) and every component ``c_*`` (0–1).
     """
     return assess_blocks(city, layers, hotspots, blocks, **kwargs).blocks
 
