@@ -233,11 +233,11 @@ def assign_cells(c: np.ndarray, cells: np.ndarray | None) -> tuple[np.ndarray, n
         u = np.asarray(cells, np.uint64)
     if len(u) == 0:
         return u, np.full(len(c), -1, np.int64)
-    order = np.argsort(u, kind="stable")
-    su = u[order]
-    p = np.minimum(np.searchsorted(su, c), len(su) - 1)
-    hit = (su[p] == c) & (c != 0)
-    return u, np.where(hit, order[p], -1).astype(np.int64)
+    idx = pd.Index(u)
+    if not idx.is_unique:
+        raise ValueError("cells: the study-area cells must be unique")
+    pos = idx.get_indexer(c)  # hash lookup; -1 where absent (cell 0 is never in u)
+    return u, pos.astype(np.int64)
 
 
 def bin_incidents(df: pd.DataFrame, res: int, *, weight_col: str | None = "harm_weight",

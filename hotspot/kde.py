@@ -25,40 +25,99 @@ def _norm(kernel: str, h: float) -> float:
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
 def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cutoff2, kcode):
+    """Sum kernels over points bucketed row-major on a grid of cell ``cs``.
+
+    For each evaluation point and each bucket row within reach, only the run of buckets that
+    the support circle crosses is scanned; points of a row are contiguous, so the scan is one
+    linear pass per row.  Every point closer than the cutoff is included (exact sums).
+    """
     m = len(ex)
     out = np.zeros(m)
     inv_h2 = 1.0 / (h * h)
+    R = math.sqrt(cutoff2)
     for e in numba.prange(m):
         x = ex[e]
         y = ey[e]
-        bx = int(math.floor((x - x0) / cs))
         by = int(math.floor((y - y0) / cs))
         acc = 0.0
         for gy in range(max(by - reach, 0), min(by + reach, nby - 1) + 1):
-            for gx in range(max(bx - reach, 0), min(bx + reach, nbx - 1) + 1):
-                b = gy * nbx + gx
-                for t in range(start[b], start[b + 1]):
-                    dx = px[t] - x
-                    dy = py[t] - y
-                    d2 = dx * dx + dy * dy
-                    if d2 < cutoff2:
-                        u2 = d2 * inv_h2
-                        if kcode == 0:
-                            k = 1.0 - u2
-                            acc += pw[t] * k * k
-                        elif kcode == 1:
-                            acc += pw[t] * (1.0 - u2)
-                        else:
-                            acc += pw[t] * math.exp(-0.5 * u2)
+            ylo = y0 + gy * cs
+            yhi = ylo + cs
+            dy = 0.0
+            if y < ylo:
+                dy = ylo - y
+            elif y > yhi:
+                dy = y - yhi
+            if dy >= R:
+                continue
+            hw = math.sqrt(R * R - dy * dy)
+            ga = int(math.floor((x - hw - x0) / cs))
+            gb = int(math.floor((x + hw - x0) / cs))
+            if ga < 0:
+                ga = 0
+            if gb > nbx - 1:
+                gb = nbx - 1
+            if ga > gb:
+                continue
+            for t in range(start[gy * nbx + ga], start[gy * nbx + gb + 1]):
+                dx = px[t] - x
+                dyy = py[t] - y
+                d2 = dx * dx + dyy * dyy
+                if d2 < cutoff2:
+                    u2 = d2 * inv_h2
+                    if kcode == 0:
+                        k = 1.0 - u2
+                        acc += pw[t] * k * k
+                    elif kcode == 1:
+                        acc += pw[t] * (1.0 - u2)
+                    else:
+                        acc += pw[t] * math.exp(-0.5 * u2)
         out[e] = acc
     return out
+
+
+@numba.njit(cache=True)
+def _bucket_points(P, w, x0, y0, x1, y1, cs, nbx, nby):
+    """Counting sort of finite points inside [x0, x1] × [y0, y1] into row-major buckets."""
+    n = P.shape[0]
+    nb = nbx * nby
+    b = np.empty(n, np.int64)
+    start = np.zeros(nb + 1, np.int64)
+    for t in range(n):
+        x = P[t, 0]
+        y = P[t, 1]
+        if not (x >= x0 and x <= x1 and y >= y0 and y <= y1 and np.isfinite(w[t])):
+            b[t] = -1  # NaN coordinates fail every comparison
+            continue
+        bx = min(int((x - x0) / cs), nbx - 1)
+        by = min(int((y - y0) / cs), nby - 1)
+        b[t] = by * nbx + bx
+        start[b[t] + 1] += 1
+    for i in range(nb):
+        start[i + 1] += start[i]
+    m = start[nb]
+    px = np.empty(m)
+    py = np.empty(m)
+    pw = np.empty(m)
+    pos = start[:nb].copy()
+    for t in range(n):
+        k = b[t]
+        if k < 0:
+            continue
+        j = pos[k]
+        px[j] = P[t, 0]
+        py[j] = P[t, 1]
+        pw[j] = w[t]
+        pos[k] = j + 1
+    return start, px, py, pw
 
 
 def kde(points_xy, eval_xy, bandwidth_m: float, kernel: str = "quartic", weights=None) -> np.ndarray:
     """Kernel density of points at evaluation points, per km².
 
-    Exact sums over every point within the kernel's support (KD-style bucket grid of cell size
-    ≈ the support radius, numba-parallel), not a binned approximation.
+    Exact sums over every point within the kernel's support (points bucketed on a grid of a
+    quarter of the support radius; each evaluation point scans only the bucket runs its support
+    circle crosses; numba-parallel), not a binned approximation.
 
     Parameters
     ----------
@@ -89,7 +148,6 @@ def kde(points_xy, eval_xy, bandwidth_m: float, kernel: str = "quartic", weights
     w = np.ones(len(P)) if weights is None else np.asarray(weights, float).ravel()
     if len(w) != len(P):
         raise ValueError(f"weights: length {len(w)} != number of points {len(P)}")
-    ok = np.isfinite(P).all(axis=1) & np.isfinite(w)
     if not np.isfinite(E).all():
         raise ValueError(f"eval_xy: non-finite coordinate at row {int(np.flatnonzero(~np.isfinite(E).all(axis=1))[0])}")
     m = len(E)
@@ -98,23 +156,14 @@ def kde(points_xy, eval_xy, bandwidth_m: float, kernel: str = "quartic", weights
     R = h * (GAUSSIAN_CUTOFF if kernel == "gaussian" else 1.0)
     lo = E.min(axis=0) - R
     hi = E.max(axis=0) + R
-    ok &= (P[:, 0] >= lo[0]) & (P[:, 0] <= hi[0]) & (P[:, 1] >= lo[1]) & (P[:, 1] <= hi[1])
-    P, w = P[ok], w[ok]
     ext = hi - lo
-    # bucket size: the support radius, coarsened if that would give more than ~4M buckets
-    cs = max(R, math.sqrt(ext[0] * ext[1] / 4e6), 1e-9)
+    # bucket size: a quarter of the support radius, coarsened if that would give > ~4M buckets
+    cs = max(R / 4.0, math.sqrt(ext[0] * ext[1] / 4e6), 1e-9)
     reach = int(math.ceil(R / cs))
     nbx = int(ext[0] // cs) + 1
     nby = int(ext[1] // cs) + 1
-    bx = np.clip(((P[:, 0] - lo[0]) // cs).astype(np.int64), 0, nbx - 1)
-    by = np.clip(((P[:, 1] - lo[1]) // cs).astype(np.int64), 0, nby - 1)
-    b = by * nbx + bx
-    order = np.argsort(b, kind="stable")
-    start = np.zeros(nbx * nby + 1, np.int64)
-    np.cumsum(np.bincount(b, minlength=nbx * nby), out=start[1:])
-    px = np.ascontiguousarray(P[order, 0])
-    py = np.ascontiguousarray(P[order, 1])
-    pw = np.ascontiguousarray(w[order])
+    start, px, py, pw = _bucket_points(np.ascontiguousarray(P), np.ascontiguousarray(w), float(lo[0]),
+                                       float(lo[1]), float(hi[0]), float(hi[1]), float(cs), nbx, nby)
     s = _kde_buckets(px, py, pw, start, nbx, nby, float(lo[0]), float(lo[1]), float(cs), reach,
                      np.ascontiguousarray(E[:, 0]), np.ascontiguousarray(E[:, 1]), h, R * R, _KCODE[kernel])
     return s * _norm(kernel, h) * 1e6

@@ -92,6 +92,14 @@ def test_geotiff_roundtrip(tmp_path):
     assert params["kernel"] == "quartic"
 
 
+def test_nan_points_are_ignored():
+    rng = np.random.default_rng(8)
+    P = rng.normal(0, 500, (300, 2))
+    E = rng.uniform(-800, 800, (50, 2))
+    Pn = np.r_[P, [[np.nan, 0.0], [0.0, np.nan]]]
+    np.testing.assert_allclose(kde(Pn, E, 200.0), kde_brute(P, E, 200.0), rtol=1e-12, atol=1e-12)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="kernel"):
         kde([[0, 0]], [[0, 0]], 10, "box")
