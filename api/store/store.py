@@ -68,7 +68,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB
+        cur.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache (a limit, not an allocation)
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
@@ -76,6 +76,22 @@ def _sqlite_setup(engine: Engine) -> None:
     def _begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "")
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _point_wkb(x: np.ndarray, y: np.ndarray, srid: int | None = None, hex: bool = False) -> list:
+    """Little-endian (E)WKB of points, built with NumPy (no geometry objects); ``x, y`` in degrees."""
+    n = len(x)
+    fields = [("bo", "u1"), ("t", "<u4")] + ([("srid", "<u4")] if srid else []) + [("x", "<f8"), ("y", "<f8")]
+    rec = np.empty(n, dtype=np.dtype(fields))
+    rec["bo"] = 1
+    rec["t"] = 0x20000001 if srid else 1
+    if srid:
+        rec["srid"] = srid
+    rec["x"], rec["y"] = x, y
+    size = rec.dtype.itemsize
+    buf = rec.tobytes()
+    blobs = [buf[i:i + size] for i in range(0, n * size, size)]
+    return [b.hex() for b in blobs] if hex else blobs
 
 
 class Store:
@@ -234,7 +250,7 @@ class Store:
                 seen_ids = self._existing(conn, "incident_id", accepted["incident_id"])
                 seen_hash = self._existing(conn, "content_hash", accepted["content_hash"])
                 dup = (accepted["incident_id"].isin(seen_ids) | accepted["content_hash"].isin(seen_hash)).to_numpy()
-            new = accepted.loc[~dup].copy()
+            new = accepted.loc[~dup].sort_values("incident_id")  # in key order: cheaper B-tree inserts
             new["batch_id"] = bid
             written = 0
             fault = float(os.environ.get(FAULT_ENV, "0") or 0)
@@ -322,13 +338,18 @@ class Store:
             elif c == "h3":
                 out[c] = np.asarray(s, dtype=np.uint64).astype(np.int64).tolist()
             elif c in ("harm_weight", "lat", "lon", "geocode_score", "geocode_uncertainty_m"):
-                v = pd.to_numeric(s, errors="coerce").astype(float).to_numpy().astype(object)
-                v[pd.isna(v)] = None
-                out[c] = v.tolist()
+                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                if self.backend == "sqlite":  # SQLite stores a bound NaN as NULL
+                    out[c] = v.tolist()
+                else:
+                    o = v.astype(object)
+                    o[np.isnan(v)] = None
+                    out[c] = o.tolist()
             elif c == "is_dark":
                 v = s.astype(object).to_numpy(copy=True)
-                v[pd.isna(v)] = None
-                out[c] = [None if x is None else bool(x) for x in v.tolist()]
+                na = pd.isna(v)
+                o = np.where(na, None, v.astype(bool) if not na.any() else np.where(na, False, v).astype(bool))
+                out[c] = o.astype(object).tolist()
             elif c in ("batch_id", "row_number"):
                 v = pd.to_numeric(s, errors="coerce").to_numpy().astype(object)
                 v[pd.isna(v)] = None
@@ -349,8 +370,7 @@ class Store:
         pts = np.full(len(df), None, dtype=object)
         names = list(cols)
         if self.backend == "postgresql":
-            pts[ok] = shapely.to_wkb(shapely.set_srid(shapely.points(lon[ok], lat[ok]), 4326), hex=True,
-                                     include_srid=True)
+            pts[ok] = _point_wkb(lon[ok], lat[ok], srid=4326, hex=True)
             frame = pd.DataFrame(cols)
             frame["geom"] = pts
             buf = io.StringIO()
@@ -360,7 +380,7 @@ class Store:
             with raw.cursor() as cur:
                 cur.copy_expert(f"COPY incidents ({', '.join(names + ['geom'])}) FROM STDIN WITH (FORMAT csv)", buf)
         else:
-            pts[ok] = shapely.to_wkb(shapely.points(lon[ok], lat[ok]))
+            pts[ok] = _point_wkb(lon[ok], lat[ok])
             rows = list(zip(*cols.values(), pts.tolist(), strict=True))
             ph = ", ".join(["?"] * (len(names) + 1))
             conn.exec_driver_sql(f"INSERT INTO incidents ({', '.join(names + ['geom'])}) VALUES ({ph})", rows)
