@@ -241,7 +241,14 @@ def parse_offences(article_raw: pd.Series | None, category_raw: pd.Series | None
                         "reason": [None] * n}, dtype=object)
     if article_raw is not None:  # each distinct text is looked up once
         codes, uniq = pd.factorize(article_raw.reset_index(drop=True).astype(object), use_na_sentinel=True)
-        cu = clean_text(pd.Series(uniq, dtype=object)).to_numpy(object)
+        cu = clean_text(pd.Series(uniq, dtype=object))
+        # our own canonical form 'UK:188:2' / 'KoAP:440:1' (exports, DataFrames in the schema)
+        canon = cu.astype(object).str.extract(r"^(UK|KoAP):(\d+):(\d+)$")
+        hit = canon[0].notna().to_numpy()
+        if hit.any():
+            cu[hit] = ((canon[0][hit] == "KoAP").map({True: "КоАП ", False: ""}) + canon[1][hit] + " ч." +
+                       canon[2][hit]).to_numpy(object)
+        cu = cu.to_numpy(object)
         has_art = codes >= 0
         has_art[has_art] = pd.notna(cu[codes[has_art]]).astype(bool) if len(cu) else False
     else:

@@ -158,3 +158,19 @@ def test_malformed_csv_lines_are_quarantined(tmp_path, store):
     assert rep.to_json() == {"input": 3, "accepted": 2, "duplicates": 0, "quarantined": 1,
                              "reasons": {"malformed_row": 1}}
     assert store.quarantine_rows("astana")["row_number"].tolist() == [3]
+
+
+def test_ingest_dataframe_in_the_schema(store):
+    """A DataFrame already in the incident schema (tz-aware times, canonical article refs) ingests as is."""
+    df = pd.DataFrame({
+        "source_id": ["a", "b"], "occurred_at": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 23:00"], utc=True),
+        "ukrk_article": ["UK:188:2", "KoAP:440:1"], "place_type": ["yard", "street_square_park"],
+        "address_raw": ["ул. Кенесары 1", None], "lat": [51.1694, 51.128], "lon": [71.4491, 71.43],
+    })
+    rep = store.ingest_dataframe(df, city="astana", source="api")
+    assert rep.to_json() == {"input": 2, "accepted": 2, "duplicates": 0, "quarantined": 0, "reasons": {}}
+    got = store.query_incidents("astana").set_index("source_id")
+    assert got.loc["a", "ukrk_article"] == "UK:188:2" and got.loc["a", "severity_class"] == "medium"
+    assert got.loc["b", "ukrk_article"] == "KoAP:440:1" and got.loc["b", "category"] is not None
+    assert got.loc["a", "occurred_at"] == pd.Timestamp("2024-05-01 10:00", tz="UTC")
+    assert store.ingest_dataframe(df, city="astana", source="api").accepted == 0
