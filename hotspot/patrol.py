@@ -126,7 +126,8 @@ def _travel_matrix(net: StreetNetwork, xy: np.ndarray, mode: str):
 def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,
                 n_hotspots: int | None = None, mode: str = "drive", res: int = 10,
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
-                time_limit_s: float = 10.0, balance_weight: float = 300.0, net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
+                time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
+                net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
                 depot_name: str = "") -> tuple:
     """Plan patrol routes for one shift.
 
@@ -152,6 +153,9 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         Width of each hotspot's time window, minutes, centred on its peak time in the shift.
     time_limit_s : float
         OR-Tools search time, seconds.
+    max_radius_m : float, optional
+        Consider only hotspots within this network distance of the depot, metres (default 2,500 m on
+        foot, unlimited by car); cells whose round trip does not fit in the shift are skipped too.
     balance_weight : float
         Cost (in travel minutes) of one more hotspot on the busiest unit than the routing would
         otherwise choose; together with the global span of the time dimension it balances load.
@@ -185,9 +189,21 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     H = shift.minutes
     net = net or load_network(c.key)
     n_hot = n_hotspots or min(60, 6 * units)
-    hs = (hotspots if hotspots is not None else shift_risk(incidents, c, shift, res)).head(n_hot).reset_index(drop=True)
+    hs = hotspots if hotspots is not None else shift_risk(incidents, c, shift, res)
     if len(hs) == 0:
         raise ValueError("plan_patrol: no incidents at the shift's hours")
+    # only cells a unit can reach from the depot: within max_radius_m along the streets, and with
+    # time for the round trip plus the shortest dose inside the shift
+    radius = max_radius_m if max_radius_m is not None else (2500.0 if mode == "walk" else np.inf)
+    dn, doff = net.snap(np.atleast_1d(depot_xy[0]), np.atleast_1d(depot_xy[1]), main_only=False)
+    hn, hoff = net.snap(hs["x"].to_numpy(float), hs["y"].to_numpy(float), main_only=False)
+    dd = net.distances(dn)[0][hn] + hoff + doff[0]
+    straight = np.hypot(hs["x"].to_numpy(float) - depot_xy[0], hs["y"].to_numpy(float) - depot_xy[1])
+    dd = np.where(np.isfinite(dd), dd, 1.4 * straight)
+    reach = (dd <= radius) & (2 * dd / speed_m_per_min(mode) + dwell_min[0] <= H)
+    if not reach.any():
+        raise ValueError(f"plan_patrol: no hotspot within reach of the depot ({mode}, {radius:.0f} m, {H} min)")
+    hs = hs[reach].head(n_hot).reset_index(drop=True)
     k = len(hs)
     risk = hs["risk"].to_numpy(float)
     rr = (risk - risk.min()) / (risk.max() - risk.min()) if risk.max() > risk.min() else np.ones(k)

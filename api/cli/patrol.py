@@ -39,8 +39,13 @@ def patrol_cmd(
     with err.status("loading data"):
         inc, lay = load_city_inputs(city, demo, incidents, layers)
     st = lay.get("police_stations")
-    if depot and "," in depot and depot.replace(",", "").replace(".", "").replace("-", "").strip().isdigit():
-        lat, lon = (float(v) for v in depot.split(","))
+    import re
+
+    ll = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*", depot or "")
+    if ll:
+        lat, lon = float(ll.group(1)), float(ll.group(2))
+        if not c.contains(np.array([lat]), np.array([lon]))[0]:
+            raise typer.BadParameter(f"--depot {depot!r}: the point is outside {city}")
         name = f"{lat:.5f}, {lon:.5f}"
     else:
         if st is None or len(st) == 0:

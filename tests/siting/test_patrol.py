@@ -34,7 +34,7 @@ def plan():
                        "h3": np.arange(k, dtype=np.uint64), "top_category": "robbery"})
     sh = parse_shift("2025-12-05 18:00/02:00", CITY.tz)
     routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 3, (ox, oy), mode="walk", net=net,
-                                hotspots=hs, time_limit_s=2, depot_name="УП тест")
+                                hotspots=hs, time_limit_s=2, depot_name="УП тест", max_radius_m=np.inf)
     return net, hs, sh, routes, stops, (ox, oy)
 
 
@@ -118,3 +118,18 @@ def test_shift_risk_uses_local_hours_weekday_and_darkness():
     # both are Friday evenings (×2) and dark like the shift midpoint (×2)
     assert r["risk"].iloc[0] == pytest.approx(2 * 2 + 1 * 2 * 2)
     assert 120 <= r["peak_min"].iloc[0] <= 190
+
+
+def test_walking_patrol_keeps_to_reachable_hotspots(plan):
+    net, hs, sh, _, _, depot = plan
+    # 1,000 m on foot from the depot corner of the grid: only cells with x + y offsets ≤ 1,000 m
+    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 2, depot, mode="walk", net=net, hotspots=hs,
+                                time_limit_s=1, max_radius_m=1000.0)
+    hot = stops[stops["kind"] == "hotspot"]
+    x, y = CITY.to_metric(hot["lon"].to_numpy(), hot["lat"].to_numpy())
+    assert ((x - depot[0]) + (y - depot[1]) <= 1000.0 + 0.01).all()
+    near = ((hs["x"] - depot[0]) + (hs["y"] - depot[1]) <= 1000.0).sum()
+    assert 0 < len(hot) == near
+    with pytest.raises(ValueError, match="within reach"):
+        plan_patrol(CITY, None, sh.start, sh.end, 2, depot, mode="walk", net=net, hotspots=hs,
+                    time_limit_s=1, max_radius_m=1.0)
