@@ -63,15 +63,21 @@ def _clean_incidents(incidents: pd.DataFrame, city) -> pd.DataFrame:
             raise ValueError(f"incidents: missing column {col!r}")
     df = incidents
     ok = np.isfinite(df["lat"].to_numpy(float)) & np.isfinite(df["lon"].to_numpy(float))
+    n_nopoint = int((~ok).sum())
     df = df[ok]
-    inside = city.contains(df["lat"].to_numpy(float), df["lon"].to_numpy(float))
-    df = df[np.asarray(inside, bool)].copy()
+    inside = np.asarray(city.contains(df["lat"].to_numpy(float), df["lon"].to_numpy(float)), bool)
+    df = df[inside].copy()
     if "harm_weight" not in df.columns:
         df["harm_weight"] = 1.0
     hw = df["harm_weight"].to_numpy(float)
-    if (~np.isfinite(hw) | (hw < 0)).any():
-        bad = df.index[~np.isfinite(hw) | (hw < 0)][0]
-        raise ValueError(f"incidents row {bad}: field harm_weight: must be finite and ≥ 0")
+    bad = np.isinf(hw) | (hw < 0)
+    if bad.any():
+        raise ValueError(f"incidents row {df.index[bad][0]}: field harm_weight: must be finite and ≥ 0")
+    n_missing = int(np.isnan(hw).sum())
+    if n_missing:  # unknown severity: count the incident once rather than lose it
+        df["harm_weight"] = np.where(np.isnan(hw), 1.0, hw)
+    df.attrs = {"incidents_used": len(df), "dropped_no_point": n_nopoint,
+                "dropped_outside_city": int((~inside).sum()), "harm_weight_missing": n_missing}
     if "is_dark" not in df.columns:
         if "occurred_at" in df.columns:
             from hotspot.timeutil import is_dark
@@ -329,11 +335,14 @@ def camera_demand(incidents: pd.DataFrame, city, layers=None, res: int = 11,
     if "place_type" in df.columns and exclude_place_types:
         df = df[~df["place_type"].isin(list(exclude_place_types))]
     d = cell_demand(df, c, res, df["harm_weight"].to_numpy(float))
+    d.attrs = dict(df.attrs)
     b = _layer(layers, "buildings")
     if len(b) and len(d):
         tree = shapely.STRtree(b.to_crs(c.epsg).geometry.values)
         pi, _ = tree.query(shapely.points(d[["x", "y"]].to_numpy()), predicate="within")
+        keep_attrs = dict(d.attrs)
         d = d.drop(index=d.index[np.unique(pi)]).reset_index(drop=True)
+        d.attrs = keep_attrs
     return d
 
 
@@ -476,7 +485,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
     summary.update({"n_demand_cells": len(demand), "n_sites": int(len(np.unique(site_rep))),
                     "n_candidate_rows": A.shape[0], "coverage_model": camera_model_name(),
                     "precovered_share": float(w[precovered].sum() / w.sum()), "demand_res": res,
-                    "level": level})
+                    "level": level, **demand.attrs})
     out.attrs["summary"] = summary
     return out
 
@@ -571,6 +580,7 @@ def sos_demand(incidents: pd.DataFrame, city, layers=None, res: int = 11, dark_f
     df = df[sel]
     w = 1.0 + (dark_factor - 1.0) * df["is_dark"].to_numpy(bool)
     d = cell_demand(df, c, res, w)
+    d.attrs = dict(df.attrs)
     d["footfall"] = footfall_proxy(d[["x", "y"]].to_numpy(), layers or {}, c, footfall_radius_m)
     d["weight"] = d["weight"] * d["footfall"]
     return d
@@ -636,6 +646,7 @@ def recommend_sos(city, incidents: pd.DataFrame, layers: dict, budget: int | Non
     out = _site_table("sos", res_, cxy, A, demand, c, budget, phases, lang, {"precovered": pre, "row_attrs": attrs},
                       {"radius": int(radius_m)})
     summary.update({"mode": "max", "radius_m": radius_m, "n_demand_cells": len(demand), "n_candidates": len(cxy),
+                    **demand.attrs,
                     "precovered_share": float(w[pre].sum() / w.sum()) if w.sum() else 0.0})
     out.attrs["summary"] = summary
     return out
@@ -753,7 +764,8 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
         res_, summary = _solve_cover(A, w, budget, np.zeros(len(d), bool), None, method, exact, time_limit)
         out = _site_table("post", res_, cxy, A, d, c, budget, phases, lang,
                           {"precovered": np.zeros(len(d), bool), "row_attrs": {}}, {"radius": int(radius_m)})
-        summary.update({"kind": "posts", "radius_m": radius_m, "n_demand_cells": len(d), "n_candidates": len(cxy)})
+        summary.update({"kind": "posts", "radius_m": radius_m, "n_demand_cells": len(d), "n_candidates": len(cxy),
+                        **df.attrs})
         out.attrs["summary"] = summary
         return out
     # offices: p-median on network (or Euclidean) distance
@@ -801,7 +813,7 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
                           "lon": d["lon"].tolist(), "office_rank": [rank_of[j] for j in beat.tolist()],
                           "residents": pop.tolist(), "incidents": d["count"].astype(int).tolist()}
     out.attrs["summary"] = {"kind": "offices", "objective_weight_m": pm.objective, "k_nearest": k_near, "bound": pm.bound,
-                            "status": pm.status, "distance": distance, "n_demand_cells": len(d),
+                            "status": pm.status, "distance": distance, "n_demand_cells": len(d), **df.attrs,
                             "n_candidates": len(cxy), "population_total": float(pop.sum()),
                             "population_note": "residents per cell are a proxy: district totals spread by residential floor area"}
     return out

@@ -128,3 +128,18 @@ def test_cell_demand_equals_hotspot_surface_weighted(demo):
     assert len(common) >= 0.99 * len(ours)
     assert np.allclose(ours.loc[common, "weight"], ref.loc[common, "weighted"])
     assert (ours.loc[common, "count"] == ref.loc[common, "count"]).all()
+
+
+def test_camera_demand_accounts_for_every_incident():
+    from cpted.siting import camera_demand
+
+    inc = pd.DataFrame({"lat": [51.13, 51.13, np.nan, 43.2, 51.1301], "lon": [71.43, 71.43, 71.4, 76.9, 71.4301],
+                        "harm_weight": [30.0, np.nan, 5.0, 5.0, 2.0], "is_dark": [True, False, False, False, True],
+                        "place_type": ["street_square_park", "yard", "yard", "yard", "basement"]})
+    d = camera_demand(inc, "astana")
+    assert d.attrs == {"incidents_used": 3, "dropped_no_point": 1, "dropped_outside_city": 1,
+                       "harm_weight_missing": 1}
+    # the basement incident is indoor: excluded; the two others share a cell, NaN harm counts once
+    assert d["count"].sum() == 2 and d["weight"].sum() == pytest.approx(31.0) and d["dark"].sum() == 1
+    with pytest.raises(ValueError, match="harm_weight"):
+        camera_demand(inc.assign(harm_weight=[1.0, -1.0, 1.0, 1.0, 1.0]), "astana")
