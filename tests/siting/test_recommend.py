@@ -143,3 +143,22 @@ def test_camera_demand_accounts_for_every_incident():
     assert d["count"].sum() == 2 and d["weight"].sum() == pytest.approx(31.0) and d["dark"].sum() == 1
     with pytest.raises(ValueError, match="harm_weight"):
         camera_demand(inc.assign(harm_weight=[1.0, -1.0, 1.0, 1.0, 1.0]), "astana")
+
+
+def test_user_candidates_pick_the_bearing_facing_the_demand():
+    from cpted.siting import recommend_cameras
+
+    x0, y0 = CITY.to_metric(np.array([71.43]), np.array([51.13]))
+    # 20 incidents 20 m east of site A, 5 incidents 20 m north of site B (B is 200 m away)
+    ex, ey = CITY.to_wgs84(np.r_[np.full(20, x0[0] + 20), np.full(5, x0[0] + 200)],
+                           np.r_[np.full(20, y0[0]), np.full(5, y0[0] + 20)])
+    inc = pd.DataFrame({"lat": ey, "lon": ex, "harm_weight": 1.0, "is_dark": False, "place_type": "street_square_park"})
+    sx, sy = CITY.to_wgs84(np.array([x0[0], x0[0] + 200]), np.array([y0[0], y0[0]]))
+    cands = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=gpd.points_from_xy(sx, sy), crs=4326)
+    df = recommend_cameras("astana", inc, {}, 2, candidates=cands, n_bearings=8, phases=1)
+    assert df["name"].tolist() == ["A", "B"]
+    assert df["bearing_deg"].tolist() == [90.0, 0.0]
+    assert df["incidents_new"].tolist() == [20, 5]
+    assert df["cumulative_coverage"].iloc[-1] == pytest.approx(1.0)
+    fixed = recommend_cameras("astana", inc, {}, 1, candidates=cands.assign(bearing_deg=[270.0, 0.0]))
+    assert fixed["name"].tolist() == ["B"]  # A looks away from its incidents
