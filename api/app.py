@@ -185,6 +185,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
 
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 2**20))
+    from api.cache import ResponseCacheMiddleware
+
+    app.add_middleware(ResponseCacheMiddleware, services=app.state.services, key_cache=app.state.key_cache)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])

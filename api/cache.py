@@ -148,3 +148,81 @@ class VersionClock:
                 self._d.clear()
             else:
                 self._d.pop(city, None)
+
+
+class ResponseCacheMiddleware:
+    """Serve repeated GETs of cacheable city resources without going through routing.
+
+    A response is stored when it is a 200 to a GET under ``/api/v1/cities/<city>/`` or
+    ``/api/v1/public/cities/<city>/`` that carries an ``ETag`` and no ``no-store`` (audited
+    resources — incident queries, patrol plans — are ``no-store`` and never stored).  The key is
+    ``(role, path, query string, data version of the city)``: a request is answered from the store
+    only when its key resolves (through the verified-key cache of :mod:`api.auth`) to the **same
+    role** that produced the response, so authorisation is identical; an unknown key, or one not
+    verified recently, goes through the app as usual.
+    """
+
+    PREFIXES = ("/api/v1/cities/", "/api/v1/public/cities/")
+
+    def __init__(self, app, services, key_cache, max_bytes: int = 256 * 2**20):
+        self.app, self.services, self.key_cache = app, services, key_cache
+        self.store = SurfaceCache(max_bytes)
+
+    def _role(self, headers: dict) -> str | None:
+        key = headers.get(b"x-api-key")
+        if not key:
+            auth = headers.get(b"authorization", b"")
+            if auth[:7].lower() == b"bearer ":
+                key = auth[7:].strip()
+        if not key:
+            return "public"
+        hit = self.key_cache.get(hashlib.sha256(key).hexdigest())
+        if hit is None or hit[1] is None:
+            return None
+        return hit[1].role
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        pre = next((p for p in self.PREFIXES if path.startswith(p)), None)
+        if pre is None:
+            return await self.app(scope, receive, send)
+        city = path[len(pre):].split("/", 1)[0]
+        headers = dict(scope.get("headers") or ())
+        role = self._role(headers)
+        if role is None:
+            return await self.app(scope, receive, send)
+        try:
+            ver = self.services.version(city)
+        except Exception:  # noqa: BLE001 - unknown city etc.: let the app answer
+            return await self.app(scope, receive, send)
+        key = (role, path, scope.get("query_string", b""), ver)
+        hit = self.store.get(key)
+        if hit is not None:
+            status, hdrs, body = hit
+            etag = dict(hdrs).get(b"etag")
+            if etag is not None and headers.get(b"if-none-match") == etag:
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": [h for h in hdrs if h[0] not in (b"content-length", b"content-type")]
+                            + [(b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({"type": "http.response.start", "status": status, "headers": hdrs})
+            await send({"type": "http.response.body", "body": body})
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(msg):
+            if msg["type"] == "http.response.start":
+                start.update(msg)
+            elif msg["type"] == "http.response.body":
+                chunks.append(msg.get("body", b""))
+                if not msg.get("more_body") and start.get("status") == 200:
+                    h = dict(start.get("headers") or ())
+                    if b"etag" in h and b"no-store" not in h.get(b"cache-control", b""):
+                        self.store.put(key, (200, list(start["headers"]), b"".join(chunks)))
+            await send(msg)
+
+        await self.app(scope, receive, capture)

@@ -360,3 +360,19 @@ def test_dashboard_and_vendored_assets(client):
     assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
     assert "cdn.jsdelivr" not in docs.text
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_response_cache_keeps_authorisation(client, headers):
+    url = API + "/cities/astana/hotspots.geojson?res=7"
+    r1 = client.get(url, headers=headers["analyst"])
+    r2 = client.get(url, headers=headers["analyst"])  # from the response cache
+    assert r1.status_code == r2.status_code == 200 and r1.content == r2.content
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"X-API-Key": "qk_forged"}).status_code == 401
+    k = client.post(API + "/admin/keys", json={"role": "analyst", "label": "cache"}, headers=headers["admin"]).json()
+    assert client.get(url, headers={"X-API-Key": k["key"]}).status_code == 200
+    assert client.delete(API + f"/admin/keys/{k['id']}", headers=headers["admin"]).status_code == 204
+    assert client.get(url, headers={"X-API-Key": k["key"]}).status_code == 401
+    # audited resources are never served from the cache: every read is logged
+    assert client.get(API + "/cities/astana/incidents?limit=1", headers=headers["analyst"]).headers[
+        "cache-control"].endswith("no-store")
