@@ -1,13 +1,41 @@
 """Fields derived from a point and a time: district, H3 cell (res 11) and darkness."""
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
+import shapely
 
-from hotspot.cities import City
+from hotspot.cities import City, get_city
 from hotspot.h3grid import latlng_to_cells
 from hotspot.schema import H3_STORE_RES
 from hotspot.timeutil import is_dark
+
+
+@cache
+def _district_polys(city_key: str):
+    d = get_city(city_key).districts
+    polys = d.geometry.values.copy()
+    shapely.prepare(polys)
+    return polys, d["district"].to_numpy(object)
+
+
+def assign_district(city: City, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Same result as :meth:`City.assign_district` (first district wins on shared edges), with one
+    prepared ``contains_xy`` pass per district instead of an STRtree ``within`` query — about ten
+    times faster for the handful of district polygons a city has."""
+    polys, keys = _district_polys(city.key)
+    out = np.full(len(lat), None, dtype=object)
+    todo = np.ones(len(lat), bool)
+    for g, k in zip(polys, keys, strict=True):
+        idx = np.flatnonzero(todo)
+        if not len(idx):
+            break
+        hit = idx[shapely.contains_xy(g, lon[idx], lat[idx])]
+        out[hit] = k
+        todo[hit] = False
+    return out
 
 
 def derive_point_fields(city: City, lat: np.ndarray, lon: np.ndarray, occurred_at: pd.Series) -> pd.DataFrame:
@@ -19,7 +47,7 @@ def derive_point_fields(city: City, lat: np.ndarray, lon: np.ndarray, occurred_a
     ok = np.isfinite(lat) & np.isfinite(lon)
     district = np.full(n, None, dtype=object)
     if ok.any():
-        district[ok] = city.assign_district(lat[ok], lon[ok])
+        district[ok] = assign_district(city, lat[ok], lon[ok])
     h3 = latlng_to_cells(lat, lon, H3_STORE_RES)
     t = pd.to_datetime(pd.Series(occurred_at).reset_index(drop=True), utc=True)
     dark = np.full(n, None, dtype=object)

@@ -148,14 +148,14 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) 
             p = pd.to_datetime(at[rest].astype(object), format=fmt, errors="coerce")
             vals = p.dt.as_unit("ns").to_numpy()
         else:  # Arrow's strptime: vectorised C++, whole-string match
-            arr = pa.array(at[rest].astype(object), type=pa.string())
-            vals = pc.strptime(arr, format=fmt, unit="ns", error_is_null=True).to_numpy(zero_copy_only=False)
-            vals = vals.astype("datetime64[ns]")
+            arr = pa.array(at[rest].array)
+            ts = pc.strptime(arr, format=fmt, unit="ns", error_is_null=True)
             # strptime rolls 31.02 over into March: the day typed must be the day parsed
-            pat = r"^\s*(\d{1,2})" if fmt.startswith("%d") else r"^\s*\d{4}\D\d{1,2}\D(\d{1,2})"
-            typed = pd.to_numeric(at[rest].str.extract(pat, expand=False).astype(object), errors="coerce")
-            parsed = pd.DatetimeIndex(vals).day.to_numpy(float)
-            vals[typed.to_numpy(float) != parsed] = np.datetime64("NaT")
+            pat = r"^\s*(?P<d>\d{1,2})" if fmt.startswith("%d") else r"^\s*\d{4}\D\d{1,2}\D(?P<d>\d{1,2})"
+            typed = pc.cast(pc.struct_field(pc.extract_regex(arr, pat), [0]), pa.int64(), safe=False)
+            same = pc.fill_null(pc.equal(typed, pc.day(ts)), False)
+            vals = pc.if_else(same, ts, pa.scalar(None, ts.type)).to_numpy(zero_copy_only=False)
+            vals = vals.astype("datetime64[ns]")
         ok = ~np.isnat(vals)
         if ok.any():
             idx = np.flatnonzero(rest)[ok]
