@@ -145,3 +145,26 @@ def test_ring_and_band_weights_match_brute_force():
     np.testing.assert_array_equal(wb.toarray() > 0, ref)
     ws = binning.city_ring_weights("astana", 8, 1)
     assert (ws.diagonal() == 1).all()
+
+
+def test_h3py_fallback_matches_h3ronpy(monkeypatch):
+    import hotspot.h3grid as g
+
+    rng = np.random.default_rng(5)
+    lat = 51.1 + rng.random(500) * 0.1
+    lon = 71.4 + rng.random(500) * 0.1
+    fast = g.latlng_to_cells(lat, lon, 10)
+    ll_fast = g.cells_to_latlng(fast)
+    src_fast, dst_fast = g.grid_disk_pairs(fast[:20], 2)
+    poly_fast = g.cells_to_boundaries(fast[:5])
+    monkeypatch.setattr(g, "_h3r", None)
+    monkeypatch.setattr(g, "_h3rv", None)
+    np.testing.assert_array_equal(g.latlng_to_cells(lat, lon, 10), fast)
+    np.testing.assert_allclose(np.c_[g.cells_to_latlng(fast)], np.c_[ll_fast], atol=1e-12)
+    src, dst = g.grid_disk_pairs(fast[:20], 2)
+    assert sorted(zip(src.tolist(), dst.tolist(), strict=True)) == sorted(
+        zip(src_fast.tolist(), dst_fast.tolist(), strict=True))
+    import shapely
+
+    assert all(shapely.equals_exact(a, b, tolerance=1e-9) or a.equals(b)
+               for a, b in zip(g.cells_to_boundaries(fast[:5]), poly_fast, strict=True))

@@ -71,9 +71,10 @@ def test_permutations_are_seeded_and_agree_with_esda(columbus):
     np.testing.assert_array_equal(a.p, b.p)
     assert not np.array_equal(a.p, c.p)
     assert a.inference == "permutation"
-    ref = esda.G_Local(y, w, star=True, transform="B", permutations=9999, seed=5)
+    ref = esda.G_Local(y, w, star=True, transform="B", permutations=9999, seed=5, n_jobs=1)
     # esda's p_sim is the one-sided folded tail; ours is two-sided = 2 × that (capped at 1)
-    np.testing.assert_allclose(a.p, np.minimum(1, 2 * ref.p_sim), atol=0.03)
+    # both are 9,999-draw Monte-Carlo estimates: sd of a difference ≈ 0.014 at p ≈ 0.5
+    np.testing.assert_allclose(a.p, np.minimum(1, 2 * ref.p_sim), atol=0.05)
     np.testing.assert_allclose(a.z_sim, ref.z_sim, atol=0.1)
 
 

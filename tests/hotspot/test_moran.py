@@ -45,8 +45,10 @@ def test_local_moran_permutations_agree_with_esda(columbus):
     df, w = columbus
     y = df["CRIME"].to_numpy()
     got = local_moran(y, w.sparse, permutations=9999, seed=2)
-    ref = esda.Moran_Local(y, w, permutations=9999, seed=2)
-    np.testing.assert_allclose(got.p, np.minimum(1, 2 * ref.p_sim), atol=0.03)
+    ref = esda.Moran_Local(y, w, permutations=9999, seed=2, n_jobs=1)
+    # both are 9,999-draw Monte-Carlo estimates: sd of a difference ≈ 0.014 at p ≈ 0.5
+    np.testing.assert_allclose(got.p, np.minimum(1, 2 * ref.p_sim), atol=0.05)
+    np.testing.assert_allclose(got.z, ref.z_sim, atol=0.15)
 
 
 @pytest.mark.parametrize("t", ["b", "r"])
