@@ -10,6 +10,7 @@ the same missing key compute it once (a per-key lock), which keeps a cold start 
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import sys
@@ -159,7 +160,8 @@ class ResponseCacheMiddleware:
     ``(role, path, query string, data version of the city)``: a request is answered from the store
     only when its key resolves (through the verified-key cache of :mod:`api.auth`) to the **same
     role** that produced the response, so authorisation is identical; an unknown key, or one not
-    verified recently, goes through the app as usual.
+    verified recently, goes through the app as usual.  JSON bodies over 4 KiB are also kept
+    gzip-compressed (once, at store time) and sent so to clients that accept gzip.
     """
 
     PREFIXES = ("/api/v1/cities/", "/api/v1/public/cities/")
@@ -200,7 +202,11 @@ class ResponseCacheMiddleware:
         key = (role, path, scope.get("query_string", b""), ver)
         hit = self.store.get(key)
         if hit is not None:
-            status, hdrs, body = hit
+            status, hdrs, body, gz = hit
+            if gz is not None and b"gzip" in headers.get(b"accept-encoding", b""):
+                body = gz
+                hdrs = [h for h in hdrs if h[0] != b"content-length"] + [
+                    (b"content-length", str(len(gz)).encode()), (b"content-encoding", b"gzip")]
             etag = dict(hdrs).get(b"etag")
             if etag is not None and headers.get(b"if-none-match") == etag:
                 await send({"type": "http.response.start", "status": 304,
@@ -222,7 +228,14 @@ class ResponseCacheMiddleware:
                 if not msg.get("more_body") and start.get("status") == 200:
                     h = dict(start.get("headers") or ())
                     if b"etag" in h and b"no-store" not in h.get(b"cache-control", b""):
-                        self.store.put(key, (200, list(start["headers"]), b"".join(chunks)))
+                        body = b"".join(chunks)
+                        gz = None
+                        if len(body) > 4096 and b"json" in h.get(b"content-type", b""):
+                            gz = gzip.compress(body, compresslevel=6, mtime=0)
+                        hdrs = [x for x in start["headers"] if x[0] != b"vary"]
+                        hdrs.append((b"vary", h.get(b"vary", b"") + (b", " if h.get(b"vary") else b"")
+                                     + b"Accept-Encoding"))
+                        self.store.put(key, (200, hdrs, body, gz))
             await send(msg)
 
         await self.app(scope, receive, capture)

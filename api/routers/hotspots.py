@@ -69,7 +69,7 @@ async def hotspots_geojson(
         meta = {kk: v for kk, v in cells.attrs.get("params", {}).items()
                 if isinstance(v, int | float | str | bool) and kk != "created_utc"}
         return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props.astype(object),
-                                  extra={"meta": {"city": city, "res": res, **meta}})
+                                  precision=1e-5, extra={"meta": {"city": city, "res": res, **meta}})
 
     body = svc.cache.get(key)  # fast path on the event loop; computing goes to a worker thread
     if body is None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 import h3
 import numpy as np
@@ -376,3 +375,17 @@ def test_response_cache_keeps_authorisation(client, headers):
     # audited resources are never served from the cache: every read is logged
     assert client.get(API + "/cities/astana/incidents?limit=1", headers=headers["analyst"]).headers[
         "cache-control"].endswith("no-store")
+
+
+def test_cached_geojson_gzip(client, headers):
+    import gzip
+
+    url = API + "/cities/astana/hotspots.geojson?res=8&light=dark"
+    plain = client.get(url, headers={**headers["analyst"], "Accept-Encoding": "identity"})
+    again = client.get(url, headers={**headers["analyst"], "Accept-Encoding": "gzip"})
+    assert again.headers.get("content-encoding") == "gzip"
+    assert again.content == plain.content  # httpx decodes; same document
+    raw = client.get(url, headers={**headers["analyst"], "Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers and raw.content == plain.content
+    assert "Accept-Encoding" in again.headers["vary"]
+    assert gzip.decompress(gzip.compress(plain.content)) == plain.content
