@@ -89,6 +89,26 @@ def read_metadata(path: Path) -> dict:
     return json.loads(pq.read_schema(path).metadata[b"qauipsiz"])
 
 
+def write_density_geotiff(df, city: str, filters: dict, params: dict, path: Path, cell_m: float) -> dict:
+    """Density of the filtered incidents over the city's UTM bounding box as a GeoTIFF, with the
+    table's kernel and bandwidth (value ``count`` or ``weighted`` as in ``params``)."""
+    import numpy as np
+
+    from hotspot.binning import filter_mask
+    from hotspot.cities import get_city
+    from hotspot.kde import kde_geotiff
+
+    c = get_city(city)
+    sub = df[filter_mask(df, c, **filters)] if filters else df
+    x, y = c.to_metric(sub["lon"].to_numpy(float), sub["lat"].to_numpy(float))
+    inside = c.contains(sub["lat"].to_numpy(float), sub["lon"].to_numpy(float))
+    xy = np.column_stack([x, y])[inside]
+    w = sub["harm_weight"].to_numpy(float)[inside] if params["value"] == "weighted" else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return kde_geotiff(path, xy, c.epsg, bandwidth_m=params["bandwidth_m"], cell_m=cell_m,
+                       bounds=c.boundary_metric.bounds, kernel=params["kernel"], weights=w)
+
+
 @app.command("hotspots")
 def hotspots_cmd(
     city: str = typer.Option("astana", "--city", help="City key (qauipsiz cities)."),
@@ -113,6 +133,9 @@ def hotspots_cmd(
     hours: str = typer.Option(None, "--hours", help="Local hours START-END, wrapping, e.g. 18-02."),
     weekdays: str = typer.Option(None, "--weekdays", help="Comma-separated: mon..sun or 0–6."),
     dark: bool = typer.Option(None, "--dark/--light", help="Only in darkness (sun < −6°) / daylight."),
+    geotiff: Path = typer.Option(None, "--geotiff",
+                                 help="Also write the density surface as a GeoTIFF (city UTM grid)."),
+    cell_m: float = typer.Option(50.0, "--cell-m", help="GeoTIFF pixel size, metres."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
 ) -> None:
     """Hot-spot table of a city: one row per H3 cell with count, weighted, density (per km²),
@@ -146,6 +169,9 @@ def hotspots_cmd(
     params = dict(table.attrs["params"], incidents=str(incidents))
     with console.status(f"writing {out}"):
         fmt = write_table(table, out, params)
+    if geotiff is not None:
+        with console.status(f"writing density GeoTIFF {geotiff}"):
+            write_density_geotiff(df, city, filters, params, geotiff, cell_m)
     bins = table["gi_bin"].value_counts().sort_index()
     summary = {"out": str(out), "format": fmt, "cells": len(table), "incidents_binned": params["n_binned"],
                "hot_99": int(bins.get(3, 0)), "hot_95": int(bins.get(2, 0)), "hot_90": int(bins.get(1, 0)),

@@ -104,6 +104,27 @@ def test_demo_hotspot_found_with_its_own_filters(demo_incidents, truth):
         assert (np.hypot(x - cx, y - cy) <= row.radius_m + 250).any(), row.hotspot_id
 
 
+def test_cli_geotiff(demo_dir, tmp_path):
+    import rasterio
+
+    from api.cli import app
+
+    tif = tmp_path / "density.tif"
+    r = CliRunner().invoke(app, ["hotspots", "--res", "8", "--incidents", str(demo_dir / "incidents_truth.parquet"),
+                                 "--out", str(tmp_path / "t.parquet"), "--bandwidth-m", "500",
+                                 "--geotiff", str(tif), "--cell-m", "100"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tif) as src:
+        assert src.crs.to_epsg() == get_city("astana").epsg and src.res == (100.0, 100.0)
+        arr = src.read(1)
+        assert arr.max() > 0 and src.tags()["bandwidth_m"] == "500.0"
+        # integral of the density ≈ number of incidents inside the city (edge losses are small)
+        n = arr.sum() * 0.01  # per km² × 0.01 km² per pixel
+        df = pd.read_parquet(demo_dir / "incidents_truth.parquet")
+        inside = get_city("astana").contains(df.lat.to_numpy(), df.lon.to_numpy()).sum()
+        assert n == pytest.approx(inside, rel=0.05)
+
+
 def test_cli_help_and_bad_input(tmp_path):
     from api.cli import app
 
