@@ -87,21 +87,21 @@ def esri_bins(z, q) -> np.ndarray:
 # ---------------------------------------------------------------------------- permutations
 @numba.njit(cache=True)
 def _draw_rows(n_pool: int, k: int, permutations: int, seed: int) -> np.ndarray:
-    """``permutations`` rows of ``k`` distinct integers in [0, n_pool) (rejection sampling)."""
+    """``permutations`` rows of ``k`` distinct integers in [0, n_pool), each a uniform ordered sample.
+
+    Partial Fisher–Yates on one pool array that is never reset: each row starts from whatever
+    permutation the previous row left, which does not bias the uniform k-prefix.  O(k) per row.
+    """
     np.random.seed(seed)
+    pool = np.arange(n_pool).astype(np.int32)
     out = np.empty((permutations, k), np.int32)
     for p in range(permutations):
         for a in range(k):
-            while True:
-                v = np.random.randint(0, n_pool)
-                dup = False
-                for b in range(a):
-                    if out[p, b] == v:
-                        dup = True
-                        break
-                if not dup:
-                    out[p, a] = v
-                    break
+            j = np.random.randint(a, n_pool)
+            t = pool[a]
+            pool[a] = pool[j]
+            pool[j] = t
+            out[p, a] = pool[a]
     return out
 
 

@@ -164,3 +164,16 @@ def test_shared_and_loop_permutations_agree(ring_grid):
     b = conditional_permutation(y, w, 9999, 1, method="loop")
     assert np.abs(a["p"] - b["p"]).max() < 0.06  # Monte-Carlo sd of each p ≈ 0.009
     assert np.corrcoef(a["p"], b["p"])[0, 1] > 0.995
+
+
+def test_draw_rows_are_distinct_and_uniform():
+    from hotspot._inference import _draw_rows
+
+    rows = _draw_rows(10, 4, 20000, 7)
+    assert all(len(set(r)) == 4 for r in rows[:500].tolist())
+    counts = np.bincount(rows.ravel(), minlength=10)
+    # each value appears with probability 4/10 per row
+    expected = 20000 * 4 / 10
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+    firsts = np.bincount(rows[:, 0], minlength=10)
+    assert stats.chisquare(firsts).pvalue > 1e-4
