@@ -163,4 +163,18 @@ def gi_star(y, w, *, star: bool = True, permutations: int = 0, seed=None, alpha:
     return GiStarResult(z=z, p=p, q=q, bin=esri_bins(z, q), significant=q < alpha, star=bool(star),
                         alpha=float(alpha), permutations=permutations, inference=inference, z_sim=z_sim,
                         params={"n": n, "star": bool(star), "permutations": permutations, "seed": seed,
-                                "alpha": float(alpha), "fdr": "benjamini-hochberg"})
+                                "alpha": float(alpha), "fdr": "benjamini-hochberg",
+                                "min_bh_discoveries": min_bh_discoveries(n, permutations, alpha)})
+
+
+def min_bh_discoveries(n: int, permutations: int, alpha: float) -> int:
+    """Smallest set of cells BH at ``alpha`` can flag when the smallest p-value is 2/(P+1).
+
+    With permutation p-values BH can reject r cells only if r ≥ n·p_min/alpha; e.g. 201 cells
+    for 50,000 cells at 9,999 permutations and alpha 0.05.  1 for analytic inference.
+    """
+    if not permutations:
+        return 1
+    import math
+
+    return max(1, math.ceil(n * (2.0 / (permutations + 1)) / alpha - 1e-9))

@@ -16,6 +16,7 @@ from hotspot._inference import (
     split_diagonal,
     warn_permutations,
 )
+from hotspot.gistar import min_bh_discoveries
 
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 """esda's quadrant numbering: 1 high-high, 2 low-high, 3 low-low, 4 high-low."""
@@ -128,7 +129,8 @@ def local_moran(y, w, *, transform: str = "r", permutations: int = 0, seed=None,
                             alpha=float(alpha), permutations=permutations, inference=inference,
                             EIc=EIc, VIc=VIc,
                             params={"n": n, "transform": transform, "permutations": permutations,
-                                    "seed": seed, "alpha": float(alpha)})
+                                    "seed": seed, "alpha": float(alpha),
+                                    "min_bh_discoveries": min_bh_discoveries(n, permutations, alpha)})
 
 
 @dataclass
