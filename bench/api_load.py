@@ -135,6 +135,7 @@ def main() -> int:
     ap.add_argument("--key", help="API key with the hotspots permission (default: create one in the store)")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2, help="server processes of the started server (serve --workers)")
     ap.add_argument("--procs", type=int, default=4, help="client processes sharing the clients")
     ap.add_argument("--quick", action="store_true", help="5 s per scenario")
     ap.add_argument("--no-peer", action="store_true", help="skip the static-file peer")
@@ -162,7 +163,8 @@ def main() -> int:
             print(f"starting qauipsiz serve on {base} (store: {os.environ.get('DATABASE_URL') or 'settings default'})",
                   flush=True)
             p = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--city",
-                                  "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm"], cwd=ROOT)
+                                  "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm",
+                                  "--workers", str(args.workers)], cwd=ROOT)
             procs.append(p)
             wait_up(base + "/api/v1/health", p, timeout=900)
         hdr = {"X-API-Key": key}

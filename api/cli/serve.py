@@ -61,6 +61,8 @@ def serve_cmd(
     ingest: bool = typer.Option(True, "--ingest/--no-ingest", help="Ingest the demo city if the store is empty."),
     warm_cache: bool = typer.Option(True, "--warm/--no-warm", help="Precompute the default surfaces in the background."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32,
+                                help="Server processes (each keeps its own cache; >1 skips --warm)."),
 ) -> None:
     """Serve the API (/api/v1, docs at /api/v1/docs) and the web dashboard (/)."""
     import dataclasses
@@ -86,4 +88,11 @@ def serve_cmd(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"qauipsiz: serving {s.city} at http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/v1/docs)")
     sys.stdout.flush()
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+    if workers > 1:
+        import os
+
+        os.environ["QAUIPSIZ_CITY"] = s.city
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
+                    access_log=False, workers=workers)
+    else:
+        uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
