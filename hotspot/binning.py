@@ -135,14 +135,14 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
         ``place_type`` and ``is_dark`` (or ``lat``/``lon`` to compute darkness) as used.
     city : str or City, optional
         Needed for ``hours`` and ``weekdays``: they are evaluated in the city's local time zone.
-    categories, place_types : iterable of str, optional
+    categories, place_types : iterable of str or comma-separated str, optional
         Keep rows whose category / place type is in the set.
     start, end : date-like, optional
         Keep ``start <= occurred_at < end``.  Naive values are local dates/times of ``city``
         (UTC when no city is given); tz-aware values are used as they are.
     hours : str or (int, int), optional
         Local hours ``"18-02"``: 18:00 to 01:59, wrapping past midnight.
-    weekdays : iterable of int or str, optional
+    weekdays : iterable of int or str, or comma-separated str, optional
         Local weekdays, Monday = 0 (or ``"mon"`` .. ``"sun"``).
     dark : bool, optional
         ``True`` keeps incidents in darkness (sun below −6°), ``False`` those in daylight.
@@ -162,10 +162,15 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
             raise ValueError(f"filter needs incident column {name!r}, which is missing")
         return df[name]
 
+    def as_list(v):
+        return [s.strip() for s in v.split(",")] if isinstance(v, str) else list(v)
+
     if categories is not None:
-        m &= col("category").isin(list(categories)).to_numpy()
+        m &= col("category").isin(as_list(categories)).to_numpy()
     if place_types is not None:
-        m &= col("place_type").isin(list(place_types)).to_numpy()
+        m &= col("place_type").isin(as_list(place_types)).to_numpy()
+    if isinstance(weekdays, str):
+        weekdays = as_list(weekdays)
     if start is not None or end is not None or hours is not None or weekdays is not None:
         occ = pd.to_datetime(col("occurred_at"), utc=True)
         for bound, op in ((start, "ge"), (end, "lt")):

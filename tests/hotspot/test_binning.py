@@ -104,6 +104,9 @@ def test_hours_and_weekdays_are_local_and_wrap():
     assert m.tolist() == [False, True, False, False, False]
     m = binning.filter_mask(df, "astana", weekdays=["mon", 6])
     assert m.tolist() == [False, True, False, True, True]
+    assert binning.filter_mask(df, "astana", weekdays="mon,sun").tolist() == m.tolist()
+    with pytest.raises(ValueError, match="weekday"):
+        binning.filter_mask(df, "astana", weekdays=["funday"])
     # naive bounds are local: 2024-02-11 00:00 to 2024-06-10 00:00 Astana time
     m = binning.filter_mask(df, "astana", start="2024-02-11", end="2024-06-10")
     assert m.tolist() == [False, True, False, False, False]
@@ -118,6 +121,7 @@ def test_category_place_dark_filters():
     m = binning.filter_mask(df, categories={"theft"}, place_types=["yard"], dark=True)
     ref = (df.category == "theft") & (df.place_type == "yard") & df.is_dark
     np.testing.assert_array_equal(m, ref.to_numpy())
+    np.testing.assert_array_equal(binning.filter_mask(df, categories="theft", place_types="yard", dark=True), m)
     # without is_dark the sun position is computed
     d2 = df.drop(columns="is_dark")
     from hotspot.timeutil import is_dark
