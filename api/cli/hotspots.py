@@ -123,7 +123,7 @@ def hotspots_cmd(
                                    help="Distance band in metres instead of rings, or 'auto' (Esri rules)."),
     kernel: str = typer.Option("quartic", "--kernel", help="quartic, epanechnikov or gaussian."),
     bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="KDE radius, metres (default Esri's rule)."),
-    permutations: int = typer.Option(0, "--permutations", help="0 = analytic; else ≥ 9,999 recommended."),
+    permutations: int = typer.Option(0, "--permutations", help="0 = analytic (default); else ≥ 9,999, 99,999 advised for ~50k cells."),
     seed: int = typer.Option(None, "--seed", help="Permutation seed."),
     alpha: float = typer.Option(0.05, "--alpha", help="FDR level for LISA clusters / significance."),
     categories: str = typer.Option(None, "--categories", help="Comma-separated category keys."),
