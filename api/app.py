@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -144,7 +147,18 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     from api.routers import ROUTERS
 
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI):
+        if os.environ.get("QAUIPSIZ_WARM") == "1":
+            from api.routers._engine import warm
+
+            threading.Thread(target=warm, args=(app_.state.services, settings.city), daemon=True,
+                             name="qauipsiz-warm").start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="qauipsiz",
         version="0.1.0",
         summary="Crime hotspots, CPTED and siting for Kazakhstan's cities (Қауіпсіз — safe).",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 
 import typer
@@ -38,19 +37,6 @@ def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
     return done
 
 
-def warm(app_, city: str) -> None:
-    """Compute the default dashboard surfaces (res-9 hotspots, heat raster) so first requests are fast."""
-    from api.routers import _engine
-    from api.routers._deps import Filters
-
-    svc = app_.state.services
-    try:
-        _engine.hotspot_cells(svc, city, Filters(), res=9, params={"bandwidth_m": None, "weighted": False, "k": 1})
-        _engine.density_grid(svc, city, Filters(), bandwidth_m=None, cell_m=50.0, weighted=False)
-    except Exception as e:  # noqa: BLE001 - warming is best effort; requests report real errors
-        print(f"qauipsiz: cache warm-up skipped: {e}", file=sys.stderr)
-
-
 @app.command("serve")
 def serve_cmd(
     city: str = typer.Option(None, "--city", help="Default city of the dashboard (QAUIPSIZ_CITY)."),
@@ -62,7 +48,7 @@ def serve_cmd(
     warm_cache: bool = typer.Option(True, "--warm/--no-warm", help="Precompute the default surfaces in the background."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
     workers: int = typer.Option(1, "--workers", min=1, max=32,
-                                help="Server processes (each keeps its own cache; >1 skips --warm)."),
+                                help="Server processes (each keeps and warms its own cache)."),
 ) -> None:
     """Serve the API (/api/v1, docs at /api/v1/docs) and the web dashboard (/)."""
     import dataclasses
@@ -79,20 +65,21 @@ def serve_cmd(
 
     if s.city not in list_cities():
         raise typer.BadParameter(f"unknown city {s.city!r}; known: {', '.join(list_cities())}", param_hint="--city")
-    application = create_app(s)
-    store = application.state.services.store()
+    from api.store import Store
+
+    store = Store(s.database_url)
     if ingest:
         ensure_city_data(store, s.city, demo or s.demo_dir, echo=lambda m: typer.echo(m, err=True))
-    if warm_cache:
-        threading.Thread(target=warm, args=(application, s.city), daemon=True).start()
+    store.close()
+    import os
+
+    os.environ["QAUIPSIZ_WARM"] = "1" if warm_cache else "0"  # each server process warms its own cache
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"qauipsiz: serving {s.city} at http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/v1/docs)")
     sys.stdout.flush()
     if workers > 1:
-        import os
-
         os.environ["QAUIPSIZ_CITY"] = s.city
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
                     access_log=False, workers=workers)
     else:
-        uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(create_app(s), host=host, port=port, log_level=log_level, access_log=False)

@@ -139,3 +139,21 @@ def recommendations(svc: Services, city: str, kind: str, n: int, lang: str) -> p
             return siting.recommend_posts(city, inc, layers, n, exact=False, lang=lang)
 
     return svc.cache.get_or_compute(("recommend", city, kind, n, lang, svc.version(city)), compute)
+
+
+def warm(svc: Services, city: str, *, cpted: bool = True) -> None:
+    """Compute the dashboard's default surfaces (res-9 hotspots, heat raster, CPTED scores) ahead of
+    the first request.  Best effort: a failure is printed, requests then report the real error."""
+    import sys
+
+    from api.routers._deps import Filters
+
+    steps = [lambda: hotspot_cells(svc, city, Filters(), res=9, params=DEFAULT_SURFACE),
+             lambda: density_grid(svc, city, Filters(), bandwidth_m=None, cell_m=50.0, weighted=False)]
+    if cpted:
+        steps.append(lambda: scored_blocks(svc, city))
+    for step in steps:
+        try:
+            step()
+        except Exception as e:  # noqa: BLE001
+            print(f"qauipsiz: cache warm-up step skipped: {type(e).__name__}: {e}", file=sys.stderr)
