@@ -9,6 +9,7 @@
     [3, "#d62f27", "hot99"], [2, "#ed7551", "hot95"], [1, "#fab984", "hot90"], [0, "#f7f7f2", "notSig"],
     [-1, "#c0ccbe", "cold90"], [-2, "#849eba", "cold95"], [-3, "#4575b5", "cold99"]];
   const SEQ = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]; // public rates / counts
+  const PATROL = ["#2e7d32", "#6a1b9a", "#00838f", "#ef6c00", "#37474f", "#ad1457"];
   const SCORE = ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"]; // CPTED 0..100, low = bad
 
   const LAYERS = [
@@ -213,8 +214,23 @@
     },
     patrol: async () => {
       const fc = await fetchJSON(`/cities/${state.city}/patrol-plans.geojson`);
-      return L.geoJSON(fc, { style: { color: "#2e7d32", weight: 4 },
-        onEachFeature: (f, l) => l.bindPopup(() => rows([[t("route"), f.properties.route_id || f.properties.name]])) });
+      const hhmm = (v) => (v ? String(v).slice(11, 16) : "—");
+      const units = [...new Set(fc.features.filter((f) => f.properties.feature === "route").map((f) => Number(f.properties.unit)))];
+      state.meta.patrol = { units: units.sort((a, b) => a - b) };
+      return L.geoJSON(fc, {
+        style: (f) => ({ color: PATROL[(Number(f.properties.unit) || 0) % PATROL.length], weight: 4, opacity: 0.85 }),
+        pointToLayer: (f, ll) => L.circleMarker(ll, { radius: f.properties.kind === "depot" ? 8 : 5, weight: 2,
+          color: PATROL[(Number(f.properties.unit) || 0) % PATROL.length],
+          fillColor: f.properties.kind === "depot" ? "#000000" : "#ffffff", fillOpacity: 1 }),
+        onEachFeature: (f, l) => l.bindPopup(() => {
+          const p = f.properties;
+          if (p.feature === "route") {
+            return rows([[t("route"), p.unit], ["min", fmt(p.minutes, 0)], ["m", fmt(p.distance_m, 0)]]);
+          }
+          return rows([[t("route"), p.unit], ["#", p.seq], [t("cell"), p.h3], ["→", hhmm(p.arrive)],
+            ["←", hhmm(p.depart)], ["min", fmt(p.dwell_min, 0)]]);
+        }),
+      });
     },
   };
 
@@ -284,7 +300,7 @@
       } else if (id === "recommended") {
         html += swatch("#8e24aa", t("gain"));
       } else if (id === "patrol") {
-        html += swatch("#2e7d32", t("route"));
+        html += (m.units || []).map((u) => swatch(PATROL[u % PATROL.length], `${t("route")} ${u}`)).join("");
       }
       html += "</div>";
     }
