@@ -137,6 +137,13 @@ def test_dashboard_layers_filters_language(server, tmp_path_factory):
         filtered_map = page.locator("#map").screenshot()
         assert filtered_map != after_map
 
+        # CPTED block scores: another layer with its own legend and popups
+        with page.expect_response(lambda r: "/cpted/blocks.geojson" in r.url and r.status == 200, timeout=180_000):
+            page.check("#layer-cpted")
+        page.wait_for_selector("#legend [data-layer='cpted'] .li", timeout=60_000)
+        assert page.locator("#legend [data-layer='cpted'] .li").count() == 5
+        page.uncheck("#layer-cpted")
+
         # layer off: its legend block goes
         page.uncheck("#layer-hexagons")
         assert page.locator("#legend [data-layer='hexagons']").count() == 0
