@@ -6,7 +6,7 @@ DEMO    ?= data/demo/astana
 OUT     ?= out
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test bench lint demo pipeline serve clean
+.PHONY: run test bench lint demo pipeline clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,9 +19,13 @@ $(DEMO)/metadata.json: | $(STAMP)
 
 demo: $(STAMP) $(DEMO)/metadata.json
 
+KEYFILE ?= var/demo-admin.key
+
 ## run: install, build the demo city if missing, run the analysis pipeline, then serve the dashboard
 run: demo
 	$(BIN)/qauipsiz pipeline --city astana --demo $(DEMO) --out $(OUT)
+	test -s $(KEYFILE) || $(BIN)/qauipsiz keys create admin --label "make run (local demo)" --save $(KEYFILE) >/dev/null
+	@echo "Dashboard sign-in key (admin, local demo): $$(cat $(KEYFILE))  — stored in $(KEYFILE)"
 	$(BIN)/qauipsiz serve --city astana --host 127.0.0.1 --port 8000
 
 ## pipeline: the analysis job alone (what `make run` does before serving)

@@ -1,0 +1,53 @@
+"""``qauipsiz keys``: create, list and revoke API keys (only their sha256 is stored)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from api.cli._app import app
+
+keys_app = typer.Typer(help="API keys for the service: create, list, revoke. The store keeps only hashes.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _store():
+    from api.store import Store
+
+    return Store.from_settings()
+
+
+@keys_app.command("create")
+def create(
+    role: str = typer.Argument(..., help="public | analyst | planner | commander | admin"),
+    label: str = typer.Option("", "--label", help="Who or what the key is for."),
+    save: Path = typer.Option(None, "--save", help="Also write the key to this file (mode 600)."),
+) -> None:
+    """Create a key and print it once."""
+    from api.auth import ROLES
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}", param_hint="ROLE")
+    key = _store().create_api_key(role, label)
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(key + "\n", encoding="utf-8")
+        os.chmod(save, 0o600)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def list_keys() -> None:
+    """List keys (id, prefix, role, label, created, revoked) — never the keys themselves."""
+    df = _store().list_api_keys()
+    typer.echo(df.to_string(index=False) if len(df) else "no keys")
+
+
+@keys_app.command("revoke")
+def revoke(key_id: int = typer.Argument(..., help="The key's id from `qauipsiz keys list`.")) -> None:
+    """Revoke a key by id."""
+    if not _store().revoke_api_key(key_id):
+        raise typer.BadParameter(f"no active key with id {key_id}", param_hint="KEY_ID")
+    typer.echo(f"revoked key {key_id}")
