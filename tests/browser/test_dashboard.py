@@ -16,19 +16,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.conftest import require
+
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 pytestmark = pytest.mark.browser
-
-
-def _require(ok: bool, what: str) -> None:
-    if ok:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but is not available")
-    pytest.skip(f"{what} not available")
 
 
 def _free_port() -> int:
@@ -39,11 +32,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(demo_dir, tmp_path_factory):
-    _require(CHROMIUM is not None, "Debian chromium")
+    require(CHROMIUM is not None, "Debian chromium")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        _require(False, "playwright (python)")
+        require(False, "playwright (python)")
     from api.store import Store
 
     root = tmp_path_factory.mktemp("browser")

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from api.store import Store
+from tests.conftest import require
 
 BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 
@@ -42,10 +43,7 @@ def _pg_available(url: str) -> str | None:
 def _need_pg() -> str:
     url = pg_url()
     why = "QAUIPSIZ_TEST_PG_URL is not set" if not url else _pg_available(url)
-    if why:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostGIS store tests required in CI: {why}")
-        pytest.skip(f"PostGIS not available: {why}")
+    require(not why, f"PostGIS ({why})")
     return url
 
 
