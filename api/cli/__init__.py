@@ -12,12 +12,12 @@ from api.cli import geocode as _geocode  # noqa: F401
 from api.cli import hotspots as _hotspots  # noqa: F401
 from api.cli import ingest as _ingest  # noqa: F401
 from api.cli import keys as _keys  # noqa: F401
-from api.cli import quarantine as _quarantine  # noqa: F401
-from api.cli import pipeline as _pipeline  # noqa: F401
-from api.cli import serve as _serve  # noqa: F401
 from api.cli import map as _map  # noqa: F401
-from api.cli import recommend as _recommend  # noqa: F401
 from api.cli import patrol as _patrol  # noqa: F401
+from api.cli import pipeline as _pipeline  # noqa: F401
+from api.cli import quarantine as _quarantine  # noqa: F401
+from api.cli import recommend as _recommend  # noqa: F401
+from api.cli import serve as _serve  # noqa: F401
 from api.cli._app import app
 
 
