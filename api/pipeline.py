@@ -9,7 +9,9 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import rasterio
 
 from hotspot.cities import get_city
 
@@ -19,6 +21,13 @@ DEMO_NOTICE_FILE = "metadata.json"
 def _say(progress: bool, msg: str) -> None:
     if progress:
         print(f"[pipeline] {msg}", flush=True)
+
+
+def _write_geojson(gdf, path: Path, meta: dict) -> None:
+    """GeoJSON with a top-level ``metadata`` member (run parameters, the data's notice)."""
+    doc = json.loads(gdf.to_json(drop_id=True, default=str))
+    doc["metadata"] = meta
+    path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
 
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
@@ -96,11 +105,13 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
 
     stage("hotspots")
     table = hotspot_table(incidents, c.key, res=res, value="weighted")
-    gdf = to_geodataframe(table)
-    gdf.to_file(out / f"hotspots_res{res}.geojson", driver="GeoJSON")
+    _write_geojson(to_geodataframe(table), out / f"hotspots_res{res}.geojson",
+                   {"notice": notice, "params": table.attrs.get("params", {})})
     x, y = c.to_metric(incidents["lon"].to_numpy(), incidents["lat"].to_numpy())
-    kde_geotiff(out / "density.tif", pd.DataFrame({"x": x, "y": y}).to_numpy(), c.epsg,
-                bandwidth_m=400.0, cell_m=50.0)
+    kde_geotiff(out / "density.tif", np.c_[x, y], c.epsg, bandwidth_m=400.0, cell_m=50.0)
+    if notice:
+        with rasterio.open(out / "density.tif", "r+") as ds:
+            ds.update_tags(NOTICE=notice)
     hot = table[table["gi_bin"] == 3]
     summary["hotspots"] = {"res": res, "cells": len(table), "hot_99": int(len(hot)),
                            "hot_any": int((table["gi_bin"] > 0).sum())}
@@ -108,9 +119,11 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
 
     stage("cpted")
     blocks = score_blocks(c.key, layers, table)
-    blocks.to_file(out / "cpted_blocks.geojson", driver="GeoJSON")
+    _write_geojson(blocks, out / "cpted_blocks.geojson", {"notice": notice})
     ff = fix_first(blocks, n=50, lang="ru")
     ff.to_csv(out / "fix_first.csv", index=False, encoding="utf-8-sig")
+    if notice:
+        (out / "NOTICE.txt").write_text(notice + "\n", encoding="utf-8")
     summary["cpted"] = {"blocks": len(blocks), "mean_score": round(float(blocks["score"].mean()), 1)}
     done("cpted")
 
@@ -127,7 +140,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     done("recommend")
 
     stage("patrol")
-    summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units)
+    summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units, notice)
     done("patrol")
 
     summary["timings_s"] = timings
@@ -138,7 +151,8 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     return summary
 
 
-def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str | None, units: int) -> dict:
+def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str | None, units: int,
+            notice: str | None) -> dict:
     from hotspot.patrol import parse_shift, plan_patrol, route_cards_html
 
     if shift is None:
@@ -152,7 +166,7 @@ def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str |
     routes, stops = plan_patrol(c.key, incidents, sh.start, sh.end, units, (depot.geometry.x, depot.geometry.y),
                                 depot_name=str(depot.get("name", "")))
     folder.mkdir(parents=True, exist_ok=True)
-    routes.to_file(folder / "routes.geojson", driver="GeoJSON")
+    _write_geojson(routes, folder / "routes.geojson", {"notice": notice, "shift": shift})
     cards = route_cards_html(routes, stops, c, out_dir=folder)
     return {"shift": shift, "units": units, "hotspots_visited": int((stops["kind"] == "hotspot").sum()),
             "cards": sorted(str(folder / f"route_card_unit_{u}.html") for u in cards)}
@@ -162,7 +176,7 @@ def _print_top(recs: dict[str, pd.DataFrame], n: int = 5) -> None:
     for kind, r in recs.items():
         print(f"\nTop {min(n, len(r))} {kind} sites:")
         for row in r.head(n).itertuples():
-            print(f"  #{row.rank}  {row.lat:.5f}, {row.lon:.5f}  gain {row.marginal_gain:.1f}  — {row.reason}")
+            print(f"  #{row.rank}  {row.lat:.5f}, {row.lon:.5f}  gain {row.marginal_gain:.3g}  — {row.reason}")
 
 
 def run_demo(demo_dir: Path, out: Path, **kw) -> dict:

@@ -4,6 +4,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
+import rasterio
 
 from api.pipeline import run_demo
 from api.store import Store
@@ -31,6 +32,10 @@ def test_outputs_exist_and_carry_the_synthetic_notice(run):
     for f in ("hotspots_res9.geojson", "density.tif", "cpted_blocks.geojson", "fix_first.csv",
               "recommend_cameras.json", "recommend_sos.json", "recommend_posts.json", "patrol/routes.geojson"):
         assert (out / f).exists(), f
+    for f in ("hotspots_res9.geojson", "cpted_blocks.geojson", "patrol/routes.geojson"):
+        assert "SYNTHETIC" in json.loads((out / f).read_text(encoding="utf-8"))["metadata"]["notice"], f
+    with rasterio.open(out / "density.tif") as ds:
+        assert "SYNTHETIC" in ds.tags()["NOTICE"]
     rec = json.loads((out / "recommend_cameras.json").read_text(encoding="utf-8"))
     assert len(rec["sites"]) == 10 and "SYNTHETIC" in rec["notice"]
     assert {"rank", "lat", "lon", "marginal_gain", "cumulative_coverage", "reason"} <= set(rec["sites"][0])
