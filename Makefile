@@ -26,7 +26,7 @@ run: demo
 	$(BIN)/qauipsiz pipeline --city astana --demo $(DEMO) --out $(OUT)
 	test -s $(KEYFILE) || $(BIN)/qauipsiz keys create admin --label "make run (local demo)" --save $(KEYFILE) >/dev/null
 	@echo "Dashboard sign-in key (admin, local demo): $$(cat $(KEYFILE))  — stored in $(KEYFILE)"
-	$(BIN)/qauipsiz serve --city astana --host 127.0.0.1 --port 8000
+	$(BIN)/qauipsiz serve --city astana --host 127.0.0.1 --port 8000 --workers 2
 
 ## pipeline: the analysis job alone (what `make run` does before serving)
 pipeline: demo
