@@ -370,6 +370,12 @@ def load_layer_dir(path: str | Path, required: tuple[str, ...] = ()) -> dict[str
     return out
 
 
+def validate_layers(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """Validate every layer of a ``{name: GeoDataFrame}`` dict whose name has a schema (e.g. layers
+    read back from the store); other layers pass through unchanged."""
+    return {k: (validate_layer(k, v) if k in SCHEMAS else v) for k, v in layers.items()}
+
+
 def empty_layer(name: str) -> gpd.GeoDataFrame:
     """An empty, correctly typed layer (EPSG:4326)."""
     sch = SCHEMAS[name]

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
+from api.cli._inputs import LAYERS_HELP, city_layers
 
 cpted_app = typer.Typer(help="CPTED: block scores with fixes (score) and design review against norms (review).",
                         no_args_is_help=True)
@@ -31,7 +32,7 @@ def _read_hotspots(path: Path):
 @cpted_app.command("score")
 def score_cmd(
     city: str = typer.Option("astana", "--city", help="City registry key (its UTM zone is used)."),
-    layers: Path = typer.Option(..., "--layers", help="Folder of city layers (lamps.geojson, cameras.csv, …)."),
+    layers: Path | None = typer.Option(None, "--layers", help=LAYERS_HELP),
     hotspots: Path | None = typer.Option(None, "--hotspots",
                                          help="Per-H3-cell risk table (h3 + weighted/count/density)."),
     risk_col: str | None = typer.Option(None, "--risk-col", help="Risk column of the hotspot table."),
@@ -51,13 +52,13 @@ def score_cmd(
     """
     from rich.console import Console
 
-    from cpted.layers import load_layer_dir, read_layer
+    from cpted.layers import read_layer
     from cpted.score import assess_blocks, fix_first
 
     con = Console(stderr=True)
     try:
         with con.status("loading layers …") as st:
-            L = load_layer_dir(layers)
+            L = city_layers(city, layers)
             hs = _read_hotspots(hotspots) if hotspots else None
             bl = read_layer(blocks, "blocks") if blocks else None
             res = assess_blocks(city, L, hs, bl, weights=weights, norms=norms, risk_col=risk_col,

@@ -7,35 +7,13 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
+from api.cli._inputs import INCIDENTS_HELP, city_incidents
 
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".parquet": "parquet"}
 
 
 def _split(v: str | None) -> list[str] | None:
     return [s.strip() for s in v.split(",") if s.strip()] if v else None
-
-
-def read_incidents(path: Path):
-    """Incidents from Parquet, CSV or GeoJSON in the schema's columns (``lat``/``lon`` or ``h3``)."""
-    import pandas as pd
-
-    suf = path.suffix.lower()
-    if suf == ".parquet":
-        df = pd.read_parquet(path)
-    elif suf in (".csv", ".txt"):
-        df = pd.read_csv(path)
-    elif suf in (".geojson", ".json", ".gpkg"):
-        import geopandas as gpd
-
-        g = gpd.read_file(path)
-        df = pd.DataFrame(g.drop(columns="geometry"))
-        if "lat" not in df.columns:
-            df["lat"], df["lon"] = g.geometry.y.to_numpy(), g.geometry.x.to_numpy()
-    else:
-        raise typer.BadParameter(f"{path}: unsupported incident file type {suf!r} (parquet, csv, geojson, gpkg)")
-    if "occurred_at" in df.columns:
-        df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
-    return df
 
 
 def write_table(table, out: Path, params: dict) -> str:
@@ -114,9 +92,7 @@ def hotspots_cmd(
     city: str = typer.Option("astana", "--city", help="City key (qauipsiz cities)."),
     res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution 7–11."),
     out: Path = typer.Option(..., "--out", help="Output file: .geojson, .gpkg or .parquet."),
-    incidents: Path = typer.Option(None, "--incidents",
-                                   help="Incident table (Parquet/CSV/GeoJSON, schema columns). "
-                                        "Default: the demo city's incidents_truth.parquet."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     value: str = typer.Option("count", "--value", help="count or weighted (harm-weighted sums)."),
     k: int = typer.Option(1, "--k", help="H3 ring radius of the neighbourhood."),
     distance_m: str = typer.Option(None, "--distance-m",
@@ -145,12 +121,6 @@ def hotspots_cmd(
     from hotspot.surface import hotspot_table
 
     console = Console(stderr=True)
-    if incidents is None:
-        from api.settings import get_settings
-
-        incidents = Path(get_settings().demo_dir) / "incidents_truth.parquet"
-    if not incidents.exists():
-        raise typer.BadParameter(f"--incidents {incidents}: file not found (run `qauipsiz demo` first?)")
     dist: float | str | None = None
     if distance_m is not None:
         dist = "auto" if distance_m == "auto" else float(distance_m)
@@ -158,7 +128,7 @@ def hotspots_cmd(
                "end": end, "hours": hours, "weekdays": _split(weekdays), "dark": dark}
     filters = {a: b for a, b in filters.items() if b is not None}
     with console.status("reading incidents"):
-        df = read_incidents(incidents)
+        df, source = city_incidents(city, incidents)
     with console.status(f"binning {len(df):,} incidents, density, Gi*, LISA at res {res}"):
         try:
             table = hotspot_table(df, city, res, value=value, k=k, distance_m=dist, kernel=kernel,
@@ -166,7 +136,7 @@ def hotspots_cmd(
                                   alpha=alpha, **filters)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
-    params = dict(table.attrs["params"], incidents=str(incidents))
+    params = dict(table.attrs["params"], incidents=source)
     with console.status(f"writing {out}"):
         fmt = write_table(table, out, params)
     if geotiff is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
+from api.cli._inputs import city_incidents, city_layers
 
 LAYERS = ("hotspots", "public", "cpted", "cameras", "sos", "posts", "patrol", "points")
 
@@ -26,7 +27,6 @@ def map_cmd(
     from rich.console import Console
 
     from api.settings import get_settings
-    from api.store import Store
     from hotspot.cities import get_city, list_cities
     from maps.static import write_map
 
@@ -39,18 +39,15 @@ def map_cmd(
         raise typer.BadParameter("use kk, ru or en", param_hint="--lang")
     con = Console(stderr=True)
     s = get_settings()
-    store = Store(s.database_url)
     c = get_city(city)
     kw: dict = {"lang": lang, "min_public_count": s.min_public_count}
     with con.status("loading incidents") as st:
-        inc = store.query_incidents(city, located_only=True)
-        if len(inc) == 0 and any(x != "points" for x in layer):
-            raise typer.BadParameter(f"the store at {s.database_url} has no incidents of {city!r}; "
-                                     "run `qauipsiz ingest` or `qauipsiz serve` first", param_hint="--city")
+        if any(x != "points" for x in layer):
+            inc, _ = city_incidents(city)
         layers_ = {}
         if any(x in layer for x in ("cpted", "cameras", "sos", "posts", "patrol", "points")):
             st.update("loading city layers")
-            layers_ = store.load_layers(city)
+            layers_ = city_layers(city)
         hot = None
         if "hotspots" in layer or "cpted" in layer:
             from hotspot.surface import hotspot_table

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
+from api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
 
 
 @app.command("patrol")
@@ -19,9 +20,8 @@ def patrol_cmd(
     hotspots: int = typer.Option(0, "--hotspots", help="Hotspots to visit (default 6 per unit, at most 60)."),
     mode: str = typer.Option("drive", "--mode", help="drive or walk."),
     seconds: float = typer.Option(10.0, "--seconds", help="Route search time limit, seconds."),
-    demo: Path = typer.Option(None, "--demo", help="Demo city folder (default QAUIPSIZ_DEMO_DIR)."),
-    incidents: Path = typer.Option(None, "--incidents", help="Incident table (parquet or CSV in the schema)."),
-    layers: Path = typer.Option(None, "--layers", help="Folder of city layers (police_stations)."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP + " Uses police_stations."),
     out: Path = typer.Option(Path("out/patrol"), "--out", help="Output folder: routes.geojson, stops.csv, route cards."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
@@ -29,7 +29,6 @@ def patrol_cmd(
     import numpy as np
     from rich.console import Console
 
-    from api.cli.recommend import load_city_inputs
     from hotspot.cities import get_city
     from hotspot.patrol import parse_shift, plan_patrol, route_cards_html, shift_risk
 
@@ -37,7 +36,8 @@ def patrol_cmd(
     c = get_city(city)
     sh = parse_shift(shift, c.tz)
     with err.status("loading data"):
-        inc, lay = load_city_inputs(city, demo, incidents, layers)
+        inc, _ = city_incidents(city, incidents)
+        lay = city_layers(city, layers)
     st = lay.get("police_stations")
     import re
 

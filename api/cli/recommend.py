@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
+from api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
 
 
 class What(StrEnum):
@@ -15,35 +16,6 @@ class What(StrEnum):
     sos = "sos"
     posts = "posts"
     offices = "offices"
-
-
-def load_city_inputs(city: str, demo: Path | None, incidents: Path | None, layers: Path | None):
-    """Incidents table and layer dict for a CLI command (demo folder by default)."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from api.settings import get_settings
-
-    base = demo or get_settings().demo_dir
-    inc_path = incidents or (Path(base) / "incidents_truth.parquet")
-    lay_dir = layers or (Path(base) / "layers")
-    if not Path(inc_path).exists():
-        raise typer.BadParameter(f"incidents file not found: {inc_path} (run `qauipsiz demo` or pass --incidents)")
-    if str(inc_path).endswith(".parquet"):
-        inc = pd.read_parquet(inc_path)
-    else:
-        from hotspot.schema import conform
-
-        inc = conform(pd.read_csv(inc_path))
-    lay = {}
-    if Path(lay_dir).is_dir():
-        try:
-            from cpted.layers import load_layer_dir
-
-            lay = load_layer_dir(lay_dir)
-        except ImportError:
-            lay = {p.stem: gpd.read_file(p) for p in Path(lay_dir).glob("*.geojson")}
-    return inc, lay
 
 
 def _phases_opt(text: str | None):
@@ -63,9 +35,8 @@ def recommend_cmd(
     radius: float = typer.Option(0.0, "--radius", help="Walking radius in metres (sos default 300, posts default 500)."),
     mode: str = typer.Option("max", "--mode", help="sos only: max (budgeted covering) or cover (cover every busy place)."),
     lang: str = typer.Option("ru", "--lang", help="Language of the reason: kk, ru or en (the JSON carries all three)."),
-    demo: Path = typer.Option(None, "--demo", help="Demo city folder (default QAUIPSIZ_DEMO_DIR)."),
-    incidents: Path = typer.Option(None, "--incidents", help="Incident table (parquet, or CSV in the schema)."),
-    layers: Path = typer.Option(None, "--layers", help="Folder of city layers."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP),
     inspectors: int = typer.Option(1, "--inspectors-per-office", help="offices only: inspectors sharing an office."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON {'summary': ..., 'sites': [...]}."),
     out: Path = typer.Option(None, "--out", help="Also write sites as GeoJSON to this file."),
@@ -78,7 +49,8 @@ def recommend_cmd(
 
     err = Console(stderr=True)
     with err.status(f"loading {city} data"):
-        inc, lay = load_city_inputs(city, demo, incidents, layers)
+        inc, _ = city_incidents(city, incidents)
+        lay = city_layers(city, layers)
     ph = _phases_opt(phases)
     with err.status(f"solving {what.value} siting (greedy + exact check)"):
         if what is What.cameras:

@@ -98,12 +98,9 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
 def city_layers(svc: Services, city: str) -> dict:
     """All city layers from the store, validated against the CPTED layer schemas (cached)."""
     def compute():
-        raw = svc.store().load_layers(city)
-        try:
-            from cpted.layers import SCHEMAS, validate_layer
-        except ImportError:
-            return raw
-        return {k: (validate_layer(k, v) if k in SCHEMAS else v) for k, v in raw.items()}
+        from cpted.layers import validate_layers
+
+        return validate_layers(svc.store().load_layers(city))
 
     return svc.cache.get_or_compute(("layers", city, svc.version(city)), compute)
 

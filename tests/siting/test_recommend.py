@@ -99,8 +99,9 @@ def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
     import api.cli.recommend  # noqa: F401
     from api.cli._app import app
 
+    files = ["--incidents", str(demo_dir / "incidents_truth.parquet"), "--layers", str(demo_dir / "layers")]
     r = CliRunner().invoke(app, ["recommend", "sos", "--city", "astana", "--budget", "4", "--json",
-                                 "--demo", str(demo_dir)])
+                                 *files])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert len(doc["sites"]) == 4
@@ -108,7 +109,7 @@ def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
         <= set(doc["sites"][0])
     out = tmp_path / "patrol"
     r = CliRunner().invoke(app, ["patrol", "--city", "astana", "--shift", "2025-12-05 18:00/02:00", "--units", "2",
-                                 "--seconds", "2", "--demo", str(demo_dir), "--out", str(out)])
+                                 "--seconds", "2", *files, "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert (out / "routes.geojson").exists() and (out / "route_card_unit_2.html").exists()
 

@@ -1,0 +1,107 @@
+"""Where the analysis commands get their data: the store by default, files when given.
+
+The store (``DATABASE_URL`` or the embedded SQLite file) is the system of record, so
+``hotspots``, ``cpted score``, ``recommend`` and ``patrol`` read a city's located incidents and
+layers from it, the same data the service and ``qauipsiz map`` use. ``--incidents FILE`` and
+``--layers DIR`` analyse files instead, without touching the store.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+INCIDENTS_HELP = ("Incident table (Parquet/CSV/GeoJSON/GPKG in the schema's columns). "
+                  "Default: the city's located incidents in the store.")
+LAYERS_HELP = "Folder of city layers (lamps.geojson, cameras.csv, …). Default: the city's layers in the store."
+
+
+def read_incidents(path: Path):
+    """Incidents from Parquet, CSV, GeoJSON or GeoPackage in the schema's columns.
+
+    Points come from ``lat``/``lon`` (decimal degrees, WGS 84) or from the geometry; ``occurred_at``
+    is parsed as UTC when present.
+    """
+    import pandas as pd
+
+    if not path.exists():
+        raise typer.BadParameter(f"{path}: file not found", param_hint="--incidents")
+    suf = path.suffix.lower()
+    if suf == ".parquet":
+        df = pd.read_parquet(path)
+    elif suf in (".csv", ".txt"):
+        df = pd.read_csv(path)
+    elif suf in (".geojson", ".json", ".gpkg"):
+        import geopandas as gpd
+
+        g = gpd.read_file(path)
+        df = pd.DataFrame(g.drop(columns="geometry"))
+        if "lat" not in df.columns:
+            df["lat"], df["lon"] = g.geometry.y.to_numpy(), g.geometry.x.to_numpy()
+    else:
+        raise typer.BadParameter(f"{path}: unsupported incident file type {suf!r} (parquet, csv, geojson, gpkg)",
+                                 param_hint="--incidents")
+    if "occurred_at" in df.columns:
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+    return df
+
+
+def shown_url(url: str) -> str:
+    """A store URL fit for messages and metadata: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _store():
+    from api.settings import get_settings
+    from api.store import Store
+
+    url = get_settings().database_url
+    return Store(url), shown_url(url)
+
+
+def city_incidents(city: str, path: Path | None = None):
+    """Located incidents of ``city``: from ``path`` when given, else from the store.
+
+    Returns ``(DataFrame, source)`` where ``source`` names the file or the store URL (for the
+    output's metadata). Raises ``typer.BadParameter`` when the store holds none.
+    """
+    if path is not None:
+        return read_incidents(path), str(path)
+    store, url = _store()
+    try:
+        df = store.query_incidents(city, located_only=True)
+    finally:
+        store.close()
+    if len(df) == 0:
+        raise typer.BadParameter(
+            f"the store ({url}) has no located incidents of {city!r}. Ingest an export first "
+            f"(`qauipsiz ingest FILE --city {city}`; `make run` loads the demo city), "
+            "or pass --incidents FILE", param_hint="--incidents")
+    return df, url
+
+
+def city_layers(city: str, folder: Path | None = None) -> dict:
+    """City layers (lamps, cameras, police_stations …) of ``city``: from ``folder`` when given,
+    else from the store (``qauipsiz ingest-layers``). May be empty."""
+    if folder is not None:
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{folder}: not a folder", param_hint="--layers")
+        from cpted.layers import load_layer_dir
+
+        try:
+            return load_layer_dir(folder)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--layers") from e
+    from cpted.layers import validate_layers
+
+    store, _ = _store()
+    try:
+        raw = store.load_layers(city)
+    finally:
+        store.close()
+    try:
+        return validate_layers(raw)
+    except ValueError as e:
+        raise typer.BadParameter(f"stored layers of {city!r}: {e}", param_hint="--layers") from e

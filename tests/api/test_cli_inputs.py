@@ -1,0 +1,71 @@
+"""The analysis commands read the store by default (the data `qauipsiz ingest` loaded), files on request."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+
+def _env(url: str, root) -> dict:
+    return {"DATABASE_URL": url, "QAUIPSIZ_DATA_DIR": str(root)}
+
+
+def test_empty_store_names_the_fix(tmp_path):
+    from api.cli import app
+
+    env = _env(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    for args in (["hotspots", "--out", str(tmp_path / "h.geojson")], ["recommend", "sos", "--budget", "2"]):
+        r = CliRunner().invoke(app, args, env=env)
+        assert r.exit_code == 2, r.output
+        assert "no located incidents of 'astana'" in r.output and "qauipsiz ingest" in r.output
+
+
+def test_hotspots_and_recommend_default_to_the_store(api_env, tmp_path):
+    from api.cli import app
+    from api.cli.hotspots import read_metadata
+
+    url = api_env["settings"].database_url
+    env = _env(url, api_env["root"])
+    located = api_env["store"].query_incidents("astana", located_only=True)
+    out = tmp_path / "hot.geojson"
+    r = CliRunner().invoke(app, ["hotspots", "--res", "8", "--out", str(out), "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output.strip().splitlines()[-1])
+    # every located incident inside the city is binned; the demo's few outside-city points are not
+    assert 0.97 * len(located) <= summary["incidents_binned"] <= len(located)
+    assert read_metadata(out)["incidents"] == url
+
+    r = CliRunner().invoke(app, ["recommend", "sos", "--budget", "3", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [s["rank"] for s in doc["sites"]] == [1, 2, 3]
+
+
+def test_store_layers_are_validated_like_files(api_env, demo_dir, monkeypatch):
+    from api.cli._inputs import city_layers
+
+    monkeypatch.setenv("DATABASE_URL", api_env["settings"].database_url)
+    stored = city_layers("astana")
+    files = city_layers("astana", demo_dir / "layers")
+    assert set(files) <= set(stored)
+    for name in ("lamps", "cameras", "police_stations"):
+        assert list(stored[name].columns) == list(files[name].columns), name
+        assert len(stored[name]) == len(files[name])
+
+
+def test_store_url_password_is_not_echoed():
+    from api.cli._inputs import shown_url
+
+    shown = shown_url("postgresql+psycopg2://gis:s3cret@127.0.0.1:5432/city")
+    assert "s3cret" not in shown and shown.startswith("postgresql+psycopg2://gis:***@127.0.0.1")
+
+
+@pytest.mark.parametrize("bad", ["nope.parquet", "x.txt.zip"])
+def test_bad_incident_file(tmp_path, bad):
+    from api.cli import app
+
+    if bad.endswith(".zip"):
+        (tmp_path / bad).write_bytes(b"PK")
+    r = CliRunner().invoke(app, ["hotspots", "--incidents", str(tmp_path / bad), "--out", str(tmp_path / "o.geojson")])
+    assert r.exit_code == 2 and "--incidents" in r.output
