@@ -1,12 +1,15 @@
-"""Patrol plans: routes and stops for one shift (restricted, audited; backed by ``hotspot.patrol``)."""
+"""Patrol plans: routes and stops for one shift, and their printable route cards (restricted, audited;
+backed by ``hotspot.patrol``)."""
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from api.auth import Principal, audit, require
 from api.errors import ApiError, client_input
@@ -16,26 +19,21 @@ from api.routers._geo import GEOJSON, feature_collection
 
 router = APIRouter(tags=["patrol"])
 
+Shift = Annotated[str, Query(description="local shift `YYYY-MM-DD HH:MM/HH:MM` (end may be next day)",
+                             pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/(\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}$")]
+Units = Annotated[int, Query(ge=1, le=20, description="patrol units")]
+Station = Annotated[int, Query(ge=0, le=10_000, description="row of the police_stations layer used as depot")]
+Mode = Annotated[Literal["drive", "walk"], Query()]
+DEFAULT_SHIFT = "2025-12-05 18:00/02:00"
 
-@router.get("/cities/{city}/patrol-plans.geojson",
-            responses={200: {"content": {GEOJSON: {}}, "description": "routes (lines) and stops (points)"}},
-            summary="Patrol routes and hotspot stops for one shift (restricted, audited)")
-def patrol_plans(
-    request: Request,
-    city: CityKey,
-    shift: Annotated[str, Query(description="local shift `YYYY-MM-DD HH:MM/HH:MM` (end may be next day)",
-                                pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/(\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}$")]
-    = "2025-12-05 18:00/02:00",
-    units: Annotated[int, Query(ge=1, le=20, description="patrol units")] = 4,
-    station: Annotated[int, Query(ge=0, le=10_000, description="row of the police_stations layer used as depot")] = 0,
-    mode: Annotated[Literal["drive", "walk"], Query()] = "drive",
-    p: Principal = Depends(require("patrol")),
-    svc: Services = Depends(services),
-):
+
+def plan(svc: Services, key: tuple):
+    """``(routes, stops)`` of :func:`hotspot.patrol.plan_patrol` for the shift of ``key`` (:func:`plan_key`),
+    cached: the patrol-plan GeoJSON and the route cards share this one computation.
+    """
+    _, city, shift, units, station, mode, _ver = key
     c = city_obj(city)
     patrol = optional_module("hotspot.patrol", "patrol plans")
-    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode})
-    ver = svc.version(city)
 
     def compute():
         st = _engine.city_layers(svc, city).get("police_stations")
@@ -54,7 +52,31 @@ def patrol_plans(
             return patrol.plan_patrol(c, svc.incidents(city), sh.start, sh.end, units, (float(x[0]), float(y[0])),
                                       mode=mode, depot_name=name)
 
-    routes, stops = svc.cache.get_or_compute(("patrol", city, shift, units, station, mode, ver), compute)
+    return svc.cache.get_or_compute(key, compute)
+
+
+def plan_key(svc: Services, city: str, shift: str, units: int, station: int, mode: str) -> tuple:
+    """Cache key of :func:`plan` (at the city's current data version)."""
+    return ("patrol", city, shift, units, station, mode, svc.version(city))
+
+
+@router.get("/cities/{city}/patrol-plans.geojson",
+            responses={200: {"content": {GEOJSON: {}}, "description": "routes (lines) and stops (points)"}},
+            summary="Patrol routes and hotspot stops for one shift (restricted, audited)")
+def patrol_plans(
+    request: Request,
+    city: CityKey,
+    shift: Shift = DEFAULT_SHIFT,
+    units: Units = 4,
+    station: Station = 0,
+    mode: Mode = "drive",
+    p: Principal = Depends(require("patrol")),
+    svc: Services = Depends(services),
+):
+    city_obj(city)
+    optional_module("hotspot.patrol", "patrol plans")
+    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode})
+    routes, stops = plan(svc, plan_key(svc, city, shift, units, station, mode))
     rp = pd.DataFrame(routes.drop(columns=routes.geometry.name))
     rp["feature"] = "route"
     sp_ = stops.copy()
@@ -76,3 +98,59 @@ def patrol_plans(
                               extra={"meta": {"city": city, "shift": shift, "units": units,
                                               "dropped": [str(d) for d in stops.attrs.get("dropped", [])]}})
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})
+
+
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
+_HEAD = re.compile(r"^(.*?<body[^>]*>)", re.S | re.I)
+
+
+def _combine_cards(cards: dict[int, str]) -> str:
+    """One printable document from the per-unit card documents: one card per printed page."""
+    docs = [cards[u] for u in sorted(cards)]
+    if len(docs) == 1:
+        return docs[0]
+    head = _HEAD.match(docs[0])
+    bodies = [_BODY.search(d) for d in docs]
+    if head is None or any(b is None for b in bodies):
+        raise ApiError(500, "route cards: unexpected card layout", slug="internal-error")
+    sep = '\n<div class="qz-card-break" style="break-after:page;page-break-after:always"></div>\n'
+    return head.group(1) + sep.join(b.group(1) for b in bodies) + "\n</body></html>"
+
+
+@router.get("/cities/{city}/patrol-cards.html",
+            responses={200: {"content": {"text/html": {}},
+                             "description": "printable route cards, one page per unit, with the restricted-use marking"}},
+            response_class=HTMLResponse,
+            summary="Printable route cards of a shift's patrol plan (restricted, audited)")
+def patrol_cards(
+    request: Request,
+    city: CityKey,
+    shift: Shift = DEFAULT_SHIFT,
+    units: Units = 4,
+    station: Station = 0,
+    mode: Mode = "drive",
+    unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
+    p: Principal = Depends(require("patrol")),
+    svc: Services = Depends(services),
+):
+    c = city_obj(city)
+    patrol = optional_module("hotspot.patrol", "patrol route cards")
+    if unit is not None and unit > units:
+        raise ApiError(422, f"unit={unit}: the plan has {units} unit(s)", slug="validation-error")
+    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode,
+                                      "format": "cards", "unit": unit})
+    key = plan_key(svc, city, shift, units, station, mode)
+    routes, stops = plan(svc, key)
+
+    def render():
+        with client_input():
+            return patrol.route_cards_html(routes, stops, c)
+
+    cards = svc.cache.get_or_compute(("patrol-cards",) + key[1:], render)
+    if unit is not None:
+        if unit not in cards:
+            raise ApiError(404, f"unit {unit} has no route in this plan", slug="not-found")
+        cards = {unit: cards[unit]}
+    if not cards:
+        raise ApiError(404, "the plan has no routes to print", slug="not-found")
+    return HTMLResponse(_combine_cards(cards), headers={"Cache-Control": "private, no-store"})

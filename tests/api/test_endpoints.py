@@ -36,6 +36,7 @@ MATRIX = {
     "/cities/astana/cpted/fix-first?limit=5": {"analyst", "planner", "commander", "admin"},
     "/cities/astana/recommendations/sos.geojson?n=5": {"analyst", "planner", "commander", "admin"},
     "/cities/astana/patrol-plans.geojson?units=2": {"commander", "admin"},
+    "/cities/astana/patrol-cards.html?units=2": {"commander", "admin"},
     "/admin/keys": {"admin"},
     "/admin/audit?limit=5": {"admin"},
 }

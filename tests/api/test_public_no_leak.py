@@ -50,7 +50,9 @@ def test_public_role_never_gets_incident_level_data(app, client, api_env):
     min_k = api_env["settings"].min_public_count
     walked = 0
     allowed = []
+    paths = set()
     for method, path in _routes(app):
+        paths.add(path)
         url = _fill(path)
         kw = {}
         if method == "POST":
@@ -74,6 +76,8 @@ def test_public_role_never_gets_incident_level_data(app, client, api_env):
             small = [c for c in _counts(doc) if 0 < c < min_k]
             assert not small, (method, url, "counts under the public minimum", small[:5])
     assert walked >= 25
+    # the walk reaches the restricted patrol resources too (plans and printable route cards)
+    assert {"/api/v1/cities/{city}/patrol-plans.geojson", "/api/v1/cities/{city}/patrol-cards.html"} <= paths
     # what the public role can reach is exactly the public set
     restricted = [a for a in allowed if any(s in a for s in ("/incidents", "/hotspots", "/heat", "/patrol",
                                                              "/layers", "/cpted", "/recommendations", "/admin"))]
