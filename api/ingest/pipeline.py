@@ -260,8 +260,10 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         raw_off = get("article") if code != "unknown_category" else get("category")
         q(off["reason"].eq(code).to_numpy(), code, "category" if code == "unknown_category" else "ukrk_article",
           raw_off)
-    place = map_place_types(get("place_type"), mp.place_types) if get("place_type") is not None else \
-        pd.Series([None] * n, dtype=object)
+    if get("place_type") is not None:
+        place, place_unknown = map_place_types(get("place_type"), mp.place_types)
+    else:
+        place, place_unknown = pd.Series([None] * n, dtype=object), np.zeros(n, dtype=bool)
     address = clean_text(get("address")) if get("address") is not None else pd.Series([None] * n, dtype=object)
     has_addr = address.notna().to_numpy()
 
@@ -410,6 +412,8 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     fl = Counter()
     for f in acc["coord_flags"].dropna():
         fl.update(f.split(","))
+    if place_unknown[keep].any():
+        fl["place_type_unknown"] = int(place_unknown[keep].sum())
     return Prepared(
         accepted=acc, quarantined=quar, file_duplicates=int(dup.sum()), n_input=n,
         reasons=dict(Counter(reason[qpos].tolist())), resolve_ids=resolve, mapping=mp, flags=dict(fl),

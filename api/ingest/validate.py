@@ -196,19 +196,26 @@ def _place_index() -> dict[str, str]:
     return idx
 
 
-def map_place_types(values: pd.Series, extra: dict | None = None) -> pd.Series:
+def map_place_types(values: pd.Series, extra: dict | None = None) -> tuple[pd.Series, np.ndarray]:
     """Place-type text (key, or kk/ru/en name of ``data/taxonomy/place_types.csv``, case- and
     ``ё``-insensitive; also any ``/``-separated part of a name) -> key.  Unknown text -> ``'other'``;
-    empty -> ``None``.  ``extra`` maps more texts to keys (from a mapping file)."""
+    empty -> ``None``.  ``extra`` maps more texts to keys (from a mapping file).
+
+    Returns the keys and a boolean mask of the rows whose text was unknown (so ingestion can flag
+    them: the row is kept, but the analyst should extend the mapping)."""
     idx = dict(_place_index())
     idx.update({_norm(k): v for k, v in (extra or {}).items()})
     codes, uniq = pd.factorize(values.reset_index(drop=True).astype(object), use_na_sentinel=True)
     cu = clean_text(pd.Series(uniq, dtype=object))
-    keys = np.array([None if c is None else idx.get(_norm(c), "other") for c in cu], dtype=object)
+    found = [None if c is None else idx.get(_norm(c)) for c in cu]
+    keys = np.array([None if c is None else (f or "other") for c, f in zip(cu, found, strict=True)], dtype=object)
+    unknown_u = np.array([c is not None and f is None for c, f in zip(cu, found, strict=True)], dtype=bool)
     out = np.full(len(codes), None, dtype=object)
+    unknown = np.zeros(len(codes), dtype=bool)
     ok = codes >= 0
     out[ok] = keys[codes[ok]]
-    return pd.Series(out, dtype=object)
+    unknown[ok] = unknown_u[codes[ok]]
+    return pd.Series(out, dtype=object), unknown
 
 
 @cache

@@ -174,3 +174,15 @@ def test_ingest_dataframe_in_the_schema(store):
     assert got.loc["b", "ukrk_article"] == "KoAP:440:1" and got.loc["b", "category"] is not None
     assert got.loc["a", "occurred_at"] == pd.Timestamp("2024-05-01 10:00", tz="UTC")
     assert store.ingest_dataframe(df, city="astana", source="api").accepted == 0
+
+
+def test_unknown_place_type_is_kept_as_other_and_flagged(tmp_path, store):
+    rows = [["1", "01.02.2024 12:00", "", "188", "Двор", "ул. Кенесары, д. 40", "51,1694", "71,4491"],
+            ["2", "01.02.2024 13:00", "", "188", "Автомойка", "ул. Кенесары, д. 41", "51,1695", "71,4492"],
+            ["3", "01.02.2024 14:00", "", "188", "автомойка ", "ул. Кенесары, д. 42", "51,1696", "71,4493"],
+            ["4", "01.02.2024 15:00", "", "188", "", "ул. Кенесары, д. 43", "51,1697", "71,4494"]]
+    rep = ingest_file(_write_csv(tmp_path / "p.csv", rows), city="astana", store=store, source="p")
+    assert rep.accepted == 4 and rep.flags.get("place_type_unknown") == 2
+    df = store.query_incidents("astana").set_index("source_id")
+    assert df.loc["1", "place_type"] == "yard" and df.loc["2", "place_type"] == "other"
+    assert df.loc["3", "place_type"] == "other" and pd.isna(df.loc["4", "place_type"])
