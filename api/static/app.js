@@ -11,6 +11,17 @@
   const SEQ = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]; // public rates / counts
   const PATROL = ["#2e7d32", "#6a1b9a", "#00838f", "#ef6c00", "#37474f", "#ad1457"];
   const SCORE = ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"]; // CPTED 0..100, low = bad
+  const REC_KINDS = [["cameras", "#8e24aa", "recCameras"], ["sos", "#d81b60", "recSos"], ["posts", "#00695c", "recPosts"]];
+  const DESIGN_STYLE = { // design review: features by their `kind`
+    site: { color: "#0f3b5f", weight: 2, dashArray: "5 4", fill: false },
+    building: { color: "#455a64", weight: 1, fillColor: "#b0bec5", fillOpacity: 0.7 },
+    playground: { color: "#2e7d32", weight: 1, fillColor: "#a5d6a7", fillOpacity: 0.6 },
+    parking: { color: "#546e7a", weight: 1, fillColor: "#cfd8dc", fillOpacity: 0.6 },
+    path: { color: "#8d6e63", weight: 3, dashArray: "2 4" },
+    fence: { color: "#6d4c41", weight: 2 },
+  };
+  const DESIGN_POINT = { lamp: "#f9a825", camera: "#1565c0", entrance: "#212121" };
+  const FAIL_COLOR = "#e53935";
 
   const LAYERS = [
     { id: "public", perm: "public", on: true },
@@ -25,11 +36,18 @@
     { id: "patrol", perm: "patrol", on: false },
   ];
 
+  const pad2 = (h) => String(h).padStart(2, "0");
+  function today() { const d = new Date(); return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`; }
+
   const state = {
     lang: localStorage.getItem("qauipsiz.lang") || "ru",
     key: sessionStorage.getItem("qauipsiz.key") || "",
     role: "public", perms: new Set(["public"]), city: CFG.city, cityInfo: null,
-    active: new Set(), layers: {}, meta: {}, errors: {}, categories: [], minPublic: 5,
+    active: new Set(), layers: {}, meta: {}, errors: {}, categories: [], minPublic: 5, seq: {},
+    // budget (sites per kind) of the recommendations layer, and the shift of the patrol layer: what the map shows
+    budget: { cameras: 20, sos: 20, posts: 20 },
+    patrol: { date: today(), start: 18, end: 2, units: 4, mode: "drive", station: 0 },
+    review: null, // {file, design, result, layer, failLayers, error}
   };
 
   // ------------------------------------------------------------------ helpers
@@ -41,8 +59,8 @@
 
   function headers() { return state.key ? { "X-API-Key": state.key } : {}; }
 
-  async function fetchRaw(path) {
-    const r = await fetch(API + path, { headers: headers() });
+  async function fetchRaw(path, opts) {
+    const r = await fetch(API + path, Object.assign({}, opts || {}, { headers: headers() }));
     if (!r.ok) {
       let detail = r.statusText;
       try { const p = await r.json(); detail = p.detail || p.title || detail; } catch (e) { /* not JSON */ }
@@ -51,6 +69,27 @@
     return r;
   }
   async function fetchJSON(path) { return (await fetchRaw(path)).json(); }
+
+  // Open a document the API returns only with the key header: fetched as a blob, shown in a new tab
+  // (opened at the click, so popup blockers allow it), downloaded when the tab cannot be opened.
+  async function openDocument(getResponse, filename) {
+    const w = window.open("", "_blank");
+    if (w) { w.document.title = t("computing"); w.document.body.textContent = t("computing"); }
+    try {
+      const blob = await (await getResponse()).blob();
+      const url = URL.createObjectURL(blob);
+      if (w && !w.closed) { w.location.href = url; }
+      else {
+        const a = document.createElement("a");
+        a.href = url; a.download = filename;
+        document.body.appendChild(a); a.click(); a.remove();
+      }
+      setTimeout(() => URL.revokeObjectURL(url), 120000);
+    } catch (e) {
+      if (w && !w.closed) w.close();
+      throw e;
+    }
+  }
 
   function status(msg, isError) {
     const el = $("status");
@@ -203,20 +242,41 @@
     sos: () => pointLayer("sos_buttons", () => "#c62828", (p) => [["id", p.sos_id], ["status", p.status]]),
     recommended: async () => {
       const groups = L.layerGroup();
-      for (const kind of ["cameras", "sos", "posts"]) {
-        const fc = await fetchJSON(`/cities/${state.city}/recommendations/${kind}.geojson`);
-        L.geoJSON(fc, {
-          pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 7, color: "#000", weight: 1, fillColor: "#8e24aa", fillOpacity: 0.9 }),
-          onEachFeature: (f, l) => l.bindPopup(() => rows([[t("rank"), f.properties.rank], [t("gain"), fmt(f.properties.marginal_gain)], ["", kind]])),
+      const kinds = REC_KINDS.map(([k]) => k);
+      const budget = Object.assign({}, state.budget);
+      const fcs = await Promise.all(kinds.map((kind) =>
+        fetchJSON(`/cities/${state.city}/recommendations/${kind}.geojson?n=${budget[kind]}`)));
+      const meta = { budget, kinds: {} };
+      fcs.forEach((fc, i) => {
+        const [kind, color, label] = REC_KINDS[i];
+        const markers = [];
+        const g = L.geoJSON(fc, {
+          pointToLayer: (f, ll) => L.circleMarker(ll, { radius: f.properties.rank <= 3 ? 9 : 7, color: "#000", weight: 1,
+            fillColor: color, fillOpacity: 0.9 }),
+          onEachFeature: (f, l) => {
+            markers.push(l);
+            l.bindPopup(() => {
+              const p = f.properties;
+              return `<b>${esc(t(label))} — ${esc(t("rank"))} ${esc(p.rank)}</b>` + rows([
+                [t("gain"), fmt(p.marginal_gain)], [t("gainShare"), pct(p.marginal_share)],
+                [t("cumulative"), pct(p.cumulative_coverage)], [t("street"), p.street || p.name || "—"]])
+                + `<p class="reason">${esc(p["reason_" + state.lang] || p.reason || "")}</p>`;
+            });
+          },
         }).addTo(groups);
-      }
+        meta.kinds[kind] = { layer: g, markers, sites: fc.features.map((f) => f.properties), summary: fc.meta || {} };
+      });
+      state.meta.recommended = meta;
       return groups;
     },
     patrol: async () => {
-      const fc = await fetchJSON(`/cities/${state.city}/patrol-plans.geojson`);
+      const plan = Object.assign({}, state.patrol);
+      const fc = await fetchJSON(`/cities/${state.city}/patrol-plans.geojson${qs(patrolQuery(plan))}`);
       const hhmm = (v) => (v ? String(v).slice(11, 16) : "—");
       const units = [...new Set(fc.features.filter((f) => f.properties.feature === "route").map((f) => Number(f.properties.unit)))];
-      state.meta.patrol = { units: units.sort((a, b) => a - b) };
+      const stops = fc.features.filter((f) => f.properties.feature === "stop" && f.properties.kind !== "depot").length;
+      state.meta.patrol = { units: units.sort((a, b) => a - b), stops, plan,
+        dropped: ((fc.meta || {}).dropped || []).length };
       return L.geoJSON(fc, {
         style: (f) => ({ color: PATROL[(Number(f.properties.unit) || 0) % PATROL.length], weight: 4, opacity: 0.85 }),
         pointToLayer: (f, ll) => L.circleMarker(ll, { radius: f.properties.kind === "depot" ? 8 : 5, weight: 2,
@@ -234,6 +294,15 @@
     },
   };
 
+  const pct = (v) => (v === null || v === undefined ? "—" : fmt(100 * v, 1) + " %");
+
+  function shiftText(p) { return `${p.date} ${pad2(p.start)}:00/${pad2(p.end)}:00`; }
+  function patrolQuery(p) {
+    const q = new URLSearchParams();
+    q.set("shift", shiftText(p)); q.set("units", p.units); q.set("mode", p.mode); q.set("station", p.station);
+    return q;
+  }
+
   async function pointLayer(name, color, popup) {
     const fc = await fetchJSON(`/cities/${state.city}/layers/${name}.geojson`);
     return L.geoJSON(fc, {
@@ -244,22 +313,295 @@
   }
 
   async function showLayer(id) {
+    const seq = (state.seq[id] = (state.seq[id] || 0) + 1); // a newer load of the same layer wins
     hideLayer(id);
     delete state.errors[id];
     status(t("loading"));
+    setBusy(id, true);
     try {
       const layer = await LOADERS[id]();
-      if (!state.active.has(id)) return;
-      state.layers[id] = layer.addTo(map);
+      if (seq !== state.seq[id]) return;
       status("");
+      if (!state.active.has(id)) return;
+      hideLayer(id);
+      state.layers[id] = layer.addTo(map);
     } catch (e) {
+      if (seq !== state.seq[id]) return;
       state.errors[id] = e.status ? `${e.status}: ${e.message}` : e.message;
       status(`${t("layer_" + id)}: ${t("unavailable")} — ${state.errors[id]}`, true);
+    } finally {
+      if (seq === state.seq[id]) setBusy(id, false);
     }
     renderLegend();
   }
+
+  // layers whose loading is a heavy computation: their panel shows "computing…" and their apply button
+  // is disabled until the answer is in
+  const BUSY = { recommended: ["rec-state", "rec-apply"], patrol: ["pt-state", "pt-apply"] };
+  function setBusy(id, on) {
+    const b = BUSY[id];
+    if (!b) return;
+    $(b[1]).disabled = on;
+    $(b[0]).dataset.busy = on ? "1" : "";
+    if (id === "patrol") $("pt-cards").disabled = on;
+    renderPanelState(id);
+  }
+  function renderPanelState(id) {
+    const b = BUSY[id];
+    const el = $(b[0]);
+    el.classList.remove("error");
+    if (id === "recommended") renderRecList();
+    if (el.dataset.busy === "1") { el.textContent = t("computing"); return; }
+    if (state.errors[id]) { el.textContent = state.errors[id]; el.classList.add("error"); return; }
+    const m = state.meta[id];
+    if (!state.layers[id] || !m) { el.textContent = ""; return; }
+    if (id === "patrol") {
+      renderUnitSelect();
+      el.textContent = t("patrolSummary").replace("{units}", m.units.length).replace("{stops}", m.stops)
+        + (m.dropped ? " · " + t("patrolDropped").replace("{n}", m.dropped) : "");
+    } else {
+      el.textContent = REC_KINDS.map(([k, , lab]) => `${t(lab)}: ${(m.kinds[k] || { sites: [] }).sites.length}`).join(" · ");
+    }
+  }
   function hideLayer(id) {
     if (state.layers[id]) { map.removeLayer(state.layers[id]); delete state.layers[id]; }
+  }
+
+  // ------------------------------------------------------------------ recommendations: budget and list
+  function renderRecList() {
+    const box = $("rec-list");
+    const m = state.meta.recommended;
+    if (!state.layers.recommended || !m) { box.innerHTML = ""; return; }
+    let html = "";
+    for (const [kind, color, lab] of REC_KINDS) {
+      const k = m.kinds[kind];
+      if (!k) continue;
+      const last = k.sites.length ? k.sites[k.sites.length - 1] : null;
+      html += `<details class="rec" data-kind="${kind}"><summary><i style="background:${color}"></i>${esc(t(lab))}: `
+        + `${k.sites.length} · ${esc(t("cumulative"))} ${pct(last ? last.cumulative_coverage : null)}</summary>`
+        + `<table class="rec-sites"><tr><th>${esc(t("rank"))}</th><th>${esc(t("street"))}</th><th>${esc(t("gain"))}</th>`
+        + `<th>%</th></tr>`
+        + k.sites.map((p, i) => `<tr data-kind="${kind}" data-i="${i}" data-rank="${esc(p.rank)}"><td>${esc(p.rank)}</td>`
+          + `<td>${esc(p.street || p.name || "")}</td><td>${fmt(p.marginal_gain)}</td><td>${fmt(100 * p.marginal_share, 1)}</td></tr>`).join("")
+        + "</table></details>";
+    }
+    box.innerHTML = html;
+  }
+
+  function readBudget() {
+    const out = {};
+    for (const [kind] of REC_KINDS) {
+      const el = $("rec-n-" + kind);
+      const v = Number(el.value);
+      if (!el.value || !Number.isInteger(v) || v < 1 || v > 200) {
+        el.setAttribute("aria-invalid", "true");
+        throw new Error(t("budgetInvalid"));
+      }
+      el.removeAttribute("aria-invalid");
+      out[kind] = v;
+    }
+    return out;
+  }
+
+  function activate(id) {
+    state.active.add(id);
+    const cb = $("layer-" + id);
+    if (cb) cb.checked = true;
+  }
+
+  // ------------------------------------------------------------------ patrol: shift controls, route cards
+  function buildPatrolControls() {
+    const s = $("pt-start"), e = $("pt-end");
+    for (let h = 0; h < 24; h++) {
+      s.append(new Option(pad2(h) + ":00", h));
+      e.append(new Option(pad2(h) + ":00", h));
+    }
+    const p = state.patrol;
+    $("pt-date").value = p.date; s.value = p.start; e.value = p.end;
+    $("pt-units").value = p.units; $("pt-mode").value = p.mode;
+  }
+
+  function readPatrol() {
+    const date = $("pt-date").value, start = Number($("pt-start").value), end = Number($("pt-end").value);
+    const units = Number($("pt-units").value);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(t("shiftInvalid"));
+    if (start === end) throw new Error(t("shiftInvalid"));
+    if (!Number.isInteger(units) || units < 1 || units > 20) {
+      $("pt-units").setAttribute("aria-invalid", "true");
+      throw new Error(t("unitsInvalid"));
+    }
+    $("pt-units").removeAttribute("aria-invalid");
+    return { date, start, end, units, mode: $("pt-mode").value, station: Number($("pt-station").value || 0) };
+  }
+
+  async function loadStations() {
+    const sel = $("pt-station");
+    sel.innerHTML = "";
+    try {
+      const fc = await fetchJSON(`/cities/${state.city}/layers/police_stations.geojson`);
+      fc.features.forEach((f, i) => sel.append(new Option(f.properties.name || `${t("depot")} ${i + 1}`, i)));
+    } catch (e) {
+      sel.append(new Option(`${t("depot")} 1`, 0));
+    }
+    sel.value = String(Math.min(state.patrol.station, Math.max(0, sel.options.length - 1)));
+  }
+
+  function renderUnitSelect() {
+    const sel = $("pt-unit");
+    const m = state.meta.patrol;
+    const keep = sel.value;
+    sel.innerHTML = "";
+    sel.append(new Option(t("allUnits"), ""));
+    ((m && m.units) || []).forEach((u) => sel.append(new Option(`${t("route")} ${u}`, u)));
+    if (Array.from(sel.options).some((o) => o.value === keep)) sel.value = keep;
+  }
+
+  async function printCards() {
+    // the cards of the plan on the map (same parameters, so the server reuses its computation)
+    const q = patrolQuery(state.patrol);
+    if ($("pt-unit").value) q.set("unit", $("pt-unit").value);
+    try {
+      await openDocument(() => fetchRaw(`/cities/${state.city}/patrol-cards.html${qs(q)}`),
+        `${state.city}_route_cards_${state.patrol.date}.html`);
+    } catch (e) {
+      const el = $("pt-state");
+      el.textContent = `${t("printCards")}: ${e.status ? e.status + ": " : ""}${e.message}`;
+      el.classList.add("error");
+    }
+  }
+
+  // ------------------------------------------------------------------ design review
+  function reviewState(msg, isError) {
+    const el = $("rv-state");
+    el.textContent = msg || "";
+    el.classList.toggle("error", !!isError);
+  }
+
+  function clearReview() {
+    const r = state.review;
+    if (r && r.layer) map.removeLayer(r.layer);
+    state.review = null;
+    $("rv-file").value = "";
+    $("rv-result").innerHTML = "";
+    reviewState("");
+    ["rv-run", "rv-html", "rv-clear"].forEach((id) => { $(id).disabled = true; });
+    renderLegend();
+  }
+
+  function reviewForm(file) {
+    const fd = new FormData();
+    fd.append("file", file, file.name);
+    return fd;
+  }
+  function reviewPath(format) {
+    const q = new URLSearchParams({ format, lang: state.lang, city: state.city });
+    return `/review?${q}`;
+  }
+
+  async function runReview() {
+    const file = $("rv-file").files[0] || (state.review && state.review.file);
+    if (!file) return;
+    const prev = state.review;
+    if (prev && prev.layer) map.removeLayer(prev.layer);
+    state.review = { file, seq: ((prev && prev.seq) || 0) + 1 };
+    const seq = state.review.seq;
+    ["rv-run", "rv-html"].forEach((id) => { $(id).disabled = true; });
+    $("rv-clear").disabled = false;
+    $("rv-result").innerHTML = "";
+    $("rv-result").dataset.busy = "1";
+    reviewState(t("reviewRunning"));
+    let design = null;
+    try { design = JSON.parse(await file.text()); } catch (e) { design = null; } // the server explains why
+    try {
+      const r = await fetchRaw(reviewPath("json"), { method: "POST", body: reviewForm(file) });
+      const result = await r.json();
+      if (!state.review || state.review.seq !== seq) return;
+      Object.assign(state.review, { design, result });
+      drawReview();
+      renderReview();
+      reviewState("");
+      $("rv-html").disabled = false;
+    } catch (e) {
+      if (!state.review || state.review.seq !== seq) return;
+      state.review.error = `${e.status ? e.status + ": " : ""}${e.message}`;
+      reviewState(`${t("reviewFailed")} — ${state.review.error}`, true);
+    } finally {
+      if (state.review && state.review.seq === seq) { $("rv-run").disabled = false; delete $("rv-result").dataset.busy; }
+      renderLegend();
+    }
+  }
+
+  function ruleTitle(r) { return r["title_" + state.lang] || r.title_en || r.id; }
+
+  function drawReview() {
+    const rv = state.review;
+    const group = L.featureGroup();
+    rv.failLayers = {};
+    if (rv.design && rv.design.type === "FeatureCollection") {
+      L.geoJSON(rv.design, {
+        style: (f) => DESIGN_STYLE[f.properties && f.properties.kind] || { color: "#37474f", weight: 1 },
+        pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 4, weight: 1, color: "#333",
+          fillColor: DESIGN_POINT[f.properties && f.properties.kind] || "#9e9e9e", fillOpacity: 0.9 }),
+        onEachFeature: (f, l) => l.bindPopup(() => rows(Object.entries(f.properties || {})
+          .filter(([, v]) => typeof v !== "object").map(([k, v]) => [k, fmt(v)]))),
+      }).addTo(group);
+    }
+    for (const r of rv.result.rules) {
+      if (r.status !== "FAIL" || !r.failing || !(r.failing.features || []).length) continue;
+      rv.failLayers[r.id] = L.geoJSON(r.failing, {
+        style: () => ({ color: FAIL_COLOR, weight: 4, fillColor: FAIL_COLOR, fillOpacity: 0.35 }),
+        pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, weight: 3, color: FAIL_COLOR, fillColor: "#fff", fillOpacity: 0.6 }),
+        onEachFeature: (f, l) => l.bindPopup(() => `<b>${esc(r.id)}</b> ${esc(ruleTitle(r))}`
+          + rows([[t("measured"), `${fmt(r.measured)} ${r.unit || ""}`], [t("required"), `${fmt(r.required)} ${r.unit || ""}`]])),
+      }).addTo(group);
+    }
+    rv.layer = group.addTo(map);
+    const b = group.getBounds();
+    if (b.isValid()) map.fitBounds(b, { maxZoom: 18, padding: [20, 20] });
+  }
+
+  const STATUS_KEY = { PASS: "rulePass", FAIL: "ruleFail", NOT_CHECKABLE: "ruleNotCheckable" };
+  function renderReview() {
+    const box = $("rv-result");
+    const rv = state.review;
+    if (!rv || !rv.result) { box.innerHTML = ""; return; }
+    const res = rv.result, sm = res.summary || {};
+    let html = `<div class="rv-summary"><b>${esc(res.design)}</b> · EPSG:${esc(res.epsg)}<br>`
+      + `<span class="badge pass" data-n="${sm.PASS || 0}">${esc(t("rulePass"))}: ${sm.PASS || 0}</span> `
+      + `<span class="badge fail" data-n="${sm.FAIL || 0}">${esc(t("ruleFail"))}: ${sm.FAIL || 0}</span> `
+      + `<span class="badge nc" data-n="${sm.NOT_CHECKABLE || 0}">${esc(t("ruleNotCheckable"))}: ${sm.NOT_CHECKABLE || 0}</span></div>`;
+    html += "<ul id='rv-rules'>";
+    for (const r of res.rules) {
+      const cls = r.status === "PASS" ? "pass" : r.status === "FAIL" ? "fail" : "nc";
+      const unit = r.unit ? " " + r.unit : "";
+      const zoom = rv.failLayers && rv.failLayers[r.id];
+      html += `<li class="rule ${cls}${zoom ? " zoom" : ""}" data-rule="${esc(r.id)}" data-status="${esc(r.status)}">`
+        + `<span class="badge ${cls}">${esc(t(STATUS_KEY[r.status] || "ruleNotCheckable"))}</span> <b>${esc(ruleTitle(r))}</b>`
+        + `<div class="mv">${esc(t("measured"))}: <b>${fmt(r.measured)}${esc(unit)}</b> · ${esc(t("required"))}: `
+        + `<b>${fmt(r.required)}${esc(unit)}</b></div>`
+        + `<div class="detail">${esc(r["detail_" + state.lang] || r.detail || "")}</div>`
+        + `<div class="src">${esc(t("ruleSource"))}: ${esc(r.source)} <span class="rid">${esc(r.id)}</span></div></li>`;
+    }
+    box.innerHTML = html + "</ul>";
+  }
+
+  async function reviewReport() {
+    const rv = state.review;
+    if (!rv || !rv.file) return;
+    try {
+      await openDocument(() => fetchRaw(reviewPath("html"), { method: "POST", body: reviewForm(rv.file) }),
+        `review_${rv.file.name.replace(/\.[^.]*$/, "")}_${state.lang}.html`);
+    } catch (e) {
+      reviewState(`${t("reviewHtml")}: ${e.status ? e.status + ": " : ""}${e.message}`, true);
+    }
+  }
+
+  function setTaskPanels() {
+    $("rec-section").hidden = !state.perms.has("recommendations");
+    $("patrol-section").hidden = !state.perms.has("patrol");
+    $("review-section").hidden = !state.perms.has("review");
+    if (!state.perms.has("review") && state.review) clearReview();
+    if (state.perms.has("patrol")) loadStations();
   }
 
   // ------------------------------------------------------------------ legend
@@ -298,11 +640,15 @@
       } else if (id === "sos") {
         html += swatch("#c62828", t("layer_sos"));
       } else if (id === "recommended") {
-        html += swatch("#8e24aa", t("gain"));
+        html += REC_KINDS.map(([k, c, lab]) => swatch(c, `${t(lab)} (${((m.kinds || {})[k] || { sites: [] }).sites.length})`)).join("");
       } else if (id === "patrol") {
         html += (m.units || []).map((u) => swatch(PATROL[u % PATROL.length], `${t("route")} ${u}`)).join("");
       }
       html += "</div>";
+    }
+    if (state.review && state.review.layer) {
+      html += `<div class="lg" data-layer="review"><h4>${esc(t("reviewTitle"))}</h4>`
+        + swatch("#0f3b5f", t("reviewDesign")) + swatch(FAIL_COLOR, t("reviewFailing")) + "</div>";
     }
     el.innerHTML = html;
   }
@@ -320,7 +666,10 @@
       cb.checked = state.active.has(L_.id);
       cb.addEventListener("change", () => {
         if (cb.checked) { state.active.add(L_.id); showLayer(L_.id); }
-        else { state.active.delete(L_.id); delete state.errors[L_.id]; hideLayer(L_.id); renderLegend(); }
+        else {
+          state.active.delete(L_.id); delete state.errors[L_.id]; hideLayer(L_.id); renderLegend();
+          if (BUSY[L_.id]) renderPanelState(L_.id);
+        }
       });
       const span = document.createElement("span");
       span.dataset.i18n = "layer_" + L_.id; span.textContent = t("layer_" + L_.id);
@@ -380,6 +729,8 @@
     $("role").textContent = `${t("signedInAs")}: ${state.role === "public" ? t("rolePublic") : state.role}`;
     $("login").textContent = state.key ? t("signOut") : t("signIn");
     renderLegend();
+    renderReview();
+    Object.keys(BUSY).forEach(renderPanelState);
     if (map) map.eachLayer((l) => { if (l.isPopupOpen && l.isPopupOpen()) l.closePopup(); });
   }
 
@@ -437,7 +788,7 @@
         if (x.on && state.perms.has(x.perm) && !(restricted && x.perm === "public")) state.active.add(x.id);
       });
     }
-    renderLayerList(); renderExports(); setPublicMode(); applyLanguage();
+    renderLayerList(); renderExports(); setPublicMode(); setTaskPanels(); applyLanguage();
   }
 
   function reloadActive() { for (const id of Array.from(state.active)) showLayer(id); }
@@ -445,6 +796,38 @@
   // ------------------------------------------------------------------ wiring
   async function init() {
     buildFilterControls();
+    buildPatrolControls();
+    // budgets and shift apply on submit only (button or Enter): no request per keystroke
+    $("rec-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      try { state.budget = readBudget(); } catch (e) { $("rec-state").textContent = e.message; $("rec-state").classList.add("error"); return; }
+      activate("recommended"); showLayer("recommended");
+    });
+    $("patrol-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      try { state.patrol = readPatrol(); } catch (e) { $("pt-state").textContent = e.message; $("pt-state").classList.add("error"); return; }
+      activate("patrol"); showLayer("patrol");
+    });
+    $("pt-cards").addEventListener("click", printCards);
+    $("rv-file").addEventListener("change", () => { if ($("rv-file").files.length) runReview(); });
+    $("rv-run").addEventListener("click", runReview);
+    $("rv-html").addEventListener("click", reviewReport);
+    $("rv-clear").addEventListener("click", clearReview);
+    $("rec-list").addEventListener("click", (ev) => {
+      const tr = ev.target.closest("tr[data-i]");
+      const m = state.meta.recommended;
+      if (!tr || !m || !m.kinds[tr.dataset.kind]) return;
+      const mk = m.kinds[tr.dataset.kind].markers[Number(tr.dataset.i)];
+      if (mk) { map.setView(mk.getLatLng(), Math.max(map.getZoom(), 15)); mk.openPopup(); }
+    });
+    $("rv-result").addEventListener("click", (ev) => {
+      const li = ev.target.closest("li.rule.zoom");
+      const fl = li && state.review && state.review.failLayers && state.review.failLayers[li.dataset.rule];
+      if (!fl) return;
+      map.fitBounds(fl.getBounds(), { maxZoom: 19, padding: [30, 30] });
+      const first = fl.getLayers()[0];
+      if (first) first.openPopup();
+    });
     document.querySelectorAll(".lang-btn").forEach((b) => b.addEventListener("click", () => {
       state.lang = b.dataset.lang; localStorage.setItem("qauipsiz.lang", state.lang); applyLanguage();
     }));
@@ -459,7 +842,8 @@
     });
     $("city").addEventListener("change", async () => {
       state.city = $("city").value; Object.keys(state.layers).forEach(hideLayer);
-      await loadCity(); reloadActive();
+      await loadCity(); if (state.perms.has("patrol")) loadStations();
+      reloadActive();
     });
     try {
       const [cfg, cats, cities] = await Promise.all([fetchJSON("/config"), fetchJSON("/categories"), fetchJSON("/cities")]);
@@ -475,6 +859,6 @@
     document.body.dataset.ready = "1";
   }
 
-  window.qauipsiz = { state, map, reloadActive, renderLegend };
+  window.qauipsiz = { state, map, reloadActive, renderLegend, showLayer };
   init();
 })();
