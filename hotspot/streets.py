@@ -61,7 +61,9 @@ def load_streets(city: str = "astana") -> gpd.GeoDataFrame:
     c = get_city(city)
     path = data_dir() / "streets" / f"{c.key}_streets.json"
     if not path.exists():
-        raise ValueError(f"no street file for {city!r}: expected {path}")
+        raise ValueError(f"no street file for {city!r}: expected {path} (named street lines as "
+                         "'{\"streets\": [{\"name\", \"points\": [{\"lat\", \"lng\"}]}]}', e.g. from "
+                         "OpenStreetMap); the street network, siting and patrol routing need it")
     return streets_from_json(path, c.epsg)
 
 

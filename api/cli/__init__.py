@@ -22,5 +22,19 @@ from api.cli._app import app
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Bad input raised by the libraries (``ValueError``, a missing file) is printed as one
+    ``error:`` line with exit code 2 instead of a traceback; ``QAUIPSIZ_DEBUG=1`` shows the
+    traceback.
+    """
+    import os
+    import sys
+
+    try:
+        app()
+    except (ValueError, FileNotFoundError) as e:
+        if os.environ.get("QAUIPSIZ_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -33,6 +33,9 @@ def ingest_cmd(
     try:
         store = Store.from_settings()
         geocoder = city_geocoder(city) if geocode else None
+        if geocode and geocoder is None:
+            typer.echo(f"note: no gazetteer for {city!r}; address-only rows are stored awaiting geocoding "
+                       "(build one with `qauipsiz geocode build`)", err=True)
         rep = ingest_file(path, city=city, store=store, source=source, mapping=mapping, geocoder=geocoder,
                           who=who, progress=progress and sys.stderr.isatty())
         store.audit("ingest", who=who, resource=str(path), params={"batch_id": rep.batch_id, **rep.to_json()})

@@ -8,20 +8,22 @@ from api.ingest.pipeline import Geocoder
 
 def city_geocoder(city: str) -> Geocoder | None:
     """A :data:`~api.ingest.pipeline.Geocoder` hook backed by ``hotspot.geocode.Geocoder.for_city(city)``,
-    or ``None`` when the geocoding layer is not installed.
+    or ``None`` when the city has no gazetteer (address-only rows then wait for geocoding).
 
-    The adapter maps the geocoder's columns to the hook contract: ``lat, lon, precision, score,
-    uncertainty_m`` unchanged, ``matched`` = the geocoder's ``accepted`` flag (street precision or
-    better and a score above its acceptance threshold), ``candidates`` = its alternatives text.
+    The gazetteer is loaded on the first call, so files with coordinates on every row never pay
+    for it. The adapter maps the geocoder's columns to the hook contract: ``lat, lon, precision,
+    score, uncertainty_m`` unchanged, ``matched`` = the geocoder's ``accepted`` flag (street
+    precision or better and a score above its acceptance threshold), ``candidates`` = its
+    alternatives text.
     """
-    try:
-        from hotspot.geocode import Geocoder as _Geocoder
-    except ImportError:  # pragma: no cover - the layer ships with the package
+    from hotspot.geocode import Geocoder as _Geocoder
+    from hotspot.geocode import has_gazetteer
+
+    if not has_gazetteer(city):
         return None
-    g = _Geocoder.for_city(city)
 
     def geocode(addresses: pd.Series) -> pd.DataFrame:
-        r = g.geocode(addresses.tolist())
+        r = _Geocoder.for_city(city).geocode(addresses.tolist())
         r.index = addresses.index
         out = r[["lat", "lon", "precision", "score", "uncertainty_m"]].copy()
         out["matched"] = r["accepted"].astype(bool)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from api.auth import Principal, audit, require
 from api.errors import ApiError, client_input
+from api.ingest.geocoding import city_geocoder
 from api.routers._deps import (
     CityKey,
     Filters,
@@ -70,7 +71,8 @@ def upload_incidents(
         with path.open("wb") as fh:
             shutil.copyfileobj(file.file, fh, length=1 << 20)
         with client_input():
-            rep = ingest.ingest_file(path, city=city, store=svc.store(), source=source, who=p.who)
+            rep = ingest.ingest_file(path, city=city, store=svc.store(), source=source, who=p.who,
+                                     geocoder=city_geocoder(city))
     svc.invalidate(city)
     audit(request, p, "incidents.upload", {"city": city, "file": name, **rep.to_json()})
     return IngestResult(**rep.to_json(), batch_id=rep.batch_id, awaiting_geocoding=rep.awaiting_geocoding,

@@ -3,7 +3,7 @@
 Public API (stable; see ``docs/geocode.md``):
 
 - :class:`Geocoder` — ``Geocoder.for_city("astana").geocode(addresses, district_hint=None)``
-- :func:`build_gazetteer`, :class:`Gazetteer` — build/load a city's gazetteer
+- :func:`build_gazetteer`, :class:`Gazetteer`, :func:`has_gazetteer` — build/load a city's gazetteer
 - :func:`check_coordinates` — swap / zero / outside / low-precision / sink checks
 - :func:`reverse` — point → district, inspector beat, block
 - :func:`match_report` — match rate overall, per district, per source, per precision
@@ -11,7 +11,7 @@ Public API (stable; see ``docs/geocode.md``):
   :func:`to_latin`, :func:`from_latin` — the normaliser
 """
 from hotspot.geocode.coords import check_coordinates, default_points, find_sinks
-from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer
+from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, has_gazetteer
 from hotspot.geocode.matcher import ACCEPT_SCORE, CONFIDENT_SCORE, MATCHED_PRECISIONS, Geocoder
 from hotspot.geocode.normalize import (
     ParsedAddress,
@@ -28,5 +28,5 @@ from hotspot.geocode.reverse import reverse
 __all__ = [
     "ACCEPT_SCORE", "CONFIDENT_SCORE", "MATCHED_PRECISIONS", "Gazetteer", "Geocoder", "ParsedAddress",
     "build_gazetteer", "check_coordinates", "default_points", "find_sinks", "fold", "fold_text", "from_latin",
-    "match_report", "normalize_address", "parse_address", "reverse", "to_latin",
+    "has_gazetteer", "match_report", "normalize_address", "parse_address", "reverse", "to_latin",
 ]

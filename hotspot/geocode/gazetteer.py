@@ -463,6 +463,13 @@ def shipped_dir(city: str) -> Path:
     return data_dir() / "gazetteer" / get_city(city).key
 
 
+def has_gazetteer(city: str) -> bool:
+    """Whether ``city`` can be geocoded: a built gazetteer in :func:`shipped_dir` (``qauipsiz
+    geocode build``) or a shipped street file to build one from."""
+    key = get_city(city).key
+    return (shipped_dir(key) / "meta.json").exists() or (data_dir() / "streets" / f"{key}_streets.json").exists()
+
+
 def code_digest() -> str:
     """SHA-256 over the normaliser's and builder's source: canonical forms change with the code."""
     h = hashlib.sha256()
