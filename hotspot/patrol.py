@@ -128,7 +128,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
                 time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
                 net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
-                depot_name: str = "") -> tuple:
+                depot_name: str = "", visits: int = 1) -> tuple:
     """Plan patrol routes for one shift.
 
     Parameters
@@ -150,7 +150,13 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         Dwell at a hotspot, minutes: the riskiest gets the upper end, the least risky the lower
         (Koper curve).
     window_min : float
-        Width of each hotspot's time window, minutes, centred on its peak time in the shift.
+        Width of each hotspot's time window, minutes, centred on its peak time in the shift
+        (one visit per hotspot).
+    visits : int
+        Visits to every hotspot during the shift (default 1). With ``visits > 1`` the shift is cut
+        into that many equal rounds and each hotspot is to be visited once in every round, so
+        hotspots are dosed again and again through the shift (Koper's intermittent presence)
+        instead of once near their peak.
     time_limit_s : float
         OR-Tools search time, seconds.
     max_radius_m : float, optional
@@ -168,9 +174,11 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     routes : GeoDataFrame (EPSG:4326)
         ``unit, n_stops, distance_m, minutes, start, end`` and the route LineString along streets.
     stops : DataFrame
-        ``unit, seq, kind ('depot'/'hotspot'), hotspot, h3, lat, lon, arrive, depart, dwell_min,
-        window_start, window_end, risk, top_category, street`` — times are tz-aware local.
-        ``stops.attrs["dropped"]`` lists hotspots no route could serve within their windows.
+        ``unit, seq, kind ('depot'/'hotspot'), hotspot, visit, h3, lat, lon, arrive, depart,
+        dwell_min, window_start, window_end, risk, top_category, street`` — times are tz-aware
+        local; ``hotspot`` is 0-based, ``visit`` counts from 1.  ``stops.attrs["dropped"]`` lists
+        the 1-based numbers of hotspots that missed a visit (no route could serve it within its
+        window); ``stops.attrs["missed_visits"]`` counts the missed visits.
     """
     import geopandas as gpd
     import shapely
@@ -179,6 +187,8 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     c = get_city(city) if isinstance(city, str) else city
     if units < 1:
         raise ValueError(f"units {units}: must be ≥ 1")
+    if visits < 1:
+        raise ValueError(f"visits {visits}: must be ≥ 1")
     s0 = pd.Timestamp(shift_start)
     s1 = pd.Timestamp(shift_end)
     s0 = s0.tz_localize(c.tz) if s0.tzinfo is None else s0.tz_convert(c.tz)
@@ -208,17 +218,27 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     risk = hs["risk"].to_numpy(float)
     rr = (risk - risk.min()) / (risk.max() - risk.min()) if risk.max() > risk.min() else np.ones(k)
     dwell = np.round(dwell_min[0] + (dwell_min[1] - dwell_min[0]) * rr).astype(int)
-    peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
-    half = window_min / 2
-    ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
-    we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
+    if visits == 1:
+        peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
+        half = window_min / 2
+        ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
+        we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
+    else:  # one routing node per (round, hotspot): node 1 + r·k + h
+        rnd = np.repeat(np.arange(visits), k)
+        ws = (rnd * H) // visits
+        we = ((rnd + 1) * H) // visits - 1
     we = np.maximum(we, ws)
+    hot_of = np.tile(np.arange(k), visits)  # routing node − 1 → hotspot
+    visit_of = np.repeat(np.arange(1, visits + 1), k)
     xy = np.vstack([np.asarray(depot_xy, float).reshape(1, 2), hs[["x", "y"]].to_numpy(float)])
     dist_m, tmin, nodes, pred = _travel_matrix(net, xy, mode)
-    T = np.ceil(tmin).astype(np.int64)
+    loc = np.r_[0, 1 + hot_of]  # routing node → row of the travel matrix
+    T = np.ceil(tmin).astype(np.int64)[np.ix_(loc, loc)]
+    dwell, rr = dwell[hot_of], rr[hot_of]
     service = np.r_[0, dwell]
+    kv = k * visits
 
-    manager = pywrapcp.RoutingIndexManager(k + 1, units, 0)
+    manager = pywrapcp.RoutingIndexManager(kv + 1, units, 0)
     routing = pywrapcp.RoutingModel(manager)
     transit = (T + service[:, None]).astype(np.int64)
 
@@ -232,9 +252,9 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     time_dim.SetGlobalSpanCostCoefficient(100)
     # balance the number of hotspots per unit too: the longest list of stops costs
     ci = routing.RegisterUnaryTransitCallback(lambda i: 0 if manager.IndexToNode(i) == 0 else 1)
-    routing.AddDimension(ci, 0, k, True, "Stops")
+    routing.AddDimension(ci, 0, kv, True, "Stops")
     routing.GetDimensionOrDie("Stops").SetGlobalSpanCostCoefficient(int(balance_weight))
-    for node in range(1, k + 1):
+    for node in range(1, kv + 1):
         idx = manager.NodeToIndex(node)
         time_dim.CumulVar(idx).SetRange(int(ws[node - 1]), int(we[node - 1]))
         # dropping a hotspot costs more than any route: only when its window cannot be met
@@ -278,22 +298,23 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         dist = 0.0
         for s_, (node, tmin_, _) in enumerate(seq):
             is_depot = node == 0
+            h = -1 if is_depot else int(hot_of[node - 1])
             arrive = tmin_
             depart = arrive + (0 if is_depot else int(dwell[node - 1]))
             if not is_depot:
                 served.add(node)
             rows.append({"unit": v + 1, "seq": s_, "kind": "depot" if is_depot else "hotspot",
-                         "hotspot": -1 if is_depot else node - 1,
-                         "h3": 0 if is_depot else int(h3c[node - 1]),
-                         "lat": float(lat_all[node]), "lon": float(lon_all[node]),
+                         "hotspot": h, "visit": 0 if is_depot else int(visit_of[node - 1]),
+                         "h3": 0 if is_depot else int(h3c[h]),
+                         "lat": float(lat_all[h + 1]), "lon": float(lon_all[h + 1]),
                          "arrive": at(arrive), "depart": at(depart),
                          "dwell_min": 0 if is_depot else int(dwell[node - 1]),
                          "window_start": pd.NaT if is_depot else at(ws[node - 1]),
                          "window_end": pd.NaT if is_depot else at(we[node - 1]),
-                         "risk": np.nan if is_depot else float(risk[node - 1]),
-                         "top_category": "" if is_depot else top[node - 1]})
+                         "risk": np.nan if is_depot else float(risk[h]),
+                         "top_category": "" if is_depot else top[h]})
             if s_ > 0:
-                a, b = seq[s_ - 1][0], node
+                a, b = loc[seq[s_ - 1][0]], loc[node]
                 dist += float(dist_m[a, b])
                 ok = pred[a][nodes[b]] >= 0 or nodes[a] == nodes[b]
                 p = shortest_path(net, pred[a], nodes[b]) if ok else np.array([nodes[a], nodes[b]])
@@ -308,7 +329,10 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     routes_gdf = gpd.GeoDataFrame(routes, geometry=geoms, crs=4326)
     stops = pd.DataFrame(rows)
     stops["street"] = _nearest_street_names(c, stops["lon"].to_numpy(), stops["lat"].to_numpy())
-    stops.attrs["dropped"] = sorted(set(range(1, k + 1)) - served)
+    missed = sorted(set(range(1, kv + 1)) - served)
+    stops.attrs["dropped"] = sorted({int(hot_of[n - 1]) + 1 for n in missed})
+    stops.attrs["missed_visits"] = len(missed)
+    stops.attrs["visits"] = visits
     stops.attrs["shift"] = shift
     stops.attrs["depot_name"] = depot_name
     stops.attrs["mode"] = mode

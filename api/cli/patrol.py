@@ -19,6 +19,9 @@ def patrol_cmd(
                                                  "or 'lat,lon'. Default: the station nearest to the riskiest hotspot."),
     hotspots: int = typer.Option(0, "--hotspots", help="Hotspots to visit (default 6 per unit, at most 60)."),
     mode: str = typer.Option("drive", "--mode", help="drive or walk."),
+    visits: int = typer.Option(1, "--visits", min=1, max=8,
+                               help="Visits to every hotspot: 1 = once near its peak hour; N = once in each "
+                                    "of N equal rounds of the shift."),
     seconds: float = typer.Option(10.0, "--seconds", help="Route search time limit, seconds."),
     incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP + " Uses police_stations."),
@@ -64,7 +67,8 @@ def patrol_cmd(
     dx, dy = c.to_metric(np.array([lon]), np.array([lat]))
     with err.status(f"routing {units} units (≤ {seconds:.0f} s search)"):
         routes, stops = plan_patrol(c, inc, sh.start, sh.end, units, (float(dx[0]), float(dy[0])),
-                                    n_hotspots=hotspots or None, mode=mode, time_limit_s=seconds, depot_name=name)
+                                    n_hotspots=hotspots or None, mode=mode, time_limit_s=seconds, depot_name=name,
+                                    visits=visits)
     out.mkdir(parents=True, exist_ok=True)
     r = routes.copy()
     r["start"] = r["start"].astype(str)
@@ -73,8 +77,10 @@ def patrol_cmd(
     stops.to_csv(out / "stops.csv", index=False)
     cards = route_cards_html(routes, stops, c, out)
     summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name, "units": units,
-               "hotspots": int((stops["kind"] == "hotspot").sum()), "dropped": list(stops.attrs["dropped"]),
-               "routes": routes.drop(columns="geometry").astype(str).to_dict("records"),
+               "hotspots": int(stops.loc[stops["kind"] == "hotspot", "hotspot"].nunique()), "visits": visits,
+               "stops": int((stops["kind"] == "hotspot").sum()), "missed_visits": stops.attrs["missed_visits"],
+               "dropped": list(stops.attrs["dropped"]),
+               "routes": json.loads(r.drop(columns="geometry").round({"distance_m": 1}).to_json(orient="records")),
                "files": [str(out / "routes.geojson"), str(out / "stops.csv")] +
                         [str(out / f"route_card_unit_{u}.html") for u in cards]}
     if as_json:

@@ -133,3 +133,24 @@ def test_walking_patrol_keeps_to_reachable_hotspots(plan):
     with pytest.raises(ValueError, match="within reach"):
         plan_patrol(CITY, None, sh.start, sh.end, 2, depot, mode="walk", net=net, hotspots=hs,
                     time_limit_s=1, max_radius_m=1.0)
+
+
+def test_repeated_visits_one_per_round(plan):
+    net, hs, sh, _, _, depot = plan
+    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 3, depot, mode="walk", net=net, hotspots=hs,
+                                time_limit_s=3, max_radius_m=np.inf, visits=3)
+    hot = stops[stops["kind"] == "hotspot"]
+    assert stops.attrs["missed_visits"] == 0 and stops.attrs["dropped"] == []
+    # every hotspot three times, once in each third of the 8-hour shift
+    assert (hot.groupby("hotspot")["visit"].apply(sorted) == pd.Series([[1, 2, 3]] * len(hs))).all()
+    third = (sh.end - sh.start) / 3
+    for v in (1, 2, 3):
+        arr = hot.loc[hot["visit"] == v, "arrive"]
+        assert (arr >= sh.start + (v - 1) * third).all() and (arr < sh.start + v * third).all()
+    assert (hot["arrive"] >= hot["window_start"]).all() and (hot["arrive"] <= hot["window_end"]).all()
+    # stops of a hotspot carry its own place and dose on every visit
+    one = hot[hot["hotspot"] == 0]
+    assert one["lat"].nunique() == 1 and one["dwell_min"].nunique() == 1
+    assert int(routes["n_stops"].sum()) == 3 * len(hs)
+    with pytest.raises(ValueError, match="visits"):
+        plan_patrol(CITY, None, sh.start, sh.end, 3, depot, mode="walk", net=net, hotspots=hs, visits=0)
