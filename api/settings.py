@@ -35,6 +35,10 @@ class Settings:
         Per-request time limit in seconds (``QAUIPSIZ_REQUEST_TIMEOUT_S``, default 60).
     min_public_count : int
         Counts below this are suppressed in public outputs (``QAUIPSIZ_MIN_PUBLIC_COUNT``, default 5).
+    public_round : int
+        Public counts that are shown are rounded to the nearest multiple of this
+        (``QAUIPSIZ_PUBLIC_ROUND``, default 5; 1 shows exact counts), so that differencing two
+        public queries cannot recover a suppressed count.
     """
 
     data_dir: Path
@@ -46,6 +50,7 @@ class Settings:
     max_upload_mb: float = 50.0
     request_timeout_s: float = 60.0
     min_public_count: int = 5
+    public_round: int = 5
 
 
 def get_settings() -> Settings:
@@ -63,4 +68,5 @@ def get_settings() -> Settings:
         max_upload_mb=float(_env("QAUIPSIZ_MAX_UPLOAD_MB", "50")),
         request_timeout_s=float(_env("QAUIPSIZ_REQUEST_TIMEOUT_S", "60")),
         min_public_count=int(_env("QAUIPSIZ_MIN_PUBLIC_COUNT", "5")),
+        public_round=max(1, int(_env("QAUIPSIZ_PUBLIC_ROUND", "5"))),
     )

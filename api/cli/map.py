@@ -57,21 +57,13 @@ def map_cmd(
             if "hotspots" in layer:
                 kw["hotspots"] = hot
         if "public" in layer:
-            import numpy as np
             import pandas as pd
 
-            st.update("district indicators")
-            cnt = inc["district"].value_counts()
-            from api.routers.public import _population
+            from api.routers.public import district_indicators
 
-            pop = _population(city)
-            rows = []
-            for d in c.districts["district"]:
-                k = int(cnt.get(d, 0))
-                hide = 0 < k < s.min_public_count
-                rows.append({"district": d, "count": None if hide else k,
-                             "rate_per_1000": None if hide or not pop.get(d) else 1000.0 * k / pop[d]})
-            kw["public"] = pd.DataFrame(rows).replace({np.nan: None})
+            st.update("district indicators")
+            rows = district_indicators(inc, city, s.min_public_count, s.public_round)
+            kw["public"] = pd.DataFrame([r.model_dump(exclude={"by_category"}) for r in rows])
         if "cpted" in layer:
             from cpted.score import score_blocks
 

@@ -4,8 +4,10 @@ Nothing here is incident-level.  Counts below ``QAUIPSIZ_MIN_PUBLIC_COUNT`` (def
 returned as ``null`` with ``suppressed: true``, and so is every number derived from them (rates,
 dark share).  Within a district's category breakdown, when exactly one category is suppressed the
 next-smallest is suppressed too, so the hidden one cannot be recovered from the total.  Filters are
-coarse on purpose — category and a whole calendar year — so differencing two nearby queries cannot
-isolate single incidents.
+coarse on purpose — category and a whole calendar year.  Shown counts are rounded to the nearest
+``QAUIPSIZ_PUBLIC_ROUND`` (default 5) and rates and shares are computed from the rounded counts:
+differencing two queries (all years minus one year, a res-6 cell minus its res-7 children, all
+categories minus the others) then gives a range, not a suppressed count.
 """
 from __future__ import annotations
 
@@ -44,12 +46,13 @@ class PublicDistricts(BaseModel):
     year: int | None
     category: list[str] | None
     min_count: int
+    rounded_to: int = Field(description="shown counts are rounded to the nearest multiple of this")
     notice: str
     districts: list[DistrictIndicator]
 
 
-NOTICE = ("Recorded incidents only: recorded crime under-counts real crime. Counts below {k} are suppressed. "
-          "Aggregated and de-identified; no incident-level data.")
+NOTICE = ("Recorded incidents only: recorded crime under-counts real crime. Counts below {k} are suppressed "
+          "and the others rounded to the nearest {base}. Aggregated and de-identified; no incident-level data.")
 
 
 @cache
@@ -91,10 +94,21 @@ def suppress(counts: np.ndarray, k: int) -> np.ndarray:
     return (counts > 0) & (counts < k)
 
 
-def _district_rows(svc: Services, city: str, year, category) -> list[DistrictIndicator]:
+def round_counts(counts: np.ndarray, base: int) -> np.ndarray:
+    """Counts rounded half up to the nearest multiple of ``base``; a non-zero count never shows as 0."""
+    n = np.asarray(counts, dtype=np.int64)
+    if base <= 1:
+        return n
+    r = base * ((n + base // 2) // base)
+    return np.where(n > 0, np.maximum(r, base), 0)
+
+
+def district_indicators(sub: pd.DataFrame, city: str, k: int, base: int) -> list[DistrictIndicator]:
+    """Public indicators per district of ``city`` from incidents ``sub`` (``category, district,
+    is_dark``): counts below ``k`` suppressed (with secondary suppression in the category
+    breakdown), shown counts rounded to ``base``, rate per 1,000 residents and dark share from the
+    rounded counts."""
     c = city_obj(city)
-    k = svc.settings.min_public_count
-    sub = _subset(svc, city, year, category)
     pop = _population(city)
     cats = sorted(sub["category"].dropna().unique())
     rows = []
@@ -104,21 +118,32 @@ def _district_rows(svc: Services, city: str, year, category) -> list[DistrictInd
         hide = bool(suppress([n], k)[0])
         ndark = int(s["is_dark"].fillna(False).astype(bool).sum())
         dark_ok = not hide and not suppress([ndark], k)[0] and not suppress([n - ndark], k)[0]
+        n_r, ndark_r = (int(v) for v in round_counts([n, ndark], base))
         bc = s["category"].value_counts().reindex(cats, fill_value=0)
         hidden = suppress(bc.to_numpy(), k)
         if hidden.sum() == 1 and len(bc) > 1:  # secondary suppression
             vis = np.flatnonzero(~hidden & (bc.to_numpy() > 0))
             if len(vis):
                 hidden[vis[np.argmin(bc.to_numpy()[vis])]] = True
-        by_cat = {} if hide else {cat: (None if h else int(v)) for cat, v, h in zip(bc.index, bc.to_numpy(), hidden,
+        shown = round_counts(bc.to_numpy(), base)
+        by_cat = {} if hide else {cat: (None if h else int(v)) for cat, v, h in zip(bc.index, shown, hidden,
                                                                                      strict=True)}
         popn = pop.get(str(d.district))
         rows.append(DistrictIndicator(
             district=str(d.district), name_kk=str(d.name_kk), name_ru=str(d.name_ru), name_en=str(d.name_en),
-            population=popn, count=None if hide else n, suppressed=hide,
-            rate_per_1000=None if hide or not popn else round(1000.0 * n / popn, 3),
-            dark_share=round(ndark / n, 3) if dark_ok and n else None, by_category=by_cat))
+            population=popn, count=None if hide else n_r, suppressed=hide,
+            rate_per_1000=None if hide or not popn else round(1000.0 * n_r / popn, 2),
+            dark_share=round(min(ndark_r / n_r, 1.0), 2) if dark_ok and n_r else None, by_category=by_cat))
     return rows
+
+
+def _district_rows(svc: Services, city: str, year, category) -> list[DistrictIndicator]:
+    return district_indicators(_subset(svc, city, year, category), city, svc.settings.min_public_count,
+                               svc.settings.public_round)
+
+
+def _notice(svc: Services) -> str:
+    return NOTICE.format(k=svc.settings.min_public_count, base=svc.settings.public_round)
 
 
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="calendar year (local time); default all")]
@@ -131,7 +156,8 @@ def public_districts(city: CityKey, year: Year = None, category: Category = None
                      svc: Services = Depends(services)) -> PublicDistricts:
     k = svc.settings.min_public_count
     return PublicDistricts(city=city, year=year, category=sorted(category) if category else None, min_count=k,
-                           notice=NOTICE.format(k=k), districts=_district_rows(svc, city, year, category))
+                           rounded_to=svc.settings.public_round, notice=_notice(svc),
+                           districts=_district_rows(svc, city, year, category))
 
 
 @router.get("/cities/{city}/districts.geojson",
@@ -147,11 +173,10 @@ def public_districts_geojson(request: Request, city: CityKey, year: Year = None,
         rows = _district_rows(svc, city, year, category)
         if not rows:
             return feature_collection(np.array([], dtype=object), pd.DataFrame({"district": []}),
-                                      extra={"notice": NOTICE.format(k=svc.settings.min_public_count)})
+                                      extra={"notice": _notice(svc)})
         props = pd.DataFrame([{kk: v for kk, v in r.model_dump().items() if kk != "by_category"} for r in rows])
         geoms = c.districts.set_index("district").loc[props["district"]].geometry.values
-        return feature_collection(geoms, props.astype(object), precision=1e-5,
-                                  extra={"notice": NOTICE.format(k=svc.settings.min_public_count)})
+        return feature_collection(geoms, props.astype(object), precision=1e-5, extra={"notice": _notice(svc)})
 
     body = svc.cache.get_or_compute(key, build)
     return cached_bytes(request, body, GEOJSON, etag_for(*key), public=True)
@@ -177,11 +202,12 @@ def public_cells(request: Request, city: CityKey,
         parents = cells_to_parent(h, res)
         u, n = np.unique(parents, return_counts=True)
         hide = suppress(n, k)
+        shown = round_counts(n, svc.settings.public_round)
         props = pd.DataFrame({"h3": [format(int(x), "x") for x in u],
-                              "count": [None if s else int(v) for v, s in zip(n, hide, strict=True)],
+                              "count": [None if s else int(v) for v, s in zip(shown, hide, strict=True)],
                               "suppressed": hide})
         return feature_collection(cells_to_boundaries(u), props.astype(object),
-                                  extra={"notice": NOTICE.format(k=k), "res": res})
+                                  extra={"notice": _notice(svc), "res": res})
 
     body = svc.cache.get_or_compute(key, build)
     return cached_bytes(request, body, GEOJSON, etag_for(*key), public=True)

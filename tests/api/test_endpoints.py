@@ -214,16 +214,21 @@ def test_public_indicators_suppress_small_counts(client, api_env):
     # rare category: murder counts per district are small in the reduced demo city
     rare = client.get(API + "/public/cities/astana/districts?category=murder").json()
     assert any(d["suppressed"] for d in rare["districts"])
-    # district totals agree with the store
+    # district totals agree with the store, rounded to the nearest 5; rates come from the rounded counts
+    assert body["rounded_to"] == 5 and "rounded to the nearest 5" in body["notice"]
     inc = api_env["store"].query_incidents("astana", located_only=True)
-    shown = {d["district"]: d["count"] for d in body["districts"] if d["count"] is not None}
-    for dist, n in shown.items():
-        assert n == int((inc["district"] == dist).sum())
+    shown = {d["district"]: d for d in body["districts"] if d["count"] is not None}
+    assert shown
+    for dist, d in shown.items():
+        true = int((inc["district"] == dist).sum())
+        assert d["count"] % 5 == 0 and abs(d["count"] - true) <= 2
+        if d["population"]:
+            assert d["rate_per_1000"] == round(1000 * d["count"] / d["population"], 2)
     cells = client.get(API + "/public/cities/astana/cells.geojson?res=7").json()
     for f in cells["features"]:
         p = f["properties"]
         assert (p["count"] is None) == p["suppressed"]
-        assert p["count"] is None or p["count"] >= k
+        assert p["count"] is None or (p["count"] >= k and p["count"] % 5 == 0)
         assert h3.get_resolution(p["h3"]) == 7
     assert client.get(API + "/public/cities/astana/cells.geojson?res=9").status_code == 422
 
