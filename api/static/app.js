@@ -74,7 +74,10 @@
   // (opened at the click, so popup blockers allow it), downloaded when the tab cannot be opened.
   async function openDocument(getResponse, filename) {
     const w = window.open("", "_blank");
-    if (w) { w.document.title = t("computing"); w.document.body.textContent = t("computing"); }
+    if (w && w.document) {
+      w.document.title = t("computing");
+      if (w.document.body) w.document.body.textContent = t("computing");
+    }
     try {
       const blob = await (await getResponse()).blob();
       const url = URL.createObjectURL(blob);
@@ -372,12 +375,13 @@
     const box = $("rec-list");
     const m = state.meta.recommended;
     if (!state.layers.recommended || !m) { box.innerHTML = ""; return; }
+    const open = new Set(Array.from(box.querySelectorAll("details[open]")).map((d) => d.dataset.kind));
     let html = "";
     for (const [kind, color, lab] of REC_KINDS) {
       const k = m.kinds[kind];
       if (!k) continue;
       const last = k.sites.length ? k.sites[k.sites.length - 1] : null;
-      html += `<details class="rec" data-kind="${kind}"><summary><i style="background:${color}"></i>${esc(t(lab))}: `
+      html += `<details class="rec" data-kind="${kind}"${open.has(kind) ? " open" : ""}><summary><i style="background:${color}"></i>${esc(t(lab))}: `
         + `${k.sites.length} · ${esc(t("cumulative"))} ${pct(last ? last.cumulative_coverage : null)}</summary>`
         + `<table class="rec-sites"><tr><th>${esc(t("rank"))}</th><th>${esc(t("street"))}</th><th>${esc(t("gain"))}</th>`
         + `<th>%</th></tr>`
@@ -552,12 +556,19 @@
         style: () => ({ color: FAIL_COLOR, weight: 4, fillColor: FAIL_COLOR, fillOpacity: 0.35 }),
         pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, weight: 3, color: FAIL_COLOR, fillColor: "#fff", fillOpacity: 0.6 }),
         onEachFeature: (f, l) => l.bindPopup(() => `<b>${esc(r.id)}</b> ${esc(ruleTitle(r))}`
-          + rows([[t("measured"), `${fmt(r.measured)} ${r.unit || ""}`], [t("required"), `${fmt(r.required)} ${r.unit || ""}`]])),
+          + rows([[t("measured"), measure(r.measured, r.unit)], [t("required"), measure(r.required, r.unit)]])),
       }).addTo(group);
     }
     rv.layer = group.addTo(map);
     const b = group.getBounds();
     if (b.isValid()) map.fitBounds(b, { maxZoom: 18, padding: [20, 20] });
+  }
+
+  // a measured or required value with its unit; shares as per cent
+  function measure(v, unit) {
+    if (v === null || v === undefined) return "—";
+    if (unit === "share" && typeof v === "number") return pct(v);
+    return `${fmt(v)}${unit ? " " + unit : ""}`;
   }
 
   const STATUS_KEY = { PASS: "rulePass", FAIL: "ruleFail", NOT_CHECKABLE: "ruleNotCheckable" };
@@ -573,12 +584,11 @@
     html += "<ul id='rv-rules'>";
     for (const r of res.rules) {
       const cls = r.status === "PASS" ? "pass" : r.status === "FAIL" ? "fail" : "nc";
-      const unit = r.unit ? " " + r.unit : "";
       const zoom = rv.failLayers && rv.failLayers[r.id];
       html += `<li class="rule ${cls}${zoom ? " zoom" : ""}" data-rule="${esc(r.id)}" data-status="${esc(r.status)}">`
         + `<span class="badge ${cls}">${esc(t(STATUS_KEY[r.status] || "ruleNotCheckable"))}</span> <b>${esc(ruleTitle(r))}</b>`
-        + `<div class="mv">${esc(t("measured"))}: <b>${fmt(r.measured)}${esc(unit)}</b> · ${esc(t("required"))}: `
-        + `<b>${fmt(r.required)}${esc(unit)}</b></div>`
+        + `<div class="mv">${esc(t("measured"))}: <b>${esc(measure(r.measured, r.unit))}</b> · ${esc(t("required"))}: `
+        + `<b>${esc(measure(r.required, r.unit))}</b></div>`
         + `<div class="detail">${esc(r["detail_" + state.lang] || r.detail || "")}</div>`
         + `<div class="src">${esc(t("ruleSource"))}: ${esc(r.source)} <span class="rid">${esc(r.id)}</span></div></li>`;
     }
@@ -806,7 +816,11 @@
     $("patrol-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       try { state.patrol = readPatrol(); } catch (e) { $("pt-state").textContent = e.message; $("pt-state").classList.add("error"); return; }
-      activate("patrol"); showLayer("patrol");
+      activate("patrol");
+      showLayer("patrol").then(() => { // show the plan just computed
+        const l = state.layers.patrol;
+        if (l && l.getBounds && l.getBounds().isValid()) map.fitBounds(l.getBounds(), { padding: [30, 30], maxZoom: 16 });
+      });
     });
     $("pt-cards").addEventListener("click", printCards);
     $("rv-file").addEventListener("change", () => { if ($("rv-file").files.length) runReview(); });

@@ -252,13 +252,14 @@ def test_design_review_panel(server, tmp_path):
         text = li.inner_text()
         assert rule["title_ru"] in text and "не соответствует" in text
         assert "Измерено" in text and "Норма" in text and rule["source"][:20] in text
-        assert f"{rule['unit']}" in text
+        assert ("%" if rule["unit"] == "share" else rule["unit"]) in text, text  # shares shown as per cent
         # drawn on the map: the design, and the failing features of each failing rule
         drawn = page.evaluate("(() => { const r = window.qauipsiz.state.review;"
                               " return {layers: r.layer.getLayers().length, fail: Object.keys(r.failLayers)}; })()")
         with_geometry = sorted(r["id"] for r in result["rules"] if r["status"] == "FAIL" and r["failing"])
         assert sorted(drawn["fail"]) == with_geometry and drawn["layers"] == 1 + len(with_geometry)
         assert page.locator("#legend [data-layer='review']").count() == 1
+        page.locator("#rv-rules").scroll_into_view_if_needed()
         page.wait_for_timeout(300)
         page.screenshot(path=str(tmp_path / "review.png"))
         # the language follows
