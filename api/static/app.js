@@ -346,7 +346,6 @@
     if (!b) return;
     $(b[1]).disabled = on;
     $(b[0]).dataset.busy = on ? "1" : "";
-    if (id === "patrol") $("pt-cards").disabled = on;
     renderPanelState(id);
   }
   function renderPanelState(id) {
@@ -354,6 +353,7 @@
     const el = $(b[0]);
     el.classList.remove("error");
     if (id === "recommended") renderRecList();
+    if (id === "patrol") $("pt-cards").disabled = el.dataset.busy === "1" || !state.layers.patrol; // cards of the plan shown
     if (el.dataset.busy === "1") { el.textContent = t("computing"); return; }
     if (state.errors[id]) { el.textContent = state.errors[id]; el.classList.add("error"); return; }
     const m = state.meta[id];

@@ -374,6 +374,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         page.type("#pt-units", "3")  # appends to the 4: typing is not a request
         page.fill("#pt-units", "3")
         assert not plans
+        assert page.is_disabled("#pt-cards")  # no plan on the map yet
         with page.expect_response(lambda r: "/patrol-plans.geojson" in r.url, timeout=180_000) as resp:
             page.click("#pt-apply")
         assert resp.value.status == 200
@@ -393,7 +394,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         page.select_option("#pt-mode", "walk")
         page.click("#pt-apply")
         page.wait_for_function("document.querySelector('#pt-state').dataset.busy === '1'", timeout=10_000)
-        assert page.is_disabled("#pt-apply")
+        assert page.is_disabled("#pt-apply") and page.is_disabled("#pt-cards")
         assert page.inner_text("#pt-state") in ("⏳ Вычисляется…", "Вычисляется…")
         while not held:
             page.wait_for_timeout(50)
