@@ -1,6 +1,6 @@
 """One error schema for the whole service: RFC 9457 ``application/problem+json``.
 
-Every error the service returns — validation errors, 401/403/404/405/413/501/504 and unhandled
+Every error the service returns — validation errors, 401/403/404/405/413/504 and unhandled
 exceptions (500) — has the body::
 
     {"type": "https://qauipsiz.kz/problems/<slug>", "title": "...", "status": 404,
@@ -36,7 +36,7 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES = {
     code: {"model": Problem, "content": {PROBLEM: {}}, "description": HTTPStatus(code).phrase}
-    for code in (400, 401, 403, 404, 413, 422, 500, 501)
+    for code in (400, 401, 403, 404, 413, 422, 500)
 }
 """``responses=`` entry for routers, so the OpenAPI schema documents the error bodies."""
 
@@ -64,12 +64,6 @@ class ApiError(Exception):
         self.slug = slug
         self.headers = headers
         self.errors = errors
-
-
-def not_implemented(feature: str) -> ApiError:
-    """501: the feature's backing engine is not installed in this build yet."""
-    return ApiError(501, f"{feature} is not available in this build: its engine module is missing",
-                    slug="not-implemented")
 
 
 @contextmanager

@@ -1,7 +1,6 @@
 """Shared dependencies of the routers: services (store, cache), the city path parameter, filters."""
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +11,7 @@ import pandas as pd
 from fastapi import Path, Query, Request
 
 from api.cache import SurfaceCache, VersionClock
-from api.errors import ApiError, not_implemented
+from api.errors import ApiError
 from api.settings import Settings
 
 
@@ -51,16 +50,6 @@ class Services:
 
 async def services(request: Request) -> Services:
     return request.app.state.services
-
-
-def optional_module(name: str, feature: str):
-    """Import ``name`` or answer 501 naming ``feature`` (its engine has not landed in this build)."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        if e.name and (e.name == name or name.startswith(e.name + ".") or e.name.startswith(name)):
-            raise not_implemented(feature) from e
-        raise
 
 
 def city_obj(city: str):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from api.cache import params_key
 from api.errors import ApiError, client_input
-from api.routers._deps import Filters, Services, city_obj, optional_module
+from api.routers._deps import Filters, Services, city_obj
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,6 @@ class DensityGrid:
 def filtered_incidents(svc: Services, city: str, f: Filters) -> pd.DataFrame:
     c = city_obj(city)
     df = svc.incidents(city)
-    optional_module("hotspot.binning", "incident filters")
     with client_input():
         return f.apply(df, c)
 
@@ -50,7 +49,7 @@ def density_key(svc: Services, city: str, f: Filters, *, bandwidth_m, cell_m, we
 def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | None, cell_m: float,
                  weighted: bool) -> DensityGrid:
     """Quartic KDE raster of the filtered incidents over the city's extent (cached)."""
-    kde = optional_module("hotspot.kde", "kernel density")
+    from hotspot import kde
     from maps.tiles import grid_bounds_3857, robust_vmax
 
     key = density_key(svc, city, f, bandwidth_m=bandwidth_m, cell_m=cell_m, weighted=weighted)
@@ -76,11 +75,8 @@ def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | N
 
 
 def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dict) -> pd.DataFrame:
-    """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached).
-
-    Needs the engine's ``hotspot.surface``; answers 501 while it is missing.
-    """
-    surface = optional_module("hotspot.surface", "hotspot surfaces (KDE + Gi*)")
+    """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached)."""
+    from hotspot import surface
     kw = {"value": "weighted" if params.get("weighted") else "count", "bandwidth_m": params.get("bandwidth_m"),
           "k": int(params.get("k") or 1), "distance_m": params.get("distance_m"), "lisa": False}
     allp = {**f.as_params(), "res": res, **params}
@@ -110,8 +106,8 @@ DEFAULT_SURFACE = {"bandwidth_m": None, "weighted": False, "k": 1}
 
 def scored_blocks(svc: Services, city: str):
     """CPTED scores of every block, with risk from the res-9 hotspot table (cached)."""
-    score = optional_module("cpted.score", "CPTED block scores")
     from api.routers._deps import Filters
+    from cpted import score
 
     def compute():
         hot = hotspot_cells(svc, city, Filters(), res=9, params=DEFAULT_SURFACE)
@@ -123,7 +119,7 @@ def scored_blocks(svc: Services, city: str):
 
 def recommendations(svc: Services, city: str, kind: str, n: int, lang: str) -> pd.DataFrame:
     """Ranked camera / SOS / post sites (cached per city, kind, budget, language, data version)."""
-    siting = optional_module("cpted.siting", f"{kind} siting")
+    from cpted import siting
 
     def compute():
         inc = svc.incidents(city)

@@ -1,8 +1,6 @@
 """Liveness and readiness."""
 from __future__ import annotations
 
-import importlib.util
-
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
@@ -10,27 +8,6 @@ from api.errors import ApiError
 from api.routers._deps import Services, services
 
 router = APIRouter(tags=["health"])
-
-ENGINES = {
-    "hotspots": "hotspot.surface",
-    "ingestion": "api.ingest",
-    "cpted": "cpted.score",
-    "review": "cpted.review",
-    "siting": "cpted.siting",
-    "patrol": "hotspot.patrol",
-}
-"""Feature -> module that backs it; a feature whose module is missing answers 501."""
-
-
-def engines() -> dict[str, bool]:
-    """Which optional engines are installed in this build."""
-    out = {}
-    for k, mod in ENGINES.items():
-        try:
-            out[k] = importlib.util.find_spec(mod) is not None
-        except ModuleNotFoundError:
-            out[k] = False
-    return out
 
 
 class Health(BaseModel):
@@ -41,7 +18,6 @@ class Ready(BaseModel):
     status: str
     store: str
     cities: dict[str, int]
-    engines: dict[str, bool]
     cache: dict
 
 
@@ -50,7 +26,7 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Ready, summary="Readiness: the store answers; data and engines present")
+@router.get("/ready", response_model=Ready, summary="Readiness: the store answers; incident counts per city")
 def ready(request: Request, svc: Services = Depends(services)) -> Ready:
     try:
         store = svc.store()
@@ -63,4 +39,4 @@ def ready(request: Request, svc: Services = Depends(services)) -> Ready:
                 counts[c] = n
     except Exception as e:  # noqa: BLE001 - readiness reports any store failure as 503
         raise ApiError(503, f"store not ready: {type(e).__name__}: {e}", slug="not-ready") from e
-    return Ready(status="ready", store=store.backend, cities=counts, engines=engines(), cache=svc.cache.stats())
+    return Ready(status="ready", store=store.backend, cities=counts, cache=svc.cache.stats())

@@ -21,7 +21,6 @@ from api.routers._deps import (
     Services,
     city_obj,
     filters,
-    optional_module,
     services,
 )
 from api.routers._geo import GEOJSON, feature_collection
@@ -58,7 +57,7 @@ def upload_incidents(
     svc: Services = Depends(services),
 ) -> IngestResult:
     city_obj(city)
-    ingest = optional_module("api.ingest", "incident ingestion")
+    from api import ingest
     name = Path(file.filename or "upload.csv").name
     ext = Path(name).suffix.lower()
     if ext not in UPLOAD_FORMATS:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import Principal, audit, require
 from api.errors import ApiError, client_input
 from api.routers import _engine
-from api.routers._deps import CityKey, Services, city_obj, optional_module, services
+from api.routers._deps import CityKey, Services, city_obj, services
 from api.routers._geo import GEOJSON, feature_collection
 
 router = APIRouter(tags=["patrol"])
@@ -24,6 +24,8 @@ Shift = Annotated[str, Query(description="local shift `YYYY-MM-DD HH:MM/HH:MM` (
 Units = Annotated[int, Query(ge=1, le=20, description="patrol units")]
 Station = Annotated[int, Query(ge=0, le=10_000, description="row of the police_stations layer used as depot")]
 Mode = Annotated[Literal["drive", "walk"], Query()]
+Visits = Annotated[int, Query(ge=1, le=6, description="visits to every hotspot: 1 = once near its peak hour; "
+                                                      "N = once in each of N equal rounds of the shift")]
 DEFAULT_SHIFT = "2025-12-05 18:00/02:00"
 
 
@@ -31,9 +33,9 @@ def plan(svc: Services, key: tuple):
     """``(routes, stops)`` of :func:`hotspot.patrol.plan_patrol` for the shift of ``key`` (:func:`plan_key`),
     cached: the patrol-plan GeoJSON and the route cards share this one computation.
     """
-    _, city, shift, units, station, mode, _ver = key
+    _, city, shift, units, station, mode, visits, _ver = key
     c = city_obj(city)
-    patrol = optional_module("hotspot.patrol", "patrol plans")
+    from hotspot import patrol
 
     def compute():
         st = _engine.city_layers(svc, city).get("police_stations")
@@ -50,14 +52,14 @@ def plan(svc: Services, key: tuple):
         with client_input():
             sh = patrol.parse_shift(shift, c.tz)
             return patrol.plan_patrol(c, svc.incidents(city), sh.start, sh.end, units, (float(x[0]), float(y[0])),
-                                      mode=mode, depot_name=name)
+                                      mode=mode, depot_name=name, visits=visits)
 
     return svc.cache.get_or_compute(key, compute)
 
 
-def plan_key(svc: Services, city: str, shift: str, units: int, station: int, mode: str) -> tuple:
+def plan_key(svc: Services, city: str, shift: str, units: int, station: int, mode: str, visits: int = 1) -> tuple:
     """Cache key of :func:`plan` (at the city's current data version)."""
-    return ("patrol", city, shift, units, station, mode, svc.version(city))
+    return ("patrol", city, shift, units, station, mode, visits, svc.version(city))
 
 
 @router.get("/cities/{city}/patrol-plans.geojson",
@@ -70,13 +72,14 @@ def patrol_plans(
     units: Units = 4,
     station: Station = 0,
     mode: Mode = "drive",
+    visits: Visits = 1,
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
 ):
     city_obj(city)
-    optional_module("hotspot.patrol", "patrol plans")
-    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode})
-    routes, stops = plan(svc, plan_key(svc, city, shift, units, station, mode))
+    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode,
+                                      "visits": visits})
+    routes, stops = plan(svc, plan_key(svc, city, shift, units, station, mode, visits))
     rp = pd.DataFrame(routes.drop(columns=routes.geometry.name))
     rp["feature"] = "route"
     sp_ = stops.copy()
@@ -95,7 +98,8 @@ def patrol_plans(
     props = pd.concat([rp.astype(object), sp_.drop(columns=[k for k in ("geometry",) if k in sp_]).astype(object)],
                       ignore_index=True)
     body = feature_collection(geoms, props.astype(object).where(props.notna(), None),
-                              extra={"meta": {"city": city, "shift": shift, "units": units,
+                              extra={"meta": {"city": city, "shift": shift, "units": units, "visits": visits,
+                                              "missed_visits": int(stops.attrs.get("missed_visits", 0)),
                                               "dropped": [str(d) for d in stops.attrs.get("dropped", [])]}})
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})
 
@@ -129,17 +133,19 @@ def patrol_cards(
     units: Units = 4,
     station: Station = 0,
     mode: Mode = "drive",
+    visits: Visits = 1,
     unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
 ):
+    from hotspot import patrol
+
     c = city_obj(city)
-    patrol = optional_module("hotspot.patrol", "patrol route cards")
     if unit is not None and unit > units:
         raise ApiError(422, f"unit={unit}: the plan has {units} unit(s)", slug="validation-error")
     audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode,
-                                      "format": "cards", "unit": unit})
-    key = plan_key(svc, city, shift, units, station, mode)
+                                      "visits": visits, "format": "cards", "unit": unit})
+    key = plan_key(svc, city, shift, units, station, mode, visits)
     routes, stops = plan(svc, key)
 
     def render():

@@ -46,7 +46,7 @@
     active: new Set(), layers: {}, meta: {}, errors: {}, categories: [], minPublic: 5, seq: {},
     // budget (sites per kind) of the recommendations layer, and the shift of the patrol layer: what the map shows
     budget: { cameras: 20, sos: 20, posts: 20 },
-    patrol: { date: today(), start: 18, end: 2, units: 4, mode: "drive", station: 0 },
+    patrol: { date: today(), start: 18, end: 2, units: 4, mode: "drive", station: 0, visits: 1 },
     review: null, // {file, design, result, layer, failLayers, error}
   };
 
@@ -303,6 +303,7 @@
   function patrolQuery(p) {
     const q = new URLSearchParams();
     q.set("shift", shiftText(p)); q.set("units", p.units); q.set("mode", p.mode); q.set("station", p.station);
+    q.set("visits", p.visits);
     return q;
   }
 
@@ -422,7 +423,7 @@
     }
     const p = state.patrol;
     $("pt-date").value = p.date; s.value = p.start; e.value = p.end;
-    $("pt-units").value = p.units; $("pt-mode").value = p.mode;
+    $("pt-units").value = p.units; $("pt-mode").value = p.mode; $("pt-visits").value = p.visits;
   }
 
   function readPatrol() {
@@ -435,7 +436,8 @@
       throw new Error(t("unitsInvalid"));
     }
     $("pt-units").removeAttribute("aria-invalid");
-    return { date, start, end, units, mode: $("pt-mode").value, station: Number($("pt-station").value || 0) };
+    return { date, start, end, units, mode: $("pt-mode").value, station: Number($("pt-station").value || 0),
+             visits: Number($("pt-visits").value || 1) };
   }
 
   async function loadStations() {

@@ -380,6 +380,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         assert resp.value.status == 200
         q = parse_qs(urlparse(resp.value.url).query)
         assert q["shift"] == ["2025-12-05 20:00/02:00"] and q["units"] == ["3"] and q["mode"] == ["drive"]
+        assert q["visits"] == ["1"]
         assert page.is_checked("#layer-patrol")
         page.wait_for_selector("#legend [data-layer='patrol'] .li", timeout=180_000)
         assert page.locator("#legend [data-layer='patrol'] .li").count() == 3
@@ -392,6 +393,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         page.select_option("#pt-end", "4")
         page.fill("#pt-units", "2")
         page.select_option("#pt-mode", "walk")
+        page.select_option("#pt-visits", "2")
         page.click("#pt-apply")
         page.wait_for_function("document.querySelector('#pt-state').dataset.busy === '1'", timeout=10_000)
         assert page.is_disabled("#pt-apply") and page.is_disabled("#pt-cards")
@@ -404,6 +406,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         assert not page.is_disabled("#pt-apply")
         q = parse_qs(urlparse(plans[-1]).query)
         assert q["shift"] == ["2025-12-05 22:00/04:00"] and q["units"] == ["2"] and q["mode"] == ["walk"]
+        assert q["visits"] == ["2"]
         assert len(plans) == 2
         assert page.locator("#legend [data-layer='patrol'] .li").count() == 2
         assert "маршрутов: 2" in page.inner_text("#pt-state")
@@ -416,6 +419,7 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         assert cards.value.status == 200
         cq = parse_qs(urlparse(cards.value.url).query)
         assert cq["shift"] == ["2025-12-05 22:00/04:00"] and cq["units"] == ["2"] and cq["mode"] == ["walk"]
+        assert cq["visits"] == ["2"]
         tab = pop.value
         tab.wait_for_function("document.body && document.body.innerText.includes('ДЛЯ СЛУЖЕБНОГО ПОЛЬЗОВАНИЯ')",
                               timeout=60_000)
