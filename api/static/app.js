@@ -37,7 +37,11 @@
   ];
 
   const pad2 = (h) => String(h).padStart(2, "0");
-  function today() { const d = new Date(); return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`; }
+  // today's date in the city's time zone (the shift is local to the city, not to the browser)
+  function today(tz) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: tz || undefined, year: "numeric", month: "2-digit",
+                                              day: "2-digit" }).format(new Date());
+  }
 
   const state = {
     lang: localStorage.getItem("qauipsiz.lang") || "ru",
@@ -771,6 +775,10 @@
 
   async function loadCity() {
     state.cityInfo = await fetchJSON(`/cities/${state.city}`);
+    if (state.patrol.date === today()) {  // not chosen by the user yet
+      state.patrol.date = today(state.cityInfo.tz);
+      if ($("pt-date")) $("pt-date").value = state.patrol.date;
+    }
     const d = $("f-district");
     d.innerHTML = "";
     d.append(new Option(t("allDistricts"), ""));
