@@ -26,7 +26,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-from cpted.siting_coverage import camera_coverage, camera_model_name  # noqa: E402
+from cpted.cameras import coverage_matrix  # noqa: E402
 from cpted.siting_solvers import greedy_max_cover, mclp_exact  # noqa: E402
 from hotspot.cities import get_city  # noqa: E402
 
@@ -53,7 +53,7 @@ def camera_instance(n_demand: int, n_cand: int, seed: int = 2024):
     bld = shapely.box(bc[:, 0], bc[:, 1], bc[:, 0] + rng.uniform(10, 30, nb), bc[:, 1] + rng.uniform(10, 30, nb))
     cxy = rng.random((n_cand, 2)) * side
     bearing = rng.random(n_cand) * 360
-    A = sp.csr_matrix(camera_coverage(cxy, bearing, 60.0, 3840, "detect", dxy, bld))
+    A = sp.csr_matrix(coverage_matrix(cxy, bearing, 60.0, 3840, "detect", dxy, bld))
     return A, w, {"side_m": side, "buildings": nb}
 
 
@@ -121,7 +121,7 @@ def bench_mclp(n_demand, n_cand, p, peer: bool, peer_timeout: float, label: str)
     tcov = time.perf_counter() - t0
     g, e, tg, te = run_ours(A, w, p)
     print(f"\n== camera MCLP [{label}]: {n_demand:,} demand cells × {n_cand:,} candidates, p = {p}")
-    print(f"   coverage model: {camera_model_name()}; coverage matrix {A.nnz:,} non-zeros "
+    print(f"   coverage model: cpted.cameras.coverage_matrix; coverage matrix {A.nnz:,} non-zeros "
           f"({tcov:.2f} s to compute, not part of the solver timing); demand merged to "
           f"{e.info['n_demand_merged']:,} rows")
     print(f"   ours greedy (CELF):  {tg:8.3f} s  objective {g.objective:,.3f}  ({g.info['evaluations']} evaluations)")

@@ -11,7 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from cpted.siting_coverage import camera_coverage, camera_model_name, prepare_occluders
+from cpted.cameras import Occluder, coverage_matrix, dori_range
 from cpted.siting_solvers import (
     greedy_max_cover,
     greedy_set_cover,
@@ -383,7 +383,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
         Also solve the exact MILP and report the greedy optimality gap (``attrs["summary"]``).
     coverage_fn : callable, optional
         ``f(camera_xy, bearing_deg, fov_deg, resolution_px, level, target_xy, buildings)`` →
-        sparse coverage; default :func:`cpted.siting_coverage.camera_coverage`.
+        sparse coverage; default :func:`cpted.cameras.coverage_matrix` (the CPTED camera model).
 
     Returns
     -------
@@ -396,13 +396,13 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
     c = _city(city)
     if budget < 1:
         raise ValueError(f"budget {budget}: must be ≥ 1")
-    cov = coverage_fn or camera_coverage
+    cov = coverage_fn or coverage_matrix
     demand = camera_demand(incidents, c, layers, res)
     if len(demand) == 0:
         raise ValueError("recommend_cameras: no incident demand in public space")
     txy = demand[["x", "y"]].to_numpy()
     bld = _layer(layers, "buildings")
-    bgeom = prepare_occluders(bld.to_crs(c.epsg).geometry.values) if len(bld) else None
+    bgeom = Occluder(bld.to_crs(c.epsg).geometry.values) if len(bld) else None
     cams = _layer(layers, "cameras")
     precovered = np.zeros(len(demand), bool)
     if len(cams):
@@ -428,9 +428,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
     # keep sites within reach of some uncovered demand
     from scipy.spatial import cKDTree
 
-    from cpted.siting_coverage import dori_range_m
-
-    reach = float(dori_range_m(resolution_px, fov_deg, level))
+    reach = float(dori_range(resolution_px, fov_deg, level))
     unc = txy[~precovered]
     if len(unc):
         dd, _ = cKDTree(unc).query(cand[["x", "y"]].to_numpy(), distance_upper_bound=reach)
@@ -483,7 +481,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
         out.loc[rep, ["reason", "reason_kk", "reason_ru", "reason_en"]] = r2[["reason", "reason_kk", "reason_ru",
                                                                                "reason_en"]].to_numpy()
     summary.update({"n_demand_cells": len(demand), "n_sites": int(len(np.unique(site_rep))),
-                    "n_candidate_rows": A.shape[0], "coverage_model": camera_model_name(),
+                    "n_candidate_rows": A.shape[0], "coverage_model": "cpted.cameras.coverage_matrix",
                     "precovered_share": float(w[precovered].sum() / w.sum()), "demand_res": res,
                     "level": level, **demand.attrs})
     out.attrs["summary"] = summary
