@@ -1,9 +1,10 @@
 """Where the analysis commands get their data: the store by default, files when given.
 
 The store (``DATABASE_URL`` or the embedded SQLite file) is the system of record, so
-``hotspots``, ``cpted score``, ``recommend`` and ``patrol`` read a city's located incidents and
-layers from it, the same data the service and ``qauipsiz map`` use. ``--incidents FILE`` and
-``--layers DIR`` analyse files instead, without touching the store.
+``hotspots``, ``cpted score``, ``recommend``, ``patrol`` and ``map`` read a city's located
+incidents and layers from it, the same data the service uses. When the store holds nothing of
+the demo city, the demo folder (``QAUIPSIZ_DEMO_DIR``) is ingested first, as ``qauipsiz serve``
+does. ``--incidents FILE`` and ``--layers DIR`` analyse files instead, without touching the store.
 """
 from __future__ import annotations
 
@@ -53,12 +54,53 @@ def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _store():
+def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
+    """Ingest the demo city's export and layers into ``store`` when it holds none of ``city``.
+
+    Only a demo folder made for ``city`` (its ``metadata.json``) is used.  Returns what was done:
+    ``{"ingested": report or None, "layers": {name: n} or None}``.
+    """
+    import json
+
+    done = {"ingested": None, "layers": None}
+    meta_path = Path(demo_dir) / "metadata.json"
+    demo_city = json.loads(meta_path.read_text(encoding="utf-8")).get("city") if meta_path.exists() else None
+    if demo_city != city:
+        if store.count_incidents(city) == 0:
+            echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo city for it at {demo_dir}; "
+                 f"ingest your own export (`qauipsiz ingest FILE --city {city}`)")
+        return done
+    if store.count_incidents(city) == 0:
+        from api.ingest import ingest_file
+        from api.ingest.geocoding import city_geocoder
+
+        export = Path(demo_dir) / "incidents_export.csv"
+        echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
+        rep = ingest_file(export, city=city, store=store, source="demo", geocoder=city_geocoder(city),
+                          who="qauipsiz (demo)", progress=True)
+        echo(f"qauipsiz: ingested {rep.to_json()}")
+        done["ingested"] = rep.to_json()
+    if not store.list_layers(city):
+        layers = Path(demo_dir) / "layers"
+        if layers.is_dir():
+            echo(f"qauipsiz: importing city layers from {layers} …")
+            done["layers"] = store.import_layers_dir(city, layers)
+    return done
+
+
+def _say(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _store(city: str):
+    """The settings' store, with the demo city ingested when the store holds none of ``city``."""
     from api.settings import get_settings
     from api.store import Store
 
-    url = get_settings().database_url
-    return Store(url), shown_url(url)
+    s = get_settings()
+    store = Store(s.database_url)
+    ensure_city_data(store, city, s.demo_dir, echo=_say)
+    return store, shown_url(s.database_url)
 
 
 def city_incidents(city: str, path: Path | None = None):
@@ -69,7 +111,7 @@ def city_incidents(city: str, path: Path | None = None):
     """
     if path is not None:
         return read_incidents(path), str(path)
-    store, url = _store()
+    store, url = _store(city)
     try:
         df = store.query_incidents(city, located_only=True)
     finally:
@@ -96,7 +138,7 @@ def city_layers(city: str, folder: Path | None = None) -> dict:
             raise typer.BadParameter(str(e), param_hint="--layers") from e
     from cpted.layers import validate_layers
 
-    store, _ = _store()
+    store, _ = _store(city)
     try:
         raw = store.load_layers(city)
     finally:

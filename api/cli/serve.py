@@ -7,34 +7,7 @@ from pathlib import Path
 import typer
 
 from api.cli._app import app
-
-
-def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
-    """Ingest the demo city's export and layers into ``store`` when it holds no incidents of ``city``.
-
-    Returns what was done: ``{"ingested": report or None, "layers": {name: n} or None}``.
-    """
-    done = {"ingested": None, "layers": None}
-    if store.count_incidents(city) == 0:
-        export = Path(demo_dir) / "incidents_export.csv"
-        if not export.exists():
-            echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo export at {export}; "
-                 "run `qauipsiz demo --out DIR` (or `make demo`) or ingest your own export")
-        else:
-            from api.ingest import ingest_file
-            from api.ingest.geocoding import city_geocoder
-
-            echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
-            rep = ingest_file(export, city=city, store=store, source="demo", geocoder=city_geocoder(city),
-                              who="qauipsiz serve", progress=True)
-            echo(f"qauipsiz: ingested {rep.to_json()}")
-            done["ingested"] = rep.to_json()
-    if not store.list_layers(city):
-        layers = Path(demo_dir) / "layers"
-        if layers.is_dir():
-            echo(f"qauipsiz: importing city layers from {layers} …")
-            done["layers"] = store.import_layers_dir(city, layers)
-    return done
+from api.cli._inputs import ensure_city_data
 
 
 @app.command("serve")

@@ -14,12 +14,32 @@ def _env(url: str, root) -> dict:
 def test_empty_store_names_the_fix(tmp_path):
     from api.cli import app
 
-    env = _env(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path)
+    env = {**_env(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path), "QAUIPSIZ_DEMO_DIR": str(tmp_path / "no-demo")}
     for args in (["hotspots", "--out", str(tmp_path / "h.geojson")], ["recommend", "sos", "--budget", "2"]):
         r = CliRunner().invoke(app, args, env=env)
         assert r.exit_code == 2, r.output
         text = " ".join(r.output.replace("│", " ").split())  # rich wraps the error box at the terminal width
         assert "no located incidents of 'astana'" in text and "qauipsiz ingest" in text
+
+
+def test_empty_store_takes_the_demo_city_like_serve(demo_dir, tmp_path):
+    from api.cli import app
+    from api.cli._inputs import ensure_city_data
+    from api.store import Store
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {**_env(url, tmp_path), "QAUIPSIZ_DEMO_DIR": str(demo_dir)}
+    r = CliRunner().invoke(app, ["hotspots", "--res", "8", "--out", str(tmp_path / "h.parquet"), "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    store = Store(url)
+    n = store.count_incidents("astana")
+    assert n > 1000 and json.loads(r.output.strip().splitlines()[-1])["incidents_binned"] > 0.97 * n
+    assert "lamps" in store.list_layers("astana")
+    # a demo folder of another city is never ingested under this one
+    said = []
+    assert ensure_city_data(store, "almaty", demo_dir, echo=said.append) == {"ingested": None, "layers": None}
+    assert store.count_incidents("almaty") == 0 and "no demo city" in said[0]
+    store.close()
 
 
 def test_hotspots_and_recommend_default_to_the_store(api_env, tmp_path):

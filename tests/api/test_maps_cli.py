@@ -147,7 +147,7 @@ def test_cli_serve_prints_address_and_serves(api_env):
 
 
 def test_serve_ingests_demo_into_empty_store(demo_dir, tmp_path):
-    from api.cli.serve import ensure_city_data
+    from api.cli._inputs import ensure_city_data
     from api.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
