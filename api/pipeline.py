@@ -76,6 +76,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     from cpted.score import fix_first, score_blocks
     from cpted.siting import recommend_cameras, recommend_posts, recommend_sos
     from hotspot.kde import kde_geotiff
+    from hotspot.streets import has_streets
     from hotspot.surface import hotspot_table, to_geodataframe
 
     c = get_city(city)
@@ -127,6 +128,13 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     summary["cpted"] = {"blocks": len(blocks), "mean_score": round(float(blocks["score"].mean()), 1)}
     done("cpted")
 
+    if not has_streets(c.key):
+        skipped = (f"no street network for {c.key!r} (data/streets/{c.key}_streets.json): camera, SOS and "
+                   "post siting and patrol routing need it")
+        summary["skipped"] = {"recommend": skipped, "patrol": skipped}
+        _say(progress, f"skipped recommend and patrol: {skipped}")
+        return _finish(summary, timings, out, progress, {})
+
     stage("recommend")
     recs = {}
     for kind, fn, budget in (("cameras", recommend_cameras, cameras), ("sos", recommend_sos, sos),
@@ -143,9 +151,12 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units, notice)
     done("patrol")
 
+    return _finish(summary, timings, out, progress, recs)
+
+
+def _finish(summary: dict, timings: dict, out: Path, progress, recs: dict) -> dict:
     summary["timings_s"] = timings
     (out / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-
     if progress:
         _print_top(recs)
     return summary

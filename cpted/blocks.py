@@ -92,7 +92,8 @@ def city_blocks(city, layers: dict | None = None, *, streets=None, min_blocks: i
 
     Order of preference: the ``blocks`` layer in ``layers`` (an official block layer); else the
     polygonised street network (``streets`` or ``hotspot.streets.load_streets(city.key)``); else,
-    when fewer than ``min_blocks`` blocks come out, H3 cells at ``h3_res`` over the city.
+    when the city has no street file or fewer than ``min_blocks`` blocks come out, H3 cells at
+    ``h3_res`` over the city.
 
     Parameters
     ----------
@@ -120,8 +121,10 @@ def city_blocks(city, layers: dict | None = None, *, streets=None, min_blocks: i
         b["source"] = "official"
         return b
     if streets is None:
-        from hotspot.streets import load_streets
+        from hotspot.streets import has_streets, load_streets
 
+        if not has_streets(c.key):
+            return h3_blocks(c.boundary_metric, c.epsg, h3_res)
         streets = load_streets(c.key)
     st = streets.to_crs(c.epsg) if streets.crs is not None else streets
     blocks = polygonize_streets(st.geometry.values, c.boundary_metric)

@@ -55,11 +55,21 @@ def streets_from_json(path: str | Path, epsg: int, max_gap_m: float = JUMP_M) ->
     return gdf
 
 
+def streets_path(city: str) -> Path:
+    """Where the street file of ``city`` is shipped (``data/streets/<city>_streets.json``)."""
+    return data_dir() / "streets" / f"{get_city(city).key}_streets.json"
+
+
+def has_streets(city: str) -> bool:
+    """Whether ``city`` has a street file (needed by the street network, siting and patrols)."""
+    return streets_path(city).exists()
+
+
 @cache
 def load_streets(city: str = "astana") -> gpd.GeoDataFrame:
     """Shipped street segments of ``city`` (see :func:`streets_from_json`)."""
     c = get_city(city)
-    path = data_dir() / "streets" / f"{c.key}_streets.json"
+    path = streets_path(c.key)
     if not path.exists():
         raise ValueError(f"no street file for {city!r}: expected {path} (named street lines as "
                          "'{\"streets\": [{\"name\", \"points\": [{\"lat\", \"lng\"}]}]}', e.g. from "

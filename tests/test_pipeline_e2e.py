@@ -49,3 +49,28 @@ def test_planted_hotspots_are_found_hot(run, demo_dir):
     hot = cells[cells["gi_bin"] >= 2].to_crs(32642)
     found = [hot.distance(p).min() <= r + 200 for p, r in zip(truth.geometry, truth.radius_m, strict=True)]
     assert sum(found) >= len(truth) - 1, found
+
+
+def test_city_without_street_network_runs_what_it_can(tmp_path):
+    """Almaty ships boundaries but no street file: blocks fall back to H3 cells; siting and patrols
+    are skipped with the reason in run.json instead of failing the whole job."""
+    import numpy as np
+
+    from api.pipeline import run_pipeline
+    from cpted.blocks import city_blocks
+
+    assert (city_blocks("almaty")["source"] == "h3").all()
+    rng = np.random.default_rng(5)
+    n = 300
+    t = pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 200 * 24 * 60, n), "min")
+    pd.DataFrame({"Номер ЕРДР": np.arange(n), "Дата совершения": t.strftime("%d.%m.%Y %H:%M"),
+                  "Статья УК РК": "188 ч.1", "Широта": rng.normal(43.238, 0.01, n).round(6),
+                  "Долгота": rng.normal(76.945, 0.01, n).round(6)}).to_csv(tmp_path / "a.csv", sep=";", index=False)
+    (tmp_path / "layers").mkdir()
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    summary = run_pipeline("almaty", tmp_path / "a.csv", tmp_path / "layers", tmp_path / "out", store=store,
+                           progress=False)
+    assert summary["ingest"]["accepted"] == n and summary["hotspots"]["cells"] > 1000
+    assert summary["cpted"]["blocks"] > 1000 and set(summary["skipped"]) == {"recommend", "patrol"}
+    assert "street network" in summary["skipped"]["patrol"]
+    assert (tmp_path / "out" / "fix_first.csv").exists() and not (tmp_path / "out" / "recommend_sos.json").exists()
