@@ -42,7 +42,7 @@ def create(
 def list_keys() -> None:
     """List keys (id, prefix, role, label, created, revoked) — never the keys themselves."""
     df = _store().list_api_keys()
-    typer.echo(df.to_string(index=False) if len(df) else "no keys")
+    typer.echo(df.astype(object).where(df.notna(), "—").to_string(index=False) if len(df) else "no keys")
 
 
 @keys_app.command("revoke")
