@@ -3,6 +3,7 @@ backed by ``hotspot.patrol``)."""
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 import numpy as np
@@ -27,6 +28,25 @@ Mode = Annotated[Literal["drive", "walk"], Query()]
 Visits = Annotated[int, Query(ge=1, le=6, description="visits to every hotspot: 1 = once near its peak hour; "
                                                       "N = once in each of N equal rounds of the shift")]
 DEFAULT_SHIFT = "2025-12-05 18:00/02:00"
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    """The query parameters that define a patrol plan (shared by the plan and its route cards)."""
+
+    shift: str
+    units: int
+    station: int
+    mode: str
+    visits: int
+
+    def audit_params(self, city: str) -> dict:
+        return {"city": city, **asdict(self)}
+
+
+def plan_query(shift: Shift = DEFAULT_SHIFT, units: Units = 4, station: Station = 0, mode: Mode = "drive",
+               visits: Visits = 1) -> PlanQuery:
+    return PlanQuery(shift, units, station, mode, visits)
 
 
 def plan(svc: Services, key: tuple):
@@ -57,9 +77,9 @@ def plan(svc: Services, key: tuple):
     return svc.cache.get_or_compute(key, compute)
 
 
-def plan_key(svc: Services, city: str, shift: str, units: int, station: int, mode: str, visits: int = 1) -> tuple:
+def plan_key(svc: Services, city: str, q: PlanQuery) -> tuple:
     """Cache key of :func:`plan` (at the city's current data version)."""
-    return ("patrol", city, shift, units, station, mode, visits, svc.version(city))
+    return ("patrol", city, q.shift, q.units, q.station, q.mode, q.visits, svc.version(city))
 
 
 @router.get("/cities/{city}/patrol-plans.geojson",
@@ -68,18 +88,13 @@ def plan_key(svc: Services, city: str, shift: str, units: int, station: int, mod
 def patrol_plans(
     request: Request,
     city: CityKey,
-    shift: Shift = DEFAULT_SHIFT,
-    units: Units = 4,
-    station: Station = 0,
-    mode: Mode = "drive",
-    visits: Visits = 1,
+    q: PlanQuery = Depends(plan_query),
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
 ):
     city_obj(city)
-    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode,
-                                      "visits": visits})
-    routes, stops = plan(svc, plan_key(svc, city, shift, units, station, mode, visits))
+    audit(request, p, "patrol.read", q.audit_params(city))
+    routes, stops = plan(svc, plan_key(svc, city, q))
     rp = pd.DataFrame(routes.drop(columns=routes.geometry.name))
     rp["feature"] = "route"
     sp_ = stops.copy()
@@ -98,7 +113,7 @@ def patrol_plans(
     props = pd.concat([rp.astype(object), sp_.drop(columns=[k for k in ("geometry",) if k in sp_]).astype(object)],
                       ignore_index=True)
     body = feature_collection(geoms, props.astype(object).where(props.notna(), None),
-                              extra={"meta": {"city": city, "shift": shift, "units": units, "visits": visits,
+                              extra={"meta": {"city": city, "shift": q.shift, "units": q.units, "visits": q.visits,
                                               "missed_visits": int(stops.attrs.get("missed_visits", 0)),
                                               "dropped": [str(d) for d in stops.attrs.get("dropped", [])]}})
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})
@@ -129,11 +144,7 @@ def _combine_cards(cards: dict[int, str]) -> str:
 def patrol_cards(
     request: Request,
     city: CityKey,
-    shift: Shift = DEFAULT_SHIFT,
-    units: Units = 4,
-    station: Station = 0,
-    mode: Mode = "drive",
-    visits: Visits = 1,
+    q: PlanQuery = Depends(plan_query),
     unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
@@ -141,11 +152,10 @@ def patrol_cards(
     from hotspot import patrol
 
     c = city_obj(city)
-    if unit is not None and unit > units:
-        raise ApiError(422, f"unit={unit}: the plan has {units} unit(s)", slug="validation-error")
-    audit(request, p, "patrol.read", {"city": city, "shift": shift, "units": units, "station": station, "mode": mode,
-                                      "visits": visits, "format": "cards", "unit": unit})
-    key = plan_key(svc, city, shift, units, station, mode, visits)
+    if unit is not None and unit > q.units:
+        raise ApiError(422, f"unit={unit}: the plan has {q.units} unit(s)", slug="validation-error")
+    audit(request, p, "patrol.read", {**q.audit_params(city), "format": "cards", "unit": unit})
+    key = plan_key(svc, city, q)
     routes, stops = plan(svc, key)
 
     def render():
