@@ -33,6 +33,10 @@ LABELS: dict[str, dict[str, str]] = {
     "cell": {"kk": "Ұяшық", "ru": "Ячейка", "en": "Cell"},
     "unit": {"kk": "Экипаж", "ru": "Экипаж", "en": "Unit"},
     "legend": {"kk": "Шартты белгілер", "ru": "Легенда", "en": "Legend"},
+    "hotspotsSummary": {
+        "kk": "{cells} ұяшық, {n} оқиға → {out} ({fmt}); ыстық нүктелер 99/95/90 %: {h99}/{h95}/{h90}, суық: {cold}",
+        "ru": "{cells} ячеек, {n} происшествий → {out} ({fmt}); очаги 99/95/90 %: {h99}/{h95}/{h90}, холодные: {cold}",
+        "en": "{cells} cells, {n} incidents → {out} ({fmt}); hot 99/95/90 %: {h99}/{h95}/{h90}, cold: {cold}"},
     "notice": {"kk": "Тек тіркелген оқиғалар: тіркелген қылмыс нақты қылмыстан аз.",
                "ru": "Только зарегистрированные происшествия: учтённая преступность меньше фактической.",
                "en": "Recorded incidents only: recorded crime under-counts real crime."},

@@ -113,13 +113,17 @@ def hotspots_cmd(
                                  help="Also write the density surface as a GeoTIFF (city UTM grid)."),
     cell_m: float = typer.Option(50.0, "--cell-m", help="GeoTIFF pixel size, metres."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
+    lang: str = typer.Option("ru", "--lang", help="Language of the summary line: kk, ru or en."),
 ) -> None:
     """Hot-spot table of a city: one row per H3 cell with count, weighted, density (per km²),
     gi_z, gi_p, gi_q, gi_bin (−3..3 after FDR) and lisa; run parameters in the file's metadata."""
     from rich.console import Console
 
     from hotspot.surface import hotspot_table
+    from maps.labels import LANGS
 
+    if lang not in LANGS:
+        raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
     console = Console(stderr=True)
     dist: float | str | None = None
     if distance_m is not None:
@@ -150,6 +154,8 @@ def hotspots_cmd(
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        typer.echo(f"{summary['cells']} cells, {summary['incidents_binned']} incidents → {out} ({fmt}); "
-                   f"hot 99/95/90 %: {summary['hot_99']}/{summary['hot_95']}/{summary['hot_90']}, "
-                   f"cold: {summary['cold_any']}")
+        from maps.labels import label
+
+        typer.echo(label("hotspotsSummary", lang, cells=summary["cells"], n=summary["incidents_binned"], out=out,
+                         fmt=fmt, h99=summary["hot_99"], h95=summary["hot_95"], h90=summary["hot_90"],
+                         cold=summary["cold_any"]))

@@ -134,3 +134,14 @@ def test_cli_help_and_bad_input(tmp_path):
     bad = tmp_path / "x.parquet"
     r = runner.invoke(app, ["hotspots", "--incidents", str(bad), "--out", str(tmp_path / "o.geojson")])
     assert r.exit_code != 0
+    r = runner.invoke(app, ["hotspots", "--lang", "de", "--out", str(tmp_path / "o.geojson")])
+    assert r.exit_code == 2 and "--lang" in r.output
+
+
+def test_cli_summary_line_in_kazakh(demo_dir, tmp_path):
+    from api.cli import app
+
+    r = CliRunner().invoke(app, ["hotspots", "--res", "7", "--incidents", str(demo_dir / "incidents_truth.parquet"),
+                                 "--out", str(tmp_path / "h.parquet"), "--lang", "kk"])
+    assert r.exit_code == 0, r.output
+    assert "ұяшық" in r.output and "ыстық нүктелер 99/95/90 %" in r.output
