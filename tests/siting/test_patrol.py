@@ -137,7 +137,8 @@ def test_walking_patrol_keeps_to_reachable_hotspots(plan):
 
 def test_repeated_visits_one_per_round(plan):
     net, hs, sh, _, _, depot = plan
-    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 3, depot, mode="walk", net=net, hotspots=hs,
+    # 4 units: a feasible plan with every visit is found within 0.2 s here, so the 3 s limit leaves room
+    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 4, depot, mode="walk", net=net, hotspots=hs,
                                 time_limit_s=3, max_radius_m=np.inf, visits=3)
     hot = stops[stops["kind"] == "hotspot"]
     assert stops.attrs["missed_visits"] == 0 and stops.attrs["dropped"] == []
