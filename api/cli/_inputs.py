@@ -55,31 +55,32 @@ def shown_url(url: str) -> str:
 
 
 def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
-    """Ingest the demo city's export and layers into ``store`` when it holds none of ``city``.
+    """Ingest the demo city's export and layers into ``store`` when it holds no incidents of ``city``.
 
-    Only a demo folder made for ``city`` (its ``metadata.json``) is used.  Returns what was done:
-    ``{"ingested": report or None, "layers": {name: n} or None}``.
+    Only a demo folder made for ``city`` (its ``metadata.json``) is used, and a store that already
+    holds incidents of ``city`` is never touched, so synthetic layers cannot mix with real data.
+    Returns what was done: ``{"ingested": report or None, "layers": {name: n} or None}``.
     """
     import json
 
     done = {"ingested": None, "layers": None}
+    if store.count_incidents(city) > 0:
+        return done
     meta_path = Path(demo_dir) / "metadata.json"
     demo_city = json.loads(meta_path.read_text(encoding="utf-8")).get("city") if meta_path.exists() else None
     if demo_city != city:
-        if store.count_incidents(city) == 0:
-            echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo city for it at {demo_dir}; "
-                 f"ingest your own export (`qauipsiz ingest FILE --city {city}`)")
+        echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo city for it at {demo_dir}; "
+             f"ingest your own export (`qauipsiz ingest FILE --city {city}`)")
         return done
-    if store.count_incidents(city) == 0:
-        from api.ingest import ingest_file
-        from api.ingest.geocoding import city_geocoder
+    from api.ingest import ingest_file
+    from api.ingest.geocoding import city_geocoder
 
-        export = Path(demo_dir) / "incidents_export.csv"
-        echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
-        rep = ingest_file(export, city=city, store=store, source="demo", geocoder=city_geocoder(city),
-                          who="qauipsiz (demo)", progress=True)
-        echo(f"qauipsiz: ingested {rep.to_json()}")
-        done["ingested"] = rep.to_json()
+    export = Path(demo_dir) / "incidents_export.csv"
+    echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
+    rep = ingest_file(export, city=city, store=store, source="demo", geocoder=city_geocoder(city),
+                      who="qauipsiz (demo)", progress=True)
+    echo(f"qauipsiz: ingested {rep.to_json()}")
+    done["ingested"] = rep.to_json()
     if not store.list_layers(city):
         layers = Path(demo_dir) / "layers"
         if layers.is_dir():

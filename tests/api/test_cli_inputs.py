@@ -90,3 +90,18 @@ def test_bad_incident_file(tmp_path, bad):
         (tmp_path / bad).write_bytes(b"PK")
     r = CliRunner().invoke(app, ["hotspots", "--incidents", str(tmp_path / bad), "--out", str(tmp_path / "o.geojson")])
     assert r.exit_code == 2 and "--incidents" in r.output
+
+
+def test_demo_never_mixes_into_a_store_with_real_incidents(demo_dir, tmp_path):
+    from api.cli._inputs import ensure_city_data
+    from api.ingest import ingest_file
+    from api.store import Store
+
+    csv = tmp_path / "real.csv"
+    csv.write_text("Номер ЕРДР;Дата совершения;Статья УК РК;Широта;Долгота\n1;05.06.2025 23:10;188;51,1690;71,4300\n",
+                   encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'real.db'}")
+    ingest_file(csv, city="astana", store=store, source="erdr")
+    assert ensure_city_data(store, "astana", demo_dir, echo=lambda m: None) == {"ingested": None, "layers": None}
+    assert store.count_incidents("astana") == 1 and store.list_layers("astana") == {}
+    store.close()
