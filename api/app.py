@@ -24,6 +24,7 @@ from api.settings import Settings, get_settings
 
 API = "/api/v1"
 STATIC = Path(__file__).resolve().parent / "static"
+LEAFLET = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "leaflet"
 
 TAGS = [
     {"name": "health", "description": "liveness and readiness"},
@@ -177,6 +178,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     for r in ROUTERS:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
 
+    # one vendored Leaflet for the dashboard and the static maps (maps/vendor/leaflet)
+    app.mount("/static/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     page = _dashboard_html(settings)
 
