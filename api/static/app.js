@@ -295,7 +295,8 @@
             return rows([[t("route"), p.unit], ["min", fmt(p.minutes, 0)], ["m", fmt(p.distance_m, 0)]]);
           }
           return rows([[t("route"), p.unit], ["#", p.seq], [t("cell"), p.h3], ["→", hhmm(p.arrive)],
-            ["←", hhmm(p.depart)], ["min", fmt(p.dwell_min, 0)]]);
+            ["←", hhmm(p.depart)], ["min", fmt(p.dwell_min, 0)]]
+            .concat(p.visit > 0 && state.meta.patrol.plan.visits > 1 ? [[t("visit"), p.visit]] : []));
         }),
       });
     },

@@ -410,6 +410,13 @@ def test_patrol_controls_and_route_cards(server, tmp_path):
         assert len(plans) == 2
         assert page.locator("#legend [data-layer='patrol'] .li").count() == 2
         assert "маршрутов: 2" in page.inner_text("#pt-state")
+        # a stop's popup says which of the two visits it is
+        page.evaluate("(() => { const g = window.qauipsiz.state.layers.patrol; let done = false;"
+                      " g.eachLayer((l) => { if (!done && l.feature.properties.feature === 'stop'"
+                      " && l.feature.properties.visit === 2) { l.openPopup(); done = true; } }); })()")
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=10_000)
+        assert "Посещение №" in popup.inner_text() and "2" in popup.inner_text()
         page.screenshot(path=str(tmp_path / "patrol.png"))
 
         # route cards of the plan on the map, with the restricted-use marking
