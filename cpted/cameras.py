@@ -171,77 +171,8 @@ def _bucket_edges(edges, x0, y0, cs, nx, ny):
 
 @numba.njit(cache=True)
 def _seg_blocked(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
-    dx = bx - ax
-    dy = by - ay
-    length = np.sqrt(dx * dx + dy * dy)
-    if length <= 2 * WALL_SKIP_M:
-        return False
-    tlo = WALL_SKIP_M / length
-    thi = 1.0 - tlo
-    fx = (ax - x0) / cs
-    fy = (ay - y0) / cs
-    cx = int(np.floor(fx))
-    cy = int(np.floor(fy))
-    ex = int(np.floor((bx - x0) / cs))
-    ey = int(np.floor((by - y0) / cs))
-    if dx > 0:
-        stepx = 1
-        tmx = ((cx + 1) - fx) * cs / dx
-        tdx = cs / dx
-    elif dx < 0:
-        stepx = -1
-        tmx = (fx - cx) * cs / -dx
-        tdx = cs / -dx
-    else:
-        stepx = 0
-        tmx = np.inf
-        tdx = np.inf
-    if dy > 0:
-        stepy = 1
-        tmy = ((cy + 1) - fy) * cs / dy
-        tdy = cs / dy
-    elif dy < 0:
-        stepy = -1
-        tmy = (fy - cy) * cs / -dy
-        tdy = cs / -dy
-    else:
-        stepy = 0
-        tmy = np.inf
-        tdy = np.inf
-    nsteps = abs(ex - cx) + abs(ey - cy) + 1
-    for _ in range(nsteps + 2):
-        if 0 <= cx < nx and 0 <= cy < ny:
-            c = cx * ny + cy
-            for j in range(starts[c], starts[c + 1]):
-                m = items[j]
-                px = edges[m, 0]
-                py = edges[m, 1]
-                qx = edges[m, 2] - px
-                qy = edges[m, 3] - py
-                den = dx * qy - dy * qx
-                if den == 0.0:
-                    continue
-                wx = px - ax
-                wy = py - ay
-                t = (wx * qy - wy * qx) / den
-                if t < tlo or t > thi:
-                    continue
-                u = (wx * dy - wy * dx) / den
-                if 0.0 <= u <= 1.0:
-                    return True
-        if cx == ex and cy == ey:
-            break
-        if tmx < tmy:
-            if tmx > 1.0:
-                break
-            tmx += tdx
-            cx += stepx
-        else:
-            if tmy > 1.0:
-                break
-            tmy += tdy
-            cy += stepy
-    return False
+    """Whether a wall crosses a → b, ignoring WALL_SKIP_M at both ends (a façade camera, an entrance)."""
+    return _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, True, True) < 1.0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -253,15 +184,17 @@ def _blocked_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
 
 
 @numba.njit(cache=True)
-def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
-    """Fraction t in [0, 1] along a → b of the first wall crossed (1.0 when none); hits within
-    WALL_SKIP_M of a are ignored (a camera on a wall)."""
+def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, skip_end=False, any_hit=False):
+    """Fraction t in [0, 1] along a → b of the first wall crossed (1.0 when none), walking the
+    bucket grid cell by cell.  Hits within WALL_SKIP_M of a are ignored (a camera on a wall), and
+    of b too with ``skip_end``; ``any_hit`` returns the first hit found instead of the nearest."""
     dx = bx - ax
     dy = by - ay
     length = np.sqrt(dx * dx + dy * dy)
-    if length <= WALL_SKIP_M:
+    if length <= (2 if skip_end else 1) * WALL_SKIP_M:
         return 1.0
     tlo = WALL_SKIP_M / length
+    thi = 1.0 - tlo if skip_end else 1.0
     best = 1.0
     fx = (ax - x0) / cs
     fy = (ay - y0) / cs
@@ -291,10 +224,12 @@ def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
                 wx = px - ax
                 wy = py - ay
                 t = (wx * qy - wy * qx) / den
-                if t < tlo or t >= best:
+                if t < tlo or t > thi or t >= best:
                     continue
                 u = (wx * dy - wy * dx) / den
                 if 0.0 <= u <= 1.0:
+                    if any_hit:
+                        return t
                     best = t
         if cx == ex and cy == ey:
             break
