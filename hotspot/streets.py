@@ -60,6 +60,11 @@ def streets_path(city: str) -> Path:
     return data_dir() / "streets" / f"{get_city(city).key}_streets.json"
 
 
+def intersections_path(city: str) -> Path:
+    """Where the intersection file of ``city`` is shipped (``data/streets/<city>_intersections.json``)."""
+    return data_dir() / "streets" / f"{get_city(city).key}_intersections.json"
+
+
 def has_streets(city: str) -> bool:
     """Whether ``city`` has a street file (needed by the street network, siting and patrols)."""
     return streets_path(city).exists()
@@ -80,7 +85,7 @@ def load_streets(city: str = "astana") -> gpd.GeoDataFrame:
 @cache
 def load_intersections(city: str = "astana") -> pd.DataFrame:
     """Shipped intersection points: ``street, crossroad, lat, lon`` (crossroad may be empty)."""
-    path = data_dir() / "streets" / f"{get_city(city).key}_intersections.json"
+    path = intersections_path(city)
     raw = json.loads(path.read_text(encoding="utf-8"))
     rows = [(k, p.get("crossroad") or "", p["lat"], p["lng"]) for k, v in raw.items() for p in v]
     return pd.DataFrame(rows, columns=["street", "crossroad", "lat", "lon"])

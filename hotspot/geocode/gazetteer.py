@@ -27,7 +27,7 @@ from hotspot.geocode.normalize import (
     stem,
 )
 from hotspot.paths import data_dir
-from hotspot.streets import JUMP_M, streets_from_json
+from hotspot.streets import JUMP_M, has_streets, intersections_path, streets_from_json, streets_path
 
 BUILD_VERSION = 5
 """Bumped whenever the canonical form or the table layout changes (forces a rebuild)."""
@@ -238,8 +238,8 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
     """
     c = get_city(city)
     lex = load_lexicon()
-    sp = Path(streets) if streets else data_dir() / "streets" / f"{c.key}_streets.json"
-    ip = Path(intersections) if intersections else data_dir() / "streets" / f"{c.key}_intersections.json"
+    sp = Path(streets) if streets else streets_path(c.key)
+    ip = Path(intersections) if intersections else intersections_path(c.key)
     ap = Path(aliases) if aliases else data_dir() / "gazetteer" / "aliases.csv"
     if not sp.exists():
         raise ValueError(f"streets file not found: {sp}")
@@ -467,7 +467,7 @@ def has_gazetteer(city: str) -> bool:
     """Whether ``city`` can be geocoded: a built gazetteer in :func:`shipped_dir` (``qauipsiz
     geocode build``) or a shipped street file to build one from."""
     key = get_city(city).key
-    return (shipped_dir(key) / "meta.json").exists() or (data_dir() / "streets" / f"{key}_streets.json").exists()
+    return (shipped_dir(key) / "meta.json").exists() or has_streets(key)
 
 
 def code_digest() -> str:
