@@ -41,7 +41,7 @@ bench: demo
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check hotspot cpted maps api tests bench
+	$(BIN)/ruff check qauipsiz hotspot cpted maps api tests bench
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -17,14 +17,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.auth import _KeyCache
-from api.routers._deps import Services
-from api.settings import Settings, get_settings
+from qauipsiz import __version__
+from qauipsiz.api import errors
+from qauipsiz.api.auth import _KeyCache
+from qauipsiz.api.routers._deps import Services
+from qauipsiz.api.settings import Settings, get_settings
+from qauipsiz.maps.static import VENDOR as LEAFLET_DIR
 
 API = "/api/v1"
 STATIC = Path(__file__).resolve().parent / "static"
-LEAFLET = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "leaflet"
 
 TAGS = [
     {"name": "health", "description": "liveness and readiness"},
@@ -145,14 +146,14 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     -------
     fastapi.FastAPI
     """
-    from api.routers import ROUTERS
+    from qauipsiz.api.routers import ROUTERS
 
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI):
         if os.environ.get("QAUIPSIZ_WARM") == "1":
-            from api.routers._engine import warm
+            from qauipsiz.api.routers._engine import warm
 
             threading.Thread(target=warm, args=(app_.state.services, settings.city), daemon=True,
                              name="qauipsiz-warm").start()
@@ -161,7 +162,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
         title="qauipsiz",
-        version="0.1.0",
+        version=__version__,
         summary="Crime hotspots, CPTED and siting for Kazakhstan's cities (Қауіпсіз — safe).",
         description=("Recorded incidents under-count real crime; every number here is about *recorded* "
                      "incidents. Errors are `application/problem+json` (RFC 9457). Authenticate with "
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
 
     # one vendored Leaflet for the dashboard and the static maps (maps/vendor/leaflet)
-    app.mount("/static/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet")
+    app.mount("/static/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     page = _dashboard_html(settings)
 
@@ -202,7 +203,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
 
     app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_upload_mb * 2**20))
-    from api.cache import ResponseCacheMiddleware
+    from qauipsiz.api.cache import ResponseCacheMiddleware
 
     app.add_middleware(ResponseCacheMiddleware, services=app.state.services, key_cache=app.state.key_cache)
     if settings.cors_origins:

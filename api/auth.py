@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
+from qauipsiz.api.errors import ApiError
 
 ROLES = ("public", "analyst", "planner", "commander", "admin")
 

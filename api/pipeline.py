@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from hotspot.cities import get_city
+from qauipsiz.hotspot.cities import get_city
 
 DEMO_NOTICE_FILE = "metadata.json"
 
@@ -70,14 +70,14 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     dict
         The run summary, also written to ``out/run.json``.
     """
-    from api.ingest.geocoding import city_geocoder
-    from api.store import Store
-    from cpted.layers import load_layer_dir
-    from cpted.score import fix_first, score_blocks
-    from cpted.siting import recommend_cameras, recommend_posts, recommend_sos
-    from hotspot.kde import kde_geotiff
-    from hotspot.streets import has_streets
-    from hotspot.surface import hotspot_table, to_geodataframe
+    from qauipsiz.api.ingest.geocoding import city_geocoder
+    from qauipsiz.api.store import Store
+    from qauipsiz.cpted.layers import load_layer_dir
+    from qauipsiz.cpted.score import fix_first, score_blocks
+    from qauipsiz.cpted.siting import recommend_cameras, recommend_posts, recommend_sos
+    from qauipsiz.hotspot.kde import kde_geotiff
+    from qauipsiz.hotspot.streets import has_streets
+    from qauipsiz.hotspot.surface import hotspot_table, to_geodataframe
 
     c = get_city(city)
     out = Path(out)
@@ -164,7 +164,7 @@ def _finish(summary: dict, timings: dict, out: Path, progress, recs: dict) -> di
 
 def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str | None, units: int,
             notice: str | None) -> dict:
-    from hotspot.patrol import parse_shift, plan_patrol, route_cards_html
+    from qauipsiz.hotspot.patrol import parse_shift, plan_patrol, route_cards_html
 
     if shift is None:
         last = incidents["occurred_at"].max().tz_convert(c.tz).date()

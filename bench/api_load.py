@@ -59,7 +59,7 @@ def wait_up(url: str, proc=None, timeout: float = 300.0) -> None:
 
 def astana_tiles(zooms=(11, 12, 13), limit: int = 64) -> list[tuple[int, int, int]]:
     """Tiles over central Astana (where the density is), up to ``limit``."""
-    from maps.tiles import lonlat_to_tile
+    from qauipsiz.maps.tiles import lonlat_to_tile
 
     out = []
     for z in zooms:
@@ -152,8 +152,8 @@ def main() -> int:
             if host not in ("127.0.0.1", "localhost", "::1"):
                 raise SystemExit("loopback targets only (127.0.0.1 / localhost)")
         if not key:
-            from api.settings import get_settings
-            from api.store import Store
+            from qauipsiz.api.settings import get_settings
+            from qauipsiz.api.store import Store
 
             store = Store(get_settings().database_url)
             key = created_key = store.create_api_key("analyst", "bench/api_load.py")

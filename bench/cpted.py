@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 def _hotspots(demo: Path):
     import pandas as pd
 
-    from hotspot.h3grid import latlng_to_cells
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
 
     p = demo / "incidents_truth.parquet"
     if not p.exists():
@@ -40,11 +40,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small smoke run (100 blocks, small peer samples)")
     a = ap.parse_args()
 
-    from cpted import cameras, lighting
-    from cpted.layers import layers_to_metric, load_layer_dir
-    from cpted.review import review
-    from cpted.score import assess_blocks
-    from hotspot.cities import get_city
+    from qauipsiz.cpted import cameras, lighting
+    from qauipsiz.cpted.layers import layers_to_metric, load_layer_dir
+    from qauipsiz.cpted.review import review
+    from qauipsiz.cpted.score import assess_blocks
+    from qauipsiz.hotspot.cities import get_city
 
     if not (a.demo / "layers").is_dir():
         print(f"no demo city at {a.demo}; run `qauipsiz demo --out {a.demo}` first", file=sys.stderr)

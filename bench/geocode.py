@@ -33,8 +33,8 @@ from rapidfuzz import process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotspot.geocode.gazetteer import Gazetteer, is_stale, shipped_dir  # noqa: E402
-from hotspot.geocode.matcher import Geocoder  # noqa: E402
+from qauipsiz.hotspot.geocode.gazetteer import Gazetteer, is_stale, shipped_dir  # noqa: E402
+from qauipsiz.hotspot.geocode.matcher import Geocoder  # noqa: E402
 
 
 def _pin_one_core() -> str:
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     folder = shipped_dir("astana")
     gaz = Gazetteer.load(folder)
     if is_stale(gaz.meta):
-        from hotspot.geocode.gazetteer import build_gazetteer
+        from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer
 
         gaz = build_gazetteer("astana")
     names = list(dict.fromkeys(n_ for s in gaz.streets["names"] for n_ in s.split("|")))

@@ -41,7 +41,7 @@ def row(name, ours, peer, peer_name, note=""):
 
 def synthetic_astana(n: int, seed: int = 0) -> pd.DataFrame:
     """n incidents inside Astana: 65 % uniform, 35 % around 60 clustered centres (σ 250 m)."""
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     city = get_city("astana")
     poly = city.boundary_metric
@@ -76,14 +76,14 @@ def main(argv=None) -> int:
 
     import h3
 
-    from hotspot import binning
-    from hotspot._inference import MIN_PERMUTATIONS_FDR
-    from hotspot._planted import planted_grid, recovery
-    from hotspot.cities import get_city
-    from hotspot.gistar import gi_star
-    from hotspot.h3grid import latlng_to_cells
-    from hotspot.kde import kde
-    from hotspot.surface import hotspot_table
+    from qauipsiz.hotspot import binning
+    from qauipsiz.hotspot._inference import MIN_PERMUTATIONS_FDR
+    from qauipsiz.hotspot._planted import planted_grid, recovery
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.gistar import gi_star
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
+    from qauipsiz.hotspot.kde import kde
+    from qauipsiz.hotspot.surface import hotspot_table
 
     # warm numba caches (compilation is not what we measure)
     kde(np.zeros((3, 2)), np.zeros((2, 2)), 10.0)
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     row(f"Gi*, {perms:,} permutations", t_po, t_pe, f"esda G_Local ({e_perm:,} perms)")
     if not quick:
         print(f"   target ≤ 15 s: {'PASS' if t_po <= 15 else 'FAIL'}")
-        from hotspot._inference import conditional_permutation
+        from qauipsiz.hotspot._inference import conditional_permutation
 
         t_loop, _ = timed(conditional_permutation, pg.y, pg.w, perms, 1, method="loop")
         print(f"   (general-weights path, numba loop over cells × draws, same problem: {t_loop:.2f} s)")

@@ -28,8 +28,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.ingest import ingest_file  # noqa: E402
-from api.store import Store  # noqa: E402
+from qauipsiz.api.ingest import ingest_file  # noqa: E402
+from qauipsiz.api.store import Store  # noqa: E402
 
 TARGET = 20_000.0
 HEADER = ["Номер ЕРДР", "Дата совершения", "Дата регистрации", "Статья УК РК", "Место совершения",

@@ -26,9 +26,9 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-from cpted.cameras import coverage_matrix  # noqa: E402
-from cpted.siting_solvers import greedy_max_cover, mclp_exact  # noqa: E402
-from hotspot.cities import get_city  # noqa: E402
+from qauipsiz.cpted.cameras import coverage_matrix  # noqa: E402
+from qauipsiz.cpted.siting_solvers import greedy_max_cover, mclp_exact  # noqa: E402
+from qauipsiz.hotspot.cities import get_city  # noqa: E402
 
 CITY = get_city("astana")
 
@@ -155,8 +155,8 @@ def bench_mclp(n_demand, n_cand, p, peer: bool, peer_timeout: float, label: str)
 def bench_patrol(units: int, n_hot: int, seconds: float):
     import pandas as pd
 
-    from hotspot.network import load_network, speed_m_per_min
-    from hotspot.patrol import _travel_matrix, parse_shift, plan_patrol, shift_risk
+    from qauipsiz.hotspot.network import load_network, speed_m_per_min
+    from qauipsiz.hotspot.patrol import _travel_matrix, parse_shift, plan_patrol, shift_risk
 
     demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "astana"
     sh = parse_shift("2025-12-05 18:00/02:00", CITY.tz)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from cpted.layers import CONTROLLED_ACCESS
+from qauipsiz.cpted.layers import CONTROLLED_ACCESS
 
 
 def point_owner(points, polygons) -> np.ndarray:

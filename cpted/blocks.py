@@ -71,7 +71,7 @@ def h3_blocks(boundary_m, epsg: int, res: int = H3_FALLBACK_RES) -> gpd.GeoDataF
     """
     import h3
 
-    from hotspot.h3grid import cells_to_boundaries
+    from qauipsiz.hotspot.h3grid import cells_to_boundaries
 
     poly_ll = gpd.GeoSeries([boundary_m], crs=epsg).to_crs(4326).iloc[0]
     cells = []
@@ -109,7 +109,7 @@ def city_blocks(city, layers: dict | None = None, *, streets=None, min_blocks: i
         ``block_id, area_m2, source`` (``official`` / ``streets`` / ``h3``) and more columns of an
         official layer, in EPSG:``city.epsg``.
     """
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     c = get_city(city) if isinstance(city, str) else city
     if layers and layers.get("blocks") is not None and len(layers["blocks"]):
@@ -121,7 +121,7 @@ def city_blocks(city, layers: dict | None = None, *, streets=None, min_blocks: i
         b["source"] = "official"
         return b
     if streets is None:
-        from hotspot.streets import has_streets, load_streets
+        from qauipsiz.hotspot.streets import has_streets, load_streets
 
         if not has_streets(c.key):
             return h3_blocks(c.boundary_metric, c.epsg, h3_res)

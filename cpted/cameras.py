@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from cpted.norms import dori_levels
+from qauipsiz.cpted.norms import dori_levels
 
 WALL_SKIP_M = 0.3
 """Wall hits within this distance of either end of a sight line are ignored (cameras and

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpted.norms import lamp_classes
+from qauipsiz.cpted.norms import lamp_classes
 
 READ_SUFFIXES = (".geojson", ".json", ".gpkg", ".csv", ".xlsx")
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpted.norms import lighting_norms
+from qauipsiz.cpted.norms import lighting_norms
 
 DEFAULT_CELL_M = 5.0
 DEFAULT_CUTOFF_DEG = 80.0

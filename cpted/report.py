@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from cpted import cameras
+from qauipsiz.cpted import cameras
 
 LABELS = {
     "title": {"kk": "Жобаны CPTED бойынша тексеру", "ru": "Проверка проекта по нормам CPTED", "en": "CPTED design review"},
@@ -70,7 +70,7 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
     d = result.get("_design")
     if d is None:
         raise ValueError("render_review_html needs the result of cpted.review.review (with its design)")
-    from cpted.review import _lux_field
+    from qauipsiz.cpted.review import _lux_field
 
     site = shapely.union_all(d.geoms("site"))
     x0, y0, x1, y1 = site.bounds
@@ -86,8 +86,8 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
            f'viewBox="0 0 {w * scale:.0f} {h * scale:.0f}" style="background:#f4f4f0;border:1px solid #ccc">']
     try:  # display raster: every cell of the site (also under roofs, which are drawn over it)
         _lux_field(d)
-        from cpted import lighting
-        from cpted.review import _lamp_arrays
+        from qauipsiz.cpted import lighting
+        from qauipsiz.cpted.review import _lamp_arrays
 
         lx, ly, lh, li = _lamp_arrays(d)
         grid = lighting.sample_grid([site], 1.0)

@@ -34,8 +34,8 @@ import pandas as pd
 import shapely
 import yaml
 
-from cpted import cameras, lighting
-from cpted.norms import lamp_classes, lighting_norms
+from qauipsiz.cpted import cameras, lighting
+from qauipsiz.cpted.norms import lamp_classes, lighting_norms
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 KINDS = {"site": "Polygon", "building": "Polygon", "entrance": "Point", "lamp": "Point", "camera": "Point",
@@ -127,7 +127,7 @@ def load_design(src, city: str | None = None) -> Design:
     if not (gdf["kind"] == "site").any():
         raise ValueError("design: no feature with kind 'site' (the site boundary)")
     if city:
-        from hotspot.cities import get_city
+        from qauipsiz.hotspot.cities import get_city
 
         epsg = get_city(city).epsg
     else:
@@ -266,7 +266,7 @@ def localise_detail(text: str) -> dict[str, str]:
     """A rule's English detail string in kk / ru / en (English where no pattern matches)."""
     import re
 
-    from cpted.norms import dori_levels
+    from qauipsiz.cpted.norms import dori_levels
 
     lv = dori_levels().set_index("level")
     for pat, kk, ru in _DETAILS:
@@ -589,6 +589,6 @@ def to_json(result: dict, indent: int | None = 2) -> str:
 
 def to_html(result: dict, lang: str = "ru") -> str:
     """A self-contained HTML report (inline SVG map, no external assets) of a review result."""
-    from cpted.report import render_review_html
+    from qauipsiz.cpted.report import render_review_html
 
     return render_review_html(result, lang)

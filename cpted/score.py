@@ -23,10 +23,10 @@ import pandas as pd
 import shapely
 import yaml
 
-from cpted import access, cameras, lighting
-from cpted.blocks import city_blocks
-from cpted.layers import layers_to_metric
-from cpted.norms import lighting_norms
+from qauipsiz.cpted import access, cameras, lighting
+from qauipsiz.cpted.blocks import city_blocks
+from qauipsiz.cpted.layers import layers_to_metric
+from qauipsiz.cpted.norms import lighting_norms
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 STRATEGIES = ("natural_surveillance", "natural_access_control", "territorial_reinforcement",
@@ -136,7 +136,7 @@ def block_risk(blocks_m: gpd.GeoDataFrame, hotspots: pd.DataFrame, risk_col: str
     col = risk_col or next((c for c in RISK_COLUMNS if c in hotspots.columns), None)
     if col is None or col not in hotspots.columns:
         raise ValueError(f"hotspot table: no risk column; give risk_col or one of {', '.join(RISK_COLUMNS)}")
-    from hotspot.h3grid import cells_to_boundaries
+    from qauipsiz.hotspot.h3grid import cells_to_boundaries
 
     h = hotspots["h3"]
     if h.dtype == object or pd.api.types.is_string_dtype(h):
@@ -179,7 +179,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     """
     import time
 
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     tick = time.perf_counter()
     timings: dict[str, float] = {}

@@ -11,8 +11,8 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from cpted.cameras import Occluder, coverage_matrix, dori_range
-from cpted.siting_solvers import (
+from qauipsiz.cpted.cameras import Occluder, coverage_matrix, dori_range
+from qauipsiz.cpted.siting_solvers import (
     greedy_max_cover,
     greedy_set_cover,
     lscp_exact,
@@ -20,9 +20,9 @@ from cpted.siting_solvers import (
     p_median,
     rank_picks,
 )
-from hotspot.cities import get_city
-from hotspot.h3grid import latlng_to_cells
-from hotspot.network import StreetNetwork, coverage_within, load_network
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+from qauipsiz.hotspot.network import StreetNetwork, coverage_within, load_network
 
 LANGS = ("kk", "ru", "en")
 INDOOR_PLACE_TYPES = ("entrance_stairwell", "basement")
@@ -80,7 +80,7 @@ def _clean_incidents(incidents: pd.DataFrame, city) -> pd.DataFrame:
                 "dropped_outside_city": int((~inside).sum()), "harm_weight_missing": n_missing}
     if "is_dark" not in df.columns:
         if "occurred_at" in df.columns:
-            from hotspot.timeutil import is_dark
+            from qauipsiz.hotspot.timeutil import is_dark
 
             df["is_dark"] = is_dark(df["lat"].to_numpy(float), df["lon"].to_numpy(float), df["occurred_at"])
         else:
@@ -149,7 +149,7 @@ def _phases(budget: int, phases) -> np.ndarray:
 
 
 def _nearest_street(city, x, y) -> np.ndarray:
-    from hotspot.streets import load_streets
+    from qauipsiz.hotspot.streets import load_streets
 
     try:
         s = load_streets(city.key).to_crs(city.epsg)
@@ -481,7 +481,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
         out.loc[rep, ["reason", "reason_kk", "reason_ru", "reason_en"]] = r2[["reason", "reason_kk", "reason_ru",
                                                                                "reason_en"]].to_numpy()
     summary.update({"n_demand_cells": len(demand), "n_sites": int(len(np.unique(site_rep))),
-                    "n_candidate_rows": A.shape[0], "coverage_model": "cpted.cameras.coverage_matrix",
+                    "n_candidate_rows": A.shape[0], "coverage_model": "qauipsiz.cpted.cameras.coverage_matrix",
                     "precovered_share": float(w[precovered].sum() / w.sum()), "demand_res": res,
                     "level": level, **demand.attrs})
     out.attrs["summary"] = summary
@@ -566,7 +566,7 @@ def sos_demand(incidents: pd.DataFrame, city, layers=None, res: int = 11, dark_f
                footfall_radius_m: float = 200.0) -> pd.DataFrame:
     """Street and violent crime per H3 cell, dark incidents counted ``dark_factor`` times, times a
     footfall proxy (:func:`footfall_proxy`).  Columns of :func:`cell_demand` plus ``footfall``."""
-    from hotspot.taxonomy import categories
+    from qauipsiz.hotspot.taxonomy import categories
 
     c = _city(city)
     df = _clean_incidents(incidents, c)
@@ -660,7 +660,7 @@ def population_proxy(city, cells_xy, incidents_per_cell, layers=None) -> np.ndar
     """
     from scipy.spatial import cKDTree
 
-    from hotspot.paths import data_dir
+    from qauipsiz.hotspot.paths import data_dir
 
     c = _city(city)
     xy = np.asarray(cells_xy, float).reshape(-1, 2)

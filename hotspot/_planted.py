@@ -7,7 +7,7 @@ import h3
 import numpy as np
 import scipy.sparse as sp
 
-from hotspot.binning import ring_weights
+from qauipsiz.hotspot.binning import ring_weights
 
 
 @dataclass

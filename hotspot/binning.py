@@ -10,8 +10,8 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from hotspot.h3grid import cells_to_latlng, cells_to_parent, grid_disk_pairs, latlng_to_cells
-from hotspot.schema import H3_STORE_RES
+from qauipsiz.hotspot.h3grid import cells_to_latlng, cells_to_parent, grid_disk_pairs, latlng_to_cells
+from qauipsiz.hotspot.schema import H3_STORE_RES
 
 MIN_RES, MAX_RES = 7, 11
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,7 +26,7 @@ def _check_res(res: int) -> int:
 
 def _city(city):
     if isinstance(city, str):
-        from hotspot.cities import get_city
+        from qauipsiz.hotspot.cities import get_city
 
         return get_city(city)
     return city
@@ -151,7 +151,7 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
     -------
     numpy.ndarray of bool
     """
-    from hotspot.timeutil import is_dark, to_local
+    from qauipsiz.hotspot.timeutil import is_dark, to_local
 
     n = len(df)
     m = np.ones(n, bool)

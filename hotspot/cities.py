@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from hotspot.paths import data_dir
+from qauipsiz.hotspot.paths import data_dir
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from hotspot._inference import (
+from qauipsiz.hotspot._inference import (
     bh_adjust,
     check_neighbours,
     check_w,

@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
-from hotspot._inference import (
+from qauipsiz.hotspot._inference import (
     bh_adjust,
     check_neighbours,
     check_w,
@@ -16,7 +16,7 @@ from hotspot._inference import (
     split_diagonal,
     warn_permutations,
 )
-from hotspot.gistar import min_bh_discoveries
+from qauipsiz.hotspot.gistar import min_bh_discoveries
 
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 """esda's quadrant numbering: 1 high-high, 2 low-high, 3 low-low, 4 high-low."""

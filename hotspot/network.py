@@ -234,8 +234,8 @@ def build_network(streets, epsg: int, snap_m: float = SNAP_M, segment_m: float =
 @cache
 def load_network(city: str = "astana", snap_m: float = SNAP_M) -> StreetNetwork:
     """The street network of ``city`` from :func:`hotspot.streets.load_streets` (cached)."""
-    from hotspot.cities import get_city
-    from hotspot.streets import load_streets
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.streets import load_streets
 
     return build_network(load_streets(city), get_city(city).epsg, snap_m=snap_m)
 

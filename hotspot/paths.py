@@ -1,13 +1,13 @@
-"""Where shipped data lives (boundaries, taxonomy, gazetteers)."""
+"""Where shipped data lives (boundaries, taxonomy, streets, gazetteers): the ``qauipsiz.data`` package."""
 from __future__ import annotations
 
-import os
+from importlib.resources import files
 from pathlib import Path
-
-_REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def data_dir() -> Path:
-    """Return the shipped data folder: ``$QAUIPSIZ_SHIPPED_DATA`` if set, else the repository's ``data/``."""
-    env = os.environ.get("QAUIPSIZ_SHIPPED_DATA")
-    return Path(env) if env else _REPO_DATA
+    """Return the folder of the shipped data (``data/`` in a checkout, ``qauipsiz/data`` in a wheel).
+
+    It is read-only for the program; a user's own data lives in ``QAUIPSIZ_DATA_DIR``.
+    """
+    return Path(str(files("qauipsiz.data")))

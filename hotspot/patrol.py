@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hotspot.cities import get_city
-from hotspot.h3grid import latlng_to_cells
-from hotspot.network import StreetNetwork, load_network, shortest_path, speed_m_per_min
-from hotspot.timeutil import is_dark, to_local
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+from qauipsiz.hotspot.network import StreetNetwork, load_network, shortest_path, speed_m_per_min
+from qauipsiz.hotspot.timeutil import is_dark, to_local
 
 DWELL_MIN = (10.0, 16.0)
 """Koper curve: 10–16 minutes at a hotspot is the effective patrol dose."""
@@ -343,7 +343,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
 def _nearest_street_names(c, lon, lat) -> np.ndarray:
     import shapely
 
-    from hotspot.streets import load_streets
+    from qauipsiz.hotspot.streets import load_streets
 
     try:
         st = load_streets(c.key)
@@ -438,7 +438,7 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
 
     import shapely
 
-    from hotspot.streets import load_streets
+    from qauipsiz.hotspot.streets import load_streets
 
     c = get_city(city) if isinstance(city, str) else city
     shift = stops.attrs.get("shift")
@@ -451,7 +451,7 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
     sm = streets.to_crs(c.epsg) if streets is not None else None
     cat_names = {}
     try:
-        from hotspot.taxonomy import categories
+        from qauipsiz.hotspot.taxonomy import categories
 
         cat_names = categories().set_index("category")[["category_kk", "category_ru", "category_en"]].to_dict("index")
     except Exception:  # noqa: BLE001 - a card without category names is still a card

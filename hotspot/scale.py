@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
-from hotspot._inference import check_y
-from hotspot.moran import global_moran_from_sums
+from qauipsiz.hotspot._inference import check_y
+from qauipsiz.hotspot.moran import global_moran_from_sums
 
 N_BANDS = 10
 PEAK_Z = 1.65

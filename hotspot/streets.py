@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import get_city
-from hotspot.paths import data_dir
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.paths import data_dir
 
 JUMP_M = 250.0
 """Consecutive vertices farther apart than this (metres) belong to different OSM ways."""

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from hotspot import binning
-from hotspot.gistar import gi_star
-from hotspot.kde import esri_bandwidth, kde
-from hotspot.moran import local_moran
+from qauipsiz.hotspot import binning
+from qauipsiz.hotspot.gistar import gi_star
+from qauipsiz.hotspot.kde import esri_bandwidth, kde
+from qauipsiz.hotspot.moran import local_moran
 
 TABLE_COLUMNS = ("h3", "count", "weighted", "density", "gi_z", "gi_p", "gi_q", "gi_bin", "lisa")
 
@@ -126,7 +126,7 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
     else:
         scale_info = None
         if distance_m == "auto":
-            from hotspot.scale import optimal_scale
+            from qauipsiz.hotspot.scale import optimal_scale
 
             if np.ptp(y) == 0:
                 raise ValueError("distance_m='auto' needs variation in the data (no incidents after filters?)")
@@ -160,7 +160,7 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
         "lisa": pd.Series(lisa_lab, dtype="string").to_numpy(),
     })
     params = {
-        "generator": "hotspot.surface.hotspot_table", "city": c.key, "res": res, "value": value,
+        "generator": "qauipsiz.hotspot.surface.hotspot_table", "city": c.key, "res": res, "value": value,
         **neigh, "kernel": kernel, "bandwidth_m": float(bandwidth_m), "bandwidth_rule": rule,
         "metric_epsg": c.epsg, "gi": "Gi* (self included), analytic" if not permutations
         else f"Gi* (self included), {permutations} conditional permutations",
@@ -196,7 +196,7 @@ def to_geodataframe(table: pd.DataFrame):
     """The table with hexagon geometries (EPSG:4326) and ``h3`` as hex strings (``h3_hex``)."""
     import geopandas as gpd
 
-    from hotspot.h3grid import cells_to_boundaries
+    from qauipsiz.hotspot.h3grid import cells_to_boundaries
 
     g = gpd.GeoDataFrame(table.copy(), geometry=cells_to_boundaries(table["h3"].to_numpy()), crs=4326)
     g.insert(1, "h3_hex", [format(int(v), "x") for v in table["h3"].to_numpy()])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hotspot.paths import data_dir
+from qauipsiz.hotspot.paths import data_dir
 
 SEVERITY_CLASSES = ("administrative", "misdemeanour", "minor", "medium", "grave", "especially_grave")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from maps.labels import label
+from qauipsiz.maps.labels import label
 
 VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
 GI_BINS = [(3, "#d62f27", "hot99"), (2, "#ed7551", "hot95"), (1, "#fab984", "hot90"), (0, "#f7f7f2", "notSig"),
@@ -142,7 +142,7 @@ def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=
     if hotspots is not None and len(hotspots):
         import geopandas as gpd
 
-        from hotspot.h3grid import cells_to_boundaries
+        from qauipsiz.hotspot.h3grid import cells_to_boundaries
 
         t = hotspots[(hotspots["count"] > 0) | (hotspots["gi_bin"] != 0)]
         colors = {b: c for b, c, _ in GI_BINS}

@@ -24,7 +24,7 @@ DEMO_SEED = 7
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory):
     """A reduced demo city (8,000 incidents over one year, seed 7), generated once per session."""
-    from hotspot.demo import generate
+    from qauipsiz.hotspot.demo import generate
 
     out = tmp_path_factory.mktemp("demo")
     generate(out, n=DEMO_N, years=1.0, seed=DEMO_SEED)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import rasterio
 
-from api.pipeline import run_demo
-from api.store import Store
+from qauipsiz.api.pipeline import run_demo
+from qauipsiz.api.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def test_city_without_street_network_runs_what_it_can(tmp_path):
     are skipped with the reason in run.json instead of failing the whole job."""
     import numpy as np
 
-    from api.pipeline import run_pipeline
-    from cpted.blocks import city_blocks
+    from qauipsiz.api.pipeline import run_pipeline
+    from qauipsiz.cpted.blocks import city_blocks
 
     assert (city_blocks("almaty")["source"] == "h3").all()
     rng = np.random.default_rng(5)

@@ -4,21 +4,21 @@ Each command lives in its own module and registers itself on :data:`api.cli._app
 """
 from __future__ import annotations
 
-from api.cli import cities as _cities  # noqa: F401
-from api.cli import cpted as _cpted  # noqa: F401
-from api.cli import demo as _demo  # noqa: F401
-from api.cli import export as _export  # noqa: F401
-from api.cli import geocode as _geocode  # noqa: F401
-from api.cli import hotspots as _hotspots  # noqa: F401
-from api.cli import ingest as _ingest  # noqa: F401
-from api.cli import keys as _keys  # noqa: F401
-from api.cli import map as _map  # noqa: F401
-from api.cli import patrol as _patrol  # noqa: F401
-from api.cli import pipeline as _pipeline  # noqa: F401
-from api.cli import quarantine as _quarantine  # noqa: F401
-from api.cli import recommend as _recommend  # noqa: F401
-from api.cli import serve as _serve  # noqa: F401
-from api.cli._app import app
+from qauipsiz.api.cli import cities as _cities  # noqa: F401
+from qauipsiz.api.cli import cpted as _cpted  # noqa: F401
+from qauipsiz.api.cli import demo as _demo  # noqa: F401
+from qauipsiz.api.cli import export as _export  # noqa: F401
+from qauipsiz.api.cli import geocode as _geocode  # noqa: F401
+from qauipsiz.api.cli import hotspots as _hotspots  # noqa: F401
+from qauipsiz.api.cli import ingest as _ingest  # noqa: F401
+from qauipsiz.api.cli import keys as _keys  # noqa: F401
+from qauipsiz.api.cli import map as _map  # noqa: F401
+from qauipsiz.api.cli import patrol as _patrol  # noqa: F401
+from qauipsiz.api.cli import pipeline as _pipeline  # noqa: F401
+from qauipsiz.api.cli import quarantine as _quarantine  # noqa: F401
+from qauipsiz.api.cli import recommend as _recommend  # noqa: F401
+from qauipsiz.api.cli import serve as _serve  # noqa: F401
+from qauipsiz.api.cli._app import app
 
 
 def main() -> None:

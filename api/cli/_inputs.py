@@ -72,8 +72,8 @@ def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
         echo(f"qauipsiz: the store has no incidents of {city!r} and there is no demo city for it at {demo_dir}; "
              f"ingest your own export (`qauipsiz ingest FILE --city {city}`)")
         return done
-    from api.ingest import ingest_file
-    from api.ingest.geocoding import city_geocoder
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.ingest.geocoding import city_geocoder
 
     export = Path(demo_dir) / "incidents_export.csv"
     echo(f"qauipsiz: the store is empty; ingesting the demo city from {export} …")
@@ -95,8 +95,8 @@ def _say(msg: str) -> None:
 
 def _store(city: str):
     """The settings' store, with the demo city ingested when the store holds none of ``city``."""
-    from api.settings import get_settings
-    from api.store import Store
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
 
     s = get_settings()
     store = Store(s.database_url)
@@ -131,13 +131,13 @@ def city_layers(city: str, folder: Path | None = None) -> dict:
     if folder is not None:
         if not folder.is_dir():
             raise typer.BadParameter(f"{folder}: not a folder", param_hint="--layers")
-        from cpted.layers import load_layer_dir
+        from qauipsiz.cpted.layers import load_layer_dir
 
         try:
             return load_layer_dir(folder)
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--layers") from e
-    from cpted.layers import validate_layers
+    from qauipsiz.cpted.layers import validate_layers
 
     store, _ = _store(city)
     try:

@@ -5,9 +5,9 @@ import json
 
 import typer
 
-from api.cli._app import app
-from hotspot.cities import get_city, list_cities
-from hotspot.schema import schema_markdown
+from qauipsiz.api.cli._app import app
+from qauipsiz.hotspot.cities import get_city, list_cities
+from qauipsiz.hotspot.schema import schema_markdown
 
 
 @app.command("cities")

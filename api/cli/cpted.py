@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import LAYERS_HELP, city_layers
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import LAYERS_HELP, city_layers
 
 cpted_app = typer.Typer(help="CPTED: block scores with fixes (score) and design review against norms (review).",
                         no_args_is_help=True)
@@ -52,8 +52,8 @@ def score_cmd(
     """
     from rich.console import Console
 
-    from cpted.layers import read_layer
-    from cpted.score import assess_blocks, fix_first
+    from qauipsiz.cpted.layers import read_layer
+    from qauipsiz.cpted.score import assess_blocks, fix_first
 
     con = Console(stderr=True)
     try:
@@ -103,7 +103,7 @@ def review_cmd(
 
     Exit code 0 when no rule fails, 1 when some rule fails, 2 on bad input.
     """
-    from cpted.review import review, to_html, to_json
+    from qauipsiz.cpted.review import review, to_html, to_json
 
     try:
         res = review(design, rules, norms=norms, city=city)

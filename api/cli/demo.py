@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 
 @app.command("demo")
@@ -16,7 +16,7 @@ def demo_cmd(
     seed: int = typer.Option(20240301, "--seed", help="Random seed (same seed, same city)."),
 ) -> None:
     """Generate the synthetic demo city (incidents export, truth files, city layers) into OUT."""
-    from hotspot.demo import generate
+    from qauipsiz.hotspot.demo import generate
 
     meta = generate(out, n=n, years=years, seed=seed, progress=True)
     typer.echo(f"demo city written to {out}: {meta['counts']}")

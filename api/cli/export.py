@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 export_app = typer.Typer(help="Export data from the store.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -26,9 +26,9 @@ def export_incidents_cmd(
     sep: str = typer.Option(";", "--sep", help="CSV separator."),
 ) -> None:
     """Export incidents with filters.  CSV cells starting with = + - @ tab CR are neutralised."""
-    from api.store import Store
-    from api.store.export import EXPORT_FORMATS, export_incidents
-    from hotspot.cities import get_city
+    from qauipsiz.api.store import Store
+    from qauipsiz.api.store.export import EXPORT_FORMATS, export_incidents
+    from qauipsiz.hotspot.cities import get_city
 
     fmt = fmt.lower()
     if fmt not in EXPORT_FORMATS:

@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 from typer.core import TyperGroup
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 ADDED = ("lat", "lon", "precision", "score", "uncertainty_m", "matched")
 
@@ -38,7 +38,7 @@ app.add_typer(geo, name="geocode")
 
 
 def _geocoder(city: str, gazetteer: Path | None):
-    from hotspot.geocode import Geocoder
+    from qauipsiz.hotspot.geocode import Geocoder
 
     if gazetteer is not None:
         return Geocoder.from_gazetteer(gazetteer)
@@ -99,7 +99,7 @@ def lookup_cmd(
 def _batch(g, file: Path, column: str | None, out: Path | None, district, district_column, as_json) -> None:
     from rich.progress import Progress
 
-    from hotspot.geocode import match_report
+    from qauipsiz.hotspot.geocode import match_report
 
     df, sep, bom = _read_table(file)
     if column is None:
@@ -160,7 +160,7 @@ def build_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the build summary as JSON."),
 ) -> None:
     """Build a city's gazetteer (Parquet tables + meta.json) from its streets and intersections."""
-    from hotspot.geocode.gazetteer import build_gazetteer, shipped_dir
+    from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer, shipped_dir
 
     try:
         with _status(f"building the {city} gazetteer", as_json):
@@ -193,7 +193,7 @@ def report_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from hotspot.geocode.report import match_report, read_geocoded
+    from qauipsiz.hotspot.geocode.report import match_report, read_geocoded
 
     try:
         rep = match_report(read_geocoded(file), city=city, min_rate=min_rate)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import INCIDENTS_HELP, city_incidents
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import INCIDENTS_HELP, city_incidents
 
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".parquet": "parquet"}
 
@@ -22,7 +22,7 @@ def write_table(table, out: Path, params: dict) -> str:
     GeoJSON: a top-level ``"metadata"`` member; GeoPackage: the layer's ``DESCRIPTION`` metadata
     item ``qauipsiz`` (JSON); Parquet (GeoParquet): schema metadata key ``qauipsiz`` (JSON).
     """
-    from hotspot.surface import to_geodataframe
+    from qauipsiz.hotspot.surface import to_geodataframe
 
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -72,9 +72,9 @@ def write_density_geotiff(df, city: str, filters: dict, params: dict, path: Path
     table's kernel and bandwidth (value ``count`` or ``weighted`` as in ``params``)."""
     import numpy as np
 
-    from hotspot.binning import filter_mask
-    from hotspot.cities import get_city
-    from hotspot.kde import kde_geotiff
+    from qauipsiz.hotspot.binning import filter_mask
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.kde import kde_geotiff
 
     c = get_city(city)
     sub = df[filter_mask(df, c, **filters)] if filters else df
@@ -119,8 +119,8 @@ def hotspots_cmd(
     gi_z, gi_p, gi_q, gi_bin (−3..3 after FDR) and lisa; run parameters in the file's metadata."""
     from rich.console import Console
 
-    from hotspot.surface import hotspot_table
-    from maps.labels import LANGS
+    from qauipsiz.hotspot.surface import hotspot_table
+    from qauipsiz.maps.labels import LANGS
 
     if lang not in LANGS:
         raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang")
@@ -154,7 +154,7 @@ def hotspots_cmd(
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        from maps.labels import label
+        from qauipsiz.maps.labels import label
 
         typer.echo(label("hotspotsSummary", lang, cells=summary["cells"], n=summary["incidents_binned"], out=out,
                          fmt=fmt, h99=summary["hot_99"], h95=summary["hot_95"], h90=summary["hot_90"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 
 @app.command("ingest")
@@ -26,9 +26,9 @@ def ingest_cmd(
 
     One file is one batch, written in one transaction; re-running the same file adds nothing.
     """
-    from api.ingest import ingest_file
-    from api.ingest.geocoding import city_geocoder
-    from api.store import Store
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.ingest.geocoding import city_geocoder
+    from qauipsiz.api.store import Store
 
     try:
         store = Store.from_settings()
@@ -64,7 +64,7 @@ def ingest_layers_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print {layer: features} as JSON."),
 ) -> None:
     """Load city layers (lamps, cameras, SOS buttons, …) into the store, replacing each layer."""
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     if not folder.is_dir():
         typer.echo(f"error: {folder}: not a folder", err=True)

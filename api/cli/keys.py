@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 keys_app = typer.Typer(help="API keys for the service: create, list, revoke. The store keeps only hashes.",
                        no_args_is_help=True)
@@ -14,7 +14,7 @@ app.add_typer(keys_app, name="keys")
 
 
 def _store():
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     return Store.from_settings()
 
@@ -26,7 +26,7 @@ def create(
     save: Path = typer.Option(None, "--save", help="Also write the key to this file (mode 600)."),
 ) -> None:
     """Create a key and print it once."""
-    from api.auth import ROLES
+    from qauipsiz.api.auth import ROLES
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}", param_hint="ROLE")

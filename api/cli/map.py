@@ -5,8 +5,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import city_incidents, city_layers
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import city_incidents, city_layers
 
 LAYERS = ("hotspots", "public", "cpted", "cameras", "sos", "posts", "patrol", "points")
 
@@ -26,9 +26,9 @@ def map_cmd(
     """Write a map of the city's data in the store to OUT (no network needed to open it)."""
     from rich.console import Console
 
-    from api.settings import get_settings
-    from hotspot.cities import get_city, list_cities
-    from maps.static import write_map
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.hotspot.cities import get_city, list_cities
+    from qauipsiz.maps.static import write_map
 
     bad = [x for x in layer if x not in LAYERS]
     if bad:
@@ -50,7 +50,7 @@ def map_cmd(
             layers_ = city_layers(city)
         hot = None
         if "hotspots" in layer or "cpted" in layer:
-            from hotspot.surface import hotspot_table
+            from qauipsiz.hotspot.surface import hotspot_table
 
             st.update(f"hotspots at res {res}")
             hot = hotspot_table(inc, c, res=res, lisa=False)
@@ -59,20 +59,20 @@ def map_cmd(
         if "public" in layer:
             import pandas as pd
 
-            from api.routers.public import district_indicators
+            from qauipsiz.api.routers.public import district_indicators
 
             st.update("district indicators")
             rows = district_indicators(inc, city, s.min_public_count, s.public_round)
             kw["public"] = pd.DataFrame([r.model_dump(exclude={"by_category"}) for r in rows])
         if "cpted" in layer:
-            from cpted.score import score_blocks
+            from qauipsiz.cpted.score import score_blocks
 
             st.update("CPTED block scores")
             kw["cpted"] = score_blocks(city, layers_, hotspots=hot)
         sites = []
         for kind in ("cameras", "sos", "posts"):
             if kind in layer:
-                from cpted import siting
+                from qauipsiz.cpted import siting
 
                 st.update(f"{kind} siting")
                 fn = {"cameras": siting.recommend_cameras, "sos": siting.recommend_sos,
@@ -87,7 +87,7 @@ def map_cmd(
             import numpy as np
             import shapely
 
-            from hotspot.patrol import parse_shift, plan_patrol
+            from qauipsiz.hotspot.patrol import parse_shift, plan_patrol
 
             st.update("patrol routes")
             sts = layers_.get("police_stations")
@@ -100,7 +100,7 @@ def map_cmd(
         if "points" in layer:
             kw["points"] = {k: layers_[k] for k in ("cameras", "sos_buttons") if k in layers_}
         if streets:
-            from hotspot.streets import load_streets
+            from qauipsiz.hotspot.streets import load_streets
 
             try:
                 kw["streets"] = load_streets(city)

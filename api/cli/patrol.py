@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
 
 
 @app.command("patrol")
@@ -32,8 +32,8 @@ def patrol_cmd(
     import numpy as np
     from rich.console import Console
 
-    from hotspot.cities import get_city
-    from hotspot.patrol import parse_shift, plan_patrol, route_cards_html, shift_risk
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.patrol import parse_shift, plan_patrol, route_cards_html, shift_risk
 
     err = Console(stderr=True)
     c = get_city(city)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 
 @app.command("pipeline")
@@ -26,7 +26,7 @@ def pipeline_cmd(
 ) -> None:
     """Ingest incidents and layers, then write hotspots, density, CPTED scores, a fix-first list,
     camera/SOS/post recommendations and patrol route cards into OUT."""
-    from api.pipeline import run_demo, run_pipeline
+    from qauipsiz.api.pipeline import run_demo, run_pipeline
 
     kw = dict(res=res, cameras=cameras, sos=sos, posts=posts, shift=shift, units=units, progress=not as_json)
     if demo is not None:

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
+from qauipsiz.api.cli._app import app
 
 quarantine_app = typer.Typer(help="Rows that failed validation (fix and re-ingest them).", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 
 
 def _rows(city, status, reason, batch):
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     return Store.from_settings().quarantine_rows(city, status=None if status == "all" else status, reason=reason,
                                                   batch_id=batch)
@@ -59,7 +59,7 @@ def export_cmd(
     """
     import pandas as pd
 
-    from api.store.export import write_csv_safe
+    from qauipsiz.api.store.export import write_csv_safe
 
     q = _rows(city, status, reason, batch)
     raw = pd.DataFrame([json.loads(r) for r in q["raw"]]) if len(q) else pd.DataFrame()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
 
 
 class What(StrEnum):
@@ -45,7 +45,7 @@ def recommend_cmd(
     import numpy as np
     from rich.console import Console
 
-    from cpted import siting
+    from qauipsiz.cpted import siting
 
     err = Console(stderr=True)
     with err.status(f"loading {city} data"):

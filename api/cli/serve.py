@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from api.cli._app import app
-from api.cli._inputs import ensure_city_data
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import ensure_city_data
 
 
 @app.command("serve")
@@ -28,17 +28,17 @@ def serve_cmd(
 
     import uvicorn
 
-    from api.app import create_app
-    from api.settings import get_settings
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.settings import get_settings
 
     s = get_settings()
     if city:
         s = dataclasses.replace(s, city=city)
-    from hotspot.cities import list_cities
+    from qauipsiz.hotspot.cities import list_cities
 
     if s.city not in list_cities():
         raise typer.BadParameter(f"unknown city {s.city!r}; known: {', '.join(list_cities())}", param_hint="--city")
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     store = Store(s.database_url)
     if ingest:
@@ -52,7 +52,7 @@ def serve_cmd(
     sys.stdout.flush()
     if workers > 1:
         os.environ["QAUIPSIZ_CITY"] = s.city
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
+        uvicorn.run("qauipsiz.api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
                     access_log=False, workers=workers)
     else:
         uvicorn.run(create_app(s), host=host, port=port, log_level=log_level, access_log=False)

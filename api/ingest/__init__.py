@@ -8,8 +8,8 @@ See ``docs/store.md``.
 """
 from __future__ import annotations
 
-from api.ingest.mapping import FIELDS, SYNONYMS, Mapping, load_mapping_file, map_headers
-from api.ingest.pipeline import (
+from qauipsiz.api.ingest.mapping import FIELDS, SYNONYMS, Mapping, load_mapping_file, map_headers
+from qauipsiz.api.ingest.pipeline import (
            REASONS,
            Geocoder,
            IngestReport,
@@ -19,7 +19,7 @@ from api.ingest.pipeline import (
            ingest_table,
            prepare,
 )
-from api.ingest.readers import RawTable, read_table
+from qauipsiz.api.ingest.readers import RawTable, read_table
 
 __all__ = ["ingest_file", "ingest_dataframe", "ingest_table", "prepare", "read_table", "map_headers",
            "load_mapping_file", "IngestReport", "Prepared", "RawTable", "Mapping", "Geocoder", "REASONS",

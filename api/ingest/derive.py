@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import City, get_city
-from hotspot.h3grid import latlng_to_cells
-from hotspot.schema import H3_STORE_RES
-from hotspot.timeutil import is_dark
+from qauipsiz.hotspot.cities import City, get_city
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+from qauipsiz.hotspot.schema import H3_STORE_RES
+from qauipsiz.hotspot.timeutil import is_dark
 
 
 @cache

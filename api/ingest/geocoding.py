@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from api.ingest.pipeline import Geocoder
+from qauipsiz.api.ingest.pipeline import Geocoder
 
 
 def city_geocoder(city: str) -> Geocoder | None:
@@ -16,8 +16,8 @@ def city_geocoder(city: str) -> Geocoder | None:
     precision or better and a score above its acceptance threshold), ``candidates`` = its
     alternatives text.
     """
-    from hotspot.geocode import Geocoder as _Geocoder
-    from hotspot.geocode import has_gazetteer
+    from qauipsiz.hotspot.geocode import Geocoder as _Geocoder
+    from qauipsiz.hotspot.geocode import has_gazetteer
 
     if not has_gazetteer(city):
         return None

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.ingest.derive import derive_point_fields
-from api.ingest.mapping import Mapping, load_mapping_file, map_headers
-from api.ingest.readers import MALFORMED, RawTable, read_table
-from api.ingest.validate import (
+from qauipsiz.api.ingest.derive import derive_point_fields
+from qauipsiz.api.ingest.mapping import Mapping, load_mapping_file, map_headers
+from qauipsiz.api.ingest.readers import MALFORMED, RawTable, read_table
+from qauipsiz.api.ingest.validate import (
     _blank,
     _city_zone,
     check_coordinates,
@@ -31,9 +31,9 @@ from api.ingest.validate import (
     parse_offences,
     split_coords,
 )
-from hotspot.cities import City, get_city
-from hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS
-from hotspot.taxonomy import harm_weights
+from qauipsiz.hotspot.cities import City, get_city
+from qauipsiz.hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS
+from qauipsiz.hotspot.taxonomy import harm_weights
 
 Geocoder = Callable[[pd.Series], pd.DataFrame]
 """The geocoding hook: takes a Series of address texts (its index identifies the rows) and returns
@@ -117,7 +117,7 @@ class Prepared:
 
 def _to_str_id(s: pd.Series) -> pd.Series:
     """Ids as text; integral floats from spreadsheets lose their ``.0``."""
-    from api.ingest.validate import _only_text
+    from qauipsiz.api.ingest.validate import _only_text
 
     st = s.astype(object) if s.dtype != "string[pyarrow]" else s
     if st.dtype != object or _only_text(st):
@@ -150,7 +150,7 @@ def _combine_date_time(d: pd.Series, t: pd.Series | None) -> pd.Series:
 def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.Series, address: pd.Series,
                   lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """32-hex hash of the event's content: city, time, offence, place type, address and point (~1 m)."""
-    from api.ingest.validate import as_text
+    from qauipsiz.api.ingest.validate import as_text
 
     occ = pd.Series(np.datetime_as_string(occurred.dt.tz_localize(None).to_numpy("datetime64[s]"), unit="s"),
                     dtype="string[pyarrow]")
@@ -172,7 +172,7 @@ def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.
 def incident_ids(source, source_id) -> np.ndarray:
     """``hotspot.schema.make_incident_id`` (sha1 of ``source \\x1f source_id``, 16 hex), with the
     keys joined by Arrow instead of per value in pandas."""
-    from api.ingest.validate import as_text
+    from qauipsiz.api.ingest.validate import as_text
 
     key = (as_text(pd.Series(np.asarray(source, dtype=object))) + "\x1f"
            + as_text(pd.Series(np.asarray(source_id, dtype=object))))
@@ -199,7 +199,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         # attribute columns that would also claim lat/lon are ignored in favour of the geometry
         for c in data_cols:
             if c not in ("__geom_lat", "__geom_lon") and c not in ov["columns"]:
-                from api.ingest.mapping import _INDEX, normalise_header
+                from qauipsiz.api.ingest.mapping import _INDEX, normalise_header
 
                 if _INDEX.get(normalise_header(c)) in ("lat", "lon", "coords"):
                     ov["columns"][c] = "ignore"
@@ -435,7 +435,7 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
                  geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
                  file_name: str | None = None) -> IngestReport:
     """Validate a :class:`RawTable` and write it to ``store`` as one atomic batch."""
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     store = store or Store.from_settings()
     c = get_city(city)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import City
-from hotspot.taxonomy import articles, lookup_articles, place_types
+from qauipsiz.hotspot.cities import City
+from qauipsiz.hotspot.taxonomy import articles, lookup_articles, place_types
 
 KZ_LAT = (40.5, 55.5)
 KZ_LON = (46.5, 87.4)
@@ -84,7 +84,7 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None) 
     bad : ndarray of bool
         Non-empty cells that are not a date (or a non-existent / ambiguous local time).
     """
-    from hotspot.timeutil import to_utc
+    from qauipsiz.hotspot.timeutil import to_utc
 
     def utc_ns(series) -> np.ndarray:  # tz-aware -> naive UTC datetime64[ns] (no per-value objects)
         return pd.Series(series).dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns").to_numpy()
@@ -317,7 +317,7 @@ def split_coords(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 @cache
 def _city_zone(city_key: str):
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     c = get_city(city_key)
     z = shapely.buffer(c.boundary_metric, CITY_TOLERANCE_M)

@@ -1,7 +1,7 @@
 """One router per resource; :data:`ROUTERS` is what :func:`api.app.create_app` mounts under ``/api/v1``."""
 from __future__ import annotations
 
-from api.routers import (
+from qauipsiz.api.routers import (
     admin,
     cities,
     cpted,

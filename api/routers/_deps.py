@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from fastapi import Path, Query, Request
 
-from api.cache import SurfaceCache, VersionClock
-from api.errors import ApiError
-from api.settings import Settings
+from qauipsiz.api.cache import SurfaceCache, VersionClock
+from qauipsiz.api.errors import ApiError
+from qauipsiz.api.settings import Settings
 
 
 class Services:
@@ -30,7 +30,7 @@ class Services:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    from api.store import Store
+                    from qauipsiz.api.store import Store
 
                     self._store = Store(self.settings.database_url)
         return self._store
@@ -53,7 +53,7 @@ async def services(request: Request) -> Services:
 
 
 def city_obj(city: str):
-    from hotspot.cities import get_city, list_cities
+    from qauipsiz.hotspot.cities import get_city, list_cities
 
     if city not in list_cities():
         raise ApiError(404, f"unknown city {city!r}; known: {', '.join(list_cities())}", slug="unknown-city")
@@ -61,7 +61,7 @@ def city_obj(city: str):
 
 
 def _city_keys() -> tuple[str, ...]:
-    from hotspot.cities import list_cities
+    from qauipsiz.hotspot.cities import list_cities
 
     return tuple(list_cities())
 
@@ -90,7 +90,7 @@ class Filters:
 
     def apply(self, df: pd.DataFrame, city) -> pd.DataFrame:
         """Rows of ``df`` that pass the filters (time filters in the city's local time)."""
-        from hotspot.binning import filter_mask
+        from qauipsiz.hotspot.binning import filter_mask
 
         kw = {}
         if self.category:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from api.cache import params_key
-from api.errors import ApiError, client_input
-from api.routers._deps import Filters, Services, city_obj
+from qauipsiz.api.cache import params_key
+from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.routers._deps import Filters, Services, city_obj
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ def density_key(svc: Services, city: str, f: Filters, *, bandwidth_m, cell_m, we
 def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | None, cell_m: float,
                  weighted: bool) -> DensityGrid:
     """Quartic KDE raster of the filtered incidents over the city's extent (cached)."""
-    from hotspot import kde
-    from maps.tiles import grid_bounds_3857, robust_vmax
+    from qauipsiz.hotspot import kde
+    from qauipsiz.maps.tiles import grid_bounds_3857, robust_vmax
 
     key = density_key(svc, city, f, bandwidth_m=bandwidth_m, cell_m=cell_m, weighted=weighted)
 
@@ -76,7 +76,7 @@ def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | N
 
 def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dict) -> pd.DataFrame:
     """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached)."""
-    from hotspot import surface
+    from qauipsiz.hotspot import surface
     kw = {"value": "weighted" if params.get("weighted") else "count", "bandwidth_m": params.get("bandwidth_m"),
           "k": int(params.get("k") or 1), "distance_m": params.get("distance_m"), "lisa": False}
     allp = {**f.as_params(), "res": res, **params}
@@ -94,7 +94,7 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
 def city_layers(svc: Services, city: str) -> dict:
     """All city layers from the store, validated against the CPTED layer schemas (cached)."""
     def compute():
-        from cpted.layers import validate_layers
+        from qauipsiz.cpted.layers import validate_layers
 
         return validate_layers(svc.store().load_layers(city))
 
@@ -106,8 +106,8 @@ DEFAULT_SURFACE = {"bandwidth_m": None, "weighted": False, "k": 1}
 
 def scored_blocks(svc: Services, city: str):
     """CPTED scores of every block, with risk from the res-9 hotspot table (cached)."""
-    from api.routers._deps import Filters
-    from cpted import score
+    from qauipsiz.api.routers._deps import Filters
+    from qauipsiz.cpted import score
 
     def compute():
         hot = hotspot_cells(svc, city, Filters(), res=9, params=DEFAULT_SURFACE)
@@ -119,7 +119,7 @@ def scored_blocks(svc: Services, city: str):
 
 def recommendations(svc: Services, city: str, kind: str, n: int, lang: str) -> pd.DataFrame:
     """Ranked camera / SOS / post sites (cached per city, kind, budget, language, data version)."""
-    from cpted import siting
+    from qauipsiz.cpted import siting
 
     def compute():
         inc = svc.incidents(city)
@@ -139,7 +139,7 @@ def warm(svc: Services, city: str, *, cpted: bool = True) -> None:
     the first request.  Best effort: a failure is printed, requests then report the real error."""
     import sys
 
-    from api.routers._deps import Filters
+    from qauipsiz.api.routers._deps import Filters
 
     steps = [lambda: hotspot_cells(svc, city, Filters(), res=9, params=DEFAULT_SURFACE),
              lambda: density_grid(svc, city, Filters(), bandwidth_m=None, cell_m=50.0, weighted=False)]

@@ -7,9 +7,9 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from api.auth import ROLES, Principal, audit, principal, require
-from api.errors import ApiError
-from api.routers._deps import Services, services
+from qauipsiz.api.auth import ROLES, Principal, audit, principal, require
+from qauipsiz.api.errors import ApiError
+from qauipsiz.api.routers._deps import Services, services
 
 router = APIRouter(tags=["admin"])
 
@@ -23,7 +23,7 @@ class Me(BaseModel):
 
 @router.get("/me", response_model=Me, summary="The caller's role and permissions")
 def me(p: Principal = Depends(principal)) -> Me:
-    from api.auth import PERMISSIONS
+    from qauipsiz.api.auth import PERMISSIONS
 
     return Me(role=p.role, key_id=p.key_id, label=p.label, permissions=sorted(PERMISSIONS[p.role]))
 

@@ -6,8 +6,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(tags=["cities"])
 
@@ -47,7 +47,7 @@ def _city_model(key: str) -> City:
 
 @router.get("/cities", response_model=list[City], summary="Cities of the registry")
 def cities() -> list[City]:
-    from hotspot.cities import list_cities
+    from qauipsiz.hotspot.cities import list_cities
 
     return [_city_model(k) for k in list_cities()]
 
@@ -79,7 +79,7 @@ def streets_geojson(request: Request, city: CityKey, svc: Services = Depends(ser
     def build():
         import shapely
 
-        from hotspot.streets import load_streets
+        from qauipsiz.hotspot.streets import load_streets
 
         try:
             s = load_streets(city)
@@ -104,7 +104,7 @@ class Category(BaseModel):
 
 @router.get("/categories", response_model=list[Category], summary="Incident categories of the taxonomy (kk/ru/en)")
 def categories() -> list[Category]:
-    from hotspot.taxonomy import categories as cats
+    from qauipsiz.hotspot.taxonomy import categories as cats
 
     t = cats()
     return [Category(category=str(r.category), name_kk=str(r.category_kk), name_ru=str(r.category_ru),

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.auth import Principal, require
-from api.routers import _engine
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.auth import Principal, require
+from qauipsiz.api.routers import _engine
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(tags=["cpted"])
 
@@ -41,7 +41,7 @@ def cpted_blocks(request: Request, city: CityKey, p: Principal = Depends(require
 def cpted_fix_first(city: CityKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50, lang: Lang = "ru",
                     p: Principal = Depends(require("cpted")), svc: Services = Depends(services)) -> list[dict]:
     city_obj(city)
-    from cpted import score
+    from qauipsiz.cpted import score
     t = score.fix_first(_engine.scored_blocks(svc, city), n=limit, lang=lang)
     t = t.astype(object).where(t.notna(), None)
     return [{k: (float(v) if isinstance(v, float) else v) for k, v in r.items()} for r in t.to_dict("records")]

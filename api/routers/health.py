@@ -4,8 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from api.errors import ApiError
-from api.routers._deps import Services, services
+from qauipsiz.api.errors import ApiError
+from qauipsiz.api.routers._deps import Services, services
 
 router = APIRouter(tags=["health"])
 
@@ -31,7 +31,7 @@ def ready(request: Request, svc: Services = Depends(services)) -> Ready:
     try:
         store = svc.store()
         counts = {}
-        from hotspot.cities import list_cities
+        from qauipsiz.hotspot.cities import list_cities
 
         for c in list_cities():
             n = store.count_incidents(c)

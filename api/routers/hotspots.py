@@ -12,11 +12,11 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal, require
-from api.errors import client_input
-from api.routers import _engine
-from api.routers._deps import CityKey, Filters, Services, city_obj, filters, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.auth import Principal, require
+from qauipsiz.api.errors import client_input
+from qauipsiz.api.routers import _engine
+from qauipsiz.api.routers._deps import CityKey, Filters, Services, city_obj, filters, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(tags=["hotspots"])
 
@@ -48,7 +48,7 @@ async def hotspots_geojson(
     key = ("hotspots-geojson", city, res, only_nonzero, repr(sorted(f.as_params().items())), repr(params), ver)
 
     def build():
-        from hotspot.h3grid import cells_to_boundaries
+        from qauipsiz.hotspot.h3grid import cells_to_boundaries
 
         cells = _engine.hotspot_cells(svc, city, f, res=res, params=params)
         t = cells
@@ -84,7 +84,7 @@ def hotspots_geotiff(request: Request, city: CityKey, f: Filters = Depends(filte
                      cell_m: CellM = 50.0, weighted: Weighted = False, p: Principal = Depends(require("hotspots")),
                      svc: Services = Depends(services)):
     g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=cell_m, weighted=weighted)
-    from hotspot.kde import write_geotiff
+    from qauipsiz.hotspot.kde import write_geotiff
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "density.tif"
@@ -110,7 +110,7 @@ class HeatLegend(BaseModel):
 def heat_legend(city: CityKey, f: Filters = Depends(filters), bandwidth_m: Bandwidth = None,
                 weighted: Weighted = False, p: Principal = Depends(require("hotspots")),
                 svc: Services = Depends(services)) -> HeatLegend:
-    from maps.tiles import HEAT_STOPS
+    from qauipsiz.maps.tiles import HEAT_STOPS
 
     g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
     return HeatLegend(units="incidents per km²", vmax=g.vmax, bandwidth_m=g.bandwidth_m, cell_m=g.cell_m,
@@ -125,7 +125,7 @@ async def heat_tile(request: Request, city: CityKey,
               y: Annotated[int, PathParam(ge=0)],
               f: Filters = Depends(filters), bandwidth_m: Bandwidth = None, weighted: Weighted = False,
               p: Principal = Depends(require("hotspots")), svc: Services = Depends(services)):
-    from maps.tiles import check_tile, render_tile
+    from qauipsiz.maps.tiles import check_tile, render_tile
 
     with client_input():
         check_tile(z, x, y)

@@ -12,10 +12,10 @@ import shapely
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
-from api.auth import Principal, audit, require
-from api.errors import ApiError, client_input
-from api.ingest.geocoding import city_geocoder
-from api.routers._deps import (
+from qauipsiz.api.auth import Principal, audit, require
+from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.ingest.geocoding import city_geocoder
+from qauipsiz.api.routers._deps import (
     CityKey,
     Filters,
     Services,
@@ -23,7 +23,7 @@ from api.routers._deps import (
     filters,
     services,
 )
-from api.routers._geo import GEOJSON, feature_collection
+from qauipsiz.api.routers._geo import GEOJSON, feature_collection
 
 router = APIRouter(tags=["incidents"])
 
@@ -57,7 +57,7 @@ def upload_incidents(
     svc: Services = Depends(services),
 ) -> IngestResult:
     city_obj(city)
-    from api import ingest
+    from qauipsiz.api import ingest
     name = Path(file.filename or "upload.csv").name
     ext = Path(name).suffix.lower()
     if ext not in UPLOAD_FORMATS:

@@ -6,9 +6,9 @@ from typing import Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import Principal, require
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.auth import Principal, require
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(tags=["cities"])
 

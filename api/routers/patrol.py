@@ -12,11 +12,11 @@ import shapely
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.auth import Principal, audit, require
-from api.errors import ApiError, client_input
-from api.routers import _engine
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, feature_collection
+from qauipsiz.api.auth import Principal, audit, require
+from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.routers import _engine
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, feature_collection
 
 router = APIRouter(tags=["patrol"])
 
@@ -55,7 +55,7 @@ def plan(svc: Services, key: tuple):
     """
     _, city, shift, units, station, mode, visits, _ver = key
     c = city_obj(city)
-    from hotspot import patrol
+    from qauipsiz.hotspot import patrol
 
     def compute():
         st = _engine.city_layers(svc, city).get("police_stations")
@@ -149,7 +149,7 @@ def patrol_cards(
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
 ):
-    from hotspot import patrol
+    from qauipsiz.hotspot import patrol
 
     c = city_obj(city)
     if unit is not None and unit > q.units:

@@ -19,8 +19,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -57,8 +57,8 @@ NOTICE = ("Recorded incidents only: recorded crime under-counts real crime. Coun
 
 @cache
 def _population(city: str) -> dict[str, int]:
-    from hotspot.cities import get_city
-    from hotspot.paths import data_dir
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.paths import data_dir
 
     p = data_dir() / "population" / f"{city}_district_population_reference_v2.csv"
     if not p.exists():
@@ -194,7 +194,7 @@ def public_cells(request: Request, city: CityKey,
     k = svc.settings.min_public_count
 
     def build():
-        from hotspot.h3grid import cells_to_boundaries, cells_to_parent
+        from qauipsiz.hotspot.h3grid import cells_to_boundaries, cells_to_parent
 
         sub = _subset(svc, city, year, category)
         h = sub["h3"].to_numpy(np.uint64)

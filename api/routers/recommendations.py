@@ -8,10 +8,10 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.auth import Principal, require
-from api.routers import _engine
-from api.routers._deps import CityKey, Services, city_obj, services
-from api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.auth import Principal, require
+from qauipsiz.api.routers import _engine
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
 
 router = APIRouter(tags=["recommendations"])
 

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from api.auth import Principal, require
-from api.errors import ApiError, client_input
-from api.routers._deps import Services, _city_keys, services
+from qauipsiz.api.auth import Principal, require
+from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.routers._deps import Services, _city_keys, services
 
 router = APIRouter(tags=["review"])
 MAX_DESIGN_BYTES = 20 * 2**20
@@ -24,7 +24,7 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
                   city: Annotated[Literal[_city_keys()] | None,  # type: ignore[valid-type]
                                   Query(description="city whose UTM zone to use")] = None,
                   p: Principal = Depends(require("review")), svc: Services = Depends(services)):
-    from cpted import review as rv
+    from qauipsiz.cpted import review as rv
     raw = file.file.read(MAX_DESIGN_BYTES + 1)
     if len(raw) > MAX_DESIGN_BYTES:
         raise ApiError(413, f"design larger than {MAX_DESIGN_BYTES // 2**20} MiB", slug="payload-too-large")

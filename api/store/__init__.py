@@ -8,8 +8,8 @@ See ``docs/store.md``.
 """
 from __future__ import annotations
 
-from api.store.models import LAYER_SCHEMAS
-from api.store.store import INCIDENT_STORE_COLUMNS, ApiKey, BatchResult, Store
+from qauipsiz.api.store.models import LAYER_SCHEMAS
+from qauipsiz.api.store.store import INCIDENT_STORE_COLUMNS, ApiKey, BatchResult, Store
 
 __all__ = ["Store", "ApiKey", "BatchResult", "INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "open_store"]
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from hotspot.schema import INCIDENT_COLUMNS
+from qauipsiz.hotspot.schema import INCIDENT_COLUMNS
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_name)s",

@@ -22,8 +22,8 @@ import shapely
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 
-from api.store import models as m
-from hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS, conform
+from qauipsiz.api.store import models as m
+from qauipsiz.hotspot.schema import INCIDENT_COLUMNS, PRECISION_LEVELS, conform
 
 INCIDENT_STORE_COLUMNS = [*INCIDENT_COLUMNS, "city", "content_hash", "batch_id", "row_number"]
 """Columns written for each incident row (``geom`` is derived from ``lat``/``lon``)."""
@@ -127,7 +127,7 @@ class Store:
     def from_settings(cls, settings=None, *, migrate: bool = True) -> Store:
         """Open the store named by the settings (``DATABASE_URL``, else SQLite under ``QAUIPSIZ_DATA_DIR``)."""
         if settings is None:
-            from api.settings import get_settings
+            from qauipsiz.api.settings import get_settings
 
             settings = get_settings()
         return cls(settings.database_url, migrate=migrate)
@@ -501,8 +501,8 @@ class Store:
         int
             Number of incidents updated.
         """
-        from api.ingest.derive import derive_point_fields
-        from hotspot.cities import get_city
+        from qauipsiz.api.ingest.derive import derive_point_fields
+        from qauipsiz.hotspot.cities import get_city
 
         r = results[np.isfinite(pd.to_numeric(results["lat"], errors="coerce"))
                     & (results["precision"].astype(str) != "none")].copy()
@@ -728,12 +728,12 @@ class Store:
     # ------------------------------------------------------------------ ingestion shortcuts
     def ingest_file(self, path, city: str, **kw):
         """Shortcut for :func:`api.ingest.ingest_file` into this store."""
-        from api.ingest import ingest_file
+        from qauipsiz.api.ingest import ingest_file
 
         return ingest_file(path, city=city, store=self, **kw)
 
     def ingest_dataframe(self, df: pd.DataFrame, city: str, **kw):
         """Shortcut for :func:`api.ingest.ingest_dataframe` into this store."""
-        from api.ingest import ingest_dataframe
+        from qauipsiz.api.ingest import ingest_dataframe
 
         return ingest_dataframe(df, city=city, store=self, **kw)

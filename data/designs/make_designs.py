@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hotspot.cities import get_city
+from qauipsiz.hotspot.cities import get_city
 
 ORIGIN_LONLAT = (71.4120, 51.1340)
 HERE = Path(__file__).resolve().parent

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import get_city
-from hotspot.demo import incidents as inc
-from hotspot.demo.layers import build_layers
-from hotspot.h3grid import latlng_to_cells
-from hotspot.schema import H3_STORE_RES, make_incident_id
-from hotspot.streets import load_intersections, load_streets
-from hotspot.taxonomy import place_types
-from hotspot.timeutil import is_dark, to_utc
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.demo import incidents as inc
+from qauipsiz.hotspot.demo.layers import build_layers
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+from qauipsiz.hotspot.schema import H3_STORE_RES, make_incident_id
+from qauipsiz.hotspot.streets import load_intersections, load_streets
+from qauipsiz.hotspot.taxonomy import place_types
+from qauipsiz.hotspot.timeutil import is_dark, to_utc
 
 NOTICE = ("SYNTHETIC DEMO DATA — invented incidents and city layers on the real Astana street network "
           "(© OpenStreetMap contributors). No open incident-level crime data exists for any Kazakh city; "

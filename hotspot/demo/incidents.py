@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import City
-from hotspot.demo.addresses import render_address
-from hotspot.taxonomy import articles, harm_weights, place_types
-from hotspot.timeutil import is_dark, to_utc
+from qauipsiz.hotspot.cities import City
+from qauipsiz.hotspot.demo.addresses import render_address
+from qauipsiz.hotspot.taxonomy import articles, harm_weights, place_types
+from qauipsiz.hotspot.timeutil import is_dark, to_utc
 
 CATEGORY_SHARES = {
     "theft": 0.46, "petty_theft": 0.08, "fraud": 0.13, "robbery": 0.05, "armed_robbery": 0.01,

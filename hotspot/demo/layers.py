@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import City
+from qauipsiz.hotspot.cities import City
 
 LANDUSE_SHARES = {  # share of blocks (by count) given a non-residential use
     "park": 0.06, "garage_estate": 0.03, "wasteland": 0.04, "market": 0.015,

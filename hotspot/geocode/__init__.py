@@ -10,10 +10,10 @@ Public API (stable; see ``docs/geocode.md``):
 - :func:`parse_address`, :func:`normalize_address`, :func:`fold`, :func:`fold_text`,
   :func:`to_latin`, :func:`from_latin` — the normaliser
 """
-from hotspot.geocode.coords import check_coordinates, default_points, find_sinks
-from hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, has_gazetteer
-from hotspot.geocode.matcher import ACCEPT_SCORE, CONFIDENT_SCORE, MATCHED_PRECISIONS, Geocoder
-from hotspot.geocode.normalize import (
+from qauipsiz.hotspot.geocode.coords import check_coordinates, default_points, find_sinks
+from qauipsiz.hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, has_gazetteer
+from qauipsiz.hotspot.geocode.matcher import ACCEPT_SCORE, CONFIDENT_SCORE, MATCHED_PRECISIONS, Geocoder
+from qauipsiz.hotspot.geocode.normalize import (
     ParsedAddress,
     fold,
     fold_text,
@@ -22,8 +22,8 @@ from hotspot.geocode.normalize import (
     parse_address,
     to_latin,
 )
-from hotspot.geocode.report import match_report
-from hotspot.geocode.reverse import reverse
+from qauipsiz.hotspot.geocode.report import match_report
+from qauipsiz.hotspot.geocode.reverse import reverse
 
 __all__ = [
     "ACCEPT_SCORE", "CONFIDENT_SCORE", "MATCHED_PRECISIONS", "Gazetteer", "Geocoder", "ParsedAddress",

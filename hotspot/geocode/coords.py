@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hotspot.cities import get_city
+from qauipsiz.hotspot.cities import get_city
 
 KZ_LAT = (40.5, 55.5)
 """Latitude range of Kazakhstan, degrees (DOMAIN.md §3)."""

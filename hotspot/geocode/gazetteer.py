@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import get_city
-from hotspot.geocode.normalize import (
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode.normalize import (
     _house_norm,
     fold_text,
     load_lexicon,
@@ -26,11 +26,13 @@ from hotspot.geocode.normalize import (
     parse_address,
     stem,
 )
-from hotspot.paths import data_dir
-from hotspot.streets import JUMP_M, has_streets, intersections_path, streets_from_json, streets_path
+from qauipsiz.hotspot.paths import data_dir
+from qauipsiz.hotspot.streets import JUMP_M, has_streets, intersections_path, streets_from_json, streets_path
 
 BUILD_VERSION = 5
-"""Bumped whenever the canonical form or the table layout changes (forces a rebuild)."""
+"""The gazetteer's data-format version: bump it whenever the normaliser's canonical forms or the
+table layout change (a shipped gazetteer of another version is rebuilt; ``tests/geocode`` checks
+that the shipped tables equal a fresh build, so a forgotten bump fails the tests)."""
 
 CROSSING_CELL_M = 200.0
 """Intersection points of one street pair are merged within grid cells of this size (metres)."""
@@ -438,7 +440,6 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
         "city": c.key, "version": BUILD_VERSION, "epsg": c.epsg,
         "sources": {k: (_rel(v), sha256_file(v)) for k, v in sources.items() if v and Path(v).exists()},
         "lexicon_sha256": sha256_file(data_dir() / "gazetteer" / "type_words.csv"),
-        "code_sha256": code_digest(),
         "center": [float(cla), float(clo)], "radius_m": crad,
         "extras": {"addresses": len(adr), "pois": len(poi)},
         "counts": {"segments": len(seg), "names": len(names), "streets": len(streets_df),
@@ -470,18 +471,9 @@ def has_gazetteer(city: str) -> bool:
     return (shipped_dir(key) / "meta.json").exists() or has_streets(key)
 
 
-def code_digest() -> str:
-    """SHA-256 over the normaliser's and builder's source: canonical forms change with the code."""
-    h = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for f in ("normalize.py", "gazetteer.py"):
-        h.update((here / f).read_bytes())
-    return h.hexdigest()
-
-
 def is_stale(g_meta: dict) -> bool:
     """True when a saved gazetteer's sources, type words or build version changed since it was built."""
-    if g_meta.get("version") != BUILD_VERSION or g_meta.get("code_sha256") != code_digest():
+    if g_meta.get("version") != BUILD_VERSION:
         return True
     if g_meta.get("extras", {}).get("addresses") or g_meta.get("extras", {}).get("pois"):
         return False  # custom builds with extras are rebuilt only by the user

@@ -29,15 +29,15 @@ import shapely
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from hotspot.cities import get_city
-from hotspot.geocode.gazetteer import (
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode.gazetteer import (
     Gazetteer,
     build_gazetteer,
     city_fold_names,
     is_stale,
     shipped_dir,
 )
-from hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address, stem
+from qauipsiz.hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address, stem
 
 CONFIDENT_SCORE = 85.0
 """Score at or above which a match is called confident (wrong-match rate ≤ 1 % on the labelled set)."""
@@ -97,14 +97,14 @@ class Geocoder:
         self.vocab = sorted(t for t in self.post if not t.isdigit())
         self.fuzzy_keys = list(st["key"])
         # stemmed single type words (for dropping mistyped ones: "уллица", "переуок")
-        from hotspot.geocode.normalize import STREET_KINDS, stem
+        from qauipsiz.hotspot.geocode.normalize import STREET_KINDS, stem
 
         self.type_words = {}
         for k, v in self.lex.words.items():
             if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
                 self.type_words.setdefault(stem(k[0]), v)
         self.type_vocab = list(self.type_words)
-        from hotspot.geocode.normalize import _KIND_WORD, fold_text
+        from qauipsiz.hotspot.geocode.normalize import _KIND_WORD, fold_text
 
         self.kind_token = {k: stem(fold_text(w)) for k, w in _KIND_WORD.items()}
         # district tables

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from hotspot.paths import data_dir
+from qauipsiz.hotspot.paths import data_dir
 
 # ---------------------------------------------------------------------------------------------
 # letters

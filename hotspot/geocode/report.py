@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hotspot.geocode.matcher import ACCEPT_SCORE, MATCHED_PRECISIONS
+from qauipsiz.hotspot.geocode.matcher import ACCEPT_SCORE, MATCHED_PRECISIONS
 
 MIN_MATCH_RATE = 0.85
 """Ratcliffe (2004): below an 85 % match rate hotspot maps become unreliable."""
@@ -84,7 +84,7 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     if dc is not None:
         dist = df[dc].astype("string").fillna("(none)").replace("", "(none)").to_numpy(object)
     elif city is not None and {"lat", "lon"} <= set(df.columns):
-        from hotspot.cities import get_city
+        from qauipsiz.hotspot.cities import get_city
 
         la = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
         lo = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)

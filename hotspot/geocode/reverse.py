@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from hotspot.cities import get_city
+from qauipsiz.hotspot.cities import get_city
 
 
 @cache
@@ -17,7 +17,7 @@ def street_blocks(city: str = "astana"):
     Returns a tuple ``(polygons, tree)`` — a shapely array ordered by (x, y) of the representative
     point, so block ids are stable for the same street data — and an STRtree over them.
     """
-    from hotspot.streets import load_streets
+    from qauipsiz.hotspot.streets import load_streets
 
     c = get_city(city)
     st = load_streets(c.key).to_crs(c.epsg)

@@ -10,8 +10,8 @@ ROLES = ("analyst", "planner", "commander", "admin")
 
 @pytest.fixture(scope="session")
 def api_env(demo_dir, tmp_path_factory):
-    from api.settings import get_settings
-    from api.store import Store
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
 
     root = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{root / 'store.db'}"
@@ -28,7 +28,7 @@ def api_env(demo_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(api_env):
-    from api.app import create_app
+    from qauipsiz.api.app import create_app
 
     return create_app(api_env["settings"], store=api_env["store"])
 

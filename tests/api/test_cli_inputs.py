@@ -12,7 +12,7 @@ def _env(url: str, root) -> dict:
 
 
 def test_empty_store_names_the_fix(tmp_path):
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     env = {**_env(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path), "QAUIPSIZ_DEMO_DIR": str(tmp_path / "no-demo")}
     for args in (["hotspots", "--out", str(tmp_path / "h.geojson")], ["recommend", "sos", "--budget", "2"]):
@@ -23,9 +23,9 @@ def test_empty_store_names_the_fix(tmp_path):
 
 
 def test_empty_store_takes_the_demo_city_like_serve(demo_dir, tmp_path):
-    from api.cli import app
-    from api.cli._inputs import ensure_city_data
-    from api.store import Store
+    from qauipsiz.api.cli import app
+    from qauipsiz.api.cli._inputs import ensure_city_data
+    from qauipsiz.api.store import Store
 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     env = {**_env(url, tmp_path), "QAUIPSIZ_DEMO_DIR": str(demo_dir)}
@@ -43,8 +43,8 @@ def test_empty_store_takes_the_demo_city_like_serve(demo_dir, tmp_path):
 
 
 def test_hotspots_and_recommend_default_to_the_store(api_env, tmp_path):
-    from api.cli import app
-    from api.cli.hotspots import read_metadata
+    from qauipsiz.api.cli import app
+    from qauipsiz.api.cli.hotspots import read_metadata
 
     url = api_env["settings"].database_url
     env = _env(url, api_env["root"])
@@ -64,7 +64,7 @@ def test_hotspots_and_recommend_default_to_the_store(api_env, tmp_path):
 
 
 def test_store_layers_are_validated_like_files(api_env, demo_dir, monkeypatch):
-    from api.cli._inputs import city_layers
+    from qauipsiz.api.cli._inputs import city_layers
 
     monkeypatch.setenv("DATABASE_URL", api_env["settings"].database_url)
     stored = city_layers("astana")
@@ -76,7 +76,7 @@ def test_store_layers_are_validated_like_files(api_env, demo_dir, monkeypatch):
 
 
 def test_store_url_password_is_not_echoed():
-    from api.cli._inputs import shown_url
+    from qauipsiz.api.cli._inputs import shown_url
 
     shown = shown_url("postgresql+psycopg2://gis:s3cret@127.0.0.1:5432/city")
     assert "s3cret" not in shown and shown.startswith("postgresql+psycopg2://gis:***@127.0.0.1")
@@ -84,7 +84,7 @@ def test_store_url_password_is_not_echoed():
 
 @pytest.mark.parametrize("bad", ["nope.parquet", "x.txt.zip"])
 def test_bad_incident_file(tmp_path, bad):
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     if bad.endswith(".zip"):
         (tmp_path / bad).write_bytes(b"PK")
@@ -93,9 +93,9 @@ def test_bad_incident_file(tmp_path, bad):
 
 
 def test_demo_never_mixes_into_a_store_with_real_incidents(demo_dir, tmp_path):
-    from api.cli._inputs import ensure_city_data
-    from api.ingest import ingest_file
-    from api.store import Store
+    from qauipsiz.api.cli._inputs import ensure_city_data
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.store import Store
 
     csv = tmp_path / "real.csv"
     csv.write_text("Номер ЕРДР;Дата совершения;Статья УК РК;Широта;Долгота\n1;05.06.2025 23:10;188;51,1690;71,4300\n",

@@ -97,7 +97,7 @@ def test_cities_and_basemap(client):
 
 
 def test_hotspots_geojson_matches_engine(client, headers, api_env):
-    from hotspot.surface import hotspot_table
+    from qauipsiz.hotspot.surface import hotspot_table
 
     r = client.get(API + "/cities/astana/hotspots.geojson?res=9", headers=headers["analyst"])
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
@@ -146,7 +146,7 @@ def test_etag_and_cache(client, headers, app):
 def test_heat_tiles(client, headers):
     from PIL import Image
 
-    from maps.tiles import lonlat_to_tile
+    from qauipsiz.maps.tiles import lonlat_to_tile
 
     x, y = lonlat_to_tile(71.43, 51.13, 12)
     r = client.get(API + f"/cities/astana/heat/12/{x}/{y}.png", headers=headers["analyst"])
@@ -320,7 +320,7 @@ def test_cors_off_unless_configured(api_env):
 
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from qauipsiz.api.app import create_app
 
     pre = {"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}
     with TestClient(create_app(api_env["settings"], store=api_env["store"])) as c:
@@ -338,7 +338,7 @@ def test_timeout_504(api_env):
 
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from qauipsiz.api.app import create_app
 
     s = dataclasses.replace(api_env["settings"], request_timeout_s=0.2)
     app = create_app(s, store=api_env["store"])

@@ -3,8 +3,8 @@ import stat
 
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.store import Store
+from qauipsiz.api.cli import app
+from qauipsiz.api.store import Store
 
 
 def test_keys_create_list_revoke(tmp_path):

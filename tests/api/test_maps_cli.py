@@ -42,9 +42,9 @@ def test_heat_tile_samples_the_density_surface():
     """A tile pixel equals the KDE evaluated directly at that pixel's ground position (bilinear error only)."""
     from pyproj import Transformer
 
-    from hotspot.cities import get_city
-    from hotspot.kde import kde, kde_grid
-    from maps.tiles import TILE, lonlat_to_tile, sample_tile, tile_bounds
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.kde import kde, kde_grid
+    from qauipsiz.maps.tiles import TILE, lonlat_to_tile, sample_tile, tile_bounds
 
     c = get_city("astana")
     rng = np.random.default_rng(3)
@@ -70,7 +70,7 @@ def test_heat_tile_samples_the_density_surface():
 
 
 def test_tile_validation():
-    from maps.tiles import check_tile, empty_tile, render_tile
+    from qauipsiz.maps.tiles import check_tile, empty_tile, render_tile
 
     with pytest.raises(ValueError, match="x and y"):
         check_tile(2, 4, 0)
@@ -84,9 +84,9 @@ def test_tile_validation():
 
 
 def test_static_map_is_self_contained(api_env, tmp_path):
-    from hotspot.cities import get_city
-    from hotspot.surface import hotspot_table
-    from maps.static import write_map
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.surface import hotspot_table
+    from qauipsiz.maps.static import write_map
 
     inc = api_env["store"].query_incidents("astana", located_only=True)
     hot = hotspot_table(inc, "astana", res=8, lisa=False)
@@ -108,7 +108,7 @@ def test_static_map_is_self_contained(api_env, tmp_path):
 def test_cli_map(api_env, tmp_path):
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     env = {"DATABASE_URL": api_env["settings"].database_url, "QAUIPSIZ_DATA_DIR": str(api_env["root"])}
     out = tmp_path / "map.html"
@@ -149,8 +149,8 @@ def test_cli_serve_prints_address_and_serves(api_env):
 
 
 def test_serve_ingests_demo_into_empty_store(demo_dir, tmp_path):
-    from api.cli._inputs import ensure_city_data
-    from api.store import Store
+    from qauipsiz.api.cli._inputs import ensure_city_data
+    from qauipsiz.api.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'empty.db'}")
     done = ensure_city_data(store, "astana", demo_dir, echo=lambda m: None)

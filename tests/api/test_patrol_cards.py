@@ -24,7 +24,7 @@ def test_cards_roles(client, headers, role, code):
 
 
 def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
-    from hotspot.patrol import MARKING
+    from qauipsiz.hotspot.patrol import MARKING
 
     store = api_env["store"]
     svc = app.state.services

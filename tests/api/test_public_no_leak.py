@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from maps.tiles import lonlat_to_tile
+from qauipsiz.maps.tiles import lonlat_to_tile
 
 INCIDENT_FIELDS = ("incident_id", "source_id", "address_raw", "occurred_at", "reported_at", "ukrk_article",
                    "geocode_precision", "coord_flags")

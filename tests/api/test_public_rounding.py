@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from api.routers.public import district_indicators, round_counts, suppress
+from qauipsiz.api.routers.public import district_indicators, round_counts, suppress
 
 
 def test_round_counts():
@@ -29,7 +29,7 @@ def test_differencing_a_suppressed_year_gives_a_range_not_the_count():
 
 
 def test_district_indicators_exact_when_rounding_is_off():
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     d = get_city("astana").districts["district"].tolist()
     sub = pd.DataFrame({"district": [d[0]] * 12 + [d[1]] * 3, "category": ["theft"] * 15,

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 
 def test_upload_geocodes_address_only_rows(tmp_path, api_env):
-    from api.app import create_app
-    from api.store import Store
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'up.db'}")
     key = store.create_api_key("analyst", "upload test")

@@ -40,7 +40,7 @@ def server(demo_dir, tmp_path_factory):
         import playwright.sync_api  # noqa: F401
     except ImportError:
         require(False, "playwright (python)")
-    from api.store import Store
+    from qauipsiz.api.store import Store
 
     root = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'store.db'}"

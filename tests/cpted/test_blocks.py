@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from cpted.blocks import city_blocks, h3_blocks, polygonize_streets
+from qauipsiz.cpted.blocks import city_blocks, h3_blocks, polygonize_streets
 
 
 def _grid(n=3, step=100.0):
@@ -40,7 +40,7 @@ def test_boundary_filter():
 
 
 def test_official_layer_preferred_and_h3_fallback():
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     c = get_city("astana")
     x, y = c.to_metric(71.43, 51.13)
@@ -67,7 +67,7 @@ def test_city_blocks_from_shipped_streets():
 
 
 def test_yard_edge_gaps_and_through_routes():
-    from cpted.access import edge_openness
+    from qauipsiz.cpted.access import edge_openness
 
     yard = shapely.box(0, 0, 100, 50)
     # fenced all round except x 40..50 on the south edge and x 70..75 on the north edge

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from cpted import cameras
+from qauipsiz.cpted import cameras
 
 
 def test_dori_range_hand_computed():

@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 from typer.testing import CliRunner
 
-from api.cli import app
+from qauipsiz.api.cli import app
 
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "designs"
 runner = CliRunner()
@@ -31,7 +31,7 @@ def test_review_exit_codes_json_and_html(tmp_path):
 
 
 def test_score_writes_outputs(tmp_path):
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     c = get_city("astana")
     x0, y0 = c.to_metric(71.42, 51.15)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from cpted.layers import SCHEMAS, load_layer_dir, read_layer, validate_layer
+from qauipsiz.cpted.layers import SCHEMAS, load_layer_dir, read_layer, validate_layer
 
 
 def _lamps():

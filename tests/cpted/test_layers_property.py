@@ -7,7 +7,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpted.layers import validate_layer
+from qauipsiz.cpted.layers import validate_layer
 
 TRUE = ["true", "True", "1", "yes", "да", "иә", "t"]
 FALSE = ["false", "FALSE", "0", "no", "нет", "жоқ", "f"]

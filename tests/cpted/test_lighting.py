@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from cpted import lighting
+from qauipsiz.cpted import lighting
 
 
 def test_intensity_is_flux_over_two_pi():

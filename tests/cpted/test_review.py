@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cpted.review import load_design, load_rules, review, to_html, to_json
+from qauipsiz.cpted.review import load_design, load_rules, review, to_html, to_json
 
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "designs"
 ALL_RULES = {r["id"] for r in load_rules()}

@@ -9,9 +9,9 @@ import pytest
 import shapely
 import yaml
 
-from cpted import lighting
-from cpted.score import STRATEGIES, block_risk, fix_first, score_blocks
-from hotspot.cities import get_city
+from qauipsiz.cpted import lighting
+from qauipsiz.cpted.score import STRATEGIES, block_risk, fix_first, score_blocks
+from qauipsiz.hotspot.cities import get_city
 
 CITY = get_city("astana")
 X0, Y0 = CITY.to_metric(71.42, 51.15)
@@ -89,7 +89,7 @@ def test_lit_share_against_brute_force(town):
     need = np.where(d <= 10.0, 2.0, 1.0)
     assert s.loc[10, "c_lit_share"] == pytest.approx(np.mean(e >= need), abs=0.01)
     assert s.loc[10, "mean_lux"] == pytest.approx(e.mean(), rel=1e-6)
-    from cpted.score import assess_blocks
+    from qauipsiz.cpted.score import assess_blocks
 
     z = assess_blocks("astana", sub).zones
     z10 = z[z["block_id"] == 10].set_index("zone")
@@ -111,7 +111,7 @@ def test_weights_file_changes_the_score(town, tmp_path):
 
 
 def test_risk_from_h3_table_and_priority(town):
-    from hotspot.h3grid import latlng_to_cells
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
 
     lon, lat = CITY.to_wgs84(X0 + 300, Y0 + 75)
     cell = latlng_to_cells([lat], [lon], 11)[0]
@@ -137,9 +137,9 @@ def test_risk_from_h3_table_and_priority(town):
 def test_reduced_demo_city_and_planted_hotspots(demo_dir):
     """The whole reduced demo city: valid scores, and with a plain count table of the incidents the
     fix-first list lands on the planted hotspots far more often than blocks do at random."""
-    from cpted.layers import load_layer_dir
-    from cpted.score import assess_blocks
-    from hotspot.h3grid import latlng_to_cells
+    from qauipsiz.cpted.layers import load_layer_dir
+    from qauipsiz.cpted.score import assess_blocks
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
 
     L = load_layer_dir(demo_dir / "layers")
     t = pd.read_parquet(demo_dir / "incidents_truth.parquet", columns=["true_lat", "true_lon"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import shapely
 
-from hotspot.cities import get_city, list_cities, load_regions
+from qauipsiz.hotspot.cities import get_city, list_cities, load_regions
 
 
 def test_registry_cities():

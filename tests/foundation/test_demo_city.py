@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.cities import get_city
-from hotspot.demo import incidents as inc
-from hotspot.taxonomy import place_types
-from hotspot.timeutil import to_local
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.demo import incidents as inc
+from qauipsiz.hotspot.taxonomy import place_types
+from qauipsiz.hotspot.timeutil import to_local
 from tests.conftest import DEMO_N
 
 
@@ -111,7 +111,7 @@ def test_layers_have_their_schema(demo_dir):
 
 
 def test_deterministic(tmp_path):
-    from hotspot.demo import generate
+    from qauipsiz.hotspot.demo import generate
 
     a, b = tmp_path / "a", tmp_path / "b"
     generate(a, n=1500, years=0.5, seed=3)

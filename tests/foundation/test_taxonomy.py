@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot import taxonomy as tx
+from qauipsiz.hotspot import taxonomy as tx
 
 
 def test_every_article_row_loads_and_is_complete():

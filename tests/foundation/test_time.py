@@ -6,7 +6,7 @@ import pytest
 from astral import Observer
 from astral.sun import dawn, dusk
 
-from hotspot.timeutil import is_dark, solar_elevation, to_local, to_utc
+from qauipsiz.hotspot.timeutil import is_dark, solar_elevation, to_local, to_utc
 
 
 def test_kazakhstan_2024_03_01_switch_to_utc5():

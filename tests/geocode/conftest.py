@@ -11,7 +11,7 @@ LABELLED = Path(__file__).resolve().parent / "labelled_addresses.csv"
 
 @pytest.fixture(scope="session")
 def astana():
-    from hotspot.geocode import Geocoder
+    from qauipsiz.hotspot.geocode import Geocoder
 
     return Geocoder.for_city("astana")
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
-import api.cli  # noqa: F401  (registers the commands)
-from api.cli._app import app
-from hotspot.cities import get_city
-from hotspot.geocode import Geocoder, match_report
+import qauipsiz.api.cli  # noqa: F401  (registers the commands)
+from qauipsiz.api.cli._app import app
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode import Geocoder, match_report
 
 runner = CliRunner()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hotspot.cities import get_city
-from hotspot.geocode import check_coordinates, find_sinks
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode import check_coordinates, find_sinks
 
 
 def _inside_points(n, seed=0):
@@ -87,7 +87,7 @@ def test_demo_dirt_is_detected(demo_dir):
 
 
 def test_district_centroid_defaults_are_sinks():
-    from hotspot.geocode import default_points
+    from qauipsiz.hotspot.geocode import default_points
 
     lat, lon = _inside_points(2000, seed=3)
     lat, lon = lat.copy(), lon.copy()

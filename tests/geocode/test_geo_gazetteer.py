@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.cities import get_city
-from hotspot.geocode import Geocoder, build_gazetteer
-from hotspot.geocode.gazetteer import Gazetteer, is_stale, shipped_dir
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode import Geocoder, build_gazetteer
+from qauipsiz.hotspot.geocode.gazetteer import Gazetteer, is_stale, shipped_dir
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from hotspot.geocode import CONFIDENT_SCORE
+from qauipsiz.hotspot.geocode import CONFIDENT_SCORE
 from tests.geocode.geo_helpers import HERE, LABELLED, street_names_of
 
 CORRUPTIONS = ("keyboard", "genitive", "abbrev", "typo", "latin", "swap", "intersection", "house")
@@ -55,7 +55,7 @@ def test_intersections_come_out_as_intersections(astana, labelled):
     # the point is where the source data says the two streets meet (within its radius)
     import json
 
-    from hotspot.cities import get_city
+    from qauipsiz.hotspot.cities import get_city
 
     raw = json.loads((HERE.parents[1] / "data/streets/astana_intersections.json").read_text(encoding="utf-8"))
     pts: dict = {}

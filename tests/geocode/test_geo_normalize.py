@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotspot.geocode.normalize import (
+from qauipsiz.hotspot.geocode.normalize import (
     KAZAKH_ALPHABET,
     LATIN_2021_LETTERS,
     fold,

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot.cities import get_city
-from hotspot.geocode import match_report, reverse
-from hotspot.geocode.reverse import street_blocks
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.geocode import match_report, reverse
+from qauipsiz.hotspot.geocode.reverse import street_blocks
 
 
 def test_reverse_district_beat_block():

@@ -21,7 +21,7 @@ def columbus():
 @pytest.fixture(scope="session")
 def ring_grid():
     """A res-9 hexagonal disk (k=12: 469 cells) with Poisson counts and one planted bump."""
-    from hotspot.binning import ring_weights
+    from qauipsiz.hotspot.binning import ring_weights
 
     c = h3.api.basic_int.latlng_to_cell(51.16, 71.44, 9)
     cells = np.sort(np.asarray(h3.api.basic_int.grid_disk(c, 12), np.uint64))

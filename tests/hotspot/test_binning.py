@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot import binning
-from hotspot.cities import get_city
-from hotspot.h3grid import cells_to_latlng, cells_to_parent, latlng_to_cells
+from qauipsiz.hotspot import binning
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.h3grid import cells_to_latlng, cells_to_parent, latlng_to_cells
 
 
 def _h3_loop(lat, lon, res):
@@ -124,7 +124,7 @@ def test_category_place_dark_filters():
     np.testing.assert_array_equal(binning.filter_mask(df, categories="theft", place_types="yard", dark=True), m)
     # without is_dark the sun position is computed
     d2 = df.drop(columns="is_dark")
-    from hotspot.timeutil import is_dark
+    from qauipsiz.hotspot.timeutil import is_dark
 
     np.testing.assert_array_equal(binning.filter_mask(d2, dark=False),
                                   ~is_dark(d2.lat.to_numpy(), d2.lon.to_numpy(), d2.occurred_at))
@@ -152,7 +152,7 @@ def test_ring_and_band_weights_match_brute_force():
 
 
 def test_h3py_fallback_matches_h3ronpy(monkeypatch):
-    import hotspot.h3grid as g
+    import qauipsiz.hotspot.h3grid as g
 
     rng = np.random.default_rng(5)
     lat = 51.1 + rng.random(500) * 0.1

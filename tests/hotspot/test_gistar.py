@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 from scipy import stats
 
-from hotspot._inference import FDRPermutationWarning, bh_adjust, esri_bins
-from hotspot.gistar import gi_star
+from qauipsiz.hotspot._inference import FDRPermutationWarning, bh_adjust, esri_bins
+from qauipsiz.hotspot.gistar import gi_star
 
 
 @pytest.mark.parametrize("star", [True, False])
@@ -80,7 +80,7 @@ def test_permutations_are_seeded_and_agree_with_esda(columbus):
 
 def test_permutation_p_tracks_normal_p_on_large_neighbourhood(ring_grid):
     cells, y, w = ring_grid
-    from hotspot.binning import ring_weights
+    from qauipsiz.hotspot.binning import ring_weights
 
     w3 = ring_weights(cells, 3)
     an = gi_star(y, w3)
@@ -124,7 +124,7 @@ def test_clear_errors():
 
 
 def test_shared_draw_counts_equal_brute_force():
-    from hotspot._inference import _draw_rows, shared_draw_counts
+    from qauipsiz.hotspot._inference import _draw_rows, shared_draw_counts
 
     rng = np.random.default_rng(9)
     n = 45
@@ -157,7 +157,7 @@ def test_shared_draw_counts_equal_brute_force():
 
 
 def test_shared_and_loop_permutations_agree(ring_grid):
-    from hotspot._inference import conditional_permutation
+    from qauipsiz.hotspot._inference import conditional_permutation
 
     cells, y, w = ring_grid
     a = conditional_permutation(y, w, 9999, 1, method="shared")
@@ -167,7 +167,7 @@ def test_shared_and_loop_permutations_agree(ring_grid):
 
 
 def test_draw_rows_are_distinct_and_uniform():
-    from hotspot._inference import _draw_rows
+    from qauipsiz.hotspot._inference import _draw_rows
 
     rows = _draw_rows(10, 4, 20000, 7)
     assert all(len(set(r)) == 4 for r in rows[:500].tolist())

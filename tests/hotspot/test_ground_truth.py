@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotspot._planted import planted_grid, recovery
-from hotspot.gistar import gi_star
+from qauipsiz.hotspot._planted import planted_grid, recovery
+from qauipsiz.hotspot.gistar import gi_star
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from hotspot.kde import esri_bandwidth, kde, kde_brute, kde_geotiff, kde_grid
+from qauipsiz.hotspot.kde import esri_bandwidth, kde, kde_brute, kde_geotiff, kde_grid
 
 
 @pytest.mark.parametrize("kernel", ["quartic", "epanechnikov", "gaussian"])

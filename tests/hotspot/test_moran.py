@@ -6,7 +6,7 @@ import libpysal
 import numpy as np
 import pytest
 
-from hotspot.moran import global_moran, local_moran
+from qauipsiz.hotspot.moran import global_moran, local_moran
 
 
 def test_local_moran_matches_esda_on_columbus(columbus):

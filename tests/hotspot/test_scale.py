@@ -6,7 +6,7 @@ import libpysal
 import numpy as np
 import pytest
 
-from hotspot.scale import first_peak, incremental_moran, knn_k, optimal_scale
+from qauipsiz.hotspot.scale import first_peak, incremental_moran, knn_k, optimal_scale
 
 
 def test_incremental_moran_matches_esda_distance_bands():

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hotspot import binning
-from hotspot.cities import get_city
-from hotspot.gistar import gi_star
-from hotspot.h3grid import cells_to_latlng
-from hotspot.kde import kde
-from hotspot.surface import TABLE_COLUMNS, hotspot_table
+from qauipsiz.hotspot import binning
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.gistar import gi_star
+from qauipsiz.hotspot.h3grid import cells_to_latlng
+from qauipsiz.hotspot.kde import kde
+from qauipsiz.hotspot.surface import TABLE_COLUMNS, hotspot_table
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,8 @@ def test_filters_and_options_change_the_table(demo_incidents):
 
 
 def test_demo_planted_hotspots_are_significant_hot_cells_in_cli_output(demo_dir, truth, tmp_path):
-    from api.cli import app
-    from api.cli.hotspots import read_metadata
+    from qauipsiz.api.cli import app
+    from qauipsiz.api.cli.hotspots import read_metadata
 
     runner = CliRunner()
     outs = {}
@@ -107,7 +107,7 @@ def test_demo_hotspot_found_with_its_own_filters(demo_incidents, truth):
 def test_cli_geotiff(demo_dir, tmp_path):
     import rasterio
 
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     tif = tmp_path / "density.tif"
     r = CliRunner().invoke(app, ["hotspots", "--res", "8", "--incidents", str(demo_dir / "incidents_truth.parquet"),
@@ -126,7 +126,7 @@ def test_cli_geotiff(demo_dir, tmp_path):
 
 
 def test_cli_help_and_bad_input(tmp_path):
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     runner = CliRunner()
     r = runner.invoke(app, ["hotspots", "--help"])
@@ -139,7 +139,7 @@ def test_cli_help_and_bad_input(tmp_path):
 
 
 def test_cli_summary_line_in_kazakh(demo_dir, tmp_path):
-    from api.cli import app
+    from qauipsiz.api.cli import app
 
     r = CliRunner().invoke(app, ["hotspots", "--res", "7", "--incidents", str(demo_dir / "incidents_truth.parquet"),
                                  "--out", str(tmp_path / "h.parquet"), "--lang", "kk"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from hotspot.network import build_network, coverage_within, from_edges, speed_m_per_min
+from qauipsiz.hotspot.network import build_network, coverage_within, from_edges, speed_m_per_min
 
 
 def _ladder():

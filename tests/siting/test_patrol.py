@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.cities import get_city
-from hotspot.network import from_edges
-from hotspot.patrol import MARKING, parse_shift, plan_patrol, route_cards_html, shift_risk
+from qauipsiz.hotspot.cities import get_city
+from qauipsiz.hotspot.network import from_edges
+from qauipsiz.hotspot.patrol import MARKING, parse_shift, plan_patrol, route_cards_html, shift_risk
 
 CITY = get_city("astana")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot.cities import get_city
+from qauipsiz.hotspot.cities import get_city
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 CITY = get_city("astana")
@@ -29,7 +29,7 @@ def _dist_to_truth(df, truth):
 
 
 def test_cameras_find_planted_hotspots_and_report_gap(demo):
-    from cpted.siting import recommend_cameras
+    from qauipsiz.cpted.siting import recommend_cameras
 
     inc, layers, truth = demo
     df = recommend_cameras("astana", inc, layers, 12, lang="en")
@@ -51,7 +51,7 @@ def test_cameras_find_planted_hotspots_and_report_gap(demo):
 
 
 def test_working_cameras_precover_their_demand(demo):
-    from cpted.siting import recommend_cameras
+    from qauipsiz.cpted.siting import recommend_cameras
 
     inc, layers, _ = demo
     none = dict(layers, cameras=layers["cameras"].iloc[:0])
@@ -62,7 +62,7 @@ def test_working_cameras_precover_their_demand(demo):
 
 
 def test_sos_max_and_cover(demo):
-    from cpted.siting import recommend_sos
+    from qauipsiz.cpted.siting import recommend_sos
 
     inc, layers, truth = demo
     df = recommend_sos("astana", inc, layers, 6, lang="kk")
@@ -76,7 +76,7 @@ def test_sos_max_and_cover(demo):
 
 
 def test_posts_and_offices(demo):
-    from cpted.siting import recommend_posts
+    from qauipsiz.cpted.siting import recommend_posts
 
     inc, layers, _ = demo
     posts = recommend_posts("astana", inc, layers, 8, radius_m=400)
@@ -85,7 +85,7 @@ def test_posts_and_offices(demo):
     beats = pd.DataFrame(off.attrs["beats"])
     assert set(beats["office_rank"]) == set(off["rank"])
     # the beats partition the residents proxy, which sums to the official city population
-    pop = pd.read_csv(sorted((__import__("hotspot.paths", fromlist=["x"]).data_dir() / "population")
+    pop = pd.read_csv(sorted((__import__("qauipsiz.hotspot.paths", fromlist=["x"]).data_dir() / "population")
                              .glob("astana_*.csv"))[-1])["official_population"].sum()
     assert off["residents"].sum() == pytest.approx(beats["residents"].sum())
     assert beats["residents"].sum() == pytest.approx(pop, rel=0.02)
@@ -95,9 +95,9 @@ def test_posts_and_offices(demo):
 def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
     from typer.testing import CliRunner
 
-    import api.cli.patrol  # noqa: F401
-    import api.cli.recommend  # noqa: F401
-    from api.cli._app import app
+    import qauipsiz.api.cli.patrol  # noqa: F401
+    import qauipsiz.api.cli.recommend  # noqa: F401
+    from qauipsiz.api.cli._app import app
 
     files = ["--incidents", str(demo_dir / "incidents_truth.parquet"), "--layers", str(demo_dir / "layers")]
     r = CliRunner().invoke(app, ["recommend", "sos", "--city", "astana", "--budget", "4", "--json",
@@ -116,8 +116,8 @@ def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
 
 def test_cell_demand_equals_hotspot_surface_weighted(demo):
     """Our in-path binning gives the same harm-weighted cell sums as hotspot.surface.hotspot_table."""
-    from cpted.siting import cell_demand
-    from hotspot.surface import hotspot_table
+    from qauipsiz.cpted.siting import cell_demand
+    from qauipsiz.hotspot.surface import hotspot_table
 
     inc, _, _ = demo
     inc = inc[np.isfinite(inc["lat"]) & np.isfinite(inc["lon"])]
@@ -132,7 +132,7 @@ def test_cell_demand_equals_hotspot_surface_weighted(demo):
 
 
 def test_camera_demand_accounts_for_every_incident():
-    from cpted.siting import camera_demand
+    from qauipsiz.cpted.siting import camera_demand
 
     inc = pd.DataFrame({"lat": [51.13, 51.13, np.nan, 43.2, 51.1301], "lon": [71.43, 71.43, 71.4, 76.9, 71.4301],
                         "harm_weight": [30.0, np.nan, 5.0, 5.0, 2.0], "is_dark": [True, False, False, False, True],
@@ -147,7 +147,7 @@ def test_camera_demand_accounts_for_every_incident():
 
 
 def test_user_candidates_pick_the_bearing_facing_the_demand():
-    from cpted.siting import recommend_cameras
+    from qauipsiz.cpted.siting import recommend_cameras
 
     x0, y0 = CITY.to_metric(np.array([71.43]), np.array([51.13]))
     # 20 incidents 20 m east of site A, 5 incidents 20 m north of site B (B is 200 m away)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from api.store import Store
+from qauipsiz.api.store import Store
 from tests.conftest import require
 
 BACKENDS = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
@@ -78,7 +78,7 @@ def store(store_url):
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """A small synthetic demo city (the same generator as ``qauipsiz demo``)."""
-    from hotspot.demo import generate
+    from qauipsiz.hotspot.demo import generate
 
     out = tmp_path_factory.mktemp("demo")
     generate(out, n=1500, years=1.0, seed=7)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.ingest import ingest_file, prepare
-from api.ingest.readers import read_table
-from hotspot.cities import get_city
+from qauipsiz.api.ingest import ingest_file, prepare
+from qauipsiz.api.ingest.readers import read_table
+from qauipsiz.hotspot.cities import get_city
 
 HEADER = ["Номер ЕРДР", "Дата совершения", "Статья УК РК", "Место совершения", "Адрес места происшествия",
           "Широта", "Долгота"]

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.ingest import ingest_file, prepare, read_table
-from api.store import Store
-from api.store.store import FAULT_ENV
-from hotspot.cities import get_city
+from qauipsiz.api.ingest import ingest_file, prepare, read_table
+from qauipsiz.api.store import Store
+from qauipsiz.api.store.store import FAULT_ENV
+from qauipsiz.hotspot.cities import get_city
 
 HEADER = "Номер ЕРДР;Дата совершения;Статья УК РК;Место совершения;Адрес места происшествия;Широта;Долгота\n"
 

@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 
-from api.ingest import ingest_file
-from api.ingest.geocoding import city_geocoder
+from qauipsiz.api.ingest import ingest_file
+from qauipsiz.api.ingest.geocoding import city_geocoder
 
 HEADER = "Номер ЕРДР;Дата совершения;Статья УК РК;Адрес места происшествия;Широта;Долгота"
 

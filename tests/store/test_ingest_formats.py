@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from api.ingest import ingest_file, map_headers
-from api.ingest.readers import read_table
+from qauipsiz.api.ingest import ingest_file, map_headers
+from qauipsiz.api.ingest.readers import read_table
 
 RU = ["Номер ЕРДР", "Дата совершения", "Дата регистрации", "Статья УК РК", "Место совершения",
       "Адрес места происшествия", "Широта", "Долгота"]

@@ -13,10 +13,10 @@ import shapely
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from api.ingest import ingest_file
-from api.store import Store
-from api.store.export import FORMULA_TRIGGERS, export_incidents, neutralise_formulas
-from api.store.models import metadata
+from qauipsiz.api.ingest import ingest_file
+from qauipsiz.api.store import Store
+from qauipsiz.api.store.export import FORMULA_TRIGGERS, export_incidents, neutralise_formulas
+from qauipsiz.api.store.models import metadata
 
 HEADER = "Номер ЕРДР;Дата совершения;Статья УК РК;Место совершения;Адрес места происшествия;Широта;Долгота\n"
 EVIL = ["=HYPERLINK(\"http://x\",\"click\")", "+7 701 000 00 00", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
@@ -28,7 +28,7 @@ def test_schema_and_migrations(store_url):
     names = set(insp.get_table_names())
     assert set(metadata.tables) <= names and "alembic_version" in names
     cols = {c["name"] for c in insp.get_columns("incidents")}
-    from hotspot.schema import INCIDENT_COLUMNS
+    from qauipsiz.hotspot.schema import INCIDENT_COLUMNS
 
     assert set(INCIDENT_COLUMNS) | {"city", "batch_id", "content_hash", "row_number", "geom"} == cols
     if s.backend == "postgresql":
@@ -92,8 +92,8 @@ def test_quarantine_export_fix_and_reingest(tmp_path, store):
     rep = ingest_file(_write(tmp_path, rows), city="astana", store=store, source="erdr")
     assert rep.reasons == {"bad_date": 1, "unknown_article": 1}
     r = CliRunner()
-    import api.cli  # noqa: F401  (registers the commands)
-    from api.cli._app import app
+    import qauipsiz.api.cli  # noqa: F401  (registers the commands)
+    from qauipsiz.api.cli._app import app
 
     env = {"DATABASE_URL": store.url}
     out = tmp_path / "q.csv"

@@ -10,7 +10,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from api.store.models import metadata
+from qauipsiz.api.store.models import metadata
 
 config = context.config
 target_metadata = metadata
@@ -32,7 +32,7 @@ if connection is not None:
 else:
     url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DATABASE_URL")
     if not url:
-        from api.settings import get_settings
+        from qauipsiz.api.settings import get_settings
 
         url = get_settings().database_url
     with create_engine(url).begin() as conn:

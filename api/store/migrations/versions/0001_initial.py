@@ -22,7 +22,7 @@ TABLES = ("incidents", "quarantine", "ingest_batches", "audit_log", "api_keys", 
 
 
 def upgrade() -> None:
-    from api.store.models import metadata
+    from qauipsiz.api.store.models import metadata
 
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
@@ -31,6 +31,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from api.store.models import metadata
+    from qauipsiz.api.store.models import metadata
 
     metadata.drop_all(op.get_bind(), tables=[metadata.tables[t] for t in TABLES])
