@@ -11,17 +11,15 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-import shapely
-
 from qauipsiz.hotspot.cities import City
+from qauipsiz.hotspot.geocode.coords import (
+    CITY_TOLERANCE_M,
+    city_zone,
+    classify_repeats,
+    locate_in_city,
+)
 from qauipsiz.hotspot.taxonomy import articles, lookup_articles, place_types
 
-KZ_LAT = (40.5, 55.5)
-KZ_LON = (46.5, 87.4)
-CITY_TOLERANCE_M = 1000.0
-"""Points up to this distance outside the city polygon still count as inside (metres)."""
-SINK_MIN_REPEATS = 10
-"""A coordinate pair repeated this often in one batch is a 'sink' (e.g. a police station's point)."""
 LOW_PRECISION_DECIMALS = 4
 """Fewer decimals than this (in either coordinate) flag ``low_precision``."""
 M_PER_DEG = 111_320.0
@@ -315,35 +313,42 @@ def split_coords(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parts[0].astype(object), parts[1].astype(object)
 
 
-@cache
 def _city_zone(city_key: str):
-    from qauipsiz.hotspot.cities import get_city
-
-    c = get_city(city_key)
-    z = shapely.buffer(c.boundary_metric, CITY_TOLERANCE_M)
-    shapely.prepare(z)
-    return z
+    """The city's polygon + :data:`CITY_TOLERANCE_M` (metric CRS, prepared); see
+    :func:`qauipsiz.hotspot.geocode.coords.city_zone`."""
+    return city_zone(city_key, CITY_TOLERANCE_M)
 
 
 def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city: City,
-                      sinks: np.ndarray | None = None) -> pd.DataFrame:
-    """Parse and check coordinates against Kazakhstan and the city.
+                      sinks: np.ndarray | None = None, addresses: pd.Series | None = None) -> pd.DataFrame:
+    """Parse and check coordinates against the city (its polygon + :data:`CITY_TOLERANCE_M`).
+
+    The swap repair and the sink rule are those of :mod:`qauipsiz.hotspot.geocode.coords`
+    (:func:`~qauipsiz.hotspot.geocode.coords.locate_in_city`,
+    :func:`~qauipsiz.hotspot.geocode.coords.classify_repeats`), so ingest and
+    ``qauipsiz.hotspot.geocode.check_coordinates`` flag the same rows.
 
     Parameters
     ----------
     lat_raw, lon_raw : Series
         Raw values (text with ``.`` or ``,`` decimals, or numbers), decimal degrees.
     city : City
-        Points more than :data:`CITY_TOLERANCE_M` outside its polygon are ``outside``.
+        Points more than :data:`CITY_TOLERANCE_M` outside its polygon are ``outside``; a pair that
+        is outside but lies in the city read the other way is ``swapped`` (and repaired).
     sinks : ndarray (k, 2), optional
-        Known sink points (lat, lon), e.g. police stations; points within 30 m are ``sink``.
+        Known default points (lat, lon), e.g. police stations; the district and city centroids are
+        added.  Rows at one are ``sink``.
+    addresses : Series, optional
+        Address text per row: a coordinate carrying many different addresses is a ``sink``; one
+        with one consistent address (a mall, an apartment block) is a ``repeat_place``, kept.
 
     Returns
     -------
     DataFrame
         ``lat, lon`` (NaN unless usable), ``present`` (any coordinate given), ``usable``,
-        ``invalid``, ``zero``, ``outside``, ``swapped``, ``low_precision``, ``sink`` (bool),
-        ``precision``, ``score``, ``uncertainty_m`` for usable points, ``flags`` (comma text).
+        ``invalid``, ``zero``, ``outside``, ``swapped``, ``low_precision``, ``sink``,
+        ``repeat_place`` (bool), ``precision``, ``score``, ``uncertainty_m`` for usable points,
+        ``flags`` (comma text).
     """
     n = len(lat_raw) if lat_raw is not None else len(lon_raw)
     lt = _coord_text(lat_raw.reset_index(drop=True)) if lat_raw is not None else pd.Series([None] * n, dtype=TEXT)
@@ -354,35 +359,15 @@ def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city
     parsed = np.isfinite(lat) & np.isfinite(lon)
     invalid = present & ~parsed
     zero = parsed & ((lat == 0) | (lon == 0))
-    in_kz = (lat >= KZ_LAT[0]) & (lat <= KZ_LAT[1]) & (lon >= KZ_LON[0]) & (lon <= KZ_LON[1])
-    sw_kz = (lon >= KZ_LAT[0]) & (lon <= KZ_LAT[1]) & (lat >= KZ_LON[0]) & (lat <= KZ_LON[1])
-    swapped = parsed & ~zero & ~in_kz & sw_kz
-    lat2 = np.where(swapped, lon, lat)
-    lon2 = np.where(swapped, lat, lon)
-    cand = parsed & ~zero & (in_kz | swapped)
-    inside = np.zeros(n, bool)
-    if cand.any():
-        x, y = city.to_metric(lon2[cand], lat2[cand])
-        inside[cand] = shapely.contains_xy(_city_zone(city.key), x, y)
+    lat2, lon2, inside, swapped = locate_in_city(lat, lon, city, CITY_TOLERANCE_M)
     outside = parsed & ~zero & ~inside
     usable = parsed & ~zero & inside
     dec = np.minimum(_decimals(lt), _decimals(ln))
     low = usable & (dec < LOW_PRECISION_DECIMALS)
-    # sinks: the same point many times in one batch, or a known sink point
-    sink = np.zeros(n, bool)
-    if usable.any():
-        key = pd.Series(np.where(usable, np.round(np.nan_to_num(lat2) * 1e6) * 1e9 + np.round(np.nan_to_num(lon2) * 1e6),
-                                 -1).astype(np.int64))
-        cnt = key.map(key[usable].value_counts()).fillna(0).to_numpy()
-        sink = usable & ~low & (cnt >= SINK_MIN_REPEATS)
-        if sinks is not None and len(sinks):
-            sx, sy = city.to_metric(sinks[:, 1], sinks[:, 0])
-            tree = shapely.STRtree(shapely.points(sx, sy))
-            ux, uy = city.to_metric(lon2[usable], lat2[usable])
-            near = tree.query(shapely.points(ux, uy), predicate="dwithin", distance=30.0)
-            hit = np.zeros(int(usable.sum()), bool)
-            hit[np.unique(near[0])] = True
-            sink[np.flatnonzero(usable)[hit]] = True
+    known = (sinks[:, 0], sinks[:, 1]) if sinks is not None and len(sinks) else None
+    sink, repeat, _ = classify_repeats(np.where(usable, lat2, np.nan), np.where(usable, lon2, np.nan), city,
+                                       None if addresses is None else addresses.reset_index(drop=True),
+                                       known_sinks=known)
     quantum_m = 0.5 * 10.0 ** (-dec.astype(float)) * M_PER_DEG
     unc = np.maximum(10.0, quantum_m)
     precision = np.full(n, None, dtype=object)
@@ -397,12 +382,12 @@ def check_coordinates(lat_raw: pd.Series | None, lon_raw: pd.Series | None, city
     unc[sink] = np.maximum(unc[sink], 1000.0)
     flags = np.full(n, "", dtype=object)
     for name, mask in (("swapped", swapped), ("zero", zero), ("outside", outside), ("invalid", invalid),
-                       ("low_precision", low), ("sink", sink)):
+                       ("low_precision", low), ("sink", sink), ("repeat_place", repeat)):
         if mask.any():
             flags[mask] = np.where(flags[mask] == "", name, flags[mask] + "," + name)
     return pd.DataFrame({
         "lat": np.where(usable, lat2, np.nan), "lon": np.where(usable, lon2, np.nan), "present": present,
         "usable": usable, "invalid": invalid, "zero": zero, "outside": outside, "swapped": swapped,
-        "low_precision": low, "sink": sink, "precision": precision, "score": score,
+        "low_precision": low, "sink": sink, "repeat_place": repeat, "precision": precision, "score": score,
         "uncertainty_m": np.where(usable, unc, np.nan), "flags": flags,
     })

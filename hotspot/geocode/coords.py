@@ -11,7 +11,6 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import shapely
-
 from qauipsiz.hotspot.cities import City, get_city
 
 CITY_TOLERANCE_M = 2000.0
