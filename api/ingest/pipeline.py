@@ -277,7 +277,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         lat_raw = pd.Series([None] * n, dtype=object)
     if lon_raw is None:
         lon_raw = pd.Series([None] * n, dtype=object)
-    cc = check_coordinates(lat_raw, lon_raw, city, sinks)
+    cc = check_coordinates(lat_raw, lon_raw, city, sinks, addresses=address)
     usable = cc["usable"].to_numpy()
     coord_txt = pd.Series(list(zip(lat_raw.tolist(), lon_raw.tolist(), strict=True)), dtype=object) \
         if (~usable & ~has_addr).any() else None
