@@ -271,9 +271,12 @@ def bin_incidents(df: pd.DataFrame, res: int, *, weight_col: str | None = "harm_
     -------
     DataFrame
         Columns ``h3`` (uint64), ``count`` (int64), ``weighted`` (float64).
-        ``attrs``: ``n_input``, ``n_filtered``, ``n_binned``, ``outside``, ``no_point``.
+        ``attrs``: ``n_input`` (rows of ``df``), ``n_filtered`` (rows passing the filters),
+        ``n_binned`` (rows counted in a cell), ``outside`` (rows with a cell outside ``cells``),
+        ``no_point`` (filtered rows with no location).
     """
     res = _check_res(res)
+    n_input = len(df)
     if filters:
         df = df[filter_mask(df, city, **filters)]
     c = incident_cells(df, res)
@@ -292,8 +295,8 @@ def bin_incidents(df: pd.DataFrame, res: int, *, weight_col: str | None = "harm_
     cnt = np.bincount(idx, minlength=len(u)).astype(np.int64)
     ws = np.bincount(idx, weights=w, minlength=len(u))
     out = pd.DataFrame({"h3": u, "count": cnt, "weighted": ws})
-    out.attrs.update(n_filtered=len(df), n_binned=int(keep.sum()), outside=int((has & ~keep).sum()),
-                     no_point=no_point)
+    out.attrs.update(n_input=n_input, n_filtered=len(df), n_binned=int(keep.sum()),
+                     outside=int((has & ~keep).sum()), no_point=no_point)
     return out
 
 

@@ -203,7 +203,9 @@ def esri_bandwidth(xy, weights=None) -> float:
     xy : array (n, 2)
         Point coordinates in metres.
     weights : array (n,), optional
-        Non-negative point weights.
+        Non-negative point weights, one per row of ``xy``.
+
+    Rows with a non-finite coordinate (or weight) are left out, together with their weight.
 
     Returns
     -------
@@ -211,8 +213,15 @@ def esri_bandwidth(xy, weights=None) -> float:
         Radius in metres.
     """
     P = np.asarray(xy, float).reshape(-1, 2)
-    P = P[np.isfinite(P).all(axis=1)]
-    w = np.ones(len(P)) if weights is None else np.asarray(weights, float)[: len(P)]
+    ok = np.isfinite(P).all(axis=1)
+    if weights is None:
+        w = np.ones(len(P))
+    else:
+        w = np.asarray(weights, float).ravel()
+        if len(w) != len(P):
+            raise ValueError(f"weights: length {len(w)} != number of points {len(P)}")
+        ok &= np.isfinite(w)  # as in kde(): rows with a non-finite weight are left out
+    P, w = P[ok], w[ok]  # one mask for both, so each weight stays with its point
     if len(P) < 2 or w.sum() <= 0:
         raise ValueError("esri_bandwidth: need at least two points with positive total weight")
     W = w.sum()

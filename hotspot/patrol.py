@@ -86,8 +86,9 @@ def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekd
     dk = df["is_dark"].fillna(False).to_numpy(bool) if "is_dark" in df.columns else np.zeros(len(df), bool)
     w = w * np.where(dk == dark_mid, dark_weight, 1.0)
     if half_life_days and len(df):
-        t = df["occurred_at"].astype("int64").to_numpy() / 86400e9
-        w = w * 0.5 ** ((t.max() - t) / half_life_days)
+        # age in days from Timedeltas: independent of the datetime unit (ns, us, ms, s)
+        age = ((loc.max() - loc) / pd.Timedelta(days=1)).to_numpy(float)
+        w = w * 0.5 ** (age / half_life_days)
     lat = df["lat"].to_numpy(float)
     lon = df["lon"].to_numpy(float)
     x, y = c.to_metric(lon, lat)
