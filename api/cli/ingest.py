@@ -16,6 +16,11 @@ def ingest_cmd(
     city: str = typer.Option(..., "--city", help="City key, e.g. astana."),
     source: str = typer.Option(None, "--source", help="Register name (erdr, 102, koap…); default: file name."),
     mapping: Path = typer.Option(None, "--mapping", help="Mapping file (YAML/JSON) overriding header auto-mapping."),
+    date_format: str = typer.Option(
+        None, "--date-format",
+        help="How to read dates: a strptime pattern (e.g. '%m/%d/%Y %I:%M:%S %p', '%d.%m.%Y %H:%M') or "
+             "day-first / month-first; overrides the mapping file's date_format. Without either, the "
+             "day/month order is inferred per column and a column that cannot be decided is refused."),
     as_json: bool = typer.Option(False, "--json", help="Print only the accounting as JSON."),
     geocode: bool = typer.Option(True, "--geocode/--no-geocode",
                                  help="Geocode address-only rows now (else store them as awaiting geocoding)."),
@@ -28,9 +33,12 @@ def ingest_cmd(
     """
     from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.ingest.geocoding import city_geocoder
+    from qauipsiz.api.ingest.mapping import load_mapping_file
     from qauipsiz.api.store import Store
 
     try:
+        if date_format:
+            mapping = {**(load_mapping_file(mapping) if mapping else {}), "date_format": date_format}
         store = Store.from_settings()
         geocoder = city_geocoder(city) if geocode else None
         if geocode and geocoder is None:
@@ -55,6 +63,12 @@ def ingest_cmd(
         typer.echo("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.flags.items())))
     typer.echo(f"  awaiting geocoding: {rep.awaiting_geocoding}; geocoded now: {rep.geocoded}")
     typer.echo(f"  mapping: {json.dumps(rep.mapping, ensure_ascii=False)}")
+    if rep.date_order:
+        typer.echo(f"  date order: {json.dumps(rep.date_order, ensure_ascii=False)}")
+    for w in rep.date_warnings[:20]:
+        typer.echo(f"  date warning: row {w['row']} field {w['field']}: {w['flag']} {w['value']!r}")
+    if len(rep.date_warnings) > 20:
+        typer.echo(f"  … {len(rep.date_warnings) - 20} more date warnings")
 
 
 @app.command("ingest-layers")

@@ -18,8 +18,11 @@ SYNONYMS: dict[str, list[str]] = {
                     "дата и время происшествия", "дата происшествия", "время совершения", "дата события",
                     "жасалған күні", "жасалған уақыты", "жасалған күні мен уақыты", "оқиға күні",
                     "оқиға болған күн", "қылмыс жасалған күні", "occurred at", "occurred", "date occurred",
-                    "datetime", "date time", "incident date", "date"],
-    "occurred_date": ["дата", "күні", "дата совершения (дата)"],
+                    "datetime", "date time", "incident date", "date", "date of occurrence", "occurrence date",
+                    "offense date", "offence date", "crime date", "incident datetime", "date and time",
+                    "дата и время", "дата время", "дата преступления", "дата правонарушения",
+                    "күні мен уақыты", "күні уақыты", "оқиға уақыты"],
+    "occurred_date": ["дата", "күні", "күн", "дата совершения (дата)"],
     "occurred_time": ["время", "уақыты", "time", "время совершения (время)"],
     "reported_at": ["дата регистрации", "дата и время регистрации", "дата поступления", "дата сообщения",
                     "тіркелген күні", "тіркеу күні", "хабарлама күні", "reported at", "registered at",
@@ -29,7 +32,10 @@ SYNONYMS: dict[str, list[str]] = {
                 "ukrk article", "ukrk_article"],
     "category": ["категория", "вид преступления", "категория преступления", "вид правонарушения",
                  "қылмыс санаты", "санаты", "қылмыс түрі", "category", "crime category", "offence type",
-                 "crime type"],
+                 "crime type", "offense", "offence", "offense type", "primary type", "crime",
+                 "offense category", "offence category", "incident type", "тип преступления", "преступление",
+                 "вид происшествия", "правонарушение", "қылмыс", "қылмыстың түрі",
+                 "құқық бұзушылық түрі", "құқық бұзушылық"],
     "place_type": ["место совершения", "тип места", "место", "вид места", "жасалған орны", "орын түрі",
                    "оқиға орны", "place type", "place", "location type", "place_type"],
     "address": ["адрес места происшествия", "адрес места совершения", "адрес", "место происшествия адрес",
@@ -68,7 +74,10 @@ class Mapping:
     categories : dict
         Extra category text -> taxonomy category key.
     date_format : str or None
-        ``strftime`` pattern tried first for date columns (e.g. ``"%d/%m/%Y %H:%M"``).
+        How date columns are read (see :mod:`api.ingest.dates`): a ``strptime`` pattern used for every
+        text date (e.g. ``"%m/%d/%Y %I:%M:%S %p"``; ISO 8601 stays accepted), or ``"day-first"`` /
+        ``"month-first"``.  Without it the order is inferred per column and an undecidable column is
+        refused.
     """
 
     columns: dict[str, str] = field(default_factory=dict)

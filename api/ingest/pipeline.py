@@ -11,13 +11,14 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from qauipsiz.api.ingest.dates import parse_datetimes
 from qauipsiz.api.ingest.derive import derive_point_fields
 from qauipsiz.api.ingest.mapping import Mapping, load_mapping_file, map_headers
 from qauipsiz.api.ingest.readers import MALFORMED, RawTable, read_table
@@ -27,7 +28,6 @@ from qauipsiz.api.ingest.validate import (
     check_coordinates,
     clean_text,
     map_place_types,
-    parse_datetimes,
     parse_offences,
     split_coords,
 )
@@ -46,6 +46,7 @@ QUARANTINE_META = ("_quarantine_id", "_reason", "_field", "_message", "_row_numb
                    "_batch_id")
 """Columns that ``qauipsiz quarantine export`` adds; they are not part of a row's raw content."""
 MIN_DATE = pd.Timestamp("1990-01-01", tz="UTC")
+MAX_DATE_WARNINGS = 1000
 FUTURE_SLACK = pd.Timedelta(days=1)
 
 REASONS = {
@@ -88,6 +89,12 @@ class IngestReport:
     flags: dict[str, int] = field(default_factory=dict)
     awaiting_geocoding: int = 0
     geocoded: int = 0
+    date_order: dict[str, str | None] = field(default_factory=dict)
+    """Per date field, how its ``a/b/yyyy`` values were read: ``day-first``, ``month-first``,
+    ``year-first`` (ISO), ``format`` (the ``date_format`` pattern) or ``None`` (no text dates)."""
+    date_warnings: list[dict] = field(default_factory=list)
+    """Accepted or duplicate rows whose date is flagged (``dst_gap``, ``dst_ambiguous``,
+    ``end_of_day_24``): ``{"row", "field", "flag", "value"}``, at most :data:`MAX_DATE_WARNINGS`."""
 
     def to_json(self) -> dict:
         """``{"input", "accepted", "duplicates", "quarantined", "reasons"}``."""
@@ -113,6 +120,8 @@ class Prepared:
     awaiting_geocoding: int
     geocoded: int
     accepted_pos: np.ndarray  # input positions of ``accepted`` rows
+    date_order: dict[str, str | None] = field(default_factory=dict)
+    date_warnings: list[dict] = field(default_factory=list)
 
 
 def _to_str_id(s: pd.Series) -> pd.Series:
@@ -133,8 +142,8 @@ def _combine_date_time(d: pd.Series, t: pd.Series | None) -> pd.Series:
     def piece(v, kind):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return ""
-        if kind == "d" and isinstance(v, datetime):
-            return v.strftime("%d.%m.%Y")
+        if kind == "d" and isinstance(v, (datetime, date)):
+            return v.strftime("%Y-%m-%d")  # ISO: unambiguous whatever the column's other values
         if kind == "t" and isinstance(v, (datetime, time)):
             return v.strftime("%H:%M:%S")
         return str(v).strip()
@@ -240,17 +249,21 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     # times
     if "occurred_at" in by_field:
         occ_raw = get("occurred_at")
+        occ_col = by_field["occurred_at"]
     else:
         occ_raw = _combine_date_time(get("occurred_date"), get("occurred_time"))
-    occ, miss, bad = parse_datetimes(occ_raw, city.tz, mp.date_format)
+        occ_col = by_field.get("occurred_date")
+    occ, miss, bad, occ_info = parse_datetimes(occ_raw, city.tz, mp.date_format, column=occ_col)
+    date_infos = {"occurred_at": (occ_info, occ_raw)}
     q(miss, "missing_date", "occurred_at")
     q(bad, "bad_date", "occurred_at", occ_raw)
     q(occ.notna().to_numpy() & (occ > now + FUTURE_SLACK).to_numpy(), "date_in_future", "occurred_at", occ_raw)
     q(occ.notna().to_numpy() & (occ < MIN_DATE).to_numpy(), "date_implausible", "occurred_at", occ_raw)
     if "reported_at" in by_field:
         rep_raw = get("reported_at")
-        rep, _, rbad = parse_datetimes(rep_raw, city.tz, mp.date_format)
+        rep, _, rbad, rep_info = parse_datetimes(rep_raw, city.tz, mp.date_format, column=by_field["reported_at"])
         q(rbad, "bad_date", "reported_at", rep_raw)
+        date_infos["reported_at"] = (rep_info, rep_raw)
     else:
         rep = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
 
@@ -414,10 +427,19 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         fl.update(f.split(","))
     if place_unknown[keep].any():
         fl["place_type_unknown"] = int(place_unknown[keep].sum())
+    date_warnings = []
+    for f, (info, raw) in date_infos.items():
+        dflags = info.flags[keep]
+        for x in dflags[pd.notna(dflags)]:
+            fl.update(str(x).split(","))
+        for i in keep[pd.notna(dflags)][:MAX_DATE_WARNINGS - len(date_warnings)]:
+            for x in str(info.flags[i]).split(","):
+                date_warnings.append({"row": int(rownum[i]), "field": f, "flag": x, "value": str(raw.iat[i])})
     return Prepared(
         accepted=acc, quarantined=quar, file_duplicates=int(dup.sum()), n_input=n,
         reasons=dict(Counter(reason[qpos].tolist())), resolve_ids=resolve, mapping=mp, flags=dict(fl),
-        awaiting_geocoding=awaiting - int((~have_pt[pos] & dup).sum()), geocoded=geocoded, accepted_pos=keep)
+        awaiting_geocoding=awaiting - int((~have_pt[pos] & dup).sum()), geocoded=geocoded, accepted_pos=keep,
+        date_order={f: info.order for f, (info, _) in date_infos.items()}, date_warnings=date_warnings)
 
 
 def _sinks_from_store(store, city: str) -> np.ndarray | None:
@@ -465,7 +487,7 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
         format=table.format, encoding=table.encoding, sep=table.sep, mapping=p.mapping.columns, flags=p.flags,
         awaiting_geocoding=int(p.awaiting_geocoding - (np.isnan(p.accepted["lat"].to_numpy(float))
                                                        & res.duplicate_mask).sum()),
-        geocoded=p.geocoded)
+        geocoded=p.geocoded, date_order=p.date_order, date_warnings=p.date_warnings)
     if rep.input != rep.accepted + rep.duplicates + rep.quarantined:  # pragma: no cover - invariant
         raise AssertionError(f"accounting broken: {rep.to_json()}")
     return rep
