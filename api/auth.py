@@ -1,7 +1,10 @@
 """Roles, API-key authentication and the audit trail of restricted reads.
 
 A request carries its key as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``.  No key
-means the **public** role; an unknown or revoked key is a 401.  Keys are created by an admin
+means the **public** role; an unknown, revoked, empty or malformed key is a 401 on every route, and
+more than one key (two ``X-API-Key`` headers, or a header and a bearer token that differ) is a 400.
+The key is parsed and verified once per request (:func:`identify`); authorisation and the
+response cache both use that one :class:`Principal`.  Keys are created by an admin
 (``POST /api/v1/admin/keys`` or :meth:`api.store.Store.create_api_key`); the store keeps only
 their sha256.
 
@@ -22,6 +25,7 @@ Restricted reads — incident-level data and patrol plans — are written to the
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -100,31 +104,96 @@ class _KeyCache:
             self._d.clear()
 
 
+_KEY_RE = re.compile(r"[A-Za-z0-9._~+/=-]{8,256}")
+"""What a key can look like (``qk_`` + url-safe base64 today); anything else is malformed (401)."""
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, slug="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="qauipsiz"'})
+
+
+def parse_credentials(raw_headers) -> str | None:
+    """The one API key a request presents, from its raw ASGI headers; ``None`` when it presents none.
+
+    Every header is looked at, not only the first of a name, so that nothing downstream can read a
+    different key than the one authorised: two ``X-API-Key`` headers, two ``Authorization`` headers,
+    or an ``X-API-Key`` and a bearer token naming different keys are a 400.  A presented key that is
+    empty or not shaped like a key is a 401.  An ``Authorization`` header of another scheme than
+    ``Bearer`` is not a key and is ignored.
+    """
+    xs: list[bytes] = []
+    auths: list[bytes] = []
+    for k, v in raw_headers or ():
+        name = k.lower()
+        if name == b"x-api-key":
+            xs.append(v)
+        elif name == b"authorization":
+            auths.append(v)
+    if len(xs) > 1:
+        raise ApiError(400, f"{len(xs)} X-API-Key headers; send exactly one", slug="duplicate-credentials")
+    if len(auths) > 1:
+        raise ApiError(400, f"{len(auths)} Authorization headers; send exactly one", slug="duplicate-credentials")
+    x = xs[0].decode("latin-1").strip() if xs else None
+    bearer = None
+    if auths:
+        scheme, _, cred = auths[0].decode("latin-1").strip().partition(" ")
+        if scheme.lower() == "bearer":
+            bearer = cred.strip()
+    if x is not None and bearer is not None and x != bearer:
+        raise ApiError(400, "X-API-Key and Authorization: Bearer name different keys; send one",
+                       slug="duplicate-credentials")
+    key = x if x is not None else bearer
+    if key is None:
+        return None
+    if not _KEY_RE.fullmatch(key):
+        raise _unauthorized("malformed API key" if key else "empty API key")
+    return key
+
+
+async def identify(scope, key_cache: _KeyCache, services) -> Principal:
+    """The request's :class:`Principal`, resolved **once** and kept in ``scope["state"]["principal"]``.
+
+    The response cache (:class:`api.cache.ResponseCacheMiddleware`) calls this before anything else,
+    for every request, and the route dependency :func:`principal` reads the same value — so the
+    role that authorises a route and the role that keys its cached response are one and the same.
+    Raises :class:`ApiError` 400 (ambiguous credentials) or 401 (malformed, unknown or revoked key),
+    on every route, public ones included: a client learns its key is bad.
+    """
+    state = scope.setdefault("state", {})
+    p = state.get("principal")
+    if isinstance(p, Principal):
+        return p
+    key = parse_credentials(scope.get("headers"))
+    if key is None:
+        p = PUBLIC
+    else:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        hit = key_cache.get(digest)
+        if hit is not None:
+            p = hit[1]
+        else:
+            from starlette.concurrency import run_in_threadpool
+
+            k = await run_in_threadpool(services.store().verify_api_key, key)
+            p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label)
+            key_cache.put(digest, p)
+        if p is None:
+            raise _unauthorized("unknown or revoked API key")
+    state["principal"] = p
+    return p
+
+
 async def principal(
     request: Request,
     api_key: str | None = Depends(_api_key_header),
     bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> Principal:
-    """FastAPI dependency: the caller's :class:`Principal` (public without a key; 401 on a bad key)."""
-    key = api_key or (bearer.credentials if bearer else None)
-    if not key:
-        return PUBLIC
-    cache: _KeyCache = request.app.state.key_cache
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    hit = cache.get(digest)
-    if hit is not None:
-        p = hit[1]
-    else:
-        from starlette.concurrency import run_in_threadpool
+    """FastAPI dependency: the caller's :class:`Principal` (public without a key; 401 on a bad key).
 
-        k = await run_in_threadpool(request.app.state.services.store().verify_api_key, key)
-        p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label)
-        cache.put(digest, p)
-    if p is None:
-        raise ApiError(401, "unknown or revoked API key", slug="unauthorized",
-                       headers={"WWW-Authenticate": 'Bearer realm="qauipsiz"'})
-    request.state.principal = p
-    return p
+    ``api_key``/``bearer`` are declared only so the OpenAPI schema documents both schemes; the
+    identity itself comes from :func:`identify` (parsed once per request from all raw headers).
+    """
+    return await identify(request.scope, request.app.state.key_cache, request.app.state.services)
 
 
 def require(permission: str):

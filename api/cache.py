@@ -152,15 +152,21 @@ class VersionClock:
 
 
 class ResponseCacheMiddleware:
-    """Serve repeated GETs of cacheable city resources without going through routing.
+    """Resolve the caller once, then serve repeated GETs of cacheable city resources from memory.
 
-    A response is stored when it is a 200 to a GET under ``/api/v1/cities/<city>/`` or
+    **Identity.**  Every HTTP request first goes through :func:`api.auth.identify`, which parses
+    *all* credential headers once and stores the :class:`~api.auth.Principal` in the request
+    state; route dependencies read that same value.  Ambiguous credentials (two ``X-API-Key``
+    headers, …) are a 400 and a malformed, unknown or revoked key a 401 — on every route — before
+    the cache or the app is reached.
+
+    **Cache.**  A response is stored when it is a 200 to a GET under ``/api/v1/cities/<city>/`` or
     ``/api/v1/public/cities/<city>/`` that carries an ``ETag`` and no ``no-store`` (audited
-    resources — incident queries, patrol plans — are ``no-store`` and never stored).  The key is
-    ``(role, path, query string, data version of the city)``: a request is answered from the store
-    only when its key resolves (through the verified-key cache of :mod:`api.auth`) to the **same
-    role** that produced the response, so authorisation is identical; an unknown key, or one not
-    verified recently, goes through the app as usual.  JSON bodies over 4 KiB are also kept
+    resources — incident queries, patrol plans — are ``no-store`` and never stored), and the route
+    was authorised with the very principal that keys the entry.  The key is
+    ``(role, key id, path, query string, data version of the city)``: an entry made with a key is
+    readable only by that key (a restricted body can never be read by a lower role, nor by the
+    public), an entry made without a key only without one.  JSON bodies over 4 KiB are also kept
     gzip-compressed (once, at store time) and sent so to clients that accept gzip.
     """
 
@@ -170,36 +176,43 @@ class ResponseCacheMiddleware:
         self.app, self.services, self.key_cache = app, services, key_cache
         self.store = SurfaceCache(max_bytes)
 
-    def _role(self, headers: dict) -> str | None:
-        key = headers.get(b"x-api-key")
-        if not key:
-            auth = headers.get(b"authorization", b"")
-            if auth[:7].lower() == b"bearer ":
-                key = auth[7:].strip()
-        if not key:
-            return "public"
-        hit = self.key_cache.get(hashlib.sha256(key).hexdigest())
-        if hit is None or hit[1] is None:
-            return None
-        return hit[1].role
+    @staticmethod
+    async def _problem(scope, receive, send, status: int, detail: str, slug: str | None = None,
+                       headers: dict | None = None) -> None:
+        from qauipsiz.api.errors import problem_response
+
+        resp = problem_response(status, detail, instance=scope.get("path"), slug=slug, headers=headers)
+        await resp(scope, receive, send)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from qauipsiz.api.auth import identify
+        from qauipsiz.api.errors import ApiError
+
+        try:
+            p = await identify(scope, self.key_cache, self.services)
+        except ApiError as e:
+            return await self._problem(scope, receive, send, e.status, e.detail, e.slug, e.headers)
+        except Exception:  # noqa: BLE001 - the key store cannot be read: not the client's fault
+            import logging
+
+            logging.getLogger("qauipsiz.api").exception("cannot verify the API key")
+            return await self._problem(scope, receive, send, 503, "the API key cannot be verified now",
+                                       "not-ready")
+        if scope["method"] != "GET":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        pre = next((p for p in self.PREFIXES if path.startswith(p)), None)
+        pre = next((x for x in self.PREFIXES if path.startswith(x)), None)
         if pre is None:
             return await self.app(scope, receive, send)
         city = path[len(pre):].split("/", 1)[0]
         headers = dict(scope.get("headers") or ())
-        role = self._role(headers)
-        if role is None:
-            return await self.app(scope, receive, send)
         try:
             ver = self.services.version(city)
         except Exception:  # noqa: BLE001 - unknown city etc.: let the app answer
             return await self.app(scope, receive, send)
-        key = (role, path, scope.get("query_string", b""), ver)
+        key = (p.role, p.key_id, path, scope.get("query_string", b""), ver)
         hit = self.store.get(key)
         if hit is not None:
             status, hdrs, body, gz = hit
@@ -227,7 +240,8 @@ class ResponseCacheMiddleware:
                 chunks.append(msg.get("body", b""))
                 if not msg.get("more_body") and start.get("status") == 200:
                     h = dict(start.get("headers") or ())
-                    if b"etag" in h and b"no-store" not in h.get(b"cache-control", b""):
+                    if (b"etag" in h and b"no-store" not in h.get(b"cache-control", b"")
+                            and scope.get("state", {}).get("principal") is p):
                         body = b"".join(chunks)
                         gz = None
                         if len(body) > 4096 and b"json" in h.get(b"content-type", b""):

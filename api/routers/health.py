@@ -1,9 +1,14 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+``/ready`` tells everyone whether the service can answer; the store backend, incident counts per
+city and cache statistics are shown only to a caller with an API key (any role).
+"""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from qauipsiz.api.auth import Principal, principal
 from qauipsiz.api.errors import ApiError
 from qauipsiz.api.routers._deps import Services, services
 
@@ -16,9 +21,9 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: str
-    store: str
-    cities: dict[str, int]
-    cache: dict
+    store: str | None = Field(default=None, description="store backend (callers with a key only)")
+    cities: dict[str, int] | None = Field(default=None, description="incident counts per city (callers with a key only)")
+    cache: dict | None = Field(default=None, description="cache statistics (callers with a key only)")
 
 
 @router.get("/health", response_model=Health, summary="Liveness: the process answers")
@@ -26,8 +31,9 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", response_model=Ready, summary="Readiness: the store answers; incident counts per city")
-def ready(request: Request, svc: Services = Depends(services)) -> Ready:
+@router.get("/ready", response_model=Ready, response_model_exclude_none=True,
+            summary="Readiness: the store answers; incident counts per city for callers with a key")
+def ready(request: Request, svc: Services = Depends(services), p: Principal = Depends(principal)) -> Ready:
     try:
         store = svc.store()
         counts = {}
@@ -38,5 +44,8 @@ def ready(request: Request, svc: Services = Depends(services)) -> Ready:
             if n:
                 counts[c] = n
     except Exception as e:  # noqa: BLE001 - readiness reports any store failure as 503
-        raise ApiError(503, f"store not ready: {type(e).__name__}: {e}", slug="not-ready") from e
+        detail = "store not ready" if p.key_id is None else f"store not ready: {type(e).__name__}: {e}"
+        raise ApiError(503, detail, slug="not-ready") from e
+    if p.key_id is None:  # the public role learns readiness only
+        return Ready(status="ready")
     return Ready(status="ready", store=store.backend, cities=counts, cache=svc.cache.stats())
