@@ -44,7 +44,7 @@ FLAGS = ("end_of_day_24", "dst_gap", "dst_ambiguous")
 EXAMPLES = 5
 
 _NUM_DATE = re.compile(
-    r"^(?P<a>\d{1,4})(?P<s>[./-])(?P<b>\d{1,2})(?P=s)(?P<c>\d{2,4})"
+    r"^(?P<a>\d{1,4})(?P<s>[./-])(?P<b>\d{1,2})(?P<s2>[./-])(?P<c>\d{2,4})"
     r"(?:(?:[ T]|,\s?)(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:[.,]\d+)?)?"
     r"\s?(?P<p>[AaPp]\.?[Mm]\.?)?)?$")
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -292,21 +292,44 @@ def _parse_numeric_layout(txt: pd.Series, forced: str | None, column: str, info:
     """``a.b.yyyy [hh:mm[:ss] [AM|PM]]`` / ``yyyy-mm-dd …`` text -> naive datetime64 (NaT when not one).
 
     Decides day-first versus month-first for the column (see :func:`parse_datetimes`)."""
+    if not len(txt):
+        return np.full(0, np.datetime64("NaT"), dtype="datetime64[ns]")
+    codes, uniq = pd.factorize(pd.Series(txt, dtype=TEXT).reset_index(drop=True), use_na_sentinel=True)
+    uvals = _parse_unique(pd.Series(np.asarray(uniq, dtype=object), dtype=TEXT), forced, column, info)
+    vals = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = codes >= 0
+    vals[ok] = uvals[codes[ok]]
+    return vals
+
+
+def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DateParse) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     m = len(txt)
     vals = np.full(m, np.datetime64("NaT"), dtype="datetime64[ns]")
     if not m:
         return vals
-    parts = pd.Series(txt, dtype=TEXT).str.extract(_NUM_DATE.pattern)
-    hit = parts["a"].notna().to_numpy()
+    st = pc.extract_regex(pa.array(txt.array), _NUM_DATE.pattern)
+    hit = st.is_valid().to_numpy(zero_copy_only=False)
     if not hit.any():
         return vals
 
-    def col(name, default=0):
-        return pd.to_numeric(parts[name], errors="coerce").fillna(default).to_numpy(np.int64)
+    def field_(name) -> pa.Array:
+        return pc.struct_field(st, name)
 
+    def col(name):
+        f = field_(name)
+        f = pc.if_else(pc.equal(f, ""), pa.scalar(None, pa.string()), f)
+        return pc.fill_null(pc.cast(f, pa.int64()), 0).to_numpy(zero_copy_only=False)
+
+    parts = {"s": pd.Series(field_("s").to_numpy(zero_copy_only=False), dtype=object),
+             "p": pd.Series(field_("p").to_numpy(zero_copy_only=False), dtype=object)}
+    same_sep = pc.fill_null(pc.equal(field_("s"), field_("s2")), False).to_numpy(zero_copy_only=False)
+    hit &= same_sep
     a, b, c = col("a"), col("b"), col("c")
-    la = parts["a"].str.len().fillna(0).to_numpy(int)
-    lc = parts["c"].str.len().fillna(0).to_numpy(int)
+    la = pc.fill_null(pc.utf8_length(field_("a")), 0).to_numpy(zero_copy_only=False)
+    lc = pc.fill_null(pc.utf8_length(field_("c")), 0).to_numpy(zero_copy_only=False)
     ymd = hit & (la == 4)
     xy = hit & (la <= 2) & (lc != 3)  # a/b/year
     # the order of a/b/year dates
@@ -328,7 +351,7 @@ def _parse_numeric_layout(txt: pd.Series, forced: str | None, column: str, info:
                 order, info.evidence = MONTH_FIRST, str(txt[mfirst].iloc[0])
             else:
                 differ = xy & (a != b)
-                dotted = (parts["s"] == ".").to_numpy(dtype=bool, na_value=False)
+                dotted = (parts["s"] == ".").to_numpy(dtype=bool)
                 if differ.any() and DOTTED_DAY_FIRST and dotted[differ].all():
                     order, info.evidence = DAY_FIRST, str(txt[differ].iloc[0])
                     info.order, info.decided_by = order, "layout"
@@ -356,7 +379,7 @@ def _parse_numeric_layout(txt: pd.Series, forced: str | None, column: str, info:
         ymd &= lc <= 2
     use = xy | ymd
     hh, mm, ss = col("H"), col("M"), col("S")
-    ampm = parts["p"].str.lower().str.slice(0, 1).fillna("").to_numpy(object)
+    ampm = parts["p"].fillna("").str.lower().str.slice(0, 1).to_numpy(object)
     has_p = ampm != ""
     ok12 = ~has_p | ((hh >= 1) & (hh <= 12))
     hh = np.where(has_p & (ampm == "p") & (hh < 12), hh + 12, np.where(has_p & (ampm == "a") & (hh == 12), 0, hh))

@@ -181,3 +181,7 @@ def test_chicago_sample_dates_equal_the_source():
     # a time skipped by the spring DST change is flagged, never silently the same value
     assert (got[gap] != want[gap]).all()
     assert not any(w["flag"] == "end_of_day_24" for w in prep.date_warnings)
+    # the autumn repeated hour (01:00-01:59 on the first Sunday of November) is flagged, read as CDT
+    amb = [w for w in prep.date_warnings if w["flag"] == "dst_ambiguous"]
+    assert amb and prep.flags["dst_ambiguous"] == len(amb)
+    assert all(" 1:" in w["value"] and w["value"].startswith("11/") for w in amb)
