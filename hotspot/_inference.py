@@ -283,3 +283,76 @@ def warn_permutations(permutations: int, n: int) -> None:
             f"satisfies r/n·alpha ≥ that; use ≥ {MIN_PERMUTATIONS_FDR} permutations or analytic "
             f"inference (permutations=0) for FDR-adjusted q and bins",
             FDRPermutationWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------------------- default inference
+MAX_DRAW_CELLS = 30_000_000
+"""Cap on P × (k_max + 1) for the automatic permutation count (memory of the shared draws)."""
+MAX_TAIL_INFLATION = 1.25
+"""Largest tolerated ratio (true / normal) of the tail probability at the BH single-cell cut."""
+INFERENCE_CHOICES = ("auto", "analytic", "permutation")
+
+
+def normal_tail_inflation(y: np.ndarray, off: sp.csr_matrix, n: int, alpha: float) -> tuple[float, float, float]:
+    """How far the normal tail is off where BH decides, for the neighbour sum under randomisation.
+
+    The conditional null of cell ``i``'s neighbour sum is (nearly) a sum of ``k_i`` independent
+    draws from ``y``: its skewness is ``γ = skew(y)/√k`` (median ``k``).  At the two-sided
+    Benjamini–Hochberg cut for a single discovery, ``z* = Φ⁻¹(1 − α/(2n))``, the first
+    Edgeworth/Cornish–Fisher term makes the true upper tail ``1 + γ·z*·(z*² − 1)/6`` times the
+    normal one.  Returns ``(ratio, γ, z*)``.
+    """
+    from scipy import stats as _st
+
+    yc = y - y.mean()
+    sd = float(np.sqrt((yc @ yc) / n))
+    skew = float((yc**3).mean() / sd**3) if sd > 0 else float("inf")
+    k = float(np.median(np.diff(off.indptr)))
+    g = abs(skew) / np.sqrt(max(k, 1.0))
+    zc = float(_st.norm.isf(alpha / (2.0 * n)))
+    return 1.0 + g * zc * (zc * zc - 1.0) / 6.0, g, zc
+
+
+def auto_permutations(n: int, kmax: int, alpha: float) -> int:
+    """Draws so that BH at ``alpha`` can flag a single cell: two-sided ``p_min = 2/(P+1) < α/n``,
+    i.e. ``P + 1 ≥ 4n/α`` (twice the bare minimum), at least 9,999, capped so that the shared
+    draw matrix holds at most :data:`MAX_DRAW_CELLS` entries."""
+    want = int(np.ceil(4.0 * n / alpha)) - 1
+    cap = MAX_DRAW_CELLS // (kmax + 1)
+    return int(max(MIN_PERMUTATIONS_FDR, min(want, cap)))
+
+
+def choose_inference(y: np.ndarray, off: sp.csr_matrix, alpha: float, inference: str,
+                     permutations) -> tuple[str, int, str]:
+    """``(inference, permutations, reason)`` for Gi* / local Moran.
+
+    * ``permutations`` given as an int (legacy API): 0 → analytic, else that many draws.
+    * ``inference="analytic"`` / ``"permutation"``: as asked (permutation count automatic
+      unless given).
+    * ``inference="auto"`` (default): analytic only when the normal tail is accurate at the
+      BH cut (:func:`normal_tail_inflation` ≤ :data:`MAX_TAIL_INFLATION`); otherwise — sparse or
+      skewed counts, i.e. nearly all crime counts — conditional permutation with
+      :func:`auto_permutations` draws.
+    """
+    n = len(y)
+    if inference not in INFERENCE_CHOICES:
+        raise ValueError(f"inference={inference!r}: use one of {', '.join(INFERENCE_CHOICES)}")
+    kmax = int(np.diff(off.indptr).max())
+    if permutations is not None:
+        permutations = int(permutations)
+        if permutations < 0:
+            raise ValueError(f"permutations={permutations}: must be >= 0")
+    if inference == "analytic" or (inference == "auto" and permutations == 0):
+        return "analytic", 0, "requested (permutations=0)" if inference == "auto" else "requested"
+    if inference == "permutation" or (inference == "auto" and permutations):
+        if permutations:
+            return "permutation", permutations, "requested"
+        return "permutation", auto_permutations(n, kmax, alpha), "requested; draws chosen for BH at this n"
+    ratio, g, zc = normal_tail_inflation(y, off, n, alpha)
+    if ratio <= MAX_TAIL_INFLATION:
+        return "analytic", 0, (f"auto: normal tail accurate at the BH cut z*={zc:.2f} "
+                               f"(neighbour-sum skewness {g:.3f}, tail ratio {ratio:.2f} ≤ {MAX_TAIL_INFLATION})")
+    P = auto_permutations(n, kmax, alpha)
+    return "permutation", P, (f"auto: normal approximation fails at the BH cut z*={zc:.2f} "
+                              f"(neighbour-sum skewness {g:.3f}, true/normal tail ≈ {ratio:.1f}× > "
+                              f"{MAX_TAIL_INFLATION}); {P} conditional permutations")

@@ -12,6 +12,7 @@ from qauipsiz.hotspot._inference import (
     check_neighbours,
     check_w,
     check_y,
+    choose_inference,
     conditional_permutation,
     esri_bins,
     split_diagonal,
@@ -51,15 +52,21 @@ class GiStarResult:
     inference: str
     z_sim: np.ndarray | None = None
     params: dict = field(default_factory=dict)
+    reason: str = ""
+    min_count: int = 0
 
     @property
     def n(self) -> int:
         return len(self.z)
 
     def summary(self) -> dict:
-        """Counts of hot/cold cells per bin."""
+        """Counts of hot/cold cells per bin (int keys) and which inference ran and why
+        (``"inference"``, ``"permutations"``, ``"min_count"``, ``"reason"``)."""
         u, c = np.unique(self.bin, return_counts=True)
-        return {int(a): int(b) for a, b in zip(u, c, strict=True)}
+        out: dict = {int(a): int(b) for a, b in zip(u, c, strict=True)}
+        out.update(inference=self.inference, permutations=int(self.permutations),
+                   min_count=int(self.min_count), reason=self.reason)
+        return out
 
 
 def prepare_weights(w, n: int, star: bool) -> sp.csr_matrix:
@@ -104,7 +111,8 @@ def gi_z(y: np.ndarray, w: sp.csr_matrix, star: bool) -> np.ndarray:
     return z
 
 
-def gi_star(y, w, *, star: bool = True, permutations: int = 0, seed=None, alpha: float = 0.05) -> GiStarResult:
+def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=None, alpha: float = 0.05,
+            inference: str = "auto", min_count: int = 0) -> GiStarResult:
     """Getis–Ord local G statistic: Gi* (``star=True``, self included) or Gi.
 
     Parameters
@@ -119,14 +127,24 @@ def gi_star(y, w, *, star: bool = True, permutations: int = 0, seed=None, alpha:
         one neighbour besides itself.
     star : bool
         Gi* (default) or Gi.
-    permutations : int
-        0 (default): analytic normal p-values.  Otherwise the number of conditional-randomisation
-        draws per cell (seeded, numba).  Fewer than 9,999 emits :class:`FDRPermutationWarning`
-        because pseudo p-values are then too coarse for FDR over many cells.
+    permutations : int, optional
+        None (default): chosen by ``inference``.  0: analytic normal p-values (as before).
+        Otherwise the number of conditional-randomisation draws per cell (seeded, numba).
+        Fewer than 9,999 emits :class:`FDRPermutationWarning` because pseudo p-values are then
+        too coarse for FDR over many cells.
     seed : int, optional
         Seed for the permutations (same seed, same p-values).
     alpha : float
         FDR level for ``significant`` (bins keep Esri's fixed 90/95/99 % meaning).
+    inference : {"auto", "analytic", "permutation"}
+        ``"auto"`` (default): analytic p only where the normal tail is accurate at the BH cut
+        for this n (see :func:`hotspot._inference.choose_inference`); otherwise — sparse or
+        skewed counts — conditional permutation with enough draws for BH at this n
+        (``P + 1 ≥ 4n/α`` up to a memory cap).  This keeps the share of null runs with any
+        flagged cell ≤ α.  ``result.inference``, ``.permutations`` and ``.reason`` say what ran.
+    min_count : int
+        A hot cell (z > 0) is flagged only if its Gi* window (weights incl. self, times ``y``)
+        sums to at least this; 0 (default) applies no floor.
 
     Returns
     -------
@@ -143,38 +161,53 @@ def gi_star(y, w, *, star: bool = True, permutations: int = 0, seed=None, alpha:
     n = len(y)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha}: must be in (0, 1)")
-    permutations = int(permutations)
-    if permutations < 0:
-        raise ValueError(f"permutations={permutations}: must be >= 0")
+    min_count = int(min_count)
     wp = prepare_weights(w, n, star)
+    off, _ = split_diagonal(wp)
+    inference, permutations, reason = choose_inference(y, off, alpha, inference, permutations)
     z = gi_z(y, wp, star)
     z_sim = None
     if permutations:
         warn_permutations(permutations, n)
-        off, _ = split_diagonal(wp)
         res = conditional_permutation(y, off, permutations, seed)
         p = res["p"]
         z_sim = res["z_sim"]
-        inference = "permutation"
     else:
         p = 2.0 * stats.norm.sf(np.abs(z))
-        inference = "analytic"
     q = bh_adjust(p)
-    return GiStarResult(z=z, p=p, q=q, bin=esri_bins(z, q), significant=q < alpha, star=bool(star),
+    bins = esri_bins(z, q)
+    sig = q < alpha
+    if min_count > 0:
+        low = (z > 0) & ((wp @ y) < min_count)
+        bins[low] = 0
+        sig &= ~low
+    return GiStarResult(z=z, p=p, q=q, bin=bins, significant=sig, star=bool(star),
                         alpha=float(alpha), permutations=permutations, inference=inference, z_sim=z_sim,
+                        reason=reason, min_count=min_count,
                         params={"n": n, "star": bool(star), "permutations": permutations, "seed": seed,
                                 "alpha": float(alpha), "fdr": "benjamini-hochberg",
+                                "inference": inference, "reason": reason, "min_count": min_count,
                                 "min_bh_discoveries": min_bh_discoveries(n, permutations, alpha)})
 
 
 def min_bh_discoveries(n: int, permutations: int, alpha: float) -> int:
     """Smallest set of cells BH at ``alpha`` can flag when the smallest p-value is 2/(P+1).
 
-    With permutation p-values BH can reject r cells only if r ≥ n·p_min/alpha; e.g. 201 cells
-    for 50,000 cells at 9,999 permutations and alpha 0.05.  1 for analytic inference.
+    A cell is flagged when ``q < alpha`` (strict), and r cells all at ``p_min`` get
+    ``q = n·p_min/r``, so BH can flag them only if r > n·p_min/alpha; e.g. 201 cells for 50,000
+    cells at 9,999 permutations and alpha 0.05 (200 cells give q = 0.05 exactly: not flagged).
+    1 for analytic inference.  Counted in the same floating-point arithmetic as :func:`bh_adjust`.
     """
     if not permutations:
         return 1
     import math
 
-    return max(1, math.ceil(n * (2.0 / (permutations + 1)) / alpha - 1e-9))
+    pmin = min(1.0, 2.0 / (permutations + 1))
+    if pmin * n / n >= alpha:  # even all n cells at p_min cannot reach q < alpha
+        return n + 1
+    r = max(1, math.floor(n * pmin / alpha) + 1)
+    while r > 1 and pmin * n / (r - 1) < alpha:
+        r -= 1
+    while pmin * n / r >= alpha:
+        r += 1
+    return r
