@@ -21,7 +21,7 @@ def ingest_cmd(
         help="How to read dates: a strptime pattern (e.g. '%m/%d/%Y %I:%M:%S %p', '%d.%m.%Y %H:%M') or "
              "day-first / month-first; overrides the mapping file's date_format. Without either, the "
              "day/month order is inferred per column and a column that cannot be decided is refused."),
-    as_json: bool = typer.Option(False, "--json", help="Print only the accounting as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the accounting (and date_order) as JSON."),
     geocode: bool = typer.Option(True, "--geocode/--no-geocode",
                                  help="Geocode address-only rows now (else store them as awaiting geocoding)."),
     who: str = typer.Option(None, "--who", help="Recorded in the batch log (default: OS user)."),
@@ -51,7 +51,7 @@ def ingest_cmd(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     if as_json:
-        typer.echo(json.dumps(rep.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps({**rep.to_json(), "date_order": rep.date_order}, ensure_ascii=False))
         return
     typer.echo(f"batch {rep.batch_id} · {rep.file_name} · {rep.format} {rep.encoding} sep={rep.sep!r} · "
                f"source={rep.source} city={rep.city}")

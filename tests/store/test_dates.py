@@ -3,6 +3,7 @@ out-of-range rows, DST gaps and repeats, header synonyms; the real Chicago sampl
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -100,6 +101,11 @@ def test_date_format_cli_flag(tmp_path, monkeypatch):
                                  "--date-format", "%m/%d/%Y %H:%M"])
     assert r.exit_code == 0, r.output
     assert "accepted 2" in r.output and '"occurred_at": "format"' in r.output
+    p2 = _csv(tmp_path / "us.csv", ["1/13/2024 10:00", "2/1/2024 10:00"])
+    r = CliRunner().invoke(app, ["ingest", str(p2), "--city", "astana", "--no-geocode", "--no-progress", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["accepted"] == 2 and doc["date_order"] == {"occurred_at": "month-first"}
 
 
 @pytest.mark.parametrize("serial", ["45321.5", "45321,5"])
