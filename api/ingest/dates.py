@@ -235,15 +235,14 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, 
             idx = np.flatnonzero(off)[ok]
             out[idx] = _utc_ns(p[ok])
             done[idx] = True
-            if fmt:  # an explicit format may carry %z
-                pass
         rest = ~done
     if rest.any():
         txt = at[rest].astype(object)
         ridx = np.flatnonzero(rest)
         if fmt:
-            p = pd.to_datetime(txt, format=fmt, errors="coerce")
-            if getattr(p.dt, "tz", None) is not None:  # %z in the format
+            aware_fmt = "%z" in fmt or "%Z" in fmt
+            p = pd.to_datetime(txt, format=fmt, errors="coerce", utc=aware_fmt)
+            if aware_fmt:  # the values carry their offset
                 ok = p.notna().to_numpy()
                 out[ridx[ok]] = _utc_ns(p[ok])
                 done[ridx[ok]] = True
