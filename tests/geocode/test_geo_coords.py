@@ -45,11 +45,13 @@ def test_string_input_with_decimal_comma_counts_typed_decimals():
 def test_planted_sink_found_and_nothing_else():
     lat, lon = _inside_points(3000, seed=1)
     lat, lon = lat.copy(), lon.copy()
-    lat[:120], lon[:120] = 51.16, 71.47      # 4 % of rows at one default point
+    lat[:120], lon[:120] = 51.16, 71.47      # 4 % of rows at one default point: 60 different addresses
     lat[200:203], lon[200:203] = lat[203], lon[203]  # a genuine small repeat
-    s = find_sinks(lat, lon)
+    addr = np.array([f"ул. Улица {i}" for i in range(len(lat))], dtype=object)
+    addr[:120] = [f"мкр. Самал {i % 60}" for i in range(120)]
+    s = find_sinks(lat, lon, addr)
     assert len(s) == 1 and s["count"][0] == 120
-    r = check_coordinates(lat, lon, "astana")
+    r = check_coordinates(lat, lon, "astana", addresses=addr)
     assert r["flags"][:120].str.contains("sink").all() and not r["ok"][:120].any()
     assert not r["flags"][120:].str.contains("sink").any()
 
