@@ -70,6 +70,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     dict
         The run summary, also written to ``out/run.json``.
     """
+    from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.ingest.geocoding import city_geocoder
     from qauipsiz.api.store import Store
     from qauipsiz.cpted.layers import load_layer_dir
@@ -94,7 +95,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
         _say(progress, f"{name}: {timings[name]} s")
 
     stage("ingest")
-    rep = store.ingest_file(export, city=c.key, source=source, geocoder=city_geocoder(c.key), progress=progress)
+    rep = ingest_file(export, city=c.key, store=store, source=source, geocoder=city_geocoder(c.key), progress=progress)
     summary["ingest"] = rep.as_dict() if hasattr(rep, "as_dict") else dict(rep)
     store.import_layers_dir(c.key, layers_dir)
     done("ingest")

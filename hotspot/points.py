@@ -1,4 +1,5 @@
-"""Fields derived from a point and a time: district, H3 cell (res 11) and darkness."""
+"""Fields derived from a point and a time: district, H3 cell (res 11) and darkness (pure; used by the
+ingest pipeline and by the store when geocoding fills in points)."""
 from __future__ import annotations
 
 from functools import cache

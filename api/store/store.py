@@ -4,10 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import secrets
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -29,8 +26,6 @@ INCIDENT_STORE_COLUMNS = [*INCIDENT_COLUMNS, "city", "content_hash", "batch_id",
 """Columns written for each incident row (``geom`` is derived from ``lat``/``lon``)."""
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-FAULT_ENV = "QAUIPSIZ_FAULT_PAUSE_IN_BATCH"
-"""Test hook: seconds to sleep inside an ingest transaction after its first rows are written."""
 
 
 def _now() -> datetime:
@@ -253,16 +248,12 @@ class Store:
             new = accepted.loc[~dup].sort_values("incident_id")  # in key order: cheaper B-tree inserts
             new["batch_id"] = bid
             written = 0
-            fault = float(os.environ.get(FAULT_ENV, "0") or 0)
             for start in range(0, len(new), chunk_rows):
                 part = new.iloc[start:start + chunk_rows]
                 self._insert_incidents(conn, part)
                 written += len(part)
                 if progress:
                     progress(len(part))
-                if fault and start == 0:
-                    print(f"qauipsiz: fault pause in batch {bid} after {written} rows", file=sys.stderr, flush=True)
-                    time.sleep(fault)
 
             n_newq = 0
             qhashes: list[str] = []
@@ -501,8 +492,8 @@ class Store:
         int
             Number of incidents updated.
         """
-        from qauipsiz.api.ingest.derive import derive_point_fields
         from qauipsiz.hotspot.cities import get_city
+        from qauipsiz.hotspot.points import derive_point_fields
 
         r = results[np.isfinite(pd.to_numeric(results["lat"], errors="coerce"))
                     & (results["precision"].astype(str) != "none")].copy()
@@ -724,16 +715,3 @@ class Store:
         with self.engine.connect() as conn:
             res = conn.execute(text("SELECT id, prefix, role, label, created_at, revoked_at FROM api_keys ORDER BY id"))
             return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-
-    # ------------------------------------------------------------------ ingestion shortcuts
-    def ingest_file(self, path, city: str, **kw):
-        """Shortcut for :func:`api.ingest.ingest_file` into this store."""
-        from qauipsiz.api.ingest import ingest_file
-
-        return ingest_file(path, city=city, store=self, **kw)
-
-    def ingest_dataframe(self, df: pd.DataFrame, city: str, **kw):
-        """Shortcut for :func:`api.ingest.ingest_dataframe` into this store."""
-        from qauipsiz.api.ingest import ingest_dataframe
-
-        return ingest_dataframe(df, city=city, store=self, **kw)

@@ -10,13 +10,14 @@ ROLES = ("analyst", "planner", "commander", "admin")
 
 @pytest.fixture(scope="session")
 def api_env(demo_dir, tmp_path_factory):
+    from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.settings import get_settings
     from qauipsiz.api.store import Store
 
     root = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{root / 'store.db'}"
     store = Store(url)
-    rep = store.ingest_file(demo_dir / "incidents_export.csv", city="astana", source="demo")
+    rep = ingest_file(demo_dir / "incidents_export.csv", city="astana", store=store, source="demo")
     assert rep.accepted > 1000
     store.import_layers_dir("astana", demo_dir / "layers")
     keys = {r: store.create_api_key(r, f"test {r}") for r in ROLES}

@@ -40,12 +40,13 @@ def server(demo_dir, tmp_path_factory):
         import playwright.sync_api  # noqa: F401
     except ImportError:
         require(False, "playwright (python)")
+    from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.store import Store
 
     root = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{root / 'store.db'}"
     store = Store(url)
-    store.ingest_file(demo_dir / "incidents_export.csv", city="astana", source="demo")
+    ingest_file(demo_dir / "incidents_export.csv", city="astana", store=store, source="demo")
     store.import_layers_dir("astana", demo_dir / "layers")
     key = store.create_api_key("analyst", "browser test")
     commander = store.create_api_key("commander", "browser test")

@@ -1,4 +1,9 @@
-"""Atomic batches: a process killed with SIGKILL mid-batch leaves the store exactly as before; a re-run completes."""
+"""Atomic batches: a process killed with SIGKILL mid-batch leaves the store exactly as before; a re-run completes.
+
+The fault is injected from the test side: the ingest runs in a subprocess whose bootstrap wraps
+``Store._insert_incidents`` so that, after the first chunk of rows is written (inside the batch's
+transaction), it logs a marker and sleeps; the test kills the process at that marker.  No hook
+lives in the production write path."""
 from __future__ import annotations
 
 import os
@@ -13,7 +18,6 @@ import pytest
 
 from qauipsiz.api.ingest import ingest_file, prepare, read_table
 from qauipsiz.api.store import Store
-from qauipsiz.api.store.store import FAULT_ENV
 from qauipsiz.hotspot.cities import get_city
 
 HEADER = "Номер ЕРДР;Дата совершения;Статья УК РК;Место совершения;Адрес места происшествия;Широта;Долгота\n"
@@ -46,9 +50,33 @@ def _same(a, b):
     pd.testing.assert_frame_equal(a[3], b[3])
 
 
-def _cli(url, *args, env_extra=None):
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
-    return subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", *args],
+MARKER = "test fault: paused in batch after"
+
+# Bootstrap for the child process: optionally pause (once) right after the first chunk of
+# incident rows is written — still inside the batch's transaction — then run the CLI.
+_CHILD = f"""
+import sys, time
+pause = float(sys.argv.pop(1))
+if pause:
+    from qauipsiz.api.store.store import Store
+    orig = Store._insert_incidents
+    state = {{"done": False}}
+    def _insert(self, conn, df):
+        orig(self, conn, df)
+        if len(df) and not state["done"]:
+            state["done"] = True
+            n = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
+            print("{MARKER}", len(df), "rows; rows visible in the transaction:", n, file=sys.stderr, flush=True)
+            time.sleep(pause)
+    Store._insert_incidents = _insert
+from qauipsiz.api.cli import main
+main()
+"""
+
+
+def _cli(url, *args, pause: float = 0):
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-c", _CHILD, str(pause), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -59,16 +87,16 @@ def test_sigkill_mid_batch_then_rerun(tmp_path, store_url):
     before = _snapshot(store)
     second = _export(tmp_path / "second.csv", 3000, seed=2, id0=10_000)
 
-    # the fault hook sleeps inside the transaction after the first chunk of rows is written
+    # the child sleeps inside the transaction after the first chunk of rows is written
     p = _cli(store_url, "ingest", str(second), "--city", "astana", "--source", "erdr", "--json", "--no-geocode",
-             env_extra={FAULT_ENV: "60"})
+             pause=60)
     deadline = time.time() + 120
     line = ""
     while time.time() < deadline:
         line = p.stderr.readline()
-        if "fault pause in batch" in line or not line:
+        if MARKER in line or not line:
             break
-    assert "fault pause in batch" in line, f"the ingest never reached its batch: {line!r} {p.stderr.read()}"
+    assert MARKER in line, f"the ingest never reached its batch: {line!r} {p.stderr.read()}"
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=30)
     assert p.returncode == -signal.SIGKILL
