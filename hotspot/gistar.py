@@ -17,7 +17,12 @@ from qauipsiz.hotspot._inference import (
     esri_bins,
     split_diagonal,
     warn_permutations,
+    window_permutation,
 )
+
+
+AUTO_SEED = 20240514
+"""Seed of automatically chosen permutations when the caller gives none."""
 
 
 @dataclass
@@ -89,6 +94,28 @@ def prepare_weights(w, n: int, star: bool) -> sp.csr_matrix:
     return sp.csr_matrix(off + sp.diags(d, format="csr"))
 
 
+def _equal_window_weight(wp: sp.csr_matrix) -> float | None:
+    """The single weight of a Gi* window matrix whose entries (diagonal included) are all equal."""
+    if wp.nnz and np.all(wp.data == wp.data[0]):
+        return float(wp.data[0])
+    return None
+
+
+def window_binomial_p(y: np.ndarray, wp: sp.csr_matrix, c: float) -> np.ndarray:
+    """Two-sided exact p of each Gi* window count under complete spatial randomness.
+
+    Given the total ``N`` of independent Poisson counts with one common mean, the count in a
+    window of ``m`` of the ``n`` cells is Binomial(N, m/n) exactly, at every sparsity.
+    """
+    n = len(y)
+    N = int(round(y.sum()))
+    m = np.diff(wp.indptr).astype(float)
+    obs = np.round((wp @ y) / c)
+    up = stats.binom.sf(obs - 1, N, m / n)
+    lo = stats.binom.cdf(obs, N, m / n)
+    return np.minimum(1.0, 2.0 * np.minimum(up, lo))
+
+
 def gi_z(y: np.ndarray, w: sp.csr_matrix, star: bool) -> np.ndarray:
     """Analytic Gi*/Gi z-scores for validated inputs (``w`` already prepared)."""
     n = len(y)
@@ -133,11 +160,16 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
         Fewer than 9,999 emits :class:`FDRPermutationWarning` because pseudo p-values are then
         too coarse for FDR over many cells.
     seed : int, optional
-        Seed for the permutations (same seed, same p-values).
+        Seed for the permutations (same seed, same p-values).  When ``inference="auto"`` picks
+        permutations and no seed is given, :data:`AUTO_SEED` is used so defaults are reproducible.
     alpha : float
         FDR level for ``significant`` (bins keep Esri's fixed 90/95/99 % meaning).
     inference : {"auto", "analytic", "permutation"}
-        ``"auto"`` (default): analytic p only where the normal tail is accurate at the BH cut
+        ``"auto"`` (default): for non-negative integer counts on equal-weight windows (binary
+        ring / band weights), ``p = max(normal p, exact binomial p)`` of the window count given
+        the total (``inference="binomial+analytic"``): the binomial term is exact under a
+        homogeneous Poisson null at any sparsity, the normal term keeps overdispersed dense
+        data as analytic Gi* treats them.  Other inputs: analytic p only where the normal tail is accurate at the BH cut
         for this n (see :func:`hotspot._inference.choose_inference`); otherwise — sparse or
         skewed counts — conditional permutation with enough draws for BH at this n
         (``P + 1 ≥ 4n/α`` up to a memory cap).  This keeps the share of null runs with any
@@ -164,10 +196,28 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
     min_count = int(min_count)
     wp = prepare_weights(w, n, star)
     off, _ = split_diagonal(wp)
-    inference, permutations, reason = choose_inference(y, off, alpha, inference, permutations)
+    c_win = _equal_window_weight(wp) if star else None
+    counts = bool(np.all(y >= 0) and np.all(y == np.round(y)))
+    if inference == "auto" and permutations is None and c_win is not None and counts:
+        inference, permutations = "binomial+analytic", 0
+        reason = ("auto: integer counts on equal-weight windows: p = max(normal p, exact binomial p "
+                  "of the window sum given the total count); valid for sparse Poisson counts "
+                  "(binomial) and for dense or overdispersed ones (normal)")
+    else:
+        inference, permutations, reason = choose_inference(y, off, alpha, inference, permutations)
+    if seed is None and reason.startswith("auto"):
+        seed = AUTO_SEED  # the default output is reproducible
     z = gi_z(y, wp, star)
     z_sim = None
-    if permutations:
+    if inference == "binomial+analytic":
+        p = np.maximum(2.0 * stats.norm.sf(np.abs(z)), window_binomial_p(y, wp, c_win))
+    elif permutations and reason.startswith("auto") and c_win is not None:
+        c = _equal_window_weight(wp)
+        res = window_permutation(y, np.diff(wp.indptr), (wp @ y) / c, permutations, seed)
+        p = res["p"]
+        z_sim = res["z_sim"]
+        reason += " of the whole Gi* window (self included)"
+    elif permutations:
         warn_permutations(permutations, n)
         res = conditional_permutation(y, off, permutations, seed)
         p = res["p"]

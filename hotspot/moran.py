@@ -12,11 +12,12 @@ from qauipsiz.hotspot._inference import (
     check_neighbours,
     check_w,
     check_y,
+    choose_inference,
     conditional_permutation,
     split_diagonal,
     warn_permutations,
 )
-from qauipsiz.hotspot.gistar import min_bh_discoveries
+from qauipsiz.hotspot.gistar import AUTO_SEED, min_bh_discoveries
 
 QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 """esda's quadrant numbering: 1 high-high, 2 low-high, 3 low-low, 4 high-low."""
@@ -66,10 +67,20 @@ class LocalMoranResult:
     EIc: np.ndarray | None = None
     VIc: np.ndarray | None = None
     params: dict = field(default_factory=dict)
+    reason: str = ""
+    min_count: int = 0
+
+    def summary(self) -> dict:
+        """Cells per cluster label and which inference ran and why."""
+        u, c = np.unique(self.cluster.astype(str), return_counts=True)
+        out: dict = {str(a): int(b) for a, b in zip(u, c, strict=True)}
+        out.update(inference=self.inference, permutations=int(self.permutations),
+                   min_count=int(self.min_count), reason=self.reason)
+        return out
 
 
-def local_moran(y, w, *, transform: str = "r", permutations: int = 0, seed=None,
-                alpha: float = 0.05) -> LocalMoranResult:
+def local_moran(y, w, *, transform: str = "r", permutations: int | None = None, seed=None,
+                alpha: float = 0.05, inference: str = "auto", min_count: int = 0) -> LocalMoranResult:
     """Local Moran's I (Anselin 1995) with analytic or conditional-permutation inference.
 
     Parameters
@@ -80,12 +91,19 @@ def local_moran(y, w, *, transform: str = "r", permutations: int = 0, seed=None,
         Spatial weights (any diagonal is ignored).  Every cell needs a neighbour.
     transform : {"r", "b"}
         Row-standardise the weights (default, as esda) or use them as given.
-    permutations : int
-        0: analytic (conditional randomisation moments, normal approximation).  Otherwise the
-        number of seeded conditional permutations (< 9,999 warns, see :func:`hotspot.gistar.gi_star`).
+    permutations : int, optional
+        None (default): chosen by ``inference``.  0: analytic (conditional randomisation
+        moments, normal approximation).  Otherwise the number of seeded conditional
+        permutations (< 9,999 warns, see :func:`hotspot.gistar.gi_star`).
     seed : int, optional
     alpha : float
         FDR level for clusters.
+    inference : {"auto", "analytic", "permutation"}
+        As in :func:`hotspot.gistar.gi_star`: the default ``"auto"`` uses permutations with
+        enough draws for BH at this n wherever the normal tail is inaccurate at the BH cut.
+    min_count : int
+        HH cells are reported only where the window (self + neighbours) holds at least this
+        total of ``y``; 0 (default) applies no floor.
 
     Returns
     -------
@@ -93,11 +111,14 @@ def local_moran(y, w, *, transform: str = "r", permutations: int = 0, seed=None,
     """
     y = check_y(y)
     n = len(y)
-    permutations = int(permutations)
-    if permutations < 0:
-        raise ValueError(f"permutations={permutations}: must be >= 0")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha}: must be in (0, 1)")
+    min_count = int(min_count)
     off, _ = split_diagonal(check_w(w, n))
     check_neighbours(off)
+    inference, permutations, reason = choose_inference(y, off, alpha, inference, permutations)
+    if seed is None and reason.startswith("auto"):
+        seed = AUTO_SEED  # the default output is reproducible
     wt = _transform(off, transform)
     z = y - y.mean()
     z = z / y.std()
@@ -114,22 +135,23 @@ def local_moran(y, w, *, transform: str = "r", permutations: int = 0, seed=None,
         res = conditional_permutation(z, wt, permutations, seed)
         p = res["p"]
         zs = res["z_sim"] * np.sign(z)  # sign of I, not of the lag
-        inference = "permutation"
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             zs = np.where(VIc > 0, (Ia - EIc) / np.sqrt(VIc), 0.0)
         p = 2.0 * stats.norm.sf(np.abs(zs))
-        inference = "analytic"
     q = bh_adjust(p)
     quad = np.where(z > 0, np.where(lag > 0, 1, 4), np.where(lag > 0, 2, 3)).astype(np.int8)
     sig = q < alpha
+    if min_count > 0:
+        sig &= ~((quad == 1) & ((off @ y + y) < min_count))
     labels = np.array(["ns", "HH", "LH", "LL", "HL"], dtype=object)
     cluster = np.where(sig, labels[quad], "ns").astype(object)
     return LocalMoranResult(Is=Is, z=zs, p=p, q=q, quad=quad, cluster=cluster, significant=sig,
                             alpha=float(alpha), permutations=permutations, inference=inference,
-                            EIc=EIc, VIc=VIc,
+                            EIc=EIc, VIc=VIc, reason=reason, min_count=min_count,
                             params={"n": n, "transform": transform, "permutations": permutations,
-                                    "seed": seed, "alpha": float(alpha),
+                                    "seed": seed, "alpha": float(alpha), "inference": inference,
+                                    "reason": reason, "min_count": min_count,
                                     "min_bh_discoveries": min_bh_discoveries(n, permutations, alpha)})
 
 

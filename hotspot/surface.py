@@ -25,8 +25,8 @@ def _band_weights(city_key: str, res: int, distance_m: float):
 def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str = "count",
                   k: int = 1, distance_m: float | str | None = None, kernel: str = "quartic",
                   bandwidth_m: float | None = None, weight_col: str = "harm_weight",
-                  permutations: int = 0, seed=None, alpha: float = 0.05, lisa: bool = True,
-                  **filters) -> pd.DataFrame:
+                  permutations: int | None = None, seed=None, alpha: float = 0.05, lisa: bool = True,
+                  inference: str = "auto", min_count: int = 0, **filters) -> pd.DataFrame:
     """Hot-spot surface of a city: one row per H3 cell of the (filled) city polygon.
 
     Parameters
@@ -52,8 +52,12 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
         binned points.
     weight_col : str
         Harm-weight column summed into ``weighted``.
-    permutations, seed, alpha
-        Inference options of :func:`hotspot.gistar.gi_star` (0 = analytic, the default).
+    permutations, seed, alpha, inference, min_count
+        Inference options of :func:`hotspot.gistar.gi_star`.  Default ``inference="auto"``:
+        analytic only where the normal tail is accurate at the BH cut, else conditional
+        permutations with enough draws for BH at this n (false-alarm rate on data with no
+        pattern ≤ ``alpha`` at every sparsity); ``permutations=0`` forces analytic.
+        ``attrs["params"]`` records ``inference``, ``permutations``, ``min_count`` and ``reason``.
     lisa : bool
         Compute local Moran clusters (else the ``lisa`` column is ``"ns"``).
     **filters
@@ -141,16 +145,27 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
             neigh["scale"] = scale_info
 
     note = None
+    inf_meta = {"inference": "none", "permutations": 0, "min_count": int(min_count),
+                "reason": "no statistic computed"}
     if np.ptp(y) == 0:
         note = "no variation across cells after filters: no statistic computed"
         n = len(cells)
         gi_z, gi_p, gi_q, gi_b = np.zeros(n), np.ones(n), np.ones(n), np.zeros(n, np.int8)
         lisa_lab = np.full(n, "ns", dtype=object)
     else:
-        g = gi_star(y, w, star=True, permutations=permutations, seed=seed, alpha=alpha)
+        g = gi_star(y, w, star=True, permutations=permutations, seed=seed, alpha=alpha,
+                    inference=inference, min_count=min_count)
         gi_z, gi_p, gi_q, gi_b = g.z, g.p, g.q, g.bin
+        inf_meta = {"inference": g.inference, "permutations": int(g.permutations),
+                    "min_count": int(g.min_count), "reason": g.reason,
+                    "min_bh_discoveries": g.params["min_bh_discoveries"]}
         if lisa:
-            lisa_lab = local_moran(y, w, permutations=permutations, seed=seed, alpha=alpha).cluster
+            lm = local_moran(y, w, permutations=permutations, seed=seed, alpha=alpha,
+                             inference=inference, min_count=min_count)
+            lisa_lab = lm.cluster
+            inf_meta["lisa_inference"] = lm.inference
+            inf_meta["lisa_permutations"] = int(lm.permutations)
+            inf_meta["lisa_reason"] = lm.reason
         else:
             lisa_lab = np.full(len(cells), "ns", dtype=object)
 
@@ -162,9 +177,9 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
     params = {
         "generator": "qauipsiz.hotspot.surface.hotspot_table", "city": c.key, "res": res, "value": value,
         **neigh, "kernel": kernel, "bandwidth_m": float(bandwidth_m), "bandwidth_rule": rule,
-        "metric_epsg": c.epsg, "gi": "Gi* (self included), analytic" if not permutations
-        else f"Gi* (self included), {permutations} conditional permutations",
-        "permutations": int(permutations), "seed": seed, "alpha": alpha,
+        "metric_epsg": c.epsg, "gi": "Gi* (self included), analytic" if not inf_meta["permutations"]
+        else f"Gi* (self included), {inf_meta['permutations']} permutations",
+        **inf_meta, "seed": seed, "alpha": alpha,
         "fdr": "benjamini-hochberg", "bins": "±3/±2/±1 = q<0.01/0.05/0.10",
         "filters": {k_: _jsonable(v) for k_, v in filters.items() if v is not None},
         "n_input": n_input, "n_filtered": len(df), "n_binned": int(keep.sum()),

@@ -99,7 +99,12 @@ def hotspots_cmd(
                                    help="Distance band in metres instead of rings, or 'auto' (Esri rules)."),
     kernel: str = typer.Option("quartic", "--kernel", help="quartic, epanechnikov or gaussian."),
     bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="KDE radius, metres (default Esri's rule)."),
-    permutations: int = typer.Option(0, "--permutations", help="0 = analytic (default); else ≥ 9,999, 99,999 advised for ~50k cells."),
+    permutations: int = typer.Option(None, "--permutations",
+                                     help="Default: chosen by --inference; 0 = analytic; else the draw count (≥ 9,999)."),
+    inference: str = typer.Option("auto", "--inference",
+                                  help="auto (default: permutations where the normal approximation fails, "
+                                       "e.g. sparse counts), analytic or permutation."),
+    min_count: int = typer.Option(0, "--min-count", help="Least incidents in a hot cell's window (0 = no floor)."),
     seed: int = typer.Option(None, "--seed", help="Permutation seed."),
     alpha: float = typer.Option(0.05, "--alpha", help="FDR level for LISA clusters / significance."),
     categories: str = typer.Option(None, "--categories", help="Comma-separated category keys."),
@@ -137,7 +142,7 @@ def hotspots_cmd(
         try:
             table = hotspot_table(df, city, res, value=value, k=k, distance_m=dist, kernel=kernel,
                                   bandwidth_m=bandwidth_m, permutations=permutations, seed=seed,
-                                  alpha=alpha, **filters)
+                                  alpha=alpha, inference=inference, min_count=min_count, **filters)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
     params = dict(table.attrs["params"], incidents=source)
@@ -150,7 +155,11 @@ def hotspots_cmd(
     summary = {"out": str(out), "format": fmt, "cells": len(table), "incidents_binned": params["n_binned"],
                "hot_99": int(bins.get(3, 0)), "hot_95": int(bins.get(2, 0)), "hot_90": int(bins.get(1, 0)),
                "cold_any": int(bins[bins.index < 0].sum()),
+               "inference": params.get("inference"), "permutations": params.get("permutations"),
+               "min_count": params.get("min_count"), "reason": params.get("reason"),
                "lisa": {k_: int(v) for k_, v in table["lisa"].value_counts().items()}}
+    console.print(f"Gi*: {params.get('inference')} ({params.get('permutations')} permutations, "
+                  f"min_count {params.get('min_count')}): {params.get('reason')}", highlight=False)
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
