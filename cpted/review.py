@@ -174,19 +174,19 @@ def load_rules(path: str | Path | None = None) -> list[dict]:
 
 # ----------------------------------------------------------------------------- shared measurements
 
-def _lux_field(d: Design, cell_m: float = 1.0):
+def lux_field(d: Design, cell_m: float = 1.0):
     """Illuminance on a ``cell_m`` grid over the site (buildings excluded), cached on the design."""
     if "lux" in d.cache:
         return d.cache["lux"]
     site = shapely.union_all(d.geoms("site"))
     grid = lighting.sample_grid([site], cell_m, exclude=d.geoms("building"))
-    lx, ly, lh, li = _lamp_arrays(d)
+    lx, ly, lh, li = lamp_arrays(d)
     lux = lighting.illuminance(grid.x, grid.y, lx, ly, lh, li) if lx is not None else None
     d.cache["lux"] = (grid, lux)
     return grid, lux
 
 
-def _lamp_arrays(d: Design):
+def lamp_arrays(d: Design):
     lamps = d["lamp"]
     if len(lamps) == 0 or lamps[["height_m", "flux_lm"]].isna().any().any():
         return None, None, None, None
@@ -194,7 +194,7 @@ def _lamp_arrays(d: Design):
 
 
 def _lux_at(d: Design, x, y):
-    lx, ly, lh, li = _lamp_arrays(d)
+    lx, ly, lh, li = lamp_arrays(d)
     return lighting.illuminance(x, y, lx, ly, lh, li)
 
 
@@ -302,7 +302,7 @@ def check_zone_lighting(d: Design, rule: dict, norms: pd.DataFrame) -> dict:
     why = _no_lamps(d)
     if why:
         return _result(rule, NOT_CHECKABLE, None, req, "lx", why)
-    grid, lux = _lux_field(d)
+    grid, lux = lux_field(d)
     owner = grid.burn(polys, np.arange(1, len(polys) + 1))
     avg = np.array([lux[owner == k + 1].mean() if (owner == k + 1).any() else
                     float(_lux_at(d, [shapely.centroid(g).x], [shapely.centroid(g).y])[0])
@@ -449,7 +449,7 @@ def check_zone_camera(d: Design, rule: dict, norms=None) -> dict:
     cam, why = _cams(d)
     if why and len(d["camera"]):
         return _result(rule, NOT_CHECKABLE, None, need, "share", why)
-    grid, _ = _lux_field(d)
+    grid, _ = lux_field(d)
     owner = grid.burn(polys, np.arange(1, len(polys) + 1))
     sel = np.flatnonzero(owner > 0)
     seen = np.zeros(len(sel), bool)
@@ -493,7 +493,7 @@ def check_playground_overlook(d: Design, rule: dict, norms=None) -> dict:
         nv[nv == 0] = 1
         watchers.append(np.c_[px + 0.5 * vx / nv, py + 0.5 * vy / nv])
     w = np.concatenate(watchers)
-    grid, _ = _lux_field(d)
+    grid, _ = lux_field(d)
     owner = grid.burn(polys, np.arange(1, len(polys) + 1))
     sel = np.flatnonzero(owner > 0)
     m = cameras.coverage_matrix(w, 0.0, 360.0, 1.0, 1.0, np.c_[grid.x[sel], grid.y[sel]], _occluder(d), range_m=dist)
@@ -585,10 +585,3 @@ def _jsonable(v):
 def to_json(result: dict, indent: int | None = 2) -> str:
     """The review result as JSON text (``{"design", "summary", "rules": [...]}``)."""
     return json.dumps({k: v for k, v in result.items() if not k.startswith("_")}, ensure_ascii=False, indent=indent)
-
-
-def to_html(result: dict, lang: str = "ru") -> str:
-    """A self-contained HTML report (inline SVG map, no external assets) of a review result."""
-    from qauipsiz.cpted.report import render_review_html
-
-    return render_review_html(result, lang)

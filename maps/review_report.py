@@ -1,5 +1,5 @@
-"""Self-contained HTML report of a design review: an inline SVG map (illuminance as an inline PNG) and
-the rule table.  No external assets, no CDN: the file works offline."""
+"""Self-contained HTML report of a CPTED design review (rendering lives in maps, not in cpted): an
+inline SVG map (illuminance as an inline PNG) and the rule table.  No external assets, no CDN: the file works offline."""
 from __future__ import annotations
 
 import base64
@@ -10,7 +10,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from qauipsiz.cpted import cameras
+from qauipsiz.cpted import cameras, lighting
+from qauipsiz.cpted.review import lamp_arrays, lux_field
 
 LABELS = {
     "title": {"kk": "Жобаны CPTED бойынша тексеру", "ru": "Проверка проекта по нормам CPTED", "en": "CPTED design review"},
@@ -64,13 +65,12 @@ def _path_d(geom, tx) -> str:
 
 
 def render_review_html(result: dict, lang: str = "ru") -> str:
-    """Render a :func:`cpted.review.review` result as one self-contained HTML page."""
+    """Render a :func:`qauipsiz.cpted.review.review` result as one self-contained HTML page."""
     if lang not in ("kk", "ru", "en"):
         raise ValueError(f"lang must be kk, ru or en, got {lang!r}")
     d = result.get("_design")
     if d is None:
         raise ValueError("render_review_html needs the result of cpted.review.review (with its design)")
-    from qauipsiz.cpted.review import _lux_field
 
     site = shapely.union_all(d.geoms("site"))
     x0, y0, x1, y1 = site.bounds
@@ -85,11 +85,8 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * scale:.0f}" height="{h * scale:.0f}" '
            f'viewBox="0 0 {w * scale:.0f} {h * scale:.0f}" style="background:#f4f4f0;border:1px solid #ccc">']
     try:  # display raster: every cell of the site (also under roofs, which are drawn over it)
-        _lux_field(d)
-        from qauipsiz.cpted import lighting
-        from qauipsiz.cpted.review import _lamp_arrays
-
-        lx, ly, lh, li = _lamp_arrays(d)
+        lux_field(d)
+        lx, ly, lh, li = lamp_arrays(d)
         grid = lighting.sample_grid([site], 1.0)
         lux = lighting.illuminance(grid.x, grid.y, lx, ly, lh, li) if lx is not None else None
     except Exception:  # noqa: BLE001 - a map without the lux layer is still a map

@@ -103,7 +103,8 @@ def review_cmd(
 
     Exit code 0 when no rule fails, 1 when some rule fails, 2 on bad input.
     """
-    from qauipsiz.cpted.review import review, to_html, to_json
+    from qauipsiz.cpted.review import review, to_json
+    from qauipsiz.maps.review_report import render_review_html
 
     try:
         res = review(design, rules, norms=norms, city=city)
@@ -112,7 +113,7 @@ def review_cmd(
         raise typer.Exit(2) from None
     if html_out:
         html_out.parent.mkdir(parents=True, exist_ok=True)
-        html_out.write_text(to_html(res, lang), encoding="utf-8")
+        html_out.write_text(render_review_html(res, lang), encoding="utf-8")
     if as_json:
         typer.echo(to_json(res))
     else:

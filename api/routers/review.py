@@ -25,6 +25,8 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
                                   Query(description="city whose UTM zone to use")] = None,
                   p: Principal = Depends(require("review")), svc: Services = Depends(services)):
     from qauipsiz.cpted import review as rv
+    from qauipsiz.maps.review_report import render_review_html
+
     raw = file.file.read(MAX_DESIGN_BYTES + 1)
     if len(raw) > MAX_DESIGN_BYTES:
         raise ApiError(413, f"design larger than {MAX_DESIGN_BYTES // 2**20} MiB", slug="payload-too-large")
@@ -41,5 +43,5 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
         except (KeyError, TypeError, AttributeError) as e:  # malformed feature members
             raise ApiError(400, f"design: malformed GeoJSON ({type(e).__name__}: {e})", slug="bad-request") from e
     if format == "html":
-        return HTMLResponse(rv.to_html(result, lang=lang))
+        return HTMLResponse(render_review_html(result, lang=lang))
     return Response(rv.to_json(result, indent=None), media_type="application/json")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qauipsiz.cpted.review import load_design, load_rules, review, to_html, to_json
+from qauipsiz.cpted.review import load_design, load_rules, review, to_json
+from qauipsiz.maps.review_report import render_review_html
 
 DESIGNS = Path(__file__).resolve().parents[2] / "data" / "designs"
 ALL_RULES = {r["id"] for r in load_rules()}
@@ -101,7 +102,7 @@ def test_json_and_html_outputs():
     for r in data["rules"]:
         assert {"id", "status", "measured", "required", "source"} <= set(r)
     for lang, word in (("ru", "НЕ СООТВЕТСТВУЕТ"), ("kk", "СӘЙКЕС ЕМЕС"), ("en", "FAIL")):
-        html = to_html(res, lang)
+        html = render_review_html(res, lang)
         assert "<svg" in html and "data:image/png;base64," in html and word in html
         # self-contained: no external scripts, styles or images
         assert not re.search(r"""(src|href)=["']https?://""", html)
