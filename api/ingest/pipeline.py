@@ -43,7 +43,7 @@ a DataFrame with the same index and columns ``lat, lon`` (decimal degrees, NaN w
 kept in the quarantine row when unmatched)."""
 
 QUARANTINE_META = ("_quarantine_id", "_reason", "_field", "_message", "_row_number", "_file_name", "_source",
-                   "_batch_id")
+                   "_batch_id", "_source_row")
 """Columns that ``qauipsiz quarantine export`` adds; they are not part of a row's raw content."""
 MIN_DATE = pd.Timestamp("1990-01-01", tz="UTC")
 MAX_DATE_WARNINGS = 1000
@@ -403,9 +403,20 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     if len(qpos):
         sub = df.iloc[qpos][raw_cols].rename(columns={"__geom_lat": "_lat", "__geom_lon": "_lon"})
         sub = sub.astype(object).where(sub.notna(), None)
+        # the row number a quarantine-export row had in its original file (so an unchanged row
+        # re-quarantined from the export hashes like its open entry)
+        orig_row = pd.to_numeric(df["_row_number"], errors="coerce") if "_row_number" in df.columns else None
+        seen_raw: set[str] = set()
         for i, rec in zip(qpos, sub.to_dict("records"), strict=True):
-            if MALFORMED in df.columns and df[MALFORMED].iat[i] is not None:
-                rec = {"_line": df[MALFORMED].iat[i]}
+            line = df[MALFORMED].iat[i] if MALFORMED in df.columns else None
+            if isinstance(line, str):  # (a missing marker may read back as NaN, which is not None)
+                rec = {"_line": line}
+            key = json.dumps(rec, ensure_ascii=False, default=str, sort_keys=True)
+            if key in seen_raw:
+                # an identical bad row is still its own row: its source row number makes it distinct
+                r0 = orig_row.iat[i] if orig_row is not None and pd.notna(orig_row.iat[i]) else rownum[i]
+                rec = {**rec, "_source_row": int(r0)}
+            seen_raw.add(key)
             msg = f"row {rownum[i]}: " + (f"field {fld[i]}: " if fld[i] else "") + REASONS[reason[i]]
             if detail[i] is not None and reason[i] not in ("empty_row", "missing_date", "no_location",
                                                             "missing_article"):
