@@ -162,3 +162,19 @@ def test_power_sparse(sparse_grid):
     r = gi_star(sparse_grid.y, sparse_grid.w)
     rec, fdp = recovery(r.bin >= 2, sparse_grid)
     assert rec >= 0.80 and fdp <= 0.05, (rec, fdp)
+
+
+def test_hotspot_table_records_default_inference():
+    import pandas as pd
+
+    from qauipsiz.hotspot.surface import hotspot_table
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"lat": 51.16 + rng.normal(0, 0.01, 300), "lon": 71.44 + rng.normal(0, 0.015, 300),
+                       "harm_weight": rng.uniform(0.5, 2, 300)})
+    t = hotspot_table(df, "astana", res=8, bandwidth_m=500)
+    p = t.attrs["params"]
+    assert p["inference"] == "binomial+analytic" and p["permutations"] == 0 and p["min_count"] == 0
+    assert p["reason"].startswith("auto") and p["lisa_inference"] == "permutation"
+    t0 = hotspot_table(df, "astana", res=8, bandwidth_m=500, permutations=0, min_count=2)
+    assert t0.attrs["params"]["inference"] == "analytic" and t0.attrs["params"]["min_count"] == 2
