@@ -19,6 +19,12 @@ import pandas as pd
 FORMATS = ("csv", "xlsx", "geojson", "gpkg", "parquet")
 MALFORMED = "_malformed"
 """Column set on rows whose field count differs from the header's (value: the raw line)."""
+UNCLOSED = "_unclosed_quote"
+"""Column set (``True``) on rows whose line leaves a quote open; :data:`MALFORMED` holds the raw line."""
+MAX_RECORD_LINES = 20
+MAX_RECORD_CHARS = 20_000
+"""A quoted field may span lines (a newline in an address), but not more than this: a quote still
+open after that (or at the end of the file) was a stray quote, and only its own line is bad."""
 
 
 @dataclass
@@ -136,7 +142,11 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
         text = text.replace("\r\n", "\n")
         text = text.replace("\r", "\n" if "\n" not in text else " ")
     sep = sep or detect_separator(text[:200_000])
-    df, rows, blank = _read_csv_arrow(text, sep)
+    df = None
+    if '"' in text:
+        df, rows, blank = _read_csv_guarded(text, sep)
+    if df is None:
+        df, rows, blank = _read_csv_arrow(text, sep)
     if df is None:
         df, rows, blank = _read_csv_records(text, sep)
     # trailing blank lines of a file are not records
@@ -146,9 +156,98 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
             last -= 1
         df, rows = df.iloc[:last], rows[:last]
     df.columns = [str(c).strip() for c in df.columns]
+    _unescape_quarantine_export(df)
+    return RawTable(df.reset_index(drop=True), rows, "csv", sha256_file(path), enc, sep)
+
+
+def _unescape_quarantine_export(df: pd.DataFrame) -> None:
+    """Strip the protective ``'`` our CSV writer puts before ``= + - @`` — only in a file that is our
+    own quarantine export (it has a ``_quarantine_id`` column).  In any other file a leading ``'``
+    is data and is kept (``'=1+1`` stays ``'=1+1``)."""
+    if "_quarantine_id" not in df.columns:
+        return
     for c in df.columns:
         df[c] = unescape_formula(df[c])
-    return RawTable(df.reset_index(drop=True), rows, "csv", sha256_file(path), enc, sep)
+
+
+def _field_re(sep: str):
+    import re
+
+    d = re.escape(sep)
+    field = f'(?:"(?:[^"]|"")*"(?:[^"{d}][^{d}]*)?|[^"{d}][^{d}]*|)'
+    return re.compile(f"{field}(?:{d}{field})*", re.S)
+
+
+def _read_csv_guarded(text: str, sep: str):
+    """Records when the text has quotes: a quoted field may span up to :data:`MAX_RECORD_LINES`
+    lines / :data:`MAX_RECORD_CHARS` characters and must then close into a record of the header's
+    field count; otherwise the quote was stray and its line alone becomes a row marked
+    :data:`UNCLOSED` (and :data:`MALFORMED`), so one quote never swallows the following lines.
+    Returns ``(None, None, None)`` when no line leaves a quote open (the usual readers handle it)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    rx = _field_re(sep)
+    is_open = [('"' in ln) and rx.fullmatch(ln) is None for ln in lines]
+    if not any(is_open[1:]) and not is_open[:1] == [True]:
+        return None, None, None
+    if not lines or is_open[0]:
+        return None, None, None  # a broken header: the csv reader reports what it can
+    header = _dedupe_header(next(csv.reader([lines[0]], delimiter=sep)))
+    k = len(header)
+    recs, rows, unclosed = [], [], []
+    i = 1
+    while i < len(lines):
+        ln = lines[i]
+        if not is_open[i]:
+            recs.append(next(csv.reader([ln], delimiter=sep)) if ln else [])
+            rows.append(i + 1)
+            unclosed.append(None)
+            i += 1
+            continue
+        j, chunk, ok = i, ln, False
+        while j + 1 < len(lines) and j + 1 - i < MAX_RECORD_LINES and len(chunk) <= MAX_RECORD_CHARS:
+            j += 1
+            chunk += "\n" + lines[j]
+            if rx.fullmatch(chunk) is not None:
+                ok = True
+                break
+        rec = next(csv.reader([chunk], delimiter=sep)) if ok else None
+        if ok and len(rec) == k:
+            recs.append(rec)
+            rows.append(i + 1)
+            unclosed.append(None)
+            i = j + 1
+        else:  # a stray quote: the field ends with its line, the line is quarantined
+            recs.append([""] * k)
+            rows.append(i + 1)
+            unclosed.append(ln)
+            i += 1
+    n = len(recs)
+    lens = np.fromiter(map(len, recs), dtype=np.int64, count=n)
+    blank = lens == 0
+    bad = (lens != k) & ~blank
+    df = pd.DataFrame([r if len(r) == k else [""] * k for r in recs], columns=header, dtype=object) if n \
+        else pd.DataFrame(columns=header, dtype=object)
+    mal = np.array(unclosed + [None] * 0, dtype=object) if n else np.array([], dtype=object)
+    mal[bad] = [sep.join(recs[x]) for x in np.flatnonzero(bad)]
+    df[MALFORMED] = mal
+    df[UNCLOSED] = np.array([u is not None for u in unclosed], dtype=bool) if n else np.array([], dtype=bool)
+    for c in header:
+        col = df[c]
+        df[c] = col.where(col != "", None)
+    return df, np.asarray(rows, dtype=np.int64), blank
+
+
+def _dedupe_header(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):  # duplicate headers get .1, .2 … as in pandas
+        if h in seen:
+            seen[h] += 1
+            header[i] = f"{h}.{seen[h]}"
+        else:
+            seen[h] = 0
+    return header
 
 
 TEXT = "string[pyarrow]"
@@ -249,8 +348,7 @@ def read_xlsx(path: str | Path, sheet=0) -> RawTable:
             last -= 1
         df, rows = df.iloc[:last], rows[:last]
     df = df.astype(object).where(df.notna(), None)
-    for c in df.columns:
-        df[c] = unescape_formula(df[c])
+    _unescape_quarantine_export(df)
     return RawTable(df.reset_index(drop=True), rows, "xlsx", sha256_file(path))
 
 

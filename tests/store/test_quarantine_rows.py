@@ -107,5 +107,6 @@ def test_out_of_range_date_quarantines_only_its_row(tmp_path, store):
     _identity(rep)
     assert (rep.input, rep.accepted, rep.quarantined) == (4, 3, 1)
     q = store.quarantine_rows("astana")
-    assert q["row_number"].tolist() == [4] and q["field"].iat[0] == "occurred_at" or q["field"].iat[0]
+    assert q["row_number"].tolist() == [4]
+    assert q["field"].iat[0] == "occurred_at"
     assert json.loads(q["raw"].iat[0])["Дата совершения"] == "9999-12-31"
