@@ -1,4 +1,5 @@
 # qauipsiz — the two set-up commands are `make run` and `make test`.
+SHELL   := /bin/bash
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -36,9 +37,13 @@ pipeline: demo
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
-## bench: every benchmark against its peer, one after another
+## bench: every benchmark against its peer, then bench/README.md regenerated from their output
+BENCH_ARGS ?=
 bench: demo
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	mkdir -p bench/out
+	set -o pipefail; for b in bench/[a-z]*.py; do n=$$(basename $$b .py); [ $$n = report ] && continue; \
+	  echo "== $$b"; $(BIN)/python -u $$b $(BENCH_ARGS) 2>&1 | tee bench/out/$$n.txt || exit 1; done
+	$(BIN)/python bench/report.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check qauipsiz hotspot cpted maps api tests bench
