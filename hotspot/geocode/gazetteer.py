@@ -27,9 +27,15 @@ from qauipsiz.hotspot.geocode.normalize import (
     stem,
 )
 from qauipsiz.hotspot.paths import data_dir
-from qauipsiz.hotspot.streets import JUMP_M, has_streets, intersections_path, streets_from_json, streets_path
+from qauipsiz.hotspot.streets import (
+    JUMP_M,
+    has_streets,
+    intersections_path,
+    streets_from_json,
+    streets_path,
+)
 
-BUILD_VERSION = 5
+BUILD_VERSION = 6
 """The gazetteer's data-format version: bump it whenever the normaliser's canonical forms or the
 table layout change (a shipped gazetteer of another version is rebuilt; ``tests/geocode`` checks
 that the shipped tables equal a fresh build, so a forgotten bump fails the tests)."""
@@ -40,7 +46,15 @@ CROSSING_CELL_M = 200.0
 CROSSING_RADIUS_M = 30.0
 """Base uncertainty of an intersection point (metres): half a wide crossing."""
 
+PIECE_GAP_M = 1000.0
+"""Parts of one street entity more than this far apart (metres) are separate *pieces*: a name that
+only reaches such a street cannot say which piece is meant (namesakes in different quarters or in a
+suburb, e.g. Мұстафа Шоқай көшесі in Kosshy and улица Мустафа Шокай in the city)."""
+
 TABLES = ("streets", "street_districts", "aliases", "crossings", "addresses", "pois", "districts")
+PIECE_TABLES = ("pieces", "piece_districts")
+"""Tables derived from ``streets`` alone; a folder without them (an older build) gets them
+recomputed on :meth:`Gazetteer.load`."""
 
 
 @dataclass
@@ -72,6 +86,15 @@ class Gazetteer:
         with the district's representative point and radius.
     meta : dict
         ``city, version, sources (path → sha256), epsg, center (lat, lon), radius_m, counts``.
+    pieces : DataFrame
+        ``sid, piece, lat, lon, uncertainty_m, length_m, districts`` — each street's parts grouped
+        into pieces (parts within :data:`PIECE_GAP_M` of each other are one piece); ``lat, lon``
+        is the point on the piece nearest its vertex centroid, ``uncertainty_m`` the farthest
+        vertex of the piece from it, ``districts`` the "|"-joined districts it crosses ("" when
+        outside every district).  Computed from ``streets`` when not given.
+    piece_districts : DataFrame
+        ``sid, piece, district, lat, lon, uncertainty_m, length_m`` — each piece clipped to each
+        district it crosses.
     """
 
     city: str
@@ -83,12 +106,18 @@ class Gazetteer:
     pois: pd.DataFrame
     districts: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    pieces: pd.DataFrame | None = None
+    piece_districts: pd.DataFrame | None = None
+
+    def __post_init__(self):
+        if self.pieces is None or self.piece_districts is None:
+            self.pieces, self.piece_districts = street_pieces(self.city, self.streets)
 
     def save(self, out_dir: str | Path) -> Path:
         """Write the tables as Parquet files and ``meta.json`` into ``out_dir``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for t in TABLES:
+        for t in TABLES + PIECE_TABLES:
             getattr(self, t).to_parquet(out / f"{t}.parquet", index=False)
         (out / "meta.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1), encoding="utf-8")
         return out
@@ -102,7 +131,9 @@ class Gazetteer:
             raise ValueError(f"{f}: not a gazetteer folder (no meta.json)")
         meta = json.loads(meta_p.read_text(encoding="utf-8"))
         tables = {t: pd.read_parquet(f / f"{t}.parquet") for t in TABLES}
-        return cls(city=meta["city"], meta=meta, **tables)
+        if all((f / f"{t}.parquet").exists() for t in PIECE_TABLES):
+            tables.update({t: pd.read_parquet(f / f"{t}.parquet") for t in PIECE_TABLES})
+        return cls(city=meta["city"], meta=meta, **tables)  # older folders: pieces recomputed
 
 
 def sha256_file(path: str | Path) -> str:
@@ -122,6 +153,85 @@ def _rep_point(geom: shapely.Geometry) -> tuple[float, float, float]:
     px, py = p.x, p.y
     r = float(np.sqrt(((xy - [px, py]) ** 2).sum(axis=1)).max()) if len(xy) else 0.0
     return px, py, r
+
+
+def _pieces_of(geom: shapely.Geometry, gap_m: float) -> list[shapely.Geometry]:
+    """Split a street's geometry into pieces: parts closer than ``gap_m`` are joined (single linkage)."""
+    parts = shapely.get_parts(geom)
+    parts = parts[~shapely.is_empty(parts)]
+    if len(parts) <= 1:
+        return [geom] if len(parts) else []
+    a, b = shapely.STRtree(parts).query(parts, predicate="dwithin", distance=gap_m)
+    root = list(range(len(parts)))
+
+    def find(i):
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            root[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(parts)):
+        groups.setdefault(find(i), []).append(i)
+    out = []
+    for _r, ix in sorted(groups.items()):  # ordered by each piece's first part
+        ps = parts[ix]
+        if len(ps) == 1:
+            out.append(ps[0])
+        elif all(shapely.get_type_id(ps) == 1):
+            out.append(shapely.multilinestrings(list(ps)))
+        else:
+            out.append(shapely.union_all(ps))
+    return out
+
+
+def street_pieces(city: str, streets: pd.DataFrame, gap_m: float = PIECE_GAP_M) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pieces of every street (see :class:`Gazetteer`'s ``pieces``) and their district clips.
+
+    Parameters
+    ----------
+    city : str
+        City registry key (UTM CRS of the ``wkb`` column, district polygons).
+    streets : DataFrame
+        The gazetteer's ``streets`` table (``sid``, ``wkb`` in the city's metric CRS).
+    gap_m : float
+        Parts farther apart than this (metres) are different pieces.
+
+    Returns
+    -------
+    (pieces, piece_districts) : tuple of DataFrame
+    """
+    c = get_city(city)
+    dist = c.districts.to_crs(c.epsg)
+    dkeys = list(dist["district"])
+    dgeoms = dist.geometry.values
+    prow, drow = [], []
+    for sid, wkb in zip(streets["sid"].astype(int), streets["wkb"], strict=True):
+        geom = shapely.from_wkb(wkb)
+        if geom is None or geom.is_empty:
+            continue
+        for k, pg in enumerate(_pieces_of(geom, gap_m)):
+            px, py, r = _rep_point(pg)
+            clipped = shapely.intersection(pg, dgeoms)
+            hit = np.flatnonzero(~shapely.is_empty(clipped))
+            prow.append((int(sid), k, px, py, r, float(pg.length), "|".join(dkeys[i] for i in hit)))
+            for i in hit:
+                cx, cy, cr = _rep_point(clipped[i])
+                drow.append((int(sid), k, dkeys[i], cx, cy, cr, float(clipped[i].length)))
+    pieces = pd.DataFrame(prow, columns=["sid", "piece", "x", "y", "uncertainty_m", "length_m", "districts"])
+    pdist = pd.DataFrame(drow, columns=["sid", "piece", "district", "x", "y", "uncertainty_m", "length_m"])
+    for t in (pieces, pdist):
+        lo, la = c.to_wgs84(t["x"].to_numpy(float), t["y"].to_numpy(float))
+        t.insert(2, "lat", np.asarray(la, float).reshape(-1))
+        t.insert(3, "lon", np.asarray(lo, float).reshape(-1))
+    pieces = pieces.drop(columns=["x", "y"])
+    pdist = pdist.drop(columns=["x", "y"])
+    pdist = pdist[["sid", "piece", "district", "lat", "lon", "uncertainty_m", "length_m"]]
+    return pieces.astype({"sid": "int64", "piece": "int64"}), pdist.astype({"sid": "int64", "piece": "int64"})
 
 
 def city_fold_names(city) -> frozenset:
@@ -447,8 +557,12 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
                    "crossings": len(crossings), "addresses": len(adr), "pois": len(poi)},
         "attribution": "© OpenStreetMap contributors (ODbL 1.0)",
     }
+    pieces, piece_districts = street_pieces(c.key, streets_df)
+    meta["counts"]["pieces"] = len(pieces)
+    meta["piece_gap_m"] = PIECE_GAP_M
     return Gazetteer(city=c.key, streets=streets_df, street_districts=street_districts, aliases=aliases_df,
-                     crossings=crossings, addresses=adr, pois=poi, districts=_district_table(c), meta=meta)
+                     crossings=crossings, addresses=adr, pois=poi, districts=_district_table(c), meta=meta,
+                     pieces=pieces, piece_districts=piece_districts)
 
 
 def _rel(path: str) -> str:
@@ -473,7 +587,7 @@ def has_gazetteer(city: str) -> bool:
 
 def is_stale(g_meta: dict) -> bool:
     """True when a saved gazetteer's sources, type words or build version changed since it was built."""
-    if g_meta.get("version") != BUILD_VERSION:
+    if g_meta.get("version") != BUILD_VERSION or g_meta.get("piece_gap_m", PIECE_GAP_M) != PIECE_GAP_M:
         return True
     if g_meta.get("extras", {}).get("addresses") or g_meta.get("extras", {}).get("pois"):
         return False  # custom builds with extras are rebuilt only by the user

@@ -11,10 +11,18 @@ Order of attempts for a street phrase (the first that succeeds wins):
 4. **fuzzy** — rapidfuzz ``ratio`` of the sorted key against all street keys (cut-off 70) —
    score = 0.9 × similarity.
 
-Ties (several streets with the key) are broken by the type word, then by the hinted district,
-then by length; an unresolved tie costs 10 points.  A result is *confident* when its score is at
-least :data:`CONFIDENT_SCORE`, and *matched* when it is at least :data:`ACCEPT_SCORE` with a point
-at street precision or better; other rows go to quarantine with their best three candidates.
+Ties (several streets with the key) are broken by the type word, then by the hinted district.
+A street is placed on one of its *pieces* (parts more than ``PIECE_GAP_M`` apart are separate
+pieces, see :mod:`.gazetteer`): the hinted district's piece, or the only one.  When several
+streets or pieces remain and nothing separates them (district hint, intersection, a house number
+in the address points), the answer is **ambiguous**: every candidate is listed, the precision is
+``district`` (all candidates in one district) or ``city``, and the score is at most
+:data:`AMBIGUOUS_SCORE` — below :data:`ACCEPT_SCORE`, so the row goes to quarantine.  Any answer
+whose uncertainty exceeds :data:`WIDE_M` scores at most :data:`WIDE_SCORE` (never confident).
+
+A result is *confident* when its score is at least :data:`CONFIDENT_SCORE`, and *matched* when it
+is at least :data:`ACCEPT_SCORE` with a point at street precision or better; other rows go to
+quarantine with their candidates.
 """
 from __future__ import annotations
 
@@ -50,9 +58,19 @@ MATCHED_PRECISIONS = ("address", "intersection", "poi", "street")
 
 RESULT_COLUMNS = ("lat", "lon", "precision", "score", "uncertainty_m", "matched", "candidates")
 
-AMBIGUITY_COST = 20.0
-"""Score cost of an unresolved tie between streets (e.g. "Кабанбай батыра" without a type word:
-Қабанбай батыр даңғылы or Қабанбай батыр көшесі)."""
+AMBIGUOUS_SCORE = 60.0
+"""Highest score of an ambiguous answer: the text names two or more streets (or far-apart pieces of
+one street) and nothing separates them.  It is below :data:`ACCEPT_SCORE`: ambiguous rows are not
+accepted and go to quarantine with every candidate, for a person to choose (a district centroid or
+one guessed piece would put the incident on the wrong street for a share of the rows)."""
+
+WIDE_M = 1000.0
+"""An answer whose uncertainty radius exceeds this (metres) is never confident."""
+
+WIDE_SCORE = 79.0
+"""Highest score of an answer whose uncertainty exceeds :data:`WIDE_M` (below 80, below
+:data:`CONFIDENT_SCORE`; still at least :data:`ACCEPT_SCORE`, so a long street stays accepted at
+street precision with its wide radius)."""
 
 _INTERSECT_MAX_M = 60.0
 _EXACT_RE = r"^\s*(?P<name>[^,;/]+?)\s*(?:,\s*(?:д\.|дом)?\s*(?P<house>\d{1,4}[а-я]?(?:\s*/\s*\d{1,4}[а-я]?)?)\s*)?$"
@@ -111,6 +129,17 @@ class Geocoder:
         sd = gaz.street_districts
         self.sd = {(int(s), d): (la, lo, u) for s, d, la, lo, u in
                    zip(sd["sid"], sd["district"], sd["lat"], sd["lon"], sd["uncertainty_m"], strict=True)}
+        # pieces: sid -> [(piece, lat, lon, uncertainty_m, districts)], clips (sid, piece, district)
+        self.pieces_of: dict[int, list] = {}
+        pc = gaz.pieces
+        for s_, k, la, lo, u, ds in zip(pc["sid"], pc["piece"], pc["lat"], pc["lon"], pc["uncertainty_m"],
+                                        pc["districts"], strict=True):
+            self.pieces_of.setdefault(int(s_), []).append(
+                (int(k), float(la), float(lo), float(u), tuple(d for d in str(ds).split("|") if d)))
+        pdd = gaz.piece_districts
+        self.piece_sd = {(int(s_), int(k), d): (float(la), float(lo), float(u)) for s_, k, d, la, lo, u in
+                         zip(pdd["sid"], pdd["piece"], pdd["district"], pdd["lat"], pdd["lon"],
+                             pdd["uncertainty_m"], strict=True)}
         self.sid_districts: dict[int, set] = {}
         for s, d in zip(sd["sid"], sd["district"], strict=True):
             self.sid_districts.setdefault(int(s), set()).add(d)
@@ -189,10 +218,15 @@ class Geocoder:
             One row per input, same order and index 0..n−1: ``lat, lon`` (WGS84 degrees, NaN when
             there is no point), ``precision`` (one of ``hotspot.schema.PRECISION_LEVELS``),
             ``score`` (0–100), ``uncertainty_m`` (metres), ``matched`` (canonical name of what was
-            matched, "" when nothing), ``candidates`` (up to three ``"name (score)"`` alternatives
-            joined by " | " for rows below :data:`ACCEPT_SCORE`, else ""), plus ``accepted`` (bool:
-            street precision or better and score ≥ ACCEPT_SCORE), ``street_id`` (matched street's
-            ``sid``, −1 if none), ``house`` and ``district_hint``.
+            matched, "" when nothing; for an ambiguous row the candidate streets' names joined by
+            " | "), ``candidates`` (up to three ``"name (score)"`` alternatives joined by " | " for
+            rows below :data:`ACCEPT_SCORE`; for an ambiguous row every candidate piece as
+            ``"name [district] lat,lon ±r m"``; else ""), ``ambiguous`` (bool: the text names
+            several streets or far-apart pieces of one and nothing separates them; precision is
+            then ``district`` or ``city`` and the score at most :data:`AMBIGUOUS_SCORE`), plus
+            ``accepted`` (bool: street precision or better and score ≥ ACCEPT_SCORE),
+            ``street_id`` (matched street's ``sid``; −1 if none or if an ambiguous row has
+            several streets), ``house`` and ``district_hint``.
         """
         texts = pd.Series(list(addresses), dtype=object)
         n = len(texts)
@@ -227,15 +261,16 @@ class Geocoder:
         cands = np.full(u, "", dtype=object)
         sid = np.full(u, -1, dtype=np.int64)
         house = np.full(u, None, dtype=object)
+        namb = np.zeros(u, dtype=np.int64)
         done = self._exact_path(utext, uhint, lat, lon, prec, score, unc, matched, sid, house)
         for i in np.flatnonzero(~done):
             r = self._one(utext[i], uhint[i])
-            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i] = r
+            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i], namb[i] = r
         take = np.asarray(codes)
         out = pd.DataFrame({
             "lat": lat[take], "lon": lon[take], "precision": prec[take], "score": score[take],
             "uncertainty_m": unc[take], "matched": matched[take], "candidates": cands[take],
-            "street_id": sid[take], "house": house[take],
+            "street_id": sid[take], "house": house[take], "ambiguous": namb[take] > 1,
         })
         out["accepted"] = np.isin(prec, MATCHED_PRECISIONS)[take] & (score[take] >= ACCEPT_SCORE)
         out["district_hint"] = hints
@@ -253,6 +288,12 @@ class Geocoder:
         hit = np.isfinite(k)
         if not hit.any():
             return done
+        # streets in several far-apart pieces need the full matcher (a hint or an address may
+        # pick the piece; otherwise the answer is ambiguous)
+        one_piece = np.array([len(self.pieces_of.get(int(s_), ())) <= 1 for s_ in k[hit].astype(np.int64)])
+        hit[np.flatnonzero(hit)[~one_piece]] = False
+        if not hit.any():
+            return done
         idx = np.flatnonzero(hit)
         ks = k[idx].astype(np.int64)
         hs = m["house"].to_numpy(dtype=object)[idx]
@@ -263,24 +304,30 @@ class Geocoder:
         hh = hints[idx]
         if any(h is not None for h in hh) or self.addr:
             for j, (s_, d, h) in enumerate(zip(ks, hh, hs, strict=True)):
-                if d is not None and (s_, d) in self.sd:
-                    la[j], lo[j], un[j] = self.sd[(s_, d)]
+                if d is not None and (s_, 0, d) in self.piece_sd:
+                    la[j], lo[j], un[j] = self.piece_sd[(s_, 0, d)]
                 if h and self.addr and (s_, h) in self.addr:
                     la[j], lo[j] = self.addr[(s_, h)]
                     un[j], pr[j], mt[j] = 15.0, "address", f"{self.names[s_]}, {h}"
-        lat[idx], lon[idx], unc[idx] = la, lo, np.maximum(un, 15.0)
-        prec[idx], score[idx], matched[idx], sid[idx], house[idx] = pr, 100.0, mt, ks, hs
+        un = np.maximum(un, 15.0)
+        lat[idx], lon[idx], unc[idx] = la, lo, un
+        prec[idx], score[idx], matched[idx], sid[idx], house[idx] = pr, np.where(un > WIDE_M, WIDE_SCORE, 100.0), mt, ks, hs
         done[idx] = True
         return done
 
     def geocode_one(self, address: str, district_hint: str | None = None) -> dict:
-        """Geocode one address; returns ``{"lat","lon","precision","score","uncertainty_m","matched"}``."""
+        """Geocode one address; returns ``{"lat","lon","precision","score","uncertainty_m","matched"}``,
+        plus ``"ambiguous": True`` and ``"candidates"`` (list of str) when the answer is ambiguous."""
         r = self.geocode([address], district_hint).iloc[0]
-        return {"lat": None if np.isnan(r.lat) else round(float(r.lat), 7),
-                "lon": None if np.isnan(r.lon) else round(float(r.lon), 7),
-                "precision": r.precision, "score": round(float(r.score), 1),
-                "uncertainty_m": None if np.isnan(r.uncertainty_m) else round(float(r.uncertainty_m), 1),
-                "matched": r.matched}
+        out = {"lat": None if np.isnan(r.lat) else round(float(r.lat), 7),
+               "lon": None if np.isnan(r.lon) else round(float(r.lon), 7),
+               "precision": r.precision, "score": round(float(r.score), 1),
+               "uncertainty_m": None if np.isnan(r.uncertainty_m) else round(float(r.uncertainty_m), 1),
+               "matched": r.matched}
+        if r.ambiguous:
+            out["ambiguous"] = True
+            out["candidates"] = r.candidates.split(" | ")
+        return out
 
     def parse(self, address: str) -> ParsedAddress:
         """Parse ``address`` with this city's district and city names (see :func:`parse_address`)."""
@@ -288,6 +335,15 @@ class Geocoder:
 
     # ------------------------------------------------------------------ internals
     def _one(self, text: str, hint: str | None):
+        """Full parse and match of one text: ``(lat, lon, precision, score, uncertainty_m, matched,
+        candidates, street_id, house, n_ambiguous)``; any answer wider than :data:`WIDE_M` is capped
+        at :data:`WIDE_SCORE`."""
+        r = self._one_raw(text, hint)
+        if r[1] == r[1] and r[2] in MATCHED_PRECISIONS and r[4] > WIDE_M and r[3] > WIDE_SCORE:
+            r = (*r[:3], WIDE_SCORE, *r[4:])
+        return r
+
+    def _one_raw(self, text: str, hint: str | None):
         p = self.parse(text)
         district = hint or p.district
         house = p.house
@@ -308,8 +364,8 @@ class Geocoder:
                 # "Караоткель-2", "улица 20-40": a bare trailing number that completes a name
                 hit = self.key2.get(" ".join(sorted(p.street + [_digits(house)])))
                 if hit and str(_digits(house)) == house:
-                    sid, amb = self._choose([s_ for s_, _ in hit], p.street_kind, district)
-                    s1, house = (sid, 100.0 - AMBIGUITY_COST * amb, ""), None
+                    sid, tied = self._choose([s_ for s_, _ in hit], p.street_kind, district)
+                    s1, house = (sid, 100.0, "", tied), None
             if s1 is None:
                 s1 = self.match_street(p.street, p.street_kind, district)
             if s1[0] is None and house and not p.cross:
@@ -321,9 +377,15 @@ class Geocoder:
                 s2 = self.match_street(p.cross, p.cross_kind, district)
                 best = None
                 if s1[0] is not None and s2[0] is not None:
-                    pt = self._crossing(s1[0], s2[0], district)
-                    if pt is not None:
-                        best = (min(s1[1], s2[1]), s1[0], s2[0], pt)
+                    # an intersection separates namesakes: the candidate pair that really meets
+                    for a in s1[3]:
+                        for b in s2[3]:
+                            pt = self._crossing(a, b, district)
+                            if pt is not None:
+                                best = (min(s1[1], s2[1]), a, b, pt)
+                                break
+                        if best is not None:
+                            break
                 if best is None or best[0] < 90:
                     # one side mistyped: the street that really crosses the other side, if one is
                     # close enough in spelling ("Хаетау / Габидена Мустафина" → Хантау)
@@ -333,26 +395,34 @@ class Geocoder:
                             best = r if toks is p.cross else (r[0], r[2], r[1], r[3])
                 if best is not None:
                     sc, a, b, (la, lo, r) = best
-                    return (la, lo, "intersection", sc, r, f"{self.names[a]} / {self.names[b]}", "", a, None)
+                    return (la, lo, "intersection", sc, r, f"{self.names[a]} / {self.names[b]}", "", a, None, 0)
                 if s1[0] is not None and s2[0] is not None:
-                    s1 = (s1[0], s1[1] - 15, s1[2])  # streets that do not meet: street precision
+                    s1 = (s1[0], s1[1] - 15, s1[2], s1[3])  # streets that do not meet: street precision
                 elif s1[0] is None and s2[0] is not None:
-                    s1 = (s2[0], s2[1] - 15, s2[2])
+                    s1 = (s2[0], s2[1] - 15, s2[2], s2[3])
                 else:
-                    s1 = (s1[0], s1[1] - 15, s1[2]) if s1[0] is not None else s1
-            sid, score, cands = s1
+                    s1 = (s1[0], s1[1] - 15, s1[2], s1[3]) if s1[0] is not None else s1
+            sid, score, cands, tied = s1
             if sid is not None:
                 if house and self.addr:
-                    hp = self.addr.get((sid, house)) or self.addr.get((sid, _house_norm(house) or house))
-                    if hp is not None:
-                        return (hp[0], hp[1], "address", score, 15.0, f"{self.names[sid]}, {house}", "", sid, house)
-                la, lo, u = self.sd.get((sid, district), (self.lat[sid], self.lon[sid], self.unc[sid])) \
-                    if district else (self.lat[sid], self.lon[sid], self.unc[sid])
+                    # an address point separates namesakes: the candidates that have this house
+                    hits = {}
+                    for s_ in tied:
+                        hp = self.addr.get((s_, house)) or self.addr.get((s_, _house_norm(house) or house))
+                        if hp is not None:
+                            hits[s_] = hp
+                    if len(hits) == 1:
+                        s_, hp = next(iter(hits.items()))
+                        return (hp[0], hp[1], "address", score, 15.0, f"{self.names[s_]}, {house}", "", s_, house, 0)
+                places = self._places(tied, district)
+                if len(places) > 1:
+                    return self._ambiguous(places, score, house)
+                sid, _k, la, lo, u, _ds = places[0]
                 if score >= ACCEPT_SCORE:
-                    return (la, lo, "street", score, max(u, 15.0), self.names[sid], "", sid, house)
+                    return (la, lo, "street", score, max(u, 15.0), self.names[sid], "", sid, house, 0)
                 if not (district or p.city):  # a weak guess, no better fallback: keep it, flagged
                     return (la, lo, "street", score, max(u, 15.0), self.names[sid], cands or
-                            f"{self.names[sid]} ({score:.0f})", sid, house)
+                            f"{self.names[sid]} ({score:.0f})", sid, house, 0)
                 # a weak guess but a known district/city: report that, with the guess as candidate
                 street_cands = cands or f"{self.names[sid]} ({score:.0f})"
             else:
@@ -365,13 +435,50 @@ class Geocoder:
                 return r
         if district and district in self.dist_point:
             la, lo, u = self.dist_point[district]
-            return (la, lo, "district", 50.0, u, district, street_cands, -1, house)
+            return (la, lo, "district", 50.0, u, district, street_cands, -1, house, 0)
         if p.city:
-            return (self.center[0], self.center[1], "city", 30.0, self.radius_m, self.city.key, street_cands, -1, house)
-        return (np.nan, np.nan, "none", 0.0, np.nan, "", street_cands, -1, house)
+            return (self.center[0], self.center[1], "city", 30.0, self.radius_m, self.city.key, street_cands, -1, house, 0)
+        return (np.nan, np.nan, "none", 0.0, np.nan, "", street_cands, -1, house, 0)
+
+    def _places(self, sids, district) -> list[tuple]:
+        """Where the candidate streets ``sids`` can be: ``[(sid, piece, lat, lon, uncertainty_m,
+        districts)]``, one per piece; with a district, only the pieces in it (clipped to it), unless
+        none is."""
+        out = []
+        for s_ in sids:
+            pcs = self.pieces_of.get(s_)
+            if not pcs:  # a gazetteer without piece rows for this street: its whole-street point
+                out.append((s_, 0, self.lat[s_], self.lon[s_], self.unc[s_], tuple(sorted(self.sid_districts.get(s_, ())))))
+            else:
+                out.extend((s_, *pc) for pc in pcs)
+        if district:
+            inside = [(s_, k, *self.piece_sd[(s_, k, district)], (district,)) for s_, k, *_ in out
+                      if (s_, k, district) in self.piece_sd]
+            if inside:
+                return inside
+        return out
+
+    def _ambiguous(self, places, score, house):
+        """The answer for several candidate places that nothing separates."""
+        ds = {d for *_, dd in places for d in (dd or ("",))}
+        if len(ds) == 1 and "" not in ds and next(iter(ds)) in self.dist_point:
+            prec = "district"
+            la, lo, u = self.dist_point[next(iter(ds))]
+        else:
+            prec = "city"
+            (la, lo), u = self.center, self.radius_m
+        sids = list(dict.fromkeys(s_ for s_, *_ in places))
+        cands = " | ".join(f"{self.names[s_]} [{'/'.join(dd) or 'outside'}] {pla:.6f},{plo:.6f} ±{pu:.0f} m"
+                           for s_, _k, pla, plo, pu, dd in places)
+        return (la, lo, prec, min(score, AMBIGUOUS_SCORE), u, " | ".join(self.names[s_] for s_ in sids), cands,
+                sids[0] if len(sids) == 1 else -1, house, len(places))
 
     def match_street(self, tokens: list[str], kind: str | None, district: str | None):
-        """Match stemmed name tokens to a street: ``(sid or None, score, candidates_text)``."""
+        """Match stemmed name tokens to a street: ``(sid or None, score, candidates_text, tied)``.
+
+        ``tied`` holds every street the name reaches equally well after the type word and the
+        district have been used (longest first; ``sid`` is its first); more than one means the
+        name alone is ambiguous."""
         ck = (tuple(tokens), kind, district)
         hit = self._cache.get(ck)
         if hit is not None:
@@ -389,19 +496,19 @@ class Geocoder:
             kw = self.kind_token.get(kind)
             alt = self.key2.get(" ".join(sorted([*tokens, kw]))) if kw else None
             if alt:
-                sid, amb = self._choose([s_ for s_, _ in alt], None, district)
-                return sid, 97.0 - AMBIGUITY_COST * amb, ""
+                sid, tied = self._choose([s_ for s_, _ in alt], None, district)
+                return sid, 97.0, "", tied
         if hit:
-            sid, amb = self._choose([s for s, _ in hit], kind, district)
+            sid, tied = self._choose([s for s, _ in hit], kind, district)
             alias = all(a for s, a in hit if s == sid)
-            return sid, (97.0 if alias else 100.0) - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+            return sid, (97.0 if alias else 100.0) - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
         # type words left inside the name ("улица Набережная улица" typed loosely) are dropped
         bare = [t for t in tokens if t not in self.type_words]
         if bare and len(bare) < len(tokens):
             hit = self.key2.get(" ".join(sorted(bare)))
             if hit:
-                sid, amb = self._choose([s for s, _ in hit], kind, district)
-                return sid, 97.0 - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+                sid, tied = self._choose([s for s, _ in hit], kind, district)
+                return sid, 97.0 - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
             tokens = bare
         # token repair: mistyped type words are dropped, other unknown tokens replaced
         repaired = []
@@ -440,13 +547,13 @@ class Geocoder:
             else:
                 repaired.append(t)
         if not repaired:
-            return None, 0.0, ""
+            return None, 0.0, "", ()
         fixcost = fixsum + 15.0 * tie
         if repaired != list(tokens):
             hit = self.key2.get(" ".join(sorted(repaired)))
             if hit:
-                sid, amb = self._choose([s for s, _ in hit], kind, district)
-                return sid, 96.0 - fixcost - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), ""
+                sid, tied = self._choose([s for s, _ in hit], kind, district)
+                return sid, 96.0 - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
         # token subset
         posts = [self.post.get(t) for t in repaired]
         if all(p is not None for p in posts) and posts:
@@ -455,9 +562,9 @@ class Geocoder:
                 extra = {s: len(self.tok_sets[s]) - len(set(repaired)) for s in common}
                 best = min(extra.values())
                 cands = [s for s, e in extra.items() if e == best]
-                sid, amb = self._choose(cands, kind, district)
-                sc = 93.0 - 5.0 * best - fixcost - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0)
-                return sid, sc, ""
+                sid, tied = self._choose(cands, kind, district)
+                sc = 93.0 - 5.0 * best - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
+                return sid, sc, "", tied
         # fuzzy over whole keys
         fk = " ".join(sorted(repaired))
         if district and district in self.district_keys:
@@ -466,45 +573,47 @@ class Geocoder:
             res = process.extract(fk, dk, scorer=fuzz.ratio, limit=3, score_cutoff=70)
             if res:
                 top = [int(dsid[i]) for _k, s_, i in res if s_ == res[0][1]]
-                sid, amb = self._choose(top, kind, district)
+                sid, tied = self._choose(top, kind, district)
                 cands = " | ".join(f"{self.names[int(dsid[i])]} ({s_:.0f})" for _k, s_, i in res)
-                return sid, 0.9 * res[0][1] - 15.0 * tie - AMBIGUITY_COST * amb - \
-                    (3.0 if self._kind_clash(sid, kind) else 0.0), cands
+                return sid, 0.9 * res[0][1] - 15.0 * tie - \
+                    (3.0 if self._kind_clash(sid, kind) else 0.0), cands, tied
         res = process.extract(fk, self.fuzzy_keys, scorer=fuzz.ratio, limit=3, score_cutoff=50)
         cands = " | ".join(f"{self.names[i]} ({s:.0f})" for _k, s, i in res)
         if res and res[0][1] >= 70:
             top = [i for _k, s, i in res if s == res[0][1]]
-            sid, amb = self._choose(top, kind, district)
-            return sid, 0.9 * res[0][1] - 15.0 * tie - AMBIGUITY_COST * amb - (3.0 if self._kind_clash(sid, kind) else 0.0), cands
-        return None, 0.0, cands
+            sid, tied = self._choose(top, kind, district)
+            return sid, 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0), cands, tied
+        return None, 0.0, cands, ()
 
     def _refine_by_crossing(self, toks, other, district):
         """Among the streets that cross ``other`` (a match ``(sid, score, _)``), the one spelled
         most like ``toks``: ``(score, sid_other, sid_new, point)`` or None."""
-        osid, oscore = other[0], other[1]
-        if osid is None or oscore < 80 or not toks:
+        oscore = other[1]
+        if other[0] is None or oscore < 80 or not toks:
             return None
-        nb = self.neigh.get(osid)
-        if not nb:
-            return None
-        m = process.extractOne(" ".join(sorted(toks)), [self.fuzzy_keys[i] for i in nb], scorer=fuzz.ratio,
-                               score_cutoff=75)
-        if m is None:
-            return None
-        new = nb[m[2]]
-        pt = self._crossing(osid, new, district)
-        if pt is None:
-            return None
-        return min(oscore, m[1] - 5.0), osid, new, pt
+        for osid in other[3]:  # each candidate of the other side (namesakes)
+            nb = self.neigh.get(osid)
+            if not nb:
+                continue
+            m = process.extractOne(" ".join(sorted(toks)), [self.fuzzy_keys[i] for i in nb], scorer=fuzz.ratio,
+                                   score_cutoff=75)
+            if m is None:
+                continue
+            new = nb[m[2]]
+            pt = self._crossing(osid, new, district)
+            if pt is not None:
+                return min(oscore, m[1] - 5.0), osid, new, pt
+        return None
 
     def _kind_clash(self, sid, kind):
         return kind is not None and self.kind[sid] is not None and self.kind[sid] != kind
 
-    def _choose(self, sids: list[int], kind, district) -> tuple[int, int]:
-        """Pick one street among candidates; returns (sid, 1 if still ambiguous else 0)."""
+    def _choose(self, sids: list[int], kind, district) -> tuple[int, tuple]:
+        """Narrow candidate streets by the type word, then the district: ``(sid, tied)`` with
+        ``tied`` the streets left (longest first, ``sid`` = ``tied[0]``)."""
         sids = list(dict.fromkeys(sids))
         if len(sids) == 1:
-            return sids[0], 0
+            return sids[0], (sids[0],)
         if kind is not None:
             k = [s for s in sids if self.kind[s] == kind]
             if k:
@@ -513,9 +622,8 @@ class Geocoder:
             d = [s for s in sids if district in self.sid_districts.get(s, ())]
             if d:
                 sids = d
-        if len(sids) == 1:
-            return sids[0], 0
-        return max(sids, key=lambda s: self.length[s]), 1
+        tied = tuple(sorted(sids, key=lambda s: (-self.length[s], s)))
+        return tied[0], tied
 
     def geometry(self, sid: int) -> shapely.Geometry:
         """Street ``sid``'s lines in the city's UTM CRS (metres)."""
@@ -554,7 +662,7 @@ class Geocoder:
             return None
         _, s, i = m
         r = self.poi.iloc[i]
-        return (float(r.lat), float(r.lon), "poi", float(s), float(r.uncertainty_m), str(r["name"]), "", -1, None)
+        return (float(r.lat), float(r.lon), "poi", float(s), float(r.uncertainty_m), str(r["name"]), "", -1, None, 0)
 
 
 def _digits(h: str) -> str:
