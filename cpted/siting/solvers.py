@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from qauipsiz.cpted.siting._highs import _highs, _pass_milp
+
 
 @dataclass
 class CoverResult:
@@ -164,62 +166,6 @@ def _aggregate_demand(A, w, pre):
     return Ac[:, first], wg
 
 
-def _quiet_highs():
-    """A ``highspy.Highs`` whose one-time start-up banner does not reach stdout (it would break
-    ``--json`` output): fd 1 points to /dev/null while the object is created."""
-    import os
-    import sys
-
-    import highspy
-
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # captured / replaced stdout: nothing to protect
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            return highspy.Highs()
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
-def _highs(time_limit: float, mip_rel_gap: float, threads: int | None = None):
-    h = _quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if threads:
-        h.setOptionValue("threads", int(threads))
-    return h
-
-
-def _pass_milp(h, c, lo, hi, integrality, A_rows, row_lo, row_hi, sense_max: bool):
-    import highspy
-
-    lp = highspy.HighsLp()
-    A_rows = sp.csr_matrix(A_rows)
-    n_col = len(c)
-    lp.num_col_ = n_col
-    lp.num_row_ = A_rows.shape[0]
-    lp.col_cost_ = np.asarray(c, float)
-    lp.col_lower_ = np.asarray(lo, float)
-    lp.col_upper_ = np.asarray(hi, float)
-    lp.row_lower_ = np.asarray(row_lo, float)
-    lp.row_upper_ = np.asarray(row_hi, float)
-    lp.sense_ = highspy.ObjSense.kMaximize if sense_max else highspy.ObjSense.kMinimize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = A_rows.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A_rows.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A_rows.data.astype(float)
-    lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                       for b in integrality]
-    h.passModel(lp)
-
-
 def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 60.0,
                mip_rel_gap: float = 0.0, warm_start=None, threads: int | None = None) -> CoverResult:
     """Exact maximal covering location problem (MCLP, Church & ReVelle 1974) solved by HiGHS.
@@ -333,6 +279,29 @@ def rank_picks(A, w, picks, precovered=None) -> CoverResult:
     cum = r.precovered_weight + np.cumsum(mg)
     return CoverResult(np.asarray(picks, np.int64)[order], mg, cum, float(cum[-1]) if len(cum) else
                        r.precovered_weight, r.total_weight, r.precovered_weight, np.nan, "ranked")
+
+
+def solve_cover(A, w, budget, precovered, groups, method, exact, time_limit):
+    """Budgeted maximal covering as the recommenders solve it: the nested lazy greedy, checked
+    against the exact HiGHS optimum when ``exact`` (or returned ranked when ``method="exact"``).
+
+    Returns the chosen :class:`CoverResult` and a summary dict (objectives, bound, greedy gap).
+    """
+    g = greedy_max_cover(A, w, budget, precovered, groups)
+    summary = {"greedy_objective": g.objective, "total_weight": g.total_weight,
+               "precovered_weight": g.precovered_weight, "greedy_evaluations": g.info.get("evaluations")}
+    chosen = g
+    if exact or method == "exact":
+        e = mclp_exact(A, w, budget, precovered, groups, time_limit=time_limit, warm_start=g.picks)
+        summary.update({"optimum": e.objective, "bound": e.bound, "exact_status": e.status,
+                        "greedy_gap": e.info.get("greedy_gap"), "exact_solve_s": e.info["solve_s"]})
+        if method == "exact":
+            chosen = rank_picks(A, w, e.picks, precovered)
+            chosen.total_weight = g.total_weight
+    if method not in ("greedy", "exact"):
+        raise ValueError(f"method {method!r}: expected 'greedy' or 'exact'")
+    summary["method"] = method
+    return chosen, summary
 
 
 def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float = 60.0,

@@ -11,7 +11,7 @@ from scipy.spatial.distance import cdist
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-from qauipsiz.cpted.siting_solvers import (  # noqa: E402
+from qauipsiz.cpted.siting.solvers import (  # noqa: E402
     greedy_max_cover,
     greedy_set_cover,
     lscp_exact,
