@@ -119,3 +119,59 @@ def test_details_are_localised():
     st = {r["id"]: r for r in review(DESIGNS / "yard_bad.geojson")["rules"]}
     assert st["ENTRANCE-ACCESS"]["detail_ru"] == "3 из 6 входов без контроля доступа"
     assert st["CAM-ENTRANCE-RECOGNISE"]["detail_kk"] == "6 кіреберістің 6-і «тану» деңгейінде көрінбейді"
+
+
+def test_message_catalogue_is_complete_and_consistent():
+    """Every message id a check can report is in cpted/rules/messages.yaml with kk/ru/en text using the
+    same placeholders; an unknown id is an error, not English prose."""
+    import ast
+
+    from qauipsiz.cpted import review as rv
+    from qauipsiz.cpted.review.messages import LANGS, Message, placeholders
+
+    cat = rv.load_catalogue()
+    used = set()
+    for path in Path(rv.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "msg":
+                used.add((node.args[0].value, frozenset(k.arg for k in node.keywords)))
+    assert len(used) >= 15
+    for mid, params in used:
+        assert mid in cat.messages, mid
+        for lang in LANGS:
+            assert placeholders(cat.messages[mid][lang]) == params, (mid, lang)
+    assert set(cat.messages) == {m for m, _ in used}, "catalogue entries no check reports"
+    with pytest.raises(KeyError, match="not_a_message"):
+        cat.text(Message("not_a_message"), "ru")
+    # terms: the kind and the DORI level are translated, not left in English
+    m = rv.msg("zone_seen_share", kind="parking", level="identify", values="10%")
+    assert cat.localise(m) == {"kk": "әр нысанның (автотұрақ) «сәйкестендіру» деңгейінде көрінетін үлесі: 10%",
+                               "ru": "доля каждого объекта (автостоянка), видимая на уровне «идентификация»: 10%",
+                               "en": "share of each parking seen at identify: 10%"}
+
+
+def test_a_new_rule_is_one_check_and_one_rule_entry(tmp_path):
+    """Register a check with @check, name it in a rule-set YAML: the review runs it like the shipped ones."""
+    import numpy as np
+
+    from qauipsiz.cpted import review as rv
+
+    @rv.check("test_fence_present")
+    def check_test_fence_present(d, params, norms):
+        n = len(d["building"])
+        return rv.Outcome.judge(np.zeros(n, bool) if params.get("ok") else np.ones(n, bool), d.geoms("building"),
+                                float(n), float(params["min"]), "share", rv.msg("no_kind", kind="fence"))
+
+    try:
+        (tmp_path / "r.yaml").write_text(
+            "rules:\n  - id: T-FENCE\n    check: test_fence_present\n    params: {min: 1}\n"
+            "    title: {kk: т, ru: т, en: t}\n    source: a test rule, not a norm\n", encoding="utf-8")
+        row = review(DESIGNS / "yard_bad.geojson", tmp_path / "r.yaml")["rules"][0]
+        assert row["status"] == "FAIL" and row["measured"] == 2.0 and len(row["failing"]["features"]) == 2
+        assert (row["detail_en"], row["detail_ru"]) == ("the design has no fence", "в проекте нет: ограждение")
+        with pytest.raises(ValueError, match="registered twice"):
+            rv.check("test_fence_present")(lambda d, p, n: None)
+    finally:
+        rv.CHECKS.pop("test_fence_present")
+    with pytest.raises(ValueError, match="unknown check 'test_fence_present'"):
+        load_rules(tmp_path / "r.yaml")
