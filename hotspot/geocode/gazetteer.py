@@ -35,7 +35,7 @@ from qauipsiz.hotspot.streets import (
     streets_path,
 )
 
-BUILD_VERSION = 6
+BUILD_VERSION = 7
 """The gazetteer's data-format version: bump it whenever the normaliser's canonical forms or the
 table layout change (a shipped gazetteer of another version is rebuilt; ``tests/geocode`` checks
 that the shipped tables equal a fresh build, so a forgotten bump fails the tests)."""
@@ -356,7 +356,8 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
     if not sp.exists():
         raise ValueError(f"streets file not found: {sp}")
     seg = streets_from_json(sp, c.epsg, max_gap_m)
-    # streets whose every vertex is a jump have no segment left: keep them as vertex sets
+    # streets whose every vertex is a jump have no segment left: one-way entries become lines,
+    # the rest vertex sets
     raw_streets = json.loads(sp.read_text(encoding="utf-8"))["streets"]
     have = set(seg["name"])
     lone = {}
@@ -364,12 +365,23 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
         nm = s_.get("name")
         pts = s_.get("points") or []
         if nm and nm not in have and pts:
-            lone.setdefault(nm, []).extend((p["lng"], p["lat"]) for p in pts)
+            lone.setdefault(nm, []).append([(p["lng"], p["lat"]) for p in pts])
     if lone:
         import geopandas as gpd
 
+        def _lone_geom(entries):
+            # an entry of 2–3 points is one OSM way (a way has at least two nodes): a line, even
+            # though its vertices are farther apart than the jump threshold; longer entries whose
+            # every step is a jump stay a set of points
+            lines = [shapely.linestrings(np.asarray(e, float)) for e in entries if 2 <= len(e) <= 3]
+            pts = [q for e in entries if not 2 <= len(e) <= 3 for q in e]
+            if not pts:
+                return lines[0] if len(lines) == 1 else shapely.multilinestrings(lines)
+            mp = shapely.multipoints(np.asarray(pts, float))
+            return shapely.union_all([mp, *lines]) if lines else mp
+
         extra = gpd.GeoDataFrame({"name": list(lone), "part": 0},
-                                 geometry=[shapely.multipoints(np.asarray(v, float)) for v in lone.values()], crs=4326)
+                                 geometry=[_lone_geom(v) for v in lone.values()], crs=4326)
         extra["length_m"] = 0.0
         extra.insert(0, "street_id", np.arange(len(seg), len(seg) + len(extra)))
         seg = pd.concat([seg, extra], ignore_index=True)
