@@ -41,9 +41,10 @@ test: $(STAMP)
 BENCH_ARGS ?=
 bench: demo
 	mkdir -p bench/out
-	set -o pipefail; for b in bench/[a-z]*.py; do n=$$(basename $$b .py); [ $$n = report ] && continue; \
-	  echo "== $$b"; $(BIN)/python -u $$b $(BENCH_ARGS) 2>&1 | tee bench/out/$$n.txt || exit 1; done
-	$(BIN)/python bench/report.py
+	set -o pipefail; failed=; for b in bench/[a-z]*.py; do n=$$(basename $$b .py); [ $$n = report ] && continue; \
+	  echo "== $$b"; $(BIN)/python -u $$b $(BENCH_ARGS) 2>&1 | tee bench/out/$$n.txt || failed="$$failed $$n"; done; \
+	$(BIN)/python bench/report.py; \
+	if [ -n "$$failed" ]; then echo "bench: failed or missed a target:$$failed"; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check qauipsiz hotspot cpted maps api tests bench

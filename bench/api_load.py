@@ -1,15 +1,19 @@
 """Load test of the service: cached Astana hotspot GeoJSON (H3 res 9) and heat-map tiles.
 
-32 concurrent clients (httpx, asyncio, loopback only) for 60 s per scenario; prints p50/p95/p99
-latency, throughput and the error count.  Target: p95 ≤ 150 ms and 0 errors.
+32 concurrent clients (httpx, asyncio, loopback only). Ours and the peer are loaded the same way
+(the one way of ``bench/_timing.py``, applied to load windows): one warm-up window (printed apart,
+not in the medians), then the same number of timed windows (``--runs``, default 5) of
+``--seconds`` each. For each window p50/p95/p99 latency and throughput are taken; the output gives
+the median and min–max over the windows and the ratio of medians. Errors are counted over all
+windows. Target: p95 ≤ 150 ms (median over windows) and 0 errors.
 
 The peer is a plain static-file server (``python -m http.server``, threaded) serving the same
 pre-rendered bytes, loaded the same way; the ratio says what the service costs over bare file
 serving.
 
     python bench/api_load.py            # starts `qauipsiz serve` on a free port (store of the settings,
-                                        # demo city ingested when empty), 60 s per scenario
-    python bench/api_load.py --quick    # 5 s per scenario
+                                        # demo city ingested when empty), 5 windows of 12 s per scenario
+    python bench/api_load.py --quick    # 5 windows of 2 s per scenario
     python bench/api_load.py --url http://127.0.0.1:8000 --key qk_...   # a running server
 
 Clients send ``Accept-Encoding: identity`` by default, like-for-like with the peer (which never
@@ -35,6 +39,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 ENCODING = os.environ.get("QAUIPSIZ_BENCH_ENCODING", "identity")  # the static-file peer never compresses
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _timing import add_args, header  # noqa: E402
 
 
 def free_port() -> int:
@@ -124,23 +131,38 @@ def load(urls: list[str], headers: dict, seconds: float, clients: int, procs: in
             "mb_s": sum(p["bytes"] for p in parts) / wall / 2**20}
 
 
+def windows(urls: list[str], headers: dict, seconds: float, clients: int, procs: int, runs: int) -> dict:
+    """One warm-up window, then ``runs`` timed windows of ``seconds``: the same for ours and the peer."""
+    warm = load(urls, headers, seconds, clients, procs)
+    ws = [load(urls, headers, seconds, clients, procs) for _ in range(runs)]
+    return {"warm": warm, "windows": ws, "errors": sum(w["errors"] for w in ws),
+            **{k: float(np.median([w[k] for w in ws])) for k in ("p50", "p95", "p99", "rps", "mb_s")},
+            **{f"{k}_lo": float(min(w[k] for w in ws)) for k in ("p95", "rps")},
+            **{f"{k}_hi": float(max(w[k] for w in ws)) for k in ("p95", "rps")},
+            "n": sum(w["n"] for w in ws)}
+
+
 def fmt(name: str, r: dict) -> str:
-    return (f"{name:<42} n={r['n']:>6}  p50={r['p50']:7.1f} ms  p95={r['p95']:7.1f} ms  p99={r['p99']:7.1f} ms  "
-            f"{r['rps']:7.1f} req/s  {r['mb_s']:6.1f} MiB/s  errors={r['errors']}")
+    return (f"{name}\n  p95 median {r['p95']:.1f} ms [min {r['p95_lo']:.1f} – max {r['p95_hi']:.1f}] · "
+            f"p50 {r['p50']:.1f} ms · p99 {r['p99']:.1f} ms (medians over {len(r['windows'])} windows)\n"
+            f"  throughput median {r['rps']:.1f} req/s [min {r['rps_lo']:.1f} – max {r['rps_hi']:.1f}] · "
+            f"{r['mb_s']:.1f} MiB/s · {r['n']:,} requests · errors {r['errors']}\n"
+            f"  warm-up window (not in the medians): p95 {r['warm']['p95']:.1f} ms, {r['warm']['rps']:.1f} req/s, "
+            f"errors {r['warm']['errors']}")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--url", help="target a running server (default: start one)")
     ap.add_argument("--key", help="API key with the hotspots permission (default: create one in the store)")
-    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--seconds", type=float, default=None, help="seconds per window (default 12; quick 2)")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2, help="server processes of the started server (serve --workers)")
     ap.add_argument("--procs", type=int, default=4, help="client processes sharing the clients")
-    ap.add_argument("--quick", action="store_true", help="5 s per scenario")
     ap.add_argument("--no-peer", action="store_true", help="skip the static-file peer")
     args = ap.parse_args()
-    seconds = 5.0 if args.quick else args.seconds
+    seconds = args.seconds or (2.0 if args.quick else 12.0)
+    header("service load benchmark", args.quick, args.runs)
     procs = []
     created_key = None
     store = None
@@ -162,7 +184,7 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}"
             print(f"starting qauipsiz serve on {base} (store: {os.environ.get('DATABASE_URL') or 'settings default'})",
                   flush=True)
-            p = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--city",
+            p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
                                   "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm",
                                   "--workers", str(args.workers)], cwd=ROOT)
             procs.append(p)
@@ -187,12 +209,12 @@ def main() -> int:
                 tile_bytes.append(rr.content)
         print(f"  {len(tile_urls)} heat tiles (z 11–13), cold {time.perf_counter() - t:.2f} s", flush=True)
 
-        print(f"\nload: {args.clients} concurrent clients in {args.procs} client processes, {seconds:g} s per scenario",
-              flush=True)
-        ours_geo = load([geo], hdr, seconds, args.clients, args.procs)
-        print(fmt("qauipsiz hotspots.geojson res 9", ours_geo), flush=True)
-        ours_tiles = load(tile_urls, hdr, seconds, args.clients, args.procs)
-        print(fmt("qauipsiz heat tiles", ours_tiles), flush=True)
+        print(f"\nload: {args.clients} concurrent clients in {args.procs} client processes; per scenario one "
+              f"warm-up window and {args.runs} timed windows of {seconds:g} s", flush=True)
+        ours_geo = windows([geo], hdr, seconds, args.clients, args.procs, args.runs)
+        print(fmt("ours  qauipsiz hotspots.geojson res 9", ours_geo), flush=True)
+        ours_tiles = windows(tile_urls, hdr, seconds, args.clients, args.procs, args.runs)
+        print(fmt("ours  qauipsiz heat tiles", ours_tiles), flush=True)
 
         peer = None
         if not args.no_peer:
@@ -206,11 +228,11 @@ def main() -> int:
             procs.append(pp)
             pbase = f"http://127.0.0.1:{pport}"
             wait_up(pbase + "/hotspots.geojson", pp)
-            peer_geo = load([pbase + "/hotspots.geojson"], {}, seconds, args.clients, args.procs)
-            print(fmt("peer http.server hotspots.geojson", peer_geo), flush=True)
-            peer_tiles = load([f"{pbase}/{z}_{x}_{y}.png" for z, x, y in tiles], {}, seconds, args.clients,
-                              args.procs)
-            print(fmt("peer http.server heat tiles", peer_tiles), flush=True)
+            peer_geo = windows([pbase + "/hotspots.geojson"], {}, seconds, args.clients, args.procs, args.runs)
+            print(fmt("peer  python -m http.server, same hotspots.geojson bytes", peer_geo), flush=True)
+            peer_tiles = windows([f"{pbase}/{z}_{x}_{y}.png" for z, x, y in tiles], {}, seconds, args.clients,
+                                 args.procs, args.runs)
+            print(fmt("peer  python -m http.server, same tile bytes", peer_tiles), flush=True)
             peer = (peer_geo, peer_tiles)
 
         print("\nresult")
@@ -218,12 +240,12 @@ def main() -> int:
         for name, r in (("hotspots.geojson res 9", ours_geo), ("heat tiles", ours_tiles)):
             good = r["p95"] <= 150.0 and r["errors"] == 0
             ok &= good
-            print(f"  {name:<24} p95 {r['p95']:.1f} ms (target ≤ 150), errors {r['errors']} (target 0): "
+            print(f"  {name:<24} p95 median {r['p95']:.1f} ms (target ≤ 150), errors {r['errors']} (target 0): "
                   f"{'PASS' if good else 'FAIL'}")
         if peer:
             for name, r, q in (("hotspots.geojson", ours_geo, peer[0]), ("heat tiles", ours_tiles, peer[1])):
-                print(f"  {name:<24} p95 ratio ours/peer = {r['p95'] / q['p95']:.2f}, "
-                      f"throughput ratio = {r['rps'] / q['rps']:.2f}")
+                print(f"  {name:<24} ratio of medians: p95 ours/peer = {r['p95'] / q['p95']:.2f}, "
+                      f"throughput ours/peer = {r['rps'] / q['rps']:.2f}")
         return 0 if ok else 1
     finally:
         for p in procs:
