@@ -76,9 +76,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     from qauipsiz.cpted.layers import load_layer_dir
     from qauipsiz.cpted.score import fix_first, score_blocks
     from qauipsiz.cpted.siting import recommend_cameras, recommend_posts, recommend_sos
-    from qauipsiz.hotspot.kde import kde_geotiff
     from qauipsiz.hotspot.streets import has_streets
-    from qauipsiz.hotspot.surface import hotspot_table, to_geodataframe
 
     c = get_city(city)
     out = Path(out)
@@ -106,17 +104,12 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     summary["incidents_located"] = len(incidents)
 
     stage("hotspots")
-    table = hotspot_table(incidents, c.key, res=res, value="weighted")
-    _write_geojson(to_geodataframe(table), out / f"hotspots_res{res}.geojson",
-                   {"notice": notice, "params": table.attrs.get("params", {})})
-    x, y = c.to_metric(incidents["lon"].to_numpy(), incidents["lat"].to_numpy())
-    kde_geotiff(out / "density.tif", np.c_[x, y], c.epsg, bandwidth_m=400.0, cell_m=50.0)
-    if notice:
-        with rasterio.open(out / "density.tif", "r+") as ds:
-            ds.update_tags(NOTICE=notice)
+    table = hotspots_and_density(incidents, c.key, res, out, notice)
+    params = table.attrs["params"]
     hot = table[table["gi_bin"] == 3]
-    summary["hotspots"] = {"res": res, "cells": len(table), "hot_99": int(len(hot)),
-                           "hot_any": int((table["gi_bin"] > 0).sum())}
+    summary["hotspots"] = {"res": res, "cells": len(table), "hot_99": len(hot),
+                           "hot_any": int((table["gi_bin"] > 0).sum()), "bandwidth_m": params["bandwidth_m"],
+                           "bandwidth_source": params["bandwidth_source"], "value": params["value"]}
     done("hotspots")
 
     stage("cpted")
@@ -153,6 +146,48 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     done("patrol")
 
     return _finish(summary, timings, out, progress, recs)
+
+
+def hotspots_and_density(incidents: pd.DataFrame, city: str, res: int, out: Path, notice: str | None = None,
+                         *, value: str = "weighted", cell_m: float = 50.0) -> pd.DataFrame:
+    """The pipeline's hotspot table (``hotspots_res{res}.geojson``) and density raster (``density.tif``).
+
+    Both use one radius, the city default of :func:`hotspot.bandwidth.city_bandwidth_of` on all of
+    ``incidents`` (the city's located incidents), and one weighting (``value``: harm-weighted sums by
+    default), on the same points: the located incidents inside the city polygon. The raster covers the
+    city's UTM bounding box; its tags carry ``bandwidth_m``, ``bandwidth_source`` and ``value``.
+    Returns the table (run parameters in ``attrs["params"]``).
+    """
+    from qauipsiz.hotspot.bandwidth import city_bandwidth_of, resolve
+    from qauipsiz.hotspot.kde import kde_geotiff
+    from qauipsiz.hotspot.surface import hotspot_table, to_geodataframe
+
+    c = get_city(city)
+    cb = city_bandwidth_of(incidents, c)
+    h, source, rule = resolve(None, cb)
+    table = hotspot_table(incidents, c.key, res=res, value=value, bandwidth_m=h)
+    params = {**table.attrs["params"], "bandwidth_m": h, "bandwidth_source": source, "bandwidth_rule": rule,
+              "bandwidth_default": cb.as_dict()}
+    table.attrs["params"] = params
+    _write_geojson(to_geodataframe(table), out / f"hotspots_res{res}.geojson", {"notice": notice, "params": params})
+    lat = incidents["lat"].to_numpy(float)
+    lon = incidents["lon"].to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    ok[ok] = c.contains(lat[ok], lon[ok])
+    x, y = c.to_metric(lon[ok], lat[ok])
+    w = None
+    if value == "weighted":
+        w = np.nan_to_num(incidents["harm_weight"].to_numpy(float)[ok], nan=0.0)  # as hotspot_table
+    tif = kde_geotiff(out / "density.tif", np.c_[x, y], c.epsg, bandwidth_m=params["bandwidth_m"], cell_m=cell_m,
+                      bounds=c.boundary_metric.bounds, kernel=params["kernel"], weights=w)
+    with rasterio.open(out / "density.tif", "r+") as ds:
+        tags = {"bandwidth_source": source, "value": value,
+                "units": "harm-weighted incidents per km2" if value == "weighted" else "incidents per km2"}
+        if notice:
+            tags["NOTICE"] = notice
+        ds.update_tags(**tags)
+    params["density_tif"] = {k: tif[k] for k in ("bandwidth_m", "kernel", "cell_m", "n_points")}
+    return table
 
 
 def _finish(summary: dict, timings: dict, out: Path, progress, recs: dict) -> dict:

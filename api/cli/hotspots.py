@@ -67,6 +67,32 @@ def read_metadata(path: Path) -> dict:
     return json.loads(pq.read_schema(path).metadata[b"qauipsiz"])
 
 
+def city_default_bandwidth(df, city: str, user_bandwidth_m: float | None):
+    """``(bandwidth_m, source, rule, default)`` for a run on ``df`` (the city's **unfiltered** incidents).
+
+    The user's radius wins; otherwise the city default (:func:`hotspot.bandwidth.city_bandwidth_of`),
+    recomputed deterministically from all the located incidents read, so every filter of the same
+    data gets the same radius. ``default`` is the city default as a dict (None when the user set one).
+    """
+    from qauipsiz.hotspot.bandwidth import city_bandwidth_of, resolve
+
+    if user_bandwidth_m is not None:
+        h, src, rule = resolve(user_bandwidth_m, None)
+        return h, src, rule, None
+    cb = city_bandwidth_of(df, city)
+    h, src, rule = resolve(None, cb)
+    return h, src, rule, cb.as_dict()
+
+
+def district_filter(df, districts: list[str] | None):
+    """Rows of ``df`` in ``districts`` (keys of the city registry, column ``district``)."""
+    if not districts:
+        return df
+    if "district" not in df.columns:
+        raise ValueError("--districts: the incidents have no 'district' column")
+    return df[df["district"].isin(districts).to_numpy(bool)]
+
+
 def write_density_geotiff(df, city: str, filters: dict, params: dict, path: Path, cell_m: float) -> dict:
     """Density of the filtered incidents over the city's UTM bounding box as a GeoTIFF, with the
     table's kernel and bandwidth (value ``count`` or ``weighted`` as in ``params``)."""
@@ -98,7 +124,9 @@ def hotspots_cmd(
     distance_m: str = typer.Option(None, "--distance-m",
                                    help="Distance band in metres instead of rings, or 'auto' (Esri rules)."),
     kernel: str = typer.Option("quartic", "--kernel", help="quartic, epanechnikov or gaussian."),
-    bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="KDE radius, metres (default Esri's rule)."),
+    bandwidth_m: float = typer.Option(None, "--bandwidth-m", min=1.0,
+                                      help="KDE radius, metres (default: the city default radius, computed once "
+                                           "from all the city's located incidents, the same for every filter)."),
     permutations: int = typer.Option(None, "--permutations",
                                      help="Default: chosen by --inference; 0 = analytic; else the draw count (≥ 9,999)."),
     inference: str = typer.Option("auto", "--inference",
@@ -109,6 +137,7 @@ def hotspots_cmd(
     alpha: float = typer.Option(0.05, "--alpha", help="FDR level for LISA clusters / significance."),
     categories: str = typer.Option(None, "--categories", help="Comma-separated category keys."),
     place_types: str = typer.Option(None, "--place-types", help="Comma-separated place types."),
+    districts: str = typer.Option(None, "--districts", help="Comma-separated district keys (qauipsiz cities)."),
     start: str = typer.Option(None, "--start", help="From this local date/time (inclusive)."),
     end: str = typer.Option(None, "--end", help="Until this local date/time (exclusive)."),
     hours: str = typer.Option(None, "--hours", help="Local hours START-END, wrapping, e.g. 18-02."),
@@ -138,26 +167,39 @@ def hotspots_cmd(
     filters = {a: b for a, b in filters.items() if b is not None}
     with console.status("reading incidents"):
         df, source = city_incidents(city, incidents)
-    with console.status(f"binning {len(df):,} incidents, density, Gi*, LISA at res {res}"):
+    try:
+        bw, bw_source, bw_rule, bw_default = city_default_bandwidth(df, city, bandwidth_m)
+        sub = district_filter(df, _split(districts))
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    with console.status(f"binning {len(sub):,} incidents, density, Gi*, LISA at res {res}"):
         try:
-            table = hotspot_table(df, city, res, value=value, k=k, distance_m=dist, kernel=kernel,
-                                  bandwidth_m=bandwidth_m, permutations=permutations, seed=seed,
+            table = hotspot_table(sub, city, res, value=value, k=k, distance_m=dist, kernel=kernel,
+                                  bandwidth_m=bw, permutations=permutations, seed=seed,
                                   alpha=alpha, inference=inference, min_count=min_count, **filters)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
-    params = dict(table.attrs["params"], incidents=source)
+    params = dict(table.attrs["params"], incidents=source, bandwidth_m=bw, bandwidth_source=bw_source,
+                  bandwidth_rule=bw_rule)
+    if bw_default is not None:
+        params["bandwidth_default"] = bw_default
+    if districts:
+        params["filters"] = {**params["filters"], "districts": _split(districts)}
+        params["n_input"] = len(df)
     with console.status(f"writing {out}"):
         fmt = write_table(table, out, params)
     if geotiff is not None:
         with console.status(f"writing density GeoTIFF {geotiff}"):
-            write_density_geotiff(df, city, filters, params, geotiff, cell_m)
+            write_density_geotiff(sub, city, filters, params, geotiff, cell_m)
     bins = table["gi_bin"].value_counts().sort_index()
     summary = {"out": str(out), "format": fmt, "cells": len(table), "incidents_binned": params["n_binned"],
                "hot_99": int(bins.get(3, 0)), "hot_95": int(bins.get(2, 0)), "hot_90": int(bins.get(1, 0)),
                "cold_any": int(bins[bins.index < 0].sum()),
                "inference": params.get("inference"), "permutations": params.get("permutations"),
                "min_count": params.get("min_count"), "reason": params.get("reason"),
-               "lisa": {k_: int(v) for k_, v in table["lisa"].value_counts().items()}}
+               "lisa": {k_: int(v) for k_, v in table["lisa"].value_counts().items()},
+               "bandwidth_m": round(bw, 1), "bandwidth_source": bw_source, "bandwidth_rule": bw_rule}
+    console.print(f"KDE radius {bw:.0f} m ({bw_source}: {bw_rule})", highlight=False)
     console.print(f"Gi*: {params.get('inference')} ({params.get('permutations')} permutations, "
                   f"min_count {params.get('min_count')}): {params.get('reason')}", highlight=False)
     if as_json:

@@ -27,6 +27,8 @@ class DensityGrid:
     n_points: int
     vmax: float
     bounds_3857: tuple
+    bandwidth_source: str = "city default"
+    """``"city default"`` (:func:`city_bandwidth`) or ``"user"`` (the request's ``bandwidth_m``)."""
 
     @property
     def nbytes(self) -> int:
@@ -38,6 +40,25 @@ def filtered_incidents(svc: Services, city: str, f: Filters) -> pd.DataFrame:
     df = svc.incidents(city)
     with client_input():
         return f.apply(df, c)
+
+
+def city_bandwidth(svc: Services, city: str):
+    """The city default KDE radius (:class:`hotspot.bandwidth.CityBandwidth`) from all of the city's
+    located incidents, cached per data version: the same value for every filter, view and output."""
+    from qauipsiz.hotspot.bandwidth import city_bandwidth_of
+
+    def compute():
+        return city_bandwidth_of(svc.incidents(city), city_obj(city))
+
+    return svc.cache.get_or_compute(("city-bandwidth", city, svc.version(city)), compute)
+
+
+def resolve_bandwidth(svc: Services, city: str, bandwidth_m: float | None) -> tuple[float, str, str]:
+    """``(bandwidth_m, source, rule)``: the user's radius when given, else the city default."""
+    from qauipsiz.hotspot.bandwidth import resolve
+
+    with client_input():
+        return resolve(bandwidth_m, city_bandwidth(svc, city) if bandwidth_m is None else None)
 
 
 def density_key(svc: Services, city: str, f: Filters, *, bandwidth_m, cell_m, weighted) -> tuple:
@@ -63,21 +84,25 @@ def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | N
         x, y = c.to_metric(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
         xy = np.column_stack([x, y])
         w = np.nan_to_num(df["harm_weight"].to_numpy(float), nan=0.0) if weighted else None
+        h, source, _rule = resolve_bandwidth(svc, city, bandwidth_m)
         with client_input():
-            h = float(bandwidth_m) if bandwidth_m else float(kde.esri_bandwidth(xy, w))
             bx0, by0, bx1, by1 = c.boundary_metric.bounds
             grid, tr = kde.kde_grid(xy, (bx0 - h, by0 - h, bx1 + h, by1 + h), cell_m, h, "quartic", w)
         grid = grid.astype(np.float32)
         return DensityGrid(grid, tr, int(c.epsg), h, float(cell_m), len(df), robust_vmax(grid),
-                           grid_bounds_3857(grid.shape, tr, int(c.epsg)))
+                           grid_bounds_3857(grid.shape, tr, int(c.epsg)), source)
 
     return svc.cache.get_or_compute(key, compute)
 
 
 def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dict) -> pd.DataFrame:
-    """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached)."""
+    """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached).
+
+    The KDE radius is ``params["bandwidth_m"]`` when set, else the city default
+    (:func:`city_bandwidth`); ``attrs["params"]`` records ``bandwidth_m``, ``bandwidth_source``
+    (``"city default"`` or ``"user"``) and ``bandwidth_rule``."""
     from qauipsiz.hotspot import surface
-    kw = {"value": "weighted" if params.get("weighted") else "count", "bandwidth_m": params.get("bandwidth_m"),
+    kw = {"value": "weighted" if params.get("weighted") else "count",
           "k": int(params.get("k") or 1), "distance_m": params.get("distance_m"), "lisa": False}
     allp = {**f.as_params(), "res": res, **params}
     key = ("cells", city, params_key(allp), svc.version(city))
@@ -85,8 +110,12 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
     def compute():
         c = city_obj(city)
         df = filtered_incidents(svc, city, f)
+        h, source, rule = resolve_bandwidth(svc, city, params.get("bandwidth_m"))
         with client_input():
-            return surface.hotspot_table(df, c, res=res, **kw)
+            t = surface.hotspot_table(df, c, res=res, bandwidth_m=h, **kw)
+        t.attrs["params"] = {**t.attrs["params"], "bandwidth_m": h, "bandwidth_source": source,
+                             "bandwidth_rule": rule}
+        return t
 
     return svc.cache.get_or_compute(key, compute)
 

@@ -20,7 +20,10 @@ from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_c
 
 router = APIRouter(tags=["hotspots"])
 
-Bandwidth = Annotated[float | None, Query(gt=25, le=5000, description="KDE radius in metres; default Esri's rule")]
+Bandwidth = Annotated[float | None, Query(
+    gt=25, le=5000, description="KDE radius in metres; default the city default radius, the same for every "
+                                "filter (GET /cities/{city}/bandwidth). The value used is returned as "
+                                "`bandwidth_m` with `bandwidth_source` ('city default' or 'user').")]
 CellM = Annotated[float, Query(ge=20, le=500, description="raster cell size in metres")]
 Weighted = Annotated[bool, Query(description="weight incidents by harm (severity class)")]
 
@@ -89,10 +92,12 @@ def hotspots_geotiff(request: Request, city: CityKey, f: Filters = Depends(filte
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "density.tif"
         write_geotiff(path, g.grid, g.transform, g.epsg,
-                      tags={"kernel": "quartic", "bandwidth_m": g.bandwidth_m, "cell_m": g.cell_m,
+                      tags={"kernel": "quartic", "bandwidth_m": g.bandwidth_m,
+                            "bandwidth_source": g.bandwidth_source, "cell_m": g.cell_m,
                             "n_points": g.n_points, "city": city, **{k: v for k, v in f.as_params().items() if v}})
         body = path.read_bytes()
-    return cached_bytes(request, body, "image/tiff", etag_for("tif", city, len(body), g.bandwidth_m, g.n_points),
+    return cached_bytes(request, body, "image/tiff",
+                        etag_for("tif", city, len(body), g.bandwidth_m, g.bandwidth_source, g.n_points),
                         filename=f"{city}_density.tif")
 
 
@@ -103,6 +108,41 @@ class HeatLegend(BaseModel):
     cell_m: float
     n_points: int
     stops: list[tuple[float, list[int]]]
+    bandwidth_source: str = "city default"
+    """'city default' (the city's radius for every filter) or 'user' (the request's bandwidth_m)."""
+    bandwidth_default_m: float | None = None
+    """The city default radius, for a 'reset' control (also when the user set another one)."""
+
+
+class CityBandwidthOut(BaseModel):
+    bandwidth_m: float
+    bandwidth_source: str
+    rule: str
+    raw_m: float | None
+    k: int
+    min_m: float
+    max_m: float
+    n_points: int
+    data_version: str
+
+
+@router.get("/cities/{city}/bandwidth", response_model=CityBandwidthOut,
+            summary="The city default KDE radius (metres) used by every hotspot and heat-map view")
+def city_bandwidth(request: Request, city: CityKey, p: Principal = Depends(require("hotspots")),
+                   svc: Services = Depends(services)):
+    """Computed once per data version from all of the city's located incidents (the rule in
+    ``rule``); every hotspot, heat tile, legend and GeoTIFF uses it unless ``bandwidth_m`` is given."""
+    import json
+
+    city_obj(city)
+    cb = _engine.city_bandwidth(svc, city)
+    ver = svc.version(city)
+    d = cb.as_dict()
+    out = CityBandwidthOut(bandwidth_m=d["bandwidth_m"], bandwidth_source="city default", rule=cb.rule,
+                           raw_m=d["raw_m"], k=cb.k, min_m=cb.min_m, max_m=cb.max_m, n_points=cb.n_points,
+                           data_version=str(ver))
+    body = json.dumps(out.model_dump(), ensure_ascii=False).encode()
+    return cached_bytes(request, body, "application/json", etag_for("bandwidth", city, ver))
 
 
 @router.get("/cities/{city}/heat/legend", response_model=HeatLegend,
@@ -114,7 +154,9 @@ def heat_legend(city: CityKey, f: Filters = Depends(filters), bandwidth_m: Bandw
 
     g = _engine.density_grid(svc, city, f, bandwidth_m=bandwidth_m, cell_m=50.0, weighted=weighted)
     return HeatLegend(units="incidents per km²", vmax=g.vmax, bandwidth_m=g.bandwidth_m, cell_m=g.cell_m,
-                      n_points=g.n_points, stops=[(s * g.vmax, list(c)) for s, c in HEAT_STOPS])
+                      n_points=g.n_points, stops=[(s * g.vmax, list(c)) for s, c in HEAT_STOPS],
+                      bandwidth_source=g.bandwidth_source,
+                      bandwidth_default_m=round(_engine.city_bandwidth(svc, city).bandwidth_m, 1))
 
 
 @router.get("/cities/{city}/heat/{z}/{x}/{y}.png",
