@@ -46,8 +46,10 @@ bench: demo
 	$(BIN)/python bench/report.py; \
 	if [ -n "$$failed" ]; then echo "bench: failed or missed a target:$$failed"; exit 1; fi
 
+## lint: ruff, then mypy (hotspot, cpted) and import-linter over the installed layout (tools/lint_farm.py)
 lint: $(STAMP)
-	$(BIN)/ruff check qauipsiz hotspot cpted maps api tests bench
+	$(BIN)/ruff check qauipsiz hotspot cpted maps api tests bench tools
+	$(BIN)/python tools/lint_farm.py mypy imports
 
 clean:
 	rm -rf $(OUT) .pytest_cache
