@@ -133,17 +133,18 @@ def _batch(g, file: Path, column: str | None, out: Path | None, district, distri
     qpath = out.with_name(out.stem + ".quarantine.csv")
     qdf = pd.DataFrame({"row": np.flatnonzero(q) + 1, "address": np.asarray(texts, object)[q],
                         "precision": res["precision"][q].to_numpy(), "score": res["score"][q].to_numpy(),
-                        "candidates": res["candidates"][q].to_numpy()})
+                        "candidates": res["candidates"][q].to_numpy(), "ambiguous": res["ambiguous"][q].to_numpy()})
     qdf.to_csv(qpath, index=False, sep=sep, encoding="utf-8-sig" if bom else "utf-8")
-    rep = match_report(res[["precision", "score", "lat", "lon"]], city=g.city.key) if len(res) else None
+    rep = match_report(res[["precision", "score", "lat", "lon", "ambiguous"]], city=g.city.key) if len(res) else None
     summary = {"rows": len(df), "out": str(out), "quarantine": str(qpath), "quarantined": int(q.sum()),
+               "ambiguous": int(res["ambiguous"].sum()),
                "match_rate": rep["match_rate"] if rep else None, "warning": rep["warning"] if rep else None,
                "by_precision": {r["group"]: r["n"] for r in rep["by_precision"]} if rep else {}}
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
         return
     typer.echo(f"{len(df)} rows → {out}  (match rate {summary['match_rate']:.1%}; "
-               f"{summary['quarantined']} rows to {qpath})")
+               f"{summary['quarantined']} rows to {qpath}, {summary['ambiguous']} of them ambiguous)")
     if summary["warning"]:
         typer.secho("WARNING: " + summary["warning"], fg=typer.colors.YELLOW, err=True)
 
@@ -205,6 +206,8 @@ def report_cmd(
         con = Console()
         con.print(f"[bold]{file}[/]: {rep['n']} rows, matched {rep['matched']} — match rate "
                   f"[bold]{rep['match_rate']:.1%}[/] (Сәйкестік / Доля сопоставленных)")
+        if rep.get("ambiguous") is not None:
+            con.print(f"ambiguous (several streets, nothing separating them): {rep['ambiguous']} rows")
         for title, rows in (("district", rep["by_district"]), ("source", rep["by_source"])):
             if not rows:
                 continue

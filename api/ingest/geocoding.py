@@ -14,7 +14,8 @@ def city_geocoder(city: str) -> Geocoder | None:
     for it. The adapter maps the geocoder's columns to the hook contract: ``lat, lon, precision,
     score, uncertainty_m`` unchanged, ``matched`` = the geocoder's ``accepted`` flag (street
     precision or better and a score above its acceptance threshold), ``candidates`` = its
-    alternatives text.
+    alternatives text, ``ambiguous`` = its flag (the address names several streets or far-apart
+    pieces of one, nothing separates them: such rows are quarantined ``geocode_ambiguous``).
     """
     from qauipsiz.hotspot.geocode import Geocoder as _Geocoder
     from qauipsiz.hotspot.geocode import has_gazetteer
@@ -29,6 +30,8 @@ def city_geocoder(city: str) -> Geocoder | None:
         out["matched"] = r["accepted"].astype(bool)
         cand = r["candidates"].astype(object) if "candidates" in r else pd.Series(None, index=r.index, dtype=object)
         out["candidates"] = cand.where(cand.notna() & (cand != ""), None)
+        if "ambiguous" in r:
+            out["ambiguous"] = r["ambiguous"].astype(bool)
         return out
 
     return geocode

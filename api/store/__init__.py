@@ -1,4 +1,5 @@
-"""The store: one repository over embedded SQLite (WAL) or PostgreSQL + PostGIS.
+"""The store: one repository per concern (incidents, quarantine, layers, audit, keys) over embedded
+SQLite (WAL) or PostgreSQL + PostGIS, composed by :class:`Store`.
 
 >>> from api.store import Store
 >>> store = Store.from_settings()           # DATABASE_URL, else sqlite under QAUIPSIZ_DATA_DIR
@@ -8,8 +9,10 @@ See ``docs/store.md``.
 """
 from __future__ import annotations
 
+from qauipsiz.api.store.incidents import INCIDENT_STORE_COLUMNS, BatchResult
+from qauipsiz.api.store.keys import ApiKey
 from qauipsiz.api.store.models import LAYER_SCHEMAS
-from qauipsiz.api.store.store import INCIDENT_STORE_COLUMNS, ApiKey, BatchResult, Store
+from qauipsiz.api.store.store import Store
 
 __all__ = ["Store", "ApiKey", "BatchResult", "INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "open_store"]
 

@@ -13,6 +13,8 @@ MIN_MATCH_RATE = 0.85
 
 _PREC_COLS = ("precision", "geocode_precision")
 _SCORE_COLS = ("score", "geocode_score")
+_AMBIGUOUS_COLS = ("ambiguous", "geocode_ambiguous")
+_FLAG_COLS = ("flags", "geocode_flags")
 
 
 def read_geocoded(path: str | Path) -> pd.DataFrame:
@@ -38,7 +40,8 @@ def _col(df, names, what, required=True):
 
 def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: str | None = None,
                  score_col: str | None = None, district_col: str | None = None, source_col: str | None = None,
-                 accept_score: float = ACCEPT_SCORE, min_rate: float = MIN_MATCH_RATE) -> dict:
+                 accept_score: float = ACCEPT_SCORE, min_rate: float = MIN_MATCH_RATE,
+                 ambiguous_col: str | None = None) -> dict:
     """Match rate of a geocoded table, overall and per district, source and precision level.
 
     A row counts as matched when its precision is one of ``address, intersection, poi, street``
@@ -60,12 +63,19 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
         Minimum score (0–100) of a matched row.
     min_rate : float
         Match rate (0–1) below which the report warns (overall and per group).
+    ambiguous_col : str, optional
+        Boolean column marking ambiguous rows (default: detected — ``ambiguous`` /
+        ``geocode_ambiguous``, else a ``flags`` / ``geocode_flags`` column holding the flag
+        ``ambiguous``).
 
     Returns
     -------
     dict
-        ``n, matched, match_rate, ok, warning`` and ``by_district``, ``by_source``,
-        ``by_precision`` — lists of ``{"group", "n", "matched", "match_rate", "warning"}``.
+        ``n, matched, match_rate, ok, warning``, ``ambiguous`` (rows whose address names several
+        streets or far-apart pieces of one that nothing separates; ``None`` when the table does
+        not say), ``ambiguous_share`` and ``by_district``, ``by_source``, ``by_precision`` — lists
+        of ``{"group", "n", "matched", "match_rate", "warning"}`` (district and source groups
+        also carry ``ambiguous`` when known).
     """
     if len(df) == 0:
         raise ValueError("geocoded table is empty")
@@ -93,18 +103,23 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     else:
         dist = None
     srcc = source_col or ("source" if "source" in df.columns else None)
+    amb = _ambiguous_flags(df, ambiguous_col)
     n = len(df)
     rate = float(matched.mean())
 
     def groups(keys):
         if keys is None:
             return []
-        t = pd.DataFrame({"g": keys, "m": matched}).groupby("g", sort=True)["m"].agg(["size", "sum"])
+        t = pd.DataFrame({"g": keys, "m": matched, "a": amb if amb is not None else False})
+        t = t.groupby("g", sort=True).agg(size=("m", "size"), sum=("m", "sum"), amb=("a", "sum"))
         out = []
         for g, r in t.iterrows():
             mr = float(r["sum"]) / float(r["size"])
-            out.append({"group": str(g), "n": int(r["size"]), "matched": int(r["sum"]), "match_rate": mr,
-                        "warning": mr < min_rate})
+            row = {"group": str(g), "n": int(r["size"]), "matched": int(r["sum"]), "match_rate": mr,
+                   "warning": mr < min_rate}
+            if amb is not None:
+                row["ambiguous"] = int(r["amb"])
+            out.append(row)
         return out
 
     by_prec = []
@@ -116,6 +131,24 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
         warning = (f"match rate {rate:.1%} is below {min_rate:.0%}: hotspot maps from this table are "
                    "unreliable (Ratcliffe 2004); review the quarantined rows")
     return {"n": n, "matched": int(matched.sum()), "match_rate": rate, "ok": rate >= min_rate, "warning": warning,
+            "ambiguous": int(amb.sum()) if amb is not None else None,
+            "ambiguous_share": float(amb.mean()) if amb is not None else None,
             "min_rate": min_rate, "accept_score": accept_score,
             "by_district": groups(dist), "by_source": groups(df[srcc].astype("string").fillna("(none)").to_numpy(object)) if srcc else [],
             "by_precision": by_prec}
+
+
+def _ambiguous_flags(df: pd.DataFrame, col: str | None) -> np.ndarray | None:
+    """Boolean array of ambiguous rows, or None when the table has no such information."""
+    c = col or _col(df, _AMBIGUOUS_COLS, "ambiguous", required=False)
+    if c is not None:
+        v = df[c]
+        if v.dtype == bool:
+            return v.to_numpy(bool)
+        t = v.astype("string").fillna("").str.strip().str.lower()
+        return t.isin(["true", "1", "yes", "1.0"]).to_numpy(bool)
+    fc = _col(df, _FLAG_COLS, "flags", required=False)
+    if fc is not None:
+        f = df[fc].astype("string").fillna("")
+        return f.str.split(",").map(lambda xs: "ambiguous" in [x.strip() for x in xs]).to_numpy(bool)
+    return None

@@ -58,7 +58,7 @@ _CHILD = f"""
 import sys, time
 pause = float(sys.argv.pop(1))
 if pause:
-    from qauipsiz.api.store.store import Store
+    from qauipsiz.api.store.incidents import IncidentRepository as Store
     orig = Store._insert_incidents
     state = {{"done": False}}
     def _insert(self, conn, df):
