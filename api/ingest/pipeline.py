@@ -40,7 +40,8 @@ Geocoder = Callable[[pd.Series], pd.DataFrame]
 a DataFrame with the same index and columns ``lat, lon`` (decimal degrees, NaN when unmatched),
 ``precision`` (one of ``hotspot.schema.PRECISION_LEVELS``), ``score`` (0–100), ``uncertainty_m``
 (metres) and ``matched`` (bool); optionally ``candidates`` (any JSON-serialisable value per row,
-kept in the quarantine row when unmatched)."""
+kept in the quarantine row when unmatched) and ``ambiguous`` (bool: unmatched rows so marked are
+quarantined ``geocode_ambiguous`` instead of ``geocode_failed``)."""
 
 QUARANTINE_META = ("_quarantine_id", "_reason", "_field", "_message", "_row_number", "_file_name", "_source",
                    "_batch_id", "_source_row")
@@ -65,6 +66,8 @@ REASONS = {
     "coord_invalid": "coordinates that are not numbers and no address",
     "no_location": "neither coordinates nor an address",
     "geocode_failed": "the address could not be geocoded",
+    "geocode_ambiguous": "the address names several streets (or far-apart parts of one) and nothing tells "
+                         "them apart: choose among the candidates",
 }
 """Quarantine reason codes and what they mean."""
 
@@ -344,6 +347,12 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         if "candidates" in res.columns:
             candidates[idx] = [None if c is None or (isinstance(c, float) and np.isnan(c))
                                else json.dumps(c, ensure_ascii=False, default=str) for c in res["candidates"]]
+        if "ambiguous" in res.columns:
+            amb = res["ambiguous"].fillna(False).astype(bool).to_numpy() & failed
+            amask = np.zeros(n, bool)
+            amask[idx[amb]] = True
+            q(amask, "geocode_ambiguous", "address", address)
+            failed &= ~amb
         fmask = np.zeros(n, bool)
         fmask[idx[failed]] = True
         q(fmask, "geocode_failed", "address", address)
