@@ -55,7 +55,7 @@ def server(demo_dir, tmp_path_factory):
     env = {**os.environ, "DATABASE_URL": url, "QAUIPSIZ_DATA_DIR": str(root), "QAUIPSIZ_DEMO_DIR": str(demo_dir),
            "QAUIPSIZ_CITY": "astana", "QAUIPSIZ_TILE_URL": ""}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1", "--port",
+        [sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--no-ingest", "--no-warm"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90

@@ -39,7 +39,7 @@ def test_astana_address_rows_are_geocoded(tmp_path, store):
 def test_console_script_prints_library_errors_as_one_line(tmp_path):
     inc = tmp_path / "alm.csv"
     inc.write_text("lat,lon,occurred_at,category,harm_weight\n43.238,76.945,2025-02-01T12:00:00Z,theft,1\n")
-    cmd = [sys.executable, "-c", "from api.cli import main; main()", "recommend", "sos", "--city", "almaty",
+    cmd = [sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "recommend", "sos", "--city", "almaty",
            "--incidents", str(inc), "--layers", str(tmp_path)]
     r = subprocess.run(cmd, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
     assert r.returncode == 2, r.stderr
