@@ -1,5 +1,5 @@
-/* UI strings of the dashboard in Kazakh, Russian and English. Every key exists in all three. */
-window.QAUIPSIZ_I18N = {
+/* UI strings of the dashboard in Kazakh, Russian and English (an ES module). Every key exists in all three. */
+export const I18N = {
   kk: {
     recTitle: "Ұсынылған орындар", budgetHint: "Бюджет: әр түрге орын саны (1–200)", recCameras: "Камералар",
     recSos: "SOS түймелері", recPosts: "Полиция бекеттері", gainShare: "Пайда үлесі",

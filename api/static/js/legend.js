@@ -1,0 +1,54 @@
+/* The map legend: one block per active layer (and the design under review), in the layer order. */
+import { FAIL_COLOR, GI, LAYERS, PATROL, REC_KINDS, SCORE, SEQ } from "./config.js";
+import { map } from "./map.js";
+import { state } from "./state.js";
+import { $, esc, fmt, t } from "./util.js";
+
+const legendCtl = L.control({ position: "bottomright" });
+legendCtl.onAdd = () => { const d = L.DomUtil.create("div", "legend"); d.id = "legend"; L.DomEvent.disableClickPropagation(d); return d; };
+legendCtl.addTo(map);
+
+export function swatch(color, label) { return `<div class="li"><i style="background:${color}"></i>${esc(label)}</div>`; }
+
+export function renderLegend() {
+  const el = $("legend");
+  let html = `<h3>${esc(t("legend"))}</h3>`;
+  for (const L_ of LAYERS) {
+    const id = L_.id;
+    if (!state.active.has(id)) continue;
+    html += `<div class="lg" data-layer="${id}"><h4>${esc(t("layer_" + id))}</h4>`;
+    if (state.errors[id]) { html += `<div class="err">${esc(t("unavailable"))}: ${esc(state.errors[id])}</div></div>`; continue; }
+    const m = state.meta[id] || {};
+    if (id === "heat") {
+      const stops = (m.stops || []);
+      const grad = stops.map(([, c]) => `rgba(${c[0]},${c[1]},${c[2]},${(c[3] / 255).toFixed(2)})`).join(",");
+      html += `<div class="bar" style="background:linear-gradient(to right,${grad})"></div>`
+        + `<div class="scale"><span>0</span><span>${esc(t("density"))}</span><span>${fmt(m.vmax, 1)}</span></div>`;
+    } else if (id === "hexagons") {
+      html += GI.map(([, c, k]) => swatch(c, t(k))).join("");
+    } else if (id === "public" || id === "publicCells") {
+      const vmax = m.vmax || 0;
+      html += `<div class="sub">${esc(id === "public" ? t("ratePer1000") : t("count"))}</div>`;
+      html += SEQ.map((c, i) => swatch(c, `${fmt((vmax * i) / SEQ.length, 1)} – ${fmt((vmax * (i + 1)) / SEQ.length, 1)}`)).join("");
+      html += swatch("#dddddd", t("suppressed").replace("{k}", state.minPublic));
+    } else if (id === "cpted") {
+      html += SCORE.map((c, i) => swatch(c, `${i * 20} – ${(i + 1) * 20}`)).join("");
+    } else if (id === "lamps") {
+      html += swatch("#f9a825", t("working")) + swatch("#9e9e9e", t("broken"));
+    } else if (id === "cameras") {
+      html += swatch("#1565c0", t("working")) + swatch("#9e9e9e", t("broken"));
+    } else if (id === "sos") {
+      html += swatch("#c62828", t("layer_sos"));
+    } else if (id === "recommended") {
+      html += REC_KINDS.map(([k, c, lab]) => swatch(c, `${t(lab)} (${((m.kinds || {})[k] || { sites: [] }).sites.length})`)).join("");
+    } else if (id === "patrol") {
+      html += (m.units || []).map((u) => swatch(PATROL[u % PATROL.length], `${t("route")} ${u}`)).join("");
+    }
+    html += "</div>";
+  }
+  if (state.review && state.review.layer) {
+    html += `<div class="lg" data-layer="review"><h4>${esc(t("reviewTitle"))}</h4>`
+      + swatch("#0f3b5f", t("reviewDesign")) + swatch(FAIL_COLOR, t("reviewFailing")) + "</div>";
+  }
+  el.innerHTML = html;
+}

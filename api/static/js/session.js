@@ -1,0 +1,137 @@
+/* The top bar and the side panel around the map: city, sign-in (role and permissions), language, the
+   layer list, exports, and which task panels the role may see. */
+import { LAYERS } from "./config.js";
+import { filterQuery, setPublicMode } from "./filters.js";
+import { hasPanel, panelIds, renderPanelState, showLayer } from "./layers.js";
+import { renderLegend } from "./legend.js";
+import { hideLayer, loadBasemap, map } from "./map.js";
+import { loadStations } from "./patrol.js";
+import { clearReview, renderReview } from "./review.js";
+import { state, today } from "./state.js";
+import { $, fetchJSON, fetchRaw, qs, status, t } from "./util.js";
+
+export function renderLayerList() {
+  const box = $("layer-list");
+  box.innerHTML = "";
+  for (const L_ of LAYERS) {
+    if (!state.perms.has(L_.perm)) continue;
+    const lab = document.createElement("label");
+    lab.className = "layer";
+    const cb = document.createElement("input");
+    cb.type = "checkbox"; cb.value = L_.id; cb.id = "layer-" + L_.id;
+    cb.checked = state.active.has(L_.id);
+    cb.addEventListener("change", () => {
+      if (cb.checked) { state.active.add(L_.id); showLayer(L_.id); }
+      else {
+        state.active.delete(L_.id); delete state.errors[L_.id]; hideLayer(L_.id); renderLegend();
+        if (hasPanel(L_.id)) renderPanelState(L_.id);
+      }
+    });
+    const span = document.createElement("span");
+    span.dataset.i18n = "layer_" + L_.id; span.textContent = t("layer_" + L_.id);
+    lab.append(cb, " ", span);
+    box.appendChild(lab);
+  }
+}
+
+export function renderExports() {
+  const box = $("exports");
+  box.innerHTML = "";
+  const items = [["exportPublic", "public", () => `/public/cities/${state.city}/districts.geojson${qs(filterQuery(true))}`, "districts.geojson"]];
+  if (state.perms.has("hotspots")) {
+    items.push(["exportHexagons", "hotspots", () => `/cities/${state.city}/hotspots.geojson${qs(filterQuery(false))}`, "hotspots.geojson"]);
+    items.push(["exportTiff", "hotspots", () => `/cities/${state.city}/hotspots.tif${qs(filterQuery(false))}`, "density.tif"]);
+  }
+  if (state.perms.has("incidents:read")) {
+    items.push(["exportIncidents", "incidents:read", () => {
+      const q = filterQuery(false); q.set("format", "csv"); q.set("limit", "50000");
+      return `/cities/${state.city}/incidents${qs(q)}`;
+    }, "incidents.csv"]);
+  }
+  for (const [k, , path, fname] of items) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "export"; b.dataset.i18n = k; b.textContent = t(k);
+    b.addEventListener("click", async () => {
+      try {
+        const blob = await (await fetchRaw(path())).blob();
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(blob); a.download = `${state.city}_${fname}`;
+        document.body.appendChild(a); a.click(); a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 5000);
+      } catch (e) { status(`${t(k)}: ${e.message}`, true); }
+    });
+    box.appendChild(b);
+  }
+}
+
+export function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll(".lang-btn").forEach((b) => b.classList.toggle("on", b.dataset.lang === state.lang));
+  document.querySelectorAll("#f-weekdays label span").forEach((s) => { s.textContent = t(s.dataset.day); });
+  const cat = $("f-category");
+  Array.from(cat.options).forEach((o) => {
+    const c = state.categories.find((x) => x.category === o.value);
+    if (c) o.textContent = c["name_" + state.lang];
+  });
+  const d = $("f-district");
+  Array.from(d.options).forEach((o) => {
+    if (!o.value) { o.textContent = t("allDistricts"); return; }
+    const x = state.cityInfo && state.cityInfo.districts.find((y) => y.district === o.value);
+    if (x) o.textContent = x["name_" + state.lang];
+  });
+  const cs = $("city");
+  Array.from(cs.options).forEach((o) => { const c = (state.cities || []).find((x) => x.city === o.value); if (c) o.textContent = c["name_" + state.lang]; });
+  $("role").textContent = `${t("signedInAs")}: ${state.role === "public" ? t("rolePublic") : state.role}`;
+  $("login").textContent = state.key ? t("signOut") : t("signIn");
+  renderLegend();
+  renderReview();
+  panelIds().forEach(renderPanelState);
+  if (map) map.eachLayer((l) => { if (l.isPopupOpen && l.isPopupOpen()) l.closePopup(); });
+}
+
+function setTaskPanels() {
+  $("rec-section").hidden = !state.perms.has("recommendations");
+  $("patrol-section").hidden = !state.perms.has("patrol");
+  $("review-section").hidden = !state.perms.has("review");
+  if (!state.perms.has("review") && state.review) clearReview();
+  if (state.perms.has("patrol")) loadStations();
+}
+
+export async function loadCity() {
+  state.cityInfo = await fetchJSON(`/cities/${state.city}`);
+  if (state.patrol.date === today()) {  // not chosen by the user yet
+    state.patrol.date = today(state.cityInfo.tz);
+    if ($("pt-date")) $("pt-date").value = state.patrol.date;
+  }
+  const d = $("f-district");
+  d.innerHTML = "";
+  d.append(new Option(t("allDistricts"), ""));
+  state.cityInfo.districts.forEach((x) => d.append(new Option(x["name_" + state.lang], x.district)));
+  const c = state.cityInfo.center;
+  map.fitBounds([[state.cityInfo.bbox[1], state.cityInfo.bbox[0]], [state.cityInfo.bbox[3], state.cityInfo.bbox[2]]]);
+  if (!c) map.setView([51.13, 71.43], 11);
+  await loadBasemap();
+}
+
+export async function whoami() {
+  try {
+    const me = await fetchJSON("/me");
+    state.role = me.role; state.perms = new Set(me.permissions);
+  } catch (e) {
+    status(t("badKey") + ": " + e.message, true);
+    state.key = ""; sessionStorage.removeItem("qauipsiz.key");
+    state.role = "public"; state.perms = new Set(["public"]);
+  }
+  for (const id of Array.from(state.active)) {
+    const def = LAYERS.find((x) => x.id === id);
+    if (!state.perms.has(def.perm)) { state.active.delete(id); hideLayer(id); }
+  }
+  const restricted = state.perms.has("hotspots");
+  if (!state.active.size) {
+    LAYERS.forEach((x) => {
+      if (x.on && state.perms.has(x.perm) && !(restricted && x.perm === "public")) state.active.add(x.id);
+    });
+  }
+  renderLayerList(); renderExports(); setPublicMode(); setTaskPanels(); applyLanguage();
+}
