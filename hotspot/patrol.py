@@ -129,7 +129,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
                 time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
                 net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
-                depot_name: str = "", visits: int = 1) -> tuple:
+                depot_name: str = "", visits: int = 1, solution_limit: int | None = None) -> tuple:
     """Plan patrol routes for one shift.
 
     Parameters
@@ -160,6 +160,10 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         instead of once near their peak.
     time_limit_s : float
         OR-Tools search time, seconds.
+    solution_limit : int, optional
+        Stop the search after this many solutions instead of at the time limit (which then only
+        caps a runaway search): the plan no longer depends on the machine's speed, so the same
+        input gives the same plan everywhere (tests use it).
     max_radius_m : float, optional
         Consider only hotspots within this network distance of the depot, metres (default 2,500 m on
         foot, unlimited by car); cells whose round trip does not fit in the shift are skipped too.
@@ -269,6 +273,8 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+    if solution_limit is not None:
+        params.solution_limit = int(solution_limit)
     sol = routing.SolveWithParameters(params)
     if sol is None:
         raise ValueError("plan_patrol: OR-Tools found no feasible plan (shift too short for the depot legs?)")
