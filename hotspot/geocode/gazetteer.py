@@ -18,14 +18,9 @@ import pandas as pd
 import shapely
 
 from qauipsiz.hotspot.cities import get_city
-from qauipsiz.hotspot.geocode.normalize import (
-    _house_norm,
-    fold_text,
-    load_lexicon,
-    name_key_tokens,
-    parse_address,
-    stem,
-)
+from qauipsiz.hotspot.geocode.letters import fold_text
+from qauipsiz.hotspot.geocode.lexicon import load_lexicon, stem
+from qauipsiz.hotspot.geocode.normalize import _house_norm, name_key_tokens, parse_address
 from qauipsiz.hotspot.paths import data_dir
 from qauipsiz.hotspot.streets import (
     JUMP_M,

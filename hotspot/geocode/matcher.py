@@ -45,7 +45,8 @@ from qauipsiz.hotspot.geocode.gazetteer import (
     is_stale,
     shipped_dir,
 )
-from qauipsiz.hotspot.geocode.normalize import ParsedAddress, _house_norm, load_lexicon, parse_address, stem
+from qauipsiz.hotspot.geocode.lexicon import load_lexicon, stem
+from qauipsiz.hotspot.geocode.normalize import ParsedAddress, _house_norm, parse_address
 
 CONFIDENT_SCORE = 85.0
 """Score at or above which a match is called confident (wrong-match rate ≤ 1 % on the labelled set)."""
@@ -115,14 +116,15 @@ class Geocoder:
         self.vocab = sorted(t for t in self.post if not t.isdigit())
         self.fuzzy_keys = list(st["key"])
         # stemmed single type words (for dropping mistyped ones: "уллица", "переуок")
-        from qauipsiz.hotspot.geocode.normalize import STREET_KINDS, stem
+        from qauipsiz.hotspot.geocode.lexicon import STREET_KINDS, stem
 
         self.type_words = {}
         for k, v in self.lex.words.items():
             if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
                 self.type_words.setdefault(stem(k[0]), v)
         self.type_vocab = list(self.type_words)
-        from qauipsiz.hotspot.geocode.normalize import _KIND_WORD, fold_text
+        from qauipsiz.hotspot.geocode.letters import fold_text
+        from qauipsiz.hotspot.geocode.lexicon import KIND_WORD as _KIND_WORD
 
         self.kind_token = {k: stem(fold_text(w)) for k, w in _KIND_WORD.items()}
         # district tables

@@ -1,227 +1,26 @@
-"""Address normaliser: Kazakh/Russian folding, 2021 Kazakh Latin, type words, house numbers, hints.
+"""Address parsing: one free-text address split into street, cross street, house, building, flat,
+district and landmark, and its canonical one-line form.
 
 Everything here is pure string work on one address at a time (the matcher de-duplicates a batch
-first).  The canonical form is lower-case *folded Cyrillic*: Kazakh letters are replaced by what a
-Russian keyboard types (қ→к, ұ/ү→у, ө→о, ә→а, і→и, ғ→г, ң→н, һ→х), ё→е, й→и, я→иа, ю→иу, ц→тс,
-щ→шш, э→е and the hard/soft signs are dropped, so that Cyrillic and 2021-Latin spellings of one
-name meet.  Name tokens are then *stemmed* (one Russian genitive/adjective ending and one final
-vowel removed) so that "Кабанбай батыра" and "Қабанбай батыр" give the same key.
+first).  Text is first folded to lower-case Cyrillic (:mod:`.letters`), type words and
+abbreviations are recognised with the dictionary and name tokens stemmed (:mod:`.lexicon`).
 """
 from __future__ import annotations
 
-import csv
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
-from qauipsiz.hotspot.paths import data_dir
-
-# ---------------------------------------------------------------------------------------------
-# letters
-# ---------------------------------------------------------------------------------------------
-KAZAKH_ONLY = "әғқңөұүһі"
-"""The nine letters the Kazakh Cyrillic alphabet adds to the Russian one."""
-
-KAZAKH_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
-"""The 42 lower-case letters of the Kazakh Cyrillic alphabet."""
-
-_FOLD = {
-    "қ": "к", "ұ": "у", "ү": "у", "ө": "о", "ә": "а", "і": "и", "ғ": "г", "ң": "н", "һ": "х",
-    "ё": "е", "й": "и", "я": "иа", "ю": "иу", "ц": "тс", "щ": "шш", "э": "е", "ъ": "", "ь": "",
-    # look-alikes and stray forms that turn up in typed text
-    "ӊ": "н", "ҳ": "х", "ӯ": "у", "ї": "и", "є": "е",
-}
-_FOLD_TABLE = str.maketrans(_FOLD)
-
-# 2021 Kazakh Latin alphabet (Cyrillic -> Latin).  Letters outside native Kazakh words follow the
-# usual practice of the 2021 proposal's transliteration rules.
-LATIN_2021 = {
-    "а": "a", "ә": "ä", "б": "b", "в": "v", "г": "g", "ғ": "ğ", "д": "d", "е": "e", "ё": "io",
-    "ж": "j", "з": "z", "и": "i", "й": "i", "к": "k", "қ": "q", "л": "l", "м": "m", "н": "n",
-    "ң": "ñ", "о": "o", "ө": "ö", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "ū",
-    "ү": "ü", "ф": "f", "х": "h", "һ": "h", "ц": "ts", "ч": "ch", "ш": "ş", "щ": "şş", "ъ": "",
-    "ы": "y", "і": "ı", "ь": "", "э": "e", "ю": "iu", "я": "ia",
-}
-_TO_LATIN = str.maketrans(LATIN_2021)
-# strict inverse: one Latin letter -> one Cyrillic letter, the only digraph is "ch"
-_FROM_LATIN_STRICT = {
-    "a": "а", "ä": "ә", "b": "б", "d": "д", "e": "е", "f": "ф", "g": "г", "ğ": "ғ", "h": "х",
-    "ı": "і", "i": "и", "j": "ж", "k": "к", "l": "л", "m": "м", "n": "н", "ñ": "ң", "o": "о",
-    "ö": "ө", "p": "п", "q": "қ", "r": "р", "s": "с", "ş": "ш", "t": "т", "u": "у", "ū": "ұ",
-    "ü": "ү", "v": "в", "y": "ы", "z": "з",
-}
-LATIN_2021_LETTERS = "".join(sorted(_FROM_LATIN_STRICT))
-"""Lower-case letters of the 2021 Kazakh Latin alphabet (plus the digraph "ch")."""
-
-# lenient reading of Latin as people type it: older 2017/2018 variants, informal digraphs
-_LATIN_LENIENT = dict(_FROM_LATIN_STRICT) | {
-    "ŋ": "ң", "ń": "ң", "á": "ә", "ǵ": "ғ", "ó": "ө", "ú": "ұ", "ý": "у", "ç": "ч", "c": "с",
-    "w": "у", "x": "х", "İ": "и", "ı": "і", "é": "е", "è": "е", "à": "а",
-}
-_LATIN_DIGRAPHS = {"sh": "ш", "ch": "ч", "zh": "ж", "kh": "х", "ts": "ц", "ya": "я", "yu": "ю",
-                   "yo": "е", "gh": "ғ"}
-_DIGRAPH_RE = re.compile(r"sh|ch|zh|kh|ts|gh|(?<![bcdfghjklmnpqrstvwxzğñşç])y[aou]")
-_Y_AFTER_VOWEL = re.compile(r"(?<=[aeiouäöüū])y\b")
-# Latin letters that look like Cyrillic ones inside an otherwise Cyrillic word
-_HOMOGLYPH = str.maketrans({"a": "а", "b": "в", "c": "с", "e": "е", "h": "н", "i": "і", "k": "к",
-                            "m": "м", "o": "о", "p": "р", "t": "т", "x": "х", "y": "у"})
-_LATIN_RE = re.compile(r"[a-zäöüūğñşıçáéóúýńǵŋ]")
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
-_CYR_RE = re.compile(r"[а-яёәғқңөұүһі]")
-
-
-def fold(text: str) -> str:
-    """Case-fold and keyboard-fold ``text`` (Cyrillic): lower case, Kazakh letters → Russian ones.
-
-    Latin letters are left alone (see :func:`from_latin`).  ``fold(fold(s)) == fold(s)``.
-    """
-    return text.lower().translate(_FOLD_TABLE)
-
-
-def to_latin(text: str) -> str:
-    """Transliterate Kazakh Cyrillic ``text`` to the 2021 Kazakh Latin alphabet (lower case)."""
-    return text.lower().translate(_TO_LATIN)
-
-
-def from_latin(text: str, strict: bool = False) -> str:
-    """Transliterate Latin ``text`` to Kazakh Cyrillic (lower case).
-
-    ``strict=True`` reads only the 2021 alphabet (one letter per letter, "ch" → ч), the exact
-    inverse of :func:`to_latin` up to :func:`fold`.  The default lenient mode also reads older
-    2017/2018 variants (á, ń, ú …) and informal digraphs (sh, zh, kh, ya …), and "y" after a vowel
-    as й ("Abay").  Characters that are not Latin letters pass through.
-    """
-    t = text.lower()
-    if strict:
-        t = t.replace("ch", "ч")
-        return "".join(_FROM_LATIN_STRICT.get(ch, ch) for ch in t)
-    t = _Y_AFTER_VOWEL.sub("й", t)
-    t = _DIGRAPH_RE.sub(lambda m: _LATIN_DIGRAPHS[m.group()], t)
-    out = []
-    for ch in t:
-        r = _LATIN_LENIENT.get(ch)
-        if r is None and "a" <= ch <= "z":
-            r = ch
-        if r is None and ch.isalpha() and not _CYR_RE.match(ch):
-            base = unicodedata.normalize("NFD", ch)[0]
-            r = _LATIN_LENIENT.get(base, "")
-        out.append(ch if r is None else r)
-    return "".join(out)
-
-
-def _fix_word(m: re.Match) -> str:
-    w = m.group()
-    if not _LATIN_RE.search(w):
-        return w
-    if _CYR_RE.search(w):  # mixed script: Latin look-alikes typed inside a Cyrillic word
-        w = w.translate(_HOMOGLYPH)
-        return from_latin(w) if _LATIN_RE.search(w) else w
-    return from_latin(w)
-
-
-def fold_text(text: str) -> str:
-    """Fold any address text to canonical lower-case folded Cyrillic.
-
-    Whole-Latin words are transliterated (2021 Kazakh Latin, lenient), Latin look-alike letters
-    inside Cyrillic words are replaced, then :func:`fold` is applied.  Digits and punctuation stay.
-    """
-    t = unicodedata.normalize("NFC", text).lower()
-    if _LATIN_RE.search(t):
-        t = _WORD_RE.sub(_fix_word, t)
-    return t.translate(_FOLD_TABLE)
-
-
-# ---------------------------------------------------------------------------------------------
-# stemming
-# ---------------------------------------------------------------------------------------------
-_ENDINGS = ("ого", "его", "аиа", "ыи", "ии", "ое", "ои")
-_VOWELS = set("аеиоуы")
-
-
-def stem(tok: str) -> str:
-    """Stem one folded name token: drop one Russian genitive/adjective ending and a final vowel.
-
-    ``"батыра"`` → ``"батыр"``, ``"толстого"`` → ``"толст"``, ``"абаи"`` (Абай) → ``"аба"``.
-    Applied until nothing changes, so ``stem(stem(t)) == stem(t)``.  Tokens with digits or
-    shorter than 4 letters are returned unchanged.
-    """
-    while len(tok) >= 4 and tok.isalpha():
-        for e in _ENDINGS:
-            if tok.endswith(e) and len(tok) - len(e) >= 3:
-                new = tok[: -len(e)]
-                break
-        else:
-            new = tok[:-1] if tok[-1] in _VOWELS else tok
-        if new == tok:
-            break
-        tok = new
-    return tok
-
-
-# ---------------------------------------------------------------------------------------------
-# type-word dictionary (data file)
-# ---------------------------------------------------------------------------------------------
-STREET_KINDS = ("street", "avenue", "microdistrict", "lane", "boulevard", "highway", "square",
-                "embankment", "alley", "bridge", "block")
-MARKERS = ("house", "building", "flat", "city", "district", "cross", "sep", "landmark", "stop")
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Folded type words: ``words`` maps a token tuple (1–3 tokens) to its kind."""
-
-    words: dict
-    max_len: int
-    abbrev_re: re.Pattern
-    phrase_starts: frozenset = frozenset()
-
-    def kind(self, toks: tuple) -> str | None:
-        return self.words.get(toks)
-
-
-def _tokens_of(text: str) -> tuple:
-    return tuple(t for t in re.split(r"[^а-я0-9]+", text) if t)
-
-
-@cache
-def load_lexicon(path: str | None = None) -> Lexicon:
-    """Load the type-word/abbreviation dictionary (default ``data/gazetteer/type_words.csv``)."""
-    p = Path(path) if path else data_dir() / "gazetteer" / "type_words.csv"
-    words: dict = {}
-    abbrevs = []
-    with p.open(encoding="utf-8") as f:
-        rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
-    head, rows = rows[0], rows[1:]
-    if head[:2] != ["word", "kind"]:
-        raise ValueError(f"{p}: header must start with word,kind (got {head})")
-    for i, r in enumerate(rows, start=2):
-        w, kind = fold_text(r[0].strip()), r[1].strip()
-        if kind not in STREET_KINDS and kind not in MARKERS:
-            raise ValueError(f"{p} row {i}: unknown kind {kind!r}")
-        if re.search(r"[-/.]", w) and " " not in w:
-            abbrevs.append((w, kind))
-        toks = _tokens_of(w)
-        if toks:
-            words.setdefault(toks, kind)
-    # hyphen/slash/dot abbreviations ("р-н", "пр-т", "ж/м", "ш.а") -> a placeholder word
-    alts = sorted({re.escape(a) for a, _ in abbrevs}, key=len, reverse=True)
-    # hyphenated abbreviations may be glued to the next word ("р-нСарыарка")
-    glue = sorted({re.escape(a) for a, _ in abbrevs if "-" in a and len(a) >= 3}, key=len, reverse=True)
-    pat = r"(?<![а-я0-9])(" + "|".join(alts) + r")(?![а-я0-9])"
-    if glue:
-        pat += r"|(?<![а-я0-9])(" + "|".join(glue) + r")(?=[а-я])"
-    abbrev_re = re.compile(pat) if alts else re.compile(r"$^")
-    for a, kind in abbrevs:
-        words[("§" + _abbrev_id(a),)] = kind
-    starts = frozenset(k[0] for k in words if len(k) > 1)
-    return Lexicon(words, max(len(k) for k in words), abbrev_re, starts)
-
-
-def _abbrev_id(a: str) -> str:
-    return re.sub(r"[^а-я0-9]", "", a) + "ъ"
-
+from qauipsiz.hotspot.geocode.letters import fold_text
+from qauipsiz.hotspot.geocode.lexicon import (
+    CROSS_FIRST,
+    KIND_WORD,
+    STREET_KINDS,
+    Lexicon,
+    abbrev_id,
+    load_lexicon,
+    near_cross,
+    stem,
+)
 
 # ---------------------------------------------------------------------------------------------
 # tokenising and parsing
@@ -264,7 +63,7 @@ class ParsedAddress:
 
 def _lex_tokens(text: str, lex: Lexicon) -> list[str]:
     t = fold_text(text)
-    t = lex.abbrev_re.sub(lambda m: " §" + _abbrev_id(m.group()) + " ", t)
+    t = lex.abbrev_re.sub(lambda m: " §" + abbrev_id(m.group()) + " ", t)
     return _TOKEN_RE.findall(t)
 
 
@@ -315,29 +114,13 @@ def _classify(tokens: list[str], lex: Lexicon) -> list[tuple[str, str]]:
         if hit:
             out.append(("k:" + hit[0], " ".join(tokens[i:i + hit[1]])))
             i += hit[1]
-        elif len(t) >= 4 and t[0] in _CROSS_FIRST and _near_cross(t):
+        elif len(t) >= 4 and t[0] in CROSS_FIRST and near_cross(t):
             out.append(("k:cross", t))  # mistyped "пересечение", "угол", "қиылысы"
             i += 1
         else:
             out.append(("word", t))
             i += 1
     return out
-
-
-_CROSS_WORDS = ("пересечение", "пересечении", "перекресток", "перекрестке", "угол", "углу", "киылысы",
-                "киылысында")
-_CROSS_FIRST = frozenset(w[0] for w in _CROSS_WORDS)
-
-
-def _near_cross(w: str) -> bool:
-    from rapidfuzz.distance import Levenshtein
-
-    for c in _CROSS_WORDS:
-        if c[0] == w[0] and abs(len(c) - len(w)) <= 2:
-            cut = 1 if len(c) <= 5 else 2
-            if Levenshtein.distance(w, c, score_cutoff=cut) <= cut:
-                return True
-    return False
 
 
 def _name_tokens(items: list[tuple[str, str]]) -> list[str]:
@@ -693,18 +476,13 @@ def _split_cross(items, has_cross):
     return [it for it in items if it[0] != "punct"], []
 
 
-_KIND_WORD = {"street": "улица", "avenue": "проспект", "microdistrict": "микрорайон",
-              "lane": "переулок", "boulevard": "бульвар", "highway": "шоссе", "square": "площадь",
-              "embankment": "набережная", "alley": "аллея", "bridge": "мост", "block": "квартал"}
-
-
 def _emit(tokens: list[str], lex: Lexicon) -> str:
     """Write name tokens so that parsing them again gives the same tokens: anything that is not a
     plain, already-stemmed, non-keyword word is protected as a "№…" name number."""
     out = []
     for t in tokens:
         plain = t.isalpha() and len(t) > 1 and stem(t) == t and (t,) not in lex.words and _CYR_ONLY.fullmatch(t)
-        out.append(t if plain and not _near_cross(t) else "№" + t)
+        out.append(t if plain and not near_cross(t) else "№" + t)
     return " ".join(out)
 
 
@@ -723,9 +501,9 @@ def normalize_address(text: str, lex: Lexicon | None = None) -> str:
     p = parse_address(text, lex=lex)
     parts = []
     if p.street:
-        st = (_KIND_WORD[p.street_kind] + " " if p.street_kind else "") + _emit(p.street, lex)
+        st = (KIND_WORD[p.street_kind] + " " if p.street_kind else "") + _emit(p.street, lex)
         if p.cross:
-            cr = (_KIND_WORD[p.cross_kind] + " " if p.cross_kind else "") + _emit(p.cross, lex)
+            cr = (KIND_WORD[p.cross_kind] + " " if p.cross_kind else "") + _emit(p.cross, lex)
             st = f"пересечение {st} и {cr}"
         parts.append(st)
     if p.landmark:

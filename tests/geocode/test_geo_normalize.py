@@ -5,18 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qauipsiz.hotspot.geocode.normalize import (
+from qauipsiz.hotspot.geocode.letters import (
     KAZAKH_ALPHABET,
     LATIN_2021_LETTERS,
     fold,
     fold_text,
     from_latin,
-    name_key,
-    normalize_address,
-    parse_address,
-    stem,
     to_latin,
 )
+from qauipsiz.hotspot.geocode.lexicon import stem
+from qauipsiz.hotspot.geocode.normalize import name_key, normalize_address, parse_address
 
 DISTRICTS = {("есил",): "esil", ("сарыарк",): "saryarka", ("алматы",): "almaty"}
 CITIES = frozenset({"астана", "нур султан"})
