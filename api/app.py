@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from qauipsiz import __version__
 from qauipsiz.api import errors
 from qauipsiz.api.auth import _KeyCache
 from qauipsiz.api.routers._deps import Services
-from qauipsiz.api.settings import Settings, get_settings
+from qauipsiz.api.settings import Settings, apply, get_settings
 from qauipsiz.maps.static import VENDOR as LEAFLET_DIR
 
 API = "/api/v1"
@@ -48,6 +47,7 @@ class BodyLimitMiddleware:
         self.app, self.max_bytes = app, int(max_bytes)
 
     async def __call__(self, scope, receive, send):
+        """ASGI entry: refuse (413) a body larger than ``max_bytes``, by header or as it streams."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         for k, v in scope.get("headers", ()):
@@ -104,6 +104,7 @@ class TimeoutMiddleware:
         self.app, self.timeout_s = app, float(timeout_s)
 
     async def __call__(self, scope, receive, send):
+        """ASGI entry: answer 504 unless the response starts within ``timeout_s``."""
         if scope["type"] != "http" or self.timeout_s <= 0:
             return await self.app(scope, receive, send)
         started = asyncio.Event()
@@ -148,11 +149,11 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     """
     from qauipsiz.api.routers import ROUTERS
 
-    settings = settings or get_settings()
+    settings = apply(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI):
-        if os.environ.get("QAUIPSIZ_WARM") == "1":
+        if settings.warm:
             from qauipsiz.api.routers._engine import warm
 
             threading.Thread(target=warm, args=(app_.state.services, settings.city), daemon=True,

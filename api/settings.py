@@ -1,4 +1,9 @@
-"""The one settings object: environment variables ``QAUIPSIZ_*`` and ``DATABASE_URL``."""
+"""The one settings object: environment variables ``QAUIPSIZ_*`` and ``DATABASE_URL``.
+
+Nothing else in the package reads or writes ``os.environ``: :func:`get_settings` reads it and
+:func:`publish` writes it (for the worker processes ``qauipsiz serve --workers N`` starts, which
+rebuild their settings from the environment they inherit).
+"""
 from __future__ import annotations
 
 import os
@@ -39,6 +44,12 @@ class Settings:
         Public counts that are shown are rounded to the nearest multiple of this
         (``QAUIPSIZ_PUBLIC_ROUND``, default 5; 1 shows exact counts), so that differencing two
         public queries cannot recover a suppressed count.
+    warm : bool
+        Precompute the default surfaces in a background thread when the service starts
+        (``QAUIPSIZ_WARM=1``; default off; ``qauipsiz serve`` turns it on unless ``--no-warm``).
+    debug : bool
+        Show tracebacks instead of one ``error:`` line in the CLI (``QAUIPSIZ_DEBUG``, any
+        non-empty value; default off).
     """
 
     data_dir: Path
@@ -51,6 +62,8 @@ class Settings:
     request_timeout_s: float = 60.0
     min_public_count: int = 5
     public_round: int = 5
+    warm: bool = False
+    debug: bool = False
 
 
 def get_settings() -> Settings:
@@ -69,4 +82,61 @@ def get_settings() -> Settings:
         request_timeout_s=float(_env("QAUIPSIZ_REQUEST_TIMEOUT_S", "60")),
         min_public_count=int(_env("QAUIPSIZ_MIN_PUBLIC_COUNT", "5")),
         public_round=max(1, int(_env("QAUIPSIZ_PUBLIC_ROUND", "5"))),
+        warm=_env("QAUIPSIZ_WARM", "0") == "1",
+        debug=bool(_env("QAUIPSIZ_DEBUG", "")),
     )
+
+
+def apply(settings: Settings) -> Settings:
+    """Point the libraries at the user's data: the city registry reads ``<data_dir>/cities``.
+
+    Called by every entry point (the CLI before each command, :func:`api.app.create_app`).
+    Returns ``settings`` unchanged.
+    """
+    from qauipsiz.hotspot.cities import set_user_dir
+
+    set_user_dir(settings.data_dir / "cities")
+    return settings
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The environment variables that make :func:`get_settings` return ``settings`` again.
+
+    Parameters
+    ----------
+    settings : Settings
+
+    Returns
+    -------
+    dict of str to str
+        Variable name to value (paths absolute, CORS origins comma-separated, flags ``"1"``/``"0"``
+        or empty).
+    """
+    return {
+        "QAUIPSIZ_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url,
+        "QAUIPSIZ_DEMO_DIR": str(settings.demo_dir),
+        "QAUIPSIZ_CITY": settings.city,
+        "QAUIPSIZ_TILE_URL": settings.tile_url,
+        "QAUIPSIZ_CORS_ORIGINS": ",".join(settings.cors_origins),
+        "QAUIPSIZ_MAX_UPLOAD_MB": repr(settings.max_upload_mb),
+        "QAUIPSIZ_REQUEST_TIMEOUT_S": repr(settings.request_timeout_s),
+        "QAUIPSIZ_MIN_PUBLIC_COUNT": str(settings.min_public_count),
+        "QAUIPSIZ_PUBLIC_ROUND": str(settings.public_round),
+        "QAUIPSIZ_WARM": "1" if settings.warm else "0",
+        "QAUIPSIZ_DEBUG": "1" if settings.debug else "",
+    }
+
+
+def publish(settings: Settings) -> None:
+    """Write ``settings`` into this process's environment, for child processes to inherit.
+
+    ``qauipsiz serve --workers N`` calls this before uvicorn starts its workers: each worker
+    builds its app with ``create_app()``, whose :func:`get_settings` then sees the same values
+    (including a ``--city`` or ``--no-warm`` given on the command line).
+
+    Parameters
+    ----------
+    settings : Settings
+    """
+    os.environ.update(to_env(settings))

@@ -9,3 +9,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def _configure() -> None:
+    """qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities."""
+    from qauipsiz.api.settings import apply, get_settings
+
+    apply(get_settings())
