@@ -47,9 +47,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
                         "incidents:write", "review", "patrol", "admin"}),
 }
-"""role -> permissions.  Restricted (audited) permissions: ``incidents:read``, ``patrol``."""
-
-RESTRICTED = frozenset({"incidents:read", "patrol"})
+"""role -> permissions.  Restricted reads (``incidents:read``, ``patrol``) are audited by their
+routers (:func:`audit`)."""
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key of a user")
 _bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
@@ -65,9 +64,11 @@ class Principal:
 
     @property
     def who(self) -> str:
+        """The audit log's name of the caller: ``anonymous`` or ``key:<id>:<label>``."""
         return "anonymous" if self.key_id is None else f"key:{self.key_id}:{self.label}"
 
     def can(self, permission: str) -> bool:
+        """Whether this principal's role grants ``permission`` (see ``PERMISSIONS``)."""
         return permission in PERMISSIONS.get(self.role, frozenset())
 
 

@@ -101,11 +101,6 @@ def edge_openness(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0,
     return open_share, gaps
 
 
-def edge_open_share(polygons, fences, snap_m: float = 3.0, step_m: float = 2.0) -> np.ndarray:
-    """Share of each polygon's edge not within ``snap_m`` of a fence (see :func:`edge_openness`)."""
-    return edge_openness(polygons, fences, snap_m, step_m)[0]
-
-
 def overlook_samples(grid, distance_m: float, points=None, polygons=None) -> np.ndarray:
     """Boolean per sample of a :class:`cpted.lighting.SampleGrid`: within ``distance_m`` of a watcher.
 

@@ -32,14 +32,6 @@ CONFIG_DIR = Path(__file__).resolve().parent / "config"
 STRATEGIES = ("natural_surveillance", "natural_access_control", "territorial_reinforcement",
               "image_maintenance", "activity_support", "target_hardening")
 """ISO 22341:2021 physical CPTED strategies, in the order of the sub-score columns."""
-STRATEGY_NAMES = {
-    "natural_surveillance": ("табиғи бақылау", "естественное наблюдение", "natural surveillance"),
-    "natural_access_control": ("табиғи кіруді бақылау", "естественный контроль доступа", "natural access control"),
-    "territorial_reinforcement": ("аумақты бекіту", "территориальность", "territorial reinforcement"),
-    "image_maintenance": ("көрік және күтім", "образ и содержание", "image and maintenance"),
-    "activity_support": ("белсенділікті қолдау", "поддержка активности", "activity support"),
-    "target_hardening": ("нысанды қорғау", "укрепление объектов", "target hardening"),
-}
 LANGS = ("kk", "ru", "en")
 UNDEFINED_LANDUSE = ("wasteland", "garage_estate", "construction")
 RISK_COLUMNS = ("weighted", "count", "density", "risk")
@@ -163,7 +155,7 @@ def block_risk(blocks_m: gpd.GeoDataFrame, hotspots: pd.DataFrame, risk_col: str
     return np.bincount(bi, weights=frac * val[ci], minlength=nb)
 
 
-def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFrame | None = None,
+def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFrame | None = None,  # noqa: C901, PLR0912, PLR0913 -- one branch per optional layer; keyword-only options with defaults
                   blocks: gpd.GeoDataFrame | None = None, *, weights: str | Path | dict | None = None,
                   norms: str | Path | pd.DataFrame | None = None, risk_col: str | None = None,
                   risk_basis: str = "per_ha", progress=None) -> BlockAssessment:
@@ -352,20 +344,20 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
         "lit_share": lambda b: _lit_params(b, worst, zone_names, ent_dark),
         "camera_observe_share": lambda b: {"pct": 100 * np.nan_to_num(cov["observe"][b])},
         "overlook_share": lambda b: {"pct": 100 * (1 - overlook_share[b])},
-        "entrance_controlled_share": lambda b: {"n": int(round(n_ent[b] * (1 - ent_ctrl_share[b]))),
+        "entrance_controlled_share": lambda b: {"n": round(n_ent[b] * (1 - ent_ctrl_share[b])),
                                                 "total": int(n_ent[b])},
         "yard_closed_share": lambda b: {"pct": 100 * (1 - yard_closed[b]), "n": int(yards_passable[b]),
                                         "total": int(n_yards[b]), "gaps": int(yard_gaps[b])},
         "defined_space_share": lambda b: {"ha": undefined_area[b] / 1e4},
         "yard_fenced_share": lambda b: {"pct": 100 * (1 - yard_fenced[b])},
         "playground_overlook_share": lambda b: {"pct": 100 * (1 - play_look[b])},
-        "lamps_working_share": lambda b: {"n": int(round(n_lamp[b] * (1 - lamp_ok[b]))), "total": int(n_lamp[b])},
-        "cameras_working_share": lambda b: {"n": int(round(n_cam[b] * (1 - cam_ok[b]))), "total": int(n_cam[b])},
+        "lamps_working_share": lambda b: {"n": round(n_lamp[b] * (1 - lamp_ok[b])), "total": int(n_lamp[b])},
+        "cameras_working_share": lambda b: {"n": round(n_cam[b] * (1 - cam_ok[b])), "total": int(n_cam[b])},
         "transit_access": lambda b: {"m": P["transit_m"]},
         "active_frontage_share": lambda b: {"pct": 100 * np.nan_to_num(act_share[b])},
-        "entrance_recognise_share": lambda b: {"n": int(round(n_ent[b] * (1 - ent_rec_share[b]))),
+        "entrance_recognise_share": lambda b: {"n": round(n_ent[b] * (1 - ent_rec_share[b])),
                                                "total": int(n_ent[b])},
-        "camera_cou_share": lambda b: {"n": int(round(n_cam_w[b] * (1 - cou_share[b]))), "total": int(n_cam_w[b])},
+        "camera_cou_share": lambda b: {"n": round(n_cam_w[b] * (1 - cou_share[b])), "total": int(n_cam_w[b])},
         "sos_access": lambda b: {"m": P["sos_m"]},
     }
     keys = list(comp)
@@ -409,8 +401,8 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     stage("risk")
 
     out = pd.DataFrame({"block_id": bl["block_id"].to_numpy(), "score": np.round(total, 1)})
-    for s in STRATEGIES:
-        out[s] = np.round(sub[s], 1)
+    for strategy in STRATEGIES:
+        out[strategy] = np.round(sub[strategy], 1)
     for k, v in fixes.items():
         out[k] = v
     out["fixes"] = fix_keys

@@ -10,7 +10,12 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from qauipsiz.hotspot.h3grid import cells_to_latlng, cells_to_parent, grid_disk_pairs, latlng_to_cells
+from qauipsiz.hotspot.h3grid import (
+    cells_to_latlng,
+    cells_to_parent,
+    grid_disk_pairs,
+    latlng_to_cells,
+)
 from qauipsiz.hotspot.schema import H3_STORE_RES
 
 MIN_RES, MAX_RES = 7, 11
@@ -123,7 +128,32 @@ def _weekday_numbers(weekdays) -> set[int]:
     return out
 
 
-def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None = None,
+def _time_mask(occ: pd.Series, tz: str | None, start, end, hours, weekdays) -> np.ndarray:
+    """The time part of :func:`filter_mask` on UTC times ``occ`` (``tz``: the city's zone or None)."""
+    from qauipsiz.hotspot.timeutil import to_local
+
+    m = np.ones(len(occ), bool)
+    for bound, op in ((start, "ge"), (end, "lt")):
+        if bound is None:
+            continue
+        t = pd.Timestamp(bound)
+        if t.tzinfo is None:
+            t = t.tz_localize(tz or "UTC")
+        m &= getattr(occ, op)(t).fillna(False).to_numpy(bool)
+    if hours is not None or weekdays is not None:
+        if tz is None:
+            raise ValueError("hours/weekdays filters need the city (local time zone)")
+        loc = to_local(occ, tz)
+        if hours is not None:
+            a, b = parse_hours(hours)
+            h = loc.dt.hour.to_numpy()
+            m &= ((h >= a) | (h < b)) if a > b else ((h >= a) & (h < b))
+        if weekdays is not None:
+            m &= np.isin(loc.dt.day_of_week.to_numpy(), sorted(_weekday_numbers(weekdays)))
+    return m
+
+
+def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None = None,  # noqa: PLR0913 -- keyword-only options with defaults
                 start=None, end=None, hours=None, weekdays=None, dark: bool | None = None,
                 place_types: Iterable[str] | None = None) -> np.ndarray:
     """Boolean mask of incidents (schema of :mod:`hotspot.schema`) that pass every given filter.
@@ -151,7 +181,7 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
     -------
     numpy.ndarray of bool
     """
-    from qauipsiz.hotspot.timeutil import is_dark, to_local
+    from qauipsiz.hotspot.timeutil import is_dark
 
     n = len(df)
     m = np.ones(n, bool)
@@ -172,24 +202,7 @@ def filter_mask(df: pd.DataFrame, city=None, *, categories: Iterable[str] | None
     if isinstance(weekdays, str):
         weekdays = as_list(weekdays)
     if start is not None or end is not None or hours is not None or weekdays is not None:
-        occ = pd.to_datetime(col("occurred_at"), utc=True)
-        for bound, op in ((start, "ge"), (end, "lt")):
-            if bound is None:
-                continue
-            t = pd.Timestamp(bound)
-            if t.tzinfo is None:
-                t = t.tz_localize(tz or "UTC")
-            m &= getattr(occ, op)(t).fillna(False).to_numpy(bool)
-        if hours is not None or weekdays is not None:
-            if tz is None:
-                raise ValueError("hours/weekdays filters need the city (local time zone)")
-            loc = to_local(occ, tz)
-            if hours is not None:
-                a, b = parse_hours(hours)
-                h = loc.dt.hour.to_numpy()
-                m &= ((h >= a) | (h < b)) if a > b else ((h >= a) & (h < b))
-            if weekdays is not None:
-                m &= np.isin(loc.dt.day_of_week.to_numpy(), sorted(_weekday_numbers(weekdays)))
+        m &= _time_mask(pd.to_datetime(col("occurred_at"), utc=True), tz, start, end, hours, weekdays)
     if dark is not None:
         if "is_dark" in df.columns and not df["is_dark"].isna().any():
             d = df["is_dark"].to_numpy(bool)
@@ -232,10 +245,7 @@ def assign_cells(c: np.ndarray, cells: np.ndarray | None) -> tuple[np.ndarray, n
     Returns ``(cells, pos)``; with ``cells=None`` the study area is the sorted occupied cells.
     """
     c = np.asarray(c, np.uint64)
-    if cells is None:
-        u = np.unique(c[c != 0])
-    else:
-        u = np.asarray(cells, np.uint64)
+    u = np.unique(c[c != 0]) if cells is None else np.asarray(cells, np.uint64)
     if len(u) == 0:
         return u, np.full(len(c), -1, np.int64)
     idx = pd.Index(u)
@@ -378,8 +388,3 @@ def city_ring_weights(city, res: int, k: int = 1) -> sp.csr_matrix:
     """
     c = _city(city)
     return _city_ring(c.key, _check_res(res), int(k))
-
-
-def parent_cells(cells, res: int) -> np.ndarray:
-    """Re-export of :func:`hotspot.h3grid.cells_to_parent` for convenience."""
-    return cells_to_parent(cells, res)

@@ -19,9 +19,6 @@ from qauipsiz.hotspot._inference import (
 )
 from qauipsiz.hotspot.gistar import AUTO_SEED, min_bh_discoveries
 
-QUADRANTS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
-"""esda's quadrant numbering: 1 high-high, 2 low-high, 3 low-low, 4 high-low."""
-
 
 def _transform(off: sp.csr_matrix, transform: str) -> sp.csr_matrix:
     t = transform.lower()
@@ -144,7 +141,7 @@ def local_moran(y, w, *, transform: str = "r", permutations: int | None = None, 
     sig = q < alpha
     if min_count > 0:
         sig &= ~((quad == 1) & ((off @ y + y) < min_count))
-    labels = np.array(["ns", "HH", "LH", "LL", "HL"], dtype=object)
+    labels = np.array(["ns", "HH", "LH", "LL", "HL"], dtype=object)  # esda's quadrants 1..4
     cluster = np.where(sig, labels[quad], "ns").astype(object)
     return LocalMoranResult(Is=Is, z=zs, p=p, q=q, quad=quad, cluster=cluster, significant=sig,
                             alpha=float(alpha), permutations=permutations, inference=inference,

@@ -28,13 +28,14 @@ def main() -> None:
     ``error:`` line with exit code 2 instead of a traceback; ``QAUIPSIZ_DEBUG=1`` shows the
     traceback.
     """
-    import os
     import sys
+
+    from qauipsiz.api.settings import get_settings
 
     try:
         app()
     except (ValueError, FileNotFoundError) as e:
-        if os.environ.get("QAUIPSIZ_DEBUG"):
+        if get_settings().debug:
             raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

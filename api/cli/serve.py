@@ -29,9 +29,9 @@ def serve_cmd(
     import uvicorn
 
     from qauipsiz.api.app import create_app
-    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.settings import get_settings, publish
 
-    s = get_settings()
+    s = dataclasses.replace(get_settings(), warm=warm_cache)  # each server process warms its own cache
     if city:
         s = dataclasses.replace(s, city=city)
     from qauipsiz.hotspot.cities import list_cities
@@ -44,14 +44,11 @@ def serve_cmd(
     if ingest:
         ensure_city_data(store, s.city, demo or s.demo_dir, echo=lambda m: typer.echo(m, err=True))
     store.close()
-    import os
-
-    os.environ["QAUIPSIZ_WARM"] = "1" if warm_cache else "0"  # each server process warms its own cache
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"qauipsiz: serving {s.city} at http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/v1/docs)")
     sys.stdout.flush()
     if workers > 1:
-        os.environ["QAUIPSIZ_CITY"] = s.city
+        publish(s)  # the workers rebuild these settings from the environment they inherit
         uvicorn.run("qauipsiz.api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
                     access_log=False, workers=workers)
     else:

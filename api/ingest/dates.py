@@ -72,13 +72,6 @@ class DateParse:
     evidence: str | None = None
     flags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
-    def flag_counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.flags[pd.notna(self.flags)]:
-            for x in str(f).split(","):
-                out[x] = out.get(x, 0) + 1
-        return out
-
 
 def _add_flag(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
     idx = np.flatnonzero(mask)
@@ -144,7 +137,7 @@ def _order_from(date_format: str | None) -> tuple[str | None, str | None]:
     return date_format, None
 
 
-def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, *,
+def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, *,  # noqa: C901, PLR0912 -- one branch per cell kind (datetime, Excel serial, text) and order rule
                     column: str = "date") -> tuple[pd.Series, np.ndarray, np.ndarray, DateParse]:
     """Parse a column of local dates/times to UTC.
 
@@ -276,7 +269,7 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, 
         except (OverflowError, pd.errors.OutOfBoundsDatetime):  # pragma: no cover - values near the ns limits
             for i in idx:
                 try:
-                    u, g, a = localize(pd.Series([naive[i]]), tz)
+                    u, _g, _a = localize(pd.Series([naive[i]]), tz)
                     out[i] = _utc_ns(u)[0]
                 except (OverflowError, pd.errors.OutOfBoundsDatetime):
                     continue
@@ -301,7 +294,7 @@ def _parse_numeric_layout(txt: pd.Series, forced: str | None, column: str, info:
     return vals
 
 
-def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DateParse) -> np.ndarray:
+def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DateParse) -> np.ndarray:  # noqa: C901, PLR0912 -- the day/month order rules (format, values, dotted layout) in one place
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +105,7 @@ class IngestReport:
                 "quarantined": self.quarantined, "reasons": dict(sorted(self.reasons.items()))}
 
     def as_dict(self) -> dict:
+        """All fields as a plain dict (``--json`` output)."""
         return asdict(self)
 
 
@@ -182,7 +183,7 @@ def _content_hash(city: str, occurred: pd.Series, offence: pd.Series, place: pd.
 
 
 def incident_ids(source, source_id) -> np.ndarray:
-    """``hotspot.schema.make_incident_id`` (sha1 of ``source \\x1f source_id``, 16 hex), with the
+    r"""``hotspot.schema.make_incident_id`` (sha1 of ``source \x1f source_id``, 16 hex), with the
     keys joined by Arrow instead of per value in pandas."""
     from qauipsiz.api.ingest.validate import as_text
 
@@ -191,7 +192,7 @@ def incident_ids(source, source_id) -> np.ndarray:
     return np.array([hashlib.sha1(k.encode()).hexdigest()[:16] for k in key.tolist()], dtype=object)
 
 
-def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = None,
+def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = None,  # noqa: C901, PLR0912 -- the ingest steps in order (map, parse, check, derive, dedupe), each a few lines
             geocoder: Geocoder | None = None, sinks: np.ndarray | None = None,
             file_name: str | None = None, now: pd.Timestamp | None = None) -> Prepared:
     """Validate raw rows and split them into rows to store, quarantine rows and in-file duplicates.
@@ -465,7 +466,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
 def _sinks_from_store(store, city: str) -> np.ndarray | None:
     try:
         ps = store.load_layer(city, "police_stations")
-    except Exception:  # noqa: BLE001 - a store without the layer simply has no known sinks
+    except Exception:  # a store without the layer simply has no known sinks
         return None
     if not len(ps):
         return None
@@ -473,7 +474,7 @@ def _sinks_from_store(store, city: str) -> np.ndarray | None:
     return np.c_[shapely.get_y(c), shapely.get_x(c)]
 
 
-def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping=None,
+def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping=None,  # noqa: PLR0913 -- keyword-only options with defaults
                  geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
                  file_name: str | None = None) -> IngestReport:
     """Validate a :class:`RawTable` and write it to ``store`` as one atomic batch."""
@@ -516,11 +517,11 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
 def _whoami() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "unknown"
 
 
-def ingest_file(path: str | Path, *, city: str, store=None, source: str | None = None, mapping=None,
+def ingest_file(path: str | Path, *, city: str, store=None, source: str | None = None, mapping=None,  # noqa: PLR0913 -- keyword-only options with defaults
                 geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
                 fmt: str | None = None) -> IngestReport:
     """Ingest one export file (CSV, XLSX, GeoJSON, GeoPackage or Parquet) into the store.
@@ -552,7 +553,7 @@ def ingest_file(path: str | Path, *, city: str, store=None, source: str | None =
                         geocoder=geocoder, who=who, progress=progress, file_name=p.name)
 
 
-def ingest_dataframe(df: pd.DataFrame, *, city: str, store=None, source: str = "dataframe", mapping=None,
+def ingest_dataframe(df: pd.DataFrame, *, city: str, store=None, source: str = "dataframe", mapping=None,  # noqa: PLR0913 -- keyword-only options with defaults
                      geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
                      row_numbers=None, file_name: str | None = None) -> IngestReport:
     """Ingest an in-memory table (same rules as :func:`ingest_file`; row numbers start at 1)."""
@@ -568,7 +569,3 @@ def ingest_dataframe(df: pd.DataFrame, *, city: str, store=None, source: str = "
     table = RawTable(d, rows, "dataframe", hashlib.sha256(buf).hexdigest())
     return ingest_table(table, city=city, store=store, source=source, mapping=mapping, geocoder=geocoder, who=who,
                         progress=progress, file_name=file_name)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

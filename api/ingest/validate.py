@@ -11,6 +11,7 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+
 from qauipsiz.hotspot.cities import City
 from qauipsiz.hotspot.geocode.coords import (
     CITY_TOLERANCE_M,
@@ -28,7 +29,6 @@ DATE_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%y %H:
                 "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y",
                 "%Y.%m.%d %H:%M", "%Y.%m.%d")
 """Local-time formats tried in order before ISO 8601 and Excel serial numbers."""
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 EXCEL_SERIAL_RANGE = (20_000.0, 80_000.0)  # 1954-10-03 .. 2119-01-11
 
 

@@ -27,8 +27,6 @@ from qauipsiz.hotspot.timeutil import is_dark, to_utc
 NOTICE = ("SYNTHETIC DEMO DATA — invented incidents and city layers on the real Astana street network "
           "(© OpenStreetMap contributors). No open incident-level crime data exists for any Kazakh city; "
           "nothing here describes real crime in Astana.")
-EXPORT_COLUMNS = ["Номер ЕРДР", "Дата совершения", "Дата регистрации", "Статья УК РК", "Место совершения",
-                  "Адрес места происшествия", "Широта", "Долгота"]
 LAYER_NAMES = ("lamps", "cameras", "sos_buttons", "buildings", "entrances", "fences", "landuse",
                "transit_stops", "bars", "police_stations", "blocks")
 
@@ -117,7 +115,7 @@ def generate(out: str | Path, *, n: int = 60_000, years: float = 2.0, seed: int 
     r = rng.random(len(df))
     edges = np.cumsum(list(inc.DIRT_SHARES.values()))
     k = np.searchsorted(edges, r, side="right")
-    df["dirt"] = np.where(k < len(kinds), np.array(kinds + ["clean"], dtype=object)[np.minimum(k, len(kinds))], "clean")
+    df["dirt"] = np.where(k < len(kinds), np.array([*kinds, "clean"], dtype=object)[np.minimum(k, len(kinds))], "clean")
     df["is_dark"] = is_dark(df.true_lat.to_numpy(), df.true_lon.to_numpy(), df["occurred_at"])
     df["h3"] = latlng_to_cells(df.true_lat.to_numpy(), df.true_lon.to_numpy(), H3_STORE_RES)
 
@@ -136,7 +134,7 @@ def generate(out: str | Path, *, n: int = 60_000, years: float = 2.0, seed: int 
         "Долгота": exp_lon,
     })
     # duplicates: re-exported rows (same ЕРДР number) and the same event registered twice (new number)
-    n_dup = int(round(inc.DUPLICATE_SHARE * len(df)))
+    n_dup = round(inc.DUPLICATE_SHARE * len(df))
     dup_src = rng.choice(len(export), size=n_dup, replace=False)
     dups = export.iloc[dup_src].copy()
     renumber = rng.random(n_dup) < 0.3
@@ -188,8 +186,8 @@ def generate(out: str | Path, *, n: int = 60_000, years: float = 2.0, seed: int 
             "dark_shift": inc.DARK_SHIFT,
             "hotspots": inc.HOTSPOTS,
         },
-        "counts": {"incidents": int(len(df)), "export_rows": int(len(export_all)), "duplicates": n_dup,
-                   **{f"layer_{k}": int(len(L[k])) for k in LAYER_NAMES}},
+        "counts": {"incidents": len(df), "export_rows": len(export_all), "duplicates": n_dup,
+                   **{f"layer_{k}": len(L[k]) for k in LAYER_NAMES}},
         "attribution": "Streets and boundaries © OpenStreetMap contributors (ODbL); everything else synthetic.",
     }
     (out / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

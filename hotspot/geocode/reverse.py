@@ -30,7 +30,7 @@ def street_blocks(city: str = "astana"):
     return polys, shapely.STRtree(polys)
 
 
-def _contains(lat, lon, polys_wgs84_or_metric, tree, to_metric=None):
+def _contains(lat, lon, tree, to_metric=None):
     x, y = (to_metric(lon, lat) if to_metric else (lon, lat))
     pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
     out = np.full(len(pts), -1, dtype=np.int64)
@@ -78,16 +78,16 @@ def reverse(lat, lon, city: str = "astana", beats=None, beat_col: str | None = N
             raise ValueError(f"beats: no column {col!r}")
         ids = b[col].to_numpy(object) if col else b.index.to_numpy(object)
         geoms = b.geometry.values
-        k = _contains(la, lo, geoms, shapely.STRtree(geoms))
+        k = _contains(la, lo, shapely.STRtree(geoms))
         beat = pd.Series(np.where(k >= 0, ids[np.maximum(k, 0)], None), dtype=object)
     if blocks is not None:
         bl = blocks.to_crs(c.epsg)
         ids = bl["block_id"].to_numpy() if "block_id" in bl.columns else np.arange(len(bl))
-        k = _contains(la, lo, None, shapely.STRtree(bl.geometry.values), c.to_metric)
+        k = _contains(la, lo, shapely.STRtree(bl.geometry.values), c.to_metric)
         block = np.where(k >= 0, ids[np.maximum(k, 0)], -1)
     else:
         _polys, tree = street_blocks(c.key)
-        block = _contains(la, lo, None, tree, c.to_metric)
+        block = _contains(la, lo, tree, c.to_metric)
     district = np.array([d if isinstance(d, str) else None for d in district], dtype=object)
     return pd.DataFrame({"district": pd.Series(district, dtype=object), "beat": beat,
                          "block": np.asarray(block, dtype=np.int64)})

@@ -5,7 +5,6 @@ Run through :meth:`api.store.Store.migrate` (which passes an open connection), o
 """
 from __future__ import annotations
 
-import os
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -30,8 +29,8 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("DATABASE_URL")
-    if not url:
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:  # DATABASE_URL, or the embedded store under QAUIPSIZ_DATA_DIR
         from qauipsiz.api.settings import get_settings
 
         url = get_settings().database_url
