@@ -37,7 +37,7 @@ def _size_of(value: Any) -> int:
     if callable(mem):
         try:
             return int(mem(deep=True).sum())
-        except Exception:  # noqa: BLE001 - a size estimate only
+        except Exception:  # a size estimate only
             pass
     if isinstance(value, tuple | list):
         return sum(_size_of(v) for v in value) + 64
@@ -133,6 +133,7 @@ class VersionClock:
         self._lock = threading.Lock()
 
     def __call__(self, city: str) -> str:
+        """The data version of ``city``, re-read from the store at most every ``ttl_s`` seconds."""
         now = time.monotonic()
         with self._lock:
             hit = self._d.get(city)
@@ -144,6 +145,7 @@ class VersionClock:
         return v
 
     def forget(self, city: str | None = None) -> None:
+        """Drop the remembered version of ``city`` (of every city when ``None``)."""
         with self._lock:
             if city is None:
                 self._d.clear()
@@ -184,7 +186,26 @@ class ResponseCacheMiddleware:
         resp = problem_response(status, detail, instance=scope.get("path"), slug=slug, headers=headers)
         await resp(scope, receive, send)
 
+    @staticmethod
+    async def _send_hit(hit, headers: dict, send) -> None:
+        """Answer from a stored entry: gzip when accepted, 304 when ``If-None-Match`` matches."""
+        status, hdrs, body, gz = hit
+        if gz is not None and b"gzip" in headers.get(b"accept-encoding", b""):
+            body = gz
+            hdrs = [h for h in hdrs if h[0] != b"content-length"] + [
+                (b"content-length", str(len(gz)).encode()), (b"content-encoding", b"gzip")]
+        etag = dict(hdrs).get(b"etag")
+        if etag is not None and headers.get(b"if-none-match") == etag:
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": [h for h in hdrs if h[0] not in (b"content-length", b"content-type")]
+                        + [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": status, "headers": hdrs})
+        await send({"type": "http.response.body", "body": body})
+
     async def __call__(self, scope, receive, send):
+        """ASGI entry: serve cacheable GETs from the response cache, else call the app and store."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         from qauipsiz.api.auth import identify
@@ -194,7 +215,7 @@ class ResponseCacheMiddleware:
             p = await identify(scope, self.key_cache, self.services)
         except ApiError as e:
             return await self._problem(scope, receive, send, e.status, e.detail, e.slug, e.headers)
-        except Exception:  # noqa: BLE001 - the key store cannot be read: not the client's fault
+        except Exception:  # the key store cannot be read: not the client's fault
             import logging
 
             logging.getLogger("qauipsiz.api").exception("cannot verify the API key")
@@ -210,26 +231,12 @@ class ResponseCacheMiddleware:
         headers = dict(scope.get("headers") or ())
         try:
             ver = self.services.version(city)
-        except Exception:  # noqa: BLE001 - unknown city etc.: let the app answer
+        except Exception:  # unknown city etc.: let the app answer
             return await self.app(scope, receive, send)
         key = (p.role, p.key_id, path, scope.get("query_string", b""), ver)
         hit = self.store.get(key)
         if hit is not None:
-            status, hdrs, body, gz = hit
-            if gz is not None and b"gzip" in headers.get(b"accept-encoding", b""):
-                body = gz
-                hdrs = [h for h in hdrs if h[0] != b"content-length"] + [
-                    (b"content-length", str(len(gz)).encode()), (b"content-encoding", b"gzip")]
-            etag = dict(hdrs).get(b"etag")
-            if etag is not None and headers.get(b"if-none-match") == etag:
-                await send({"type": "http.response.start", "status": 304,
-                            "headers": [h for h in hdrs if h[0] not in (b"content-length", b"content-type")]
-                            + [(b"content-length", b"0")]})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            await send({"type": "http.response.start", "status": status, "headers": hdrs})
-            await send({"type": "http.response.body", "body": body})
-            return
+            return await self._send_hit(hit, headers, send)
         start: dict = {}
         chunks: list[bytes] = []
 

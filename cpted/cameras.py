@@ -17,6 +17,8 @@ each sight line through the wall grid (Amanatides–Woo traversal) in numba, in 
 """
 from __future__ import annotations
 
+import itertools
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -170,13 +172,13 @@ def _bucket_edges(edges, x0, y0, cs, nx, ny):
 
 
 @numba.njit(cache=True)
-def _seg_blocked(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
+def _seg_blocked(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     """Whether a wall crosses a → b, ignoring WALL_SKIP_M at both ends (a façade camera, an entrance)."""
     return _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, True, True) < 1.0
 
 
 @numba.njit(cache=True, parallel=True)
-def _blocked_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
+def _blocked_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     out = np.zeros(ax.shape[0], np.bool_)
     for k in numba.prange(ax.shape[0]):
         out[k] = _seg_blocked(ax[k], ay[k], bx[k], by[k], edges, x0, y0, cs, nx, ny, starts, items)
@@ -184,7 +186,7 @@ def _blocked_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
 
 
 @numba.njit(cache=True)
-def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, skip_end=False, any_hit=False):
+def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, skip_end=False, any_hit=False):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     """Fraction t in [0, 1] along a → b of the first wall crossed (1.0 when none), walking the
     bucket grid cell by cell.  Hits within WALL_SKIP_M of a are ignored (a camera on a wall), and
     of b too with ``skip_end``; ``any_hit`` returns the first hit found instead of the nearest."""
@@ -245,7 +247,7 @@ def _first_hit(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items, skip_en
 
 
 @numba.njit(cache=True, parallel=True)
-def _first_hit_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
+def _first_hit_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     out = np.ones(ax.shape[0])
     for k in numba.prange(ax.shape[0]):
         out[k] = _first_hit(ax[k], ay[k], bx[k], by[k], edges, x0, y0, cs, nx, ny, starts, items)
@@ -253,7 +255,7 @@ def _first_hit_many(ax, ay, bx, by, edges, x0, y0, cs, nx, ny, starts, items):
 
 
 @numba.njit(cache=True)
-def _cam_candidates(k, cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tstarts, titems,
+def _cam_candidates(k, cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tstarts, titems,  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
                     edges, x0, y0, cs, nx, ny, starts, items, out, occlude):
     """Write the visible targets of camera k into ``out``; return how many."""
     x = cx[k]
@@ -279,9 +281,8 @@ def _cam_candidates(k, cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tst
                 d2 = dx * dx + dy * dy
                 if d2 > r2:
                     continue
-                if not full and d2 > 0.0:
-                    if (dx * bx + dy * by) < cosh * np.sqrt(d2):
-                        continue
+                if not full and d2 > 0.0 and (dx * bx + dy * by) < cosh * np.sqrt(d2):
+                    continue
                 if occlude and _seg_blocked(x, y, tx[m], ty[m], edges, x0, y0, cs, nx, ny, starts, items):
                     continue
                 if out.shape[0] > 0:
@@ -291,7 +292,7 @@ def _cam_candidates(k, cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tst
 
 
 @numba.njit(cache=True, parallel=True)
-def _coverage_pairs(cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tstarts, titems,
+def _coverage_pairs(cx, cy, cb, chf, cr, tx, ty, tx0, ty0, tcs, tnx, tny, tstarts, titems,  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
                     edges, x0, y0, cs, nx, ny, starts, items):
     nc = cx.shape[0]
     upper = np.zeros(nc, np.int64)
@@ -347,7 +348,7 @@ def mount_on_facade(x, y, bearing_deg, buildings, offset_m: float = 0.5):
     return x, y
 
 
-def coverage_matrix(camera_xy, bearing_deg, fov_deg, resolution_px, level, target_xy, buildings=None, *,
+def coverage_matrix(camera_xy, bearing_deg, fov_deg, resolution_px, level, target_xy, buildings=None, *,  # noqa: PLR0913 -- keyword-only options with defaults
                     range_m=None, target_cell_m: float | None = None) -> sp.csr_matrix:
     """Which targets each camera covers at a DORI level, with occlusion by buildings.
 
@@ -396,7 +397,7 @@ def coverage_matrix(camera_xy, bearing_deg, fov_deg, resolution_px, level, targe
     tnx = int((txy[:, 0].max() - tx0) / cs) + 2
     tny = int((txy[:, 1].max() - ty0) / cs) + 2
     if tnx * tny > 50_000_000:
-        cs = float(np.sqrt((txy[:, 0].ptp() + 2) * (txy[:, 1].ptp() + 2) / 1e6))
+        cs = float(np.sqrt((np.ptp(txy[:, 0]) + 2) * (np.ptp(txy[:, 1]) + 2) / 1e6))  # ndarray.ptp: gone in NumPy 2
         tnx = int((txy[:, 0].max() - tx0) / cs) + 2
         tny = int((txy[:, 1].max() - ty0) / cs) + 2
     gx = np.clip(((txy[:, 0] - tx0) / cs).astype(np.int64), 0, tnx - 1)
@@ -463,7 +464,7 @@ def visibility_polygon_naive(x: float, y: float, wedge, buildings, far_m: float 
     for g in near:
         for ring in shapely.get_rings(shapely.get_parts(g)):
             c = shapely.get_coordinates(ring)
-            for (ax, ay), (bx, by) in zip(c[:-1], c[1:], strict=True):
+            for (ax, ay), (bx, by) in itertools.pairwise(c):
                 da = np.hypot(ax - x, ay - y)
                 db = np.hypot(bx - x, by - y)
                 if da < 1e-9 or db < 1e-9:

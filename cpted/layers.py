@@ -203,9 +203,9 @@ def validate_layer(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     bad = ~np.isin(gt, want) | shapely.is_empty(geom)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        got = "missing" if gt[row] < 0 else shapely.get_type_id(geom[row])
+        tid = int(gt[row])
         got = {-1: "missing", 0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}.get(got, got)
+               5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}.get(tid, str(tid))
         if shapely.is_empty(geom[row]) if gt[row] >= 0 else False:
             got = "empty"
         raise _fail(name, row, "geometry", f"{got} geometry, expected {sch.geometry}")
@@ -265,11 +265,11 @@ def _frame_to_gdf(layer: str, df: pd.DataFrame) -> gpd.GeoDataFrame:
             txt = df[cols[g]].astype(str)
             try:
                 geom = shapely.from_wkt(txt.to_numpy(), on_invalid="raise")
-            except Exception:  # noqa: BLE001 - find the row for the message
+            except Exception:  # find the row for the message
                 for i, t in enumerate(txt):
                     try:
                         shapely.from_wkt(t)
-                    except Exception as e:  # noqa: BLE001
+                    except Exception as e:
                         raise _fail(layer, i, cols[g], f"bad WKT ({e})") from None
                 raise
             return gpd.GeoDataFrame(df.drop(columns=[cols[g]]), geometry=geom, crs=4326)

@@ -67,7 +67,7 @@ def lamp_radius(height_m, cutoff_deg: float = DEFAULT_CUTOFF_DEG) -> np.ndarray:
 
 
 @numba.njit(cache=True, parallel=True)
-def _illum_kernel(x, y, lx, ly, lh, li, lr2, x0, y0, cs, nx, ny, starts, items):
+def _illum_kernel(x, y, lx, ly, lh, li, lr2, x0, y0, cs, nx, ny, starts, items):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     n = x.shape[0]
     out = np.zeros(n)
     for k in numba.prange(n):
@@ -210,20 +210,24 @@ class SampleGrid:
 
     @property
     def x(self) -> np.ndarray:
+        """Sample centres' x, metres."""
         return self.x0 + (self.cols + 0.5) * self.cell
 
     @property
     def y(self) -> np.ndarray:
+        """Sample centres' y, metres."""
         return self.y0 - (self.rows + 0.5) * self.cell
 
     @property
     def transform(self):
+        """The grid's affine transform (rasterio), for burning and tracing polygons."""
         from rasterio.transform import from_origin
 
         return from_origin(self.x0, self.y0, self.cell, self.cell)
 
     @property
     def area_m2(self) -> float:
+        """Area of one sample cell, square metres."""
         return self.cell * self.cell
 
     def __len__(self) -> int:
@@ -311,7 +315,7 @@ def zone_norms(norms: pd.DataFrame | None = None) -> dict[str, float]:
     return dict(zip(n["zone"], n["e_avg_lx"].astype(float), strict=True))
 
 
-def assign_zones(grid: SampleGrid, *, landuse=None, entrances=None, edge_lines=None, paths=None,
+def assign_zones(grid: SampleGrid, *, landuse=None, entrances=None, edge_lines=None, paths=None,  # noqa: PLR0913 -- keyword-only options with defaults
                  norms: pd.DataFrame | None = None, entrance_radius_m: float = 4.0,
                  entrance_path_m: float = 15.0, driveway_m: float = 10.0,
                  default_zone: str = "walking_path") -> tuple[np.ndarray, np.ndarray]:
@@ -379,10 +383,9 @@ def assign_zones(grid: SampleGrid, *, landuse=None, entrances=None, edge_lines=N
                 d, _ = cKDTree(exy[sel]).query(sxy, distance_upper_bound=radius)
                 zc = np.where(np.isfinite(d), np.maximum(zc, code[zone]), zc)
     zc[zc == 0] = code[default_zone]
-    lookup = np.array([None] + names, dtype=object)
-    zone = lookup[zc]
+    lookup = np.array([None, *names], dtype=object)
     reqv = np.array([0.0] + [req[z] for z in names])[zc]
-    return zone, reqv
+    return lookup[zc], reqv
 
 
 def dark_spots(grid: SampleGrid, lux: np.ndarray, threshold_lx, min_area_m2: float = 100.0):
@@ -401,9 +404,9 @@ def dark_spots(grid: SampleGrid, lux: np.ndarray, threshold_lx, min_area_m2: flo
         return np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
     ras = np.zeros(grid.shape, np.uint8)
     ras[grid.rows[dark], grid.cols[dark]] = 1
-    polys = [shapely.geometry.shape(g) for g, v in shapes(ras, mask=ras.astype(bool), transform=grid.transform,
-                                                          connectivity=4) if v == 1]
-    polys = np.array(polys, dtype=object)
+    polys = np.array([shapely.geometry.shape(g) for g, v in shapes(ras, mask=ras.astype(bool),
+                                                                    transform=grid.transform, connectivity=4)
+                      if v == 1], dtype=object)
     area = shapely.area(polys)
     keep = area >= min_area_m2
     polys, area = polys[keep], area[keep]

@@ -150,7 +150,7 @@ def _crand_kernel(y, indptr, indices, data, rows, shifts, obs):
 
 
 @numba.njit(parallel=True, cache=True)
-def _shared_counts(y, obs, tol, c, kk, S, S_sorted, S1, S2, rows, occ_ptr, occ_p, occ_j):
+def _shared_counts(y, obs, tol, c, kk, S, S_sorted, S1, S2, rows, occ_ptr, occ_p, occ_j):  # noqa: PLR0913 -- numba kernel: arrays passed explicitly
     """Counts for rows with one constant weight ``c_i`` on ``k_i`` neighbours (see caller)."""
     n = len(y)
     P = S.shape[0]

@@ -20,7 +20,7 @@ class PlantedGrid:
     centres: np.ndarray      # uint64 hotspot centre cells
 
 
-def planted_grid(*, res: int = 10, k_disk: int = 129, n_hot: int = 5, hot_radius: int = 4,
+def planted_grid(*, res: int = 10, k_disk: int = 129, n_hot: int = 5, hot_radius: int = 4,  # noqa: PLR0913 -- keyword-only options with defaults
                  background: float = 2.0, hot_rate: float = 7.0, ring_k: int = 1,
                  seed: int = 0, centre_latlng=(51.15, 71.45)) -> PlantedGrid:
     """A hexagonal disk of H3 cells (k_disk=129 at res 10: 50,311 cells, ~750 km²) with Poisson

@@ -20,7 +20,6 @@ from qauipsiz.hotspot._inference import (
     window_permutation,
 )
 
-
 AUTO_SEED = 20240514
 """Seed of automatically chosen permutations when the caller gives none."""
 
@@ -62,6 +61,7 @@ class GiStarResult:
 
     @property
     def n(self) -> int:
+        """Number of cells."""
         return len(self.z)
 
     def summary(self) -> dict:
@@ -87,10 +87,7 @@ def prepare_weights(w, n: int, star: bool) -> sp.csr_matrix:
         return off
     if (d == 0).all():
         binary = off.nnz == 0 or np.all(off.data == 1.0)
-        if binary:
-            d = np.ones(n)
-        else:
-            d = np.asarray(off.max(axis=1).todense()).ravel()
+        d = np.ones(n) if binary else np.asarray(off.max(axis=1).todense()).ravel()
     return sp.csr_matrix(off + sp.diags(d, format="csr"))
 
 
@@ -108,7 +105,7 @@ def window_binomial_p(y: np.ndarray, wp: sp.csr_matrix, c: float) -> np.ndarray:
     window of ``m`` of the ``n`` cells is Binomial(N, m/n) exactly, at every sparsity.
     """
     n = len(y)
-    N = int(round(y.sum()))
+    N = round(y.sum())
     m = np.diff(wp.indptr).astype(float)
     obs = np.round((wp @ y) / c)
     up = stats.binom.sf(obs - 1, N, m / n)
@@ -209,7 +206,7 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
         seed = AUTO_SEED  # the default output is reproducible
     z = gi_z(y, wp, star)
     z_sim = None
-    if inference == "binomial+analytic":
+    if inference == "binomial+analytic" and c_win is not None:  # set above only with equal weights
         p = np.maximum(2.0 * stats.norm.sf(np.abs(z)), window_binomial_p(y, wp, c_win))
     elif permutations and reason.startswith("auto") and c_win is not None:
         c = _equal_window_weight(wp)

@@ -52,7 +52,7 @@ class StreetNetwork:
     y: np.ndarray
     graph: sp.csr_matrix
     epsg: int = 0
-    component: np.ndarray = field(default=None, repr=False)
+    component: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]  # set in __post_init__
     main: int = 0
     _trees: dict = field(default_factory=dict, repr=False)
 

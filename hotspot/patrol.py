@@ -27,7 +27,8 @@ class Shift:
 
     @property
     def minutes(self) -> int:
-        return int(round((self.end - self.start).total_seconds() / 60))
+        """Shift length in whole minutes."""
+        return round((self.end - self.start).total_seconds() / 60)
 
 
 def parse_shift(text: str, tz: str) -> Shift:
@@ -124,7 +125,7 @@ def _travel_matrix(net: StreetNetwork, xy: np.ndarray, mode: str):
     return M, M / speed_m_per_min(mode), n, pred
 
 
-def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,
+def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,  # noqa: C901, PLR0912, PLR0913 -- one OR-Tools model built step by step; keyword-only options
                 n_hotspots: int | None = None, mode: str = "drive", res: int = 10,
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
                 time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
@@ -461,7 +462,7 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
         from qauipsiz.hotspot.taxonomy import categories
 
         cat_names = categories().set_index("category")[["category_kk", "category_ru", "category_en"]].to_dict("index")
-    except Exception:  # noqa: BLE001 - a card without category names is still a card
+    except Exception:  # a card without category names is still a card
         pass
     out = {}
     for r in routes.itertuples(index=False):
@@ -518,4 +519,4 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
     return out
 
 
-__all__ = ["DWELL_MIN", "MARKING", "Shift", "parse_shift", "shift_risk", "plan_patrol", "route_cards_html"]
+__all__ = ["DWELL_MIN", "MARKING", "Shift", "parse_shift", "plan_patrol", "route_cards_html", "shift_risk"]

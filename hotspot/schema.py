@@ -64,7 +64,7 @@ def conform(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_incident_id(source, source_id) -> np.ndarray:
-    """Deterministic incident ids: first 16 hex chars of sha1("source\\x1fsource_id")."""
+    r"""Deterministic incident ids: first 16 hex chars of sha1("source\x1fsource_id")."""
     import hashlib
 
     s = pd.Series(source, dtype=str).str.cat(pd.Series(source_id, dtype=str).values, sep="\x1f")

@@ -22,7 +22,7 @@ def _band_weights(city_key: str, res: int, distance_m: float):
     return binning.distance_band_weights(xy, distance_m, self_weight=True)
 
 
-def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str = "count",
+def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str = "count",  # noqa: PLR0912, PLR0913 -- optional stages (filters, bandwidth rule, weights, LISA); keyword-only options
                   k: int = 1, distance_m: float | str | None = None, kernel: str = "quartic",
                   bandwidth_m: float | None = None, weight_col: str = "harm_weight",
                   permutations: int | None = None, seed=None, alpha: float = 0.05, lisa: bool = True,

@@ -40,7 +40,7 @@ def _lux_png(grid, lux, vmax: float = 20.0) -> str:
 
     ras = grid.to_raster(lux, fill=np.nan)
     t = np.clip(np.nan_to_num(ras, nan=0.0) / vmax, 0, 1) ** 0.5
-    rgba = np.zeros(ras.shape + (4,), np.uint8)
+    rgba = np.zeros((*ras.shape, 4), np.uint8)
     rgba[..., 0] = (20 + 235 * t).astype(np.uint8)
     rgba[..., 1] = (20 + 215 * t).astype(np.uint8)
     rgba[..., 2] = (60 + 20 * (1 - t)).astype(np.uint8)
@@ -64,6 +64,61 @@ def _path_d(geom, tx) -> str:
     return " ".join(out)
 
 
+def _lux_image(d, site, x0: float, y1: float, scale: float) -> list[str]:
+    """The lux raster under the plan as an SVG ``<image>`` (nothing when it cannot be computed)."""
+    try:  # display raster: every cell of the site (also under roofs, which are drawn over it)
+        lux_field(d)
+        lx, ly, lh, li = lamp_arrays(d)
+        grid = lighting.sample_grid([site], 1.0)
+        lux = lighting.illuminance(grid.x, grid.y, lx, ly, lh, li) if lx is not None else None
+    except Exception:  # a map without the lux layer is still a map
+        return []
+    if lux is None or not len(grid):
+        return []
+    gw, gh = grid.shape[1] * grid.cell, grid.shape[0] * grid.cell
+    return [f'<image x="{(grid.x0 - x0) * scale:.1f}" y="{(y1 - grid.y0) * scale:.1f}" width="{gw * scale:.1f}" '
+            f'height="{gh * scale:.1f}" preserveAspectRatio="none" style="image-rendering:pixelated" '
+            f'href="data:image/png;base64,{_lux_png(grid, lux)}"/>']
+
+
+def _camera_marks(d, tx) -> list[str]:
+    """Recognition-level coverage wedges and camera dots (when every camera has its optics)."""
+    cam = d["camera"]
+    optics = ["bearing_deg", "fov_deg", "resolution_px"]
+    if not len(cam) or not set(optics) <= set(cam.columns) or cam[optics].isna().any().any():
+        return []
+    cxy = shapely.get_coordinates(d.geoms("camera"))
+    polys = cameras.coverage_polygons(cxy, cam["bearing_deg"].to_numpy(float), cam["fov_deg"].to_numpy(float),
+                                      cam["resolution_px"].to_numpy(float), "recognise", d.cache.get("occ"))
+    out = [f'<path d="{_path_d(p, tx)}" fill="#1565c0" fill-opacity="0.18" stroke="#1565c0" stroke-width="0.5"/>'
+           for p in polys]
+    for (x, y), (_, r) in zip(cxy, cam.iterrows(), strict=True):
+        out.append(f'<circle cx="{tx(x, y).split(",")[0]}" cy="{tx(x, y).split(",")[1]}" r="5" fill="#1565c0">'
+                   f'<title>camera {html.escape(str(r.get("owner", "")))} {r["resolution_px"]:.0f}px '
+                   f'{r["fov_deg"]:.0f}°</title></circle>')
+    return out
+
+
+def _failing_marks(rules: list[dict], epsg: int, tx) -> list[str]:
+    """Red rings (points) and outlines (areas, lines) on what each failing rule points at."""
+    out = []
+    for rule in rules:
+        fc = rule.get("failing")
+        if not fc:
+            continue
+        gs = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(epsg).geometry.values
+        for g in gs:
+            if g.geom_type in ("Point", "MultiPoint"):
+                for p in shapely.get_parts(g):
+                    a, b = tx(p.x, p.y).split(",")
+                    out.append(f'<circle cx="{a}" cy="{b}" r="9" fill="none" stroke="#c62828" stroke-width="2.5">'
+                               f'<title>{html.escape(rule["id"])}</title></circle>')
+            else:
+                out.append(f'<path d="{_path_d(g, tx)}" fill="#c62828" fill-opacity="0.08" stroke="#c62828" '
+                           f'stroke-width="2.5"><title>{html.escape(rule["id"])}</title></path>')
+    return out
+
+
 def render_review_html(result: dict, lang: str = "ru") -> str:
     """Render a :func:`qauipsiz.cpted.review.review` result as one self-contained HTML page."""
     if lang not in ("kk", "ru", "en"):
@@ -84,19 +139,7 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
 
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w * scale:.0f}" height="{h * scale:.0f}" '
            f'viewBox="0 0 {w * scale:.0f} {h * scale:.0f}" style="background:#f4f4f0;border:1px solid #ccc">']
-    try:  # display raster: every cell of the site (also under roofs, which are drawn over it)
-        lux_field(d)
-        lx, ly, lh, li = lamp_arrays(d)
-        grid = lighting.sample_grid([site], 1.0)
-        lux = lighting.illuminance(grid.x, grid.y, lx, ly, lh, li) if lx is not None else None
-    except Exception:  # noqa: BLE001 - a map without the lux layer is still a map
-        grid, lux = None, None
-    if lux is not None and len(grid):
-        gx0, gy0 = grid.x0, grid.y0
-        gw, gh = grid.shape[1] * grid.cell, grid.shape[0] * grid.cell
-        svg.append(f'<image x="{(gx0 - x0) * scale:.1f}" y="{(y1 - gy0) * scale:.1f}" width="{gw * scale:.1f}" '
-                   f'height="{gh * scale:.1f}" preserveAspectRatio="none" style="image-rendering:pixelated" '
-                   f'href="data:image/png;base64,{_lux_png(grid, lux)}"/>')
+    svg += _lux_image(d, site, x0, y1, scale)
     style = {"site": 'fill="none" stroke="#333" stroke-width="2" stroke-dasharray="6,3"',
              "playground": 'fill="#7cc47f" fill-opacity="0.35" stroke="#2e7d32"',
              "parking": 'fill="#9e9e9e" fill-opacity="0.35" stroke="#555"',
@@ -106,18 +149,7 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
     for kind in ("site", "parking", "playground", "path", "fence", "building"):
         for g in d.geoms(kind):
             svg.append(f'<path d="{_path_d(g, tx)}" {style[kind]}><title>{kind}</title></path>')
-    cam = d["camera"]
-    if len(cam) and {"bearing_deg", "fov_deg", "resolution_px"} <= set(cam.columns) and \
-            not cam[["bearing_deg", "fov_deg", "resolution_px"]].isna().any().any():
-        cxy = shapely.get_coordinates(d.geoms("camera"))
-        polys = cameras.coverage_polygons(cxy, cam["bearing_deg"].to_numpy(float), cam["fov_deg"].to_numpy(float),
-                                          cam["resolution_px"].to_numpy(float), "recognise", d.cache.get("occ"))
-        for p in polys:
-            svg.append(f'<path d="{_path_d(p, tx)}" fill="#1565c0" fill-opacity="0.18" stroke="#1565c0" stroke-width="0.5"/>')
-        for (x, y), (_, r) in zip(cxy, cam.iterrows(), strict=True):
-            svg.append(f'<circle cx="{tx(x, y).split(",")[0]}" cy="{tx(x, y).split(",")[1]}" r="5" fill="#1565c0">'
-                       f'<title>camera {html.escape(str(r.get("owner", "")))} {r["resolution_px"]:.0f}px '
-                       f'{r["fov_deg"]:.0f}°</title></circle>')
+    svg += _camera_marks(d, tx)
     for g, (_, r) in zip(d.geoms("lamp"), d["lamp"].iterrows(), strict=True):
         a, b = tx(g.x, g.y).split(",")
         col = "#fdd835" if r.get("working", True) else "#616161"
@@ -129,20 +161,7 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
         col = "#2e7d32" if str(r.get("access", "")).lower() in ("intercom", "guarded", "locked") else "#ef6c00"
         svg.append(f'<rect x="{float(a) - 4}" y="{float(b) - 4}" width="8" height="8" fill="{col}">'
                    f'<title>entrance {html.escape(str(r.get("access", "")))}</title></rect>')
-    for rule in result["rules"]:
-        fc = rule.get("failing")
-        if not fc:
-            continue
-        gs = gpd.GeoDataFrame.from_features(fc["features"], crs=4326).to_crs(d.epsg).geometry.values
-        for g in gs:
-            if g.geom_type in ("Point", "MultiPoint"):
-                for p in shapely.get_parts(g):
-                    a, b = tx(p.x, p.y).split(",")
-                    svg.append(f'<circle cx="{a}" cy="{b}" r="9" fill="none" stroke="#c62828" stroke-width="2.5">'
-                               f'<title>{html.escape(rule["id"])}</title></circle>')
-            else:
-                svg.append(f'<path d="{_path_d(g, tx)}" fill="#c62828" fill-opacity="0.08" stroke="#c62828" '
-                           f'stroke-width="2.5"><title>{html.escape(rule["id"])}</title></path>')
+    svg += _failing_marks(result["rules"], d.epsg, tx)
     bar = 50.0  # scale bar, metres
     svg.append(f'<line x1="10" y1="{h * scale - 12:.0f}" x2="{10 + bar * scale:.0f}" y2="{h * scale - 12:.0f}" '
                f'stroke="#000" stroke-width="3"/><text x="12" y="{h * scale - 18:.0f}" font-size="12">{bar:.0f} m</text>')

@@ -60,7 +60,7 @@ def _ramp(colors, v, vmax):
     return colors[min(len(colors) - 1, int(v / vmax * len(colors)))]
 
 
-def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=None, sites: pd.DataFrame | None = None,
+def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=None, sites: pd.DataFrame | None = None,  # noqa: PLR0913 -- keyword-only options with defaults
               routes=None, points: dict | None = None, streets=None, lang: str = "ru", min_public_count: int = 5,
               title: str | None = None, tile_url: str | None = None):
     """A folium map of a city's layers (nothing fetched from the network).

@@ -80,7 +80,7 @@ def sample_tile(grid: np.ndarray, transform, epsg: int, z: int, x: int, y: int, 
     """Density at the tile's pixel centres, ``(size, size)`` float array (0 outside the raster)."""
     from scipy.ndimage import map_coordinates
 
-    xmin, ymin, xmax, ymax = tile_bounds(z, x, y)
+    xmin, _ymin, xmax, ymax = tile_bounds(z, x, y)
     step = (xmax - xmin) / size
     px = xmin + (np.arange(size) + 0.5) * step
     py = ymax - (np.arange(size) + 0.5) * step
@@ -116,7 +116,7 @@ def empty_tile(size: int = TILE) -> bytes:
     return encode_png(np.zeros((size, size, 4), np.uint8))
 
 
-def render_tile(grid: np.ndarray, transform, epsg: int, z: int, x: int, y: int, vmax: float,
+def render_tile(grid: np.ndarray, transform, epsg: int, z: int, x: int, y: int, vmax: float,  # noqa: PLR0913 -- the tile address (z, x, y) and the raster's georeference
                 size: int = TILE, bounds_3857=None) -> bytes:
     """PNG bytes of heat tile ``z/x/y``.
 

@@ -27,7 +27,7 @@ def test_every_row_is_accounted_for(run, demo_dir):
 
 
 def test_outputs_exist_and_carry_the_synthetic_notice(run):
-    summary, out, _ = run
+    _summary, out, _ = run
     assert "SYNTHETIC" in json.loads((out / "run.json").read_text(encoding="utf-8"))["notice"]
     for f in ("hotspots_res9.geojson", "density.tif", "cpted_blocks.geojson", "fix_first.csv",
               "recommend_cameras.json", "recommend_sos.json", "recommend_posts.json", "patrol/routes.geojson"):

@@ -1,6 +1,7 @@
 """``qauipsiz map``: a self-contained static HTML map (folium, Leaflet inlined) that opens offline."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -9,6 +10,18 @@ from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import city_incidents, city_layers
 
 LAYERS = ("hotspots", "public", "cpted", "cameras", "sos", "posts", "patrol", "points")
+
+
+def _check_options(city: str, layer: list[str], lang: str) -> None:
+    from qauipsiz.hotspot.cities import list_cities
+
+    bad = [x for x in layer if x not in LAYERS]
+    if bad:
+        raise typer.BadParameter(f"unknown layer(s) {bad}; use {', '.join(LAYERS)}", param_hint="--layer")
+    if city not in list_cities():
+        raise typer.BadParameter(f"unknown city {city!r}", param_hint="--city")
+    if lang not in ("kk", "ru", "en"):
+        raise typer.BadParameter("use kk, ru or en", param_hint="--lang")
 
 
 @app.command("map")
@@ -27,16 +40,10 @@ def map_cmd(
     from rich.console import Console
 
     from qauipsiz.api.settings import get_settings
-    from qauipsiz.hotspot.cities import get_city, list_cities
+    from qauipsiz.hotspot.cities import get_city
     from qauipsiz.maps.static import write_map
 
-    bad = [x for x in layer if x not in LAYERS]
-    if bad:
-        raise typer.BadParameter(f"unknown layer(s) {bad}; use {', '.join(LAYERS)}", param_hint="--layer")
-    if city not in list_cities():
-        raise typer.BadParameter(f"unknown city {city!r}", param_hint="--city")
-    if lang not in ("kk", "ru", "en"):
-        raise typer.BadParameter("use kk, ru or en", param_hint="--lang")
+    _check_options(city, layer, lang)
     con = Console(stderr=True)
     s = get_settings()
     c = get_city(city)
@@ -102,10 +109,8 @@ def map_cmd(
         if streets:
             from qauipsiz.hotspot.streets import load_streets
 
-            try:
+            with contextlib.suppress(FileNotFoundError, ValueError):
                 kw["streets"] = load_streets(city)
-            except (FileNotFoundError, ValueError):
-                pass
         st.update("rendering")
         path = write_map(out, c, **kw)
     typer.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, self-contained; opens offline)")

@@ -12,6 +12,8 @@ from qauipsiz.api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents
 
 
 class What(StrEnum):
+    """What ``qauipsiz recommend`` sites."""
+
     cameras = "cameras"
     sos = "sos"
     posts = "posts"

@@ -21,6 +21,7 @@ from qauipsiz.api.ingest.pipeline import (
 )
 from qauipsiz.api.ingest.readers import RawTable, read_table
 
-__all__ = ["ingest_file", "ingest_dataframe", "ingest_table", "prepare", "read_table", "map_headers",
-           "load_mapping_file", "IngestReport", "Prepared", "RawTable", "Mapping", "Geocoder", "REASONS",
-           "FIELDS", "SYNONYMS"]
+__all__ = [
+    "FIELDS", "REASONS", "SYNONYMS", "Geocoder", "IngestReport", "Mapping", "Prepared", "RawTable",
+    "ingest_dataframe", "ingest_file", "ingest_table", "load_mapping_file", "map_headers", "prepare", "read_table",
+]

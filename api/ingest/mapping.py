@@ -86,6 +86,7 @@ class Mapping:
     date_format: str | None = None
 
     def to_json(self) -> dict:
+        """The mapping as a JSON-ready dict (the ``--mapping`` file format)."""
         return {"columns": self.columns, "place_types": self.place_types, "categories": self.categories,
                 "date_format": self.date_format}
 

@@ -189,7 +189,7 @@ def _read_csv_guarded(text: str, sep: str):
         lines.pop()
     rx = _field_re(sep)
     is_open = [('"' in ln) and rx.fullmatch(ln) is None for ln in lines]
-    if not any(is_open[1:]) and not is_open[:1] == [True]:
+    if not any(is_open[1:]) and is_open[:1] != [True]:
         return None, None, None
     if not lines or is_open[0]:
         return None, None, None  # a broken header: the csv reader reports what it can
@@ -384,6 +384,7 @@ def read_parquet(path: str | Path) -> RawTable:
 
 
 def read_vector_parquet(path) -> RawTable:
+    """Read a GeoParquet file: attribute columns plus point coordinates (rows numbered from 1)."""
     import geopandas as gpd
     import shapely
 

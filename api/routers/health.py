@@ -43,7 +43,7 @@ def ready(request: Request, svc: Services = Depends(services), p: Principal = De
             n = store.count_incidents(c)
             if n:
                 counts[c] = n
-    except Exception as e:  # noqa: BLE001 - readiness reports any store failure as 503
+    except Exception as e:  # readiness reports any store failure as 503
         detail = "store not ready" if p.key_id is None else f"store not ready: {type(e).__name__}: {e}"
         raise ApiError(503, detail, slug="not-ready") from e
     if p.key_id is None:  # the public role learns readiness only

@@ -41,6 +41,7 @@ class PlanQuery:
     visits: int
 
     def audit_params(self, city: str) -> dict:
+        """The query as the audit log records it."""
         return {"city": city, **asdict(self)}
 
 
@@ -162,7 +163,7 @@ def patrol_cards(
         with client_input():
             return patrol.route_cards_html(routes, stops, c)
 
-    cards = svc.cache.get_or_compute(("patrol-cards",) + key[1:], render)
+    cards = svc.cache.get_or_compute(("patrol-cards", *key[1:]), render)
     if unit is not None:
         if unit not in cards:
             raise ApiError(404, f"unit {unit} has no route in this plan", slug="not-found")

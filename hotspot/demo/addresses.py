@@ -60,7 +60,7 @@ def _typo(s: str, rng: np.random.Generator) -> str:
     return s[:i] + s[i] + s[i:]
 
 
-def render_address(street: str, house: str | None, rng: np.random.Generator, *, cross: str | None = None,
+def render_address(street: str, house: str | None, rng: np.random.Generator, *, cross: str | None = None,  # noqa: PLR0912 -- one branch per messy address style of the synthetic register
                    district_ru: str | None = None) -> tuple[str, str]:
     """Render one messy address for ``street`` (+ ``house``, or an intersection with ``cross``).
 

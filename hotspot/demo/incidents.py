@@ -1,6 +1,8 @@
 """Synthetic incidents on the demo city: shares, time profiles, planted hotspots, near repeats, dirt."""
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -39,7 +41,7 @@ DUPLICATE_SHARE = 0.02
 NEAR_REPEAT = {"share": 0.06, "radius_m": 200.0, "max_days": 14}
 DARK_SHIFT = 0.4  # share of daylight yard/street incidents moved to dark hours ("riskier after dark")
 
-HOTSPOTS = [  # anchor layer, place type, category mix, local hours, share of all incidents, radius m
+HOTSPOTS: list[dict[str, Any]] = [  # anchor layer, place type, category mix, local hours, share of all incidents, radius m
     {"anchor": "market", "place_type": "mall_shop_market", "mix": {"theft": 0.7, "robbery": 0.2, "fraud": 0.1},
      "hours": (9, 19), "share": 0.03, "radius_m": 180.0},
     {"anchor": "transit_stops", "place_type": "public_transport", "mix": {"theft": 0.85, "robbery": 0.15},
@@ -114,7 +116,7 @@ def _place_points(place: str, n: int, L: dict, centre, rng) -> tuple[np.ndarray,
     if n == 0:
         return np.empty(0), np.empty(0)
     if place == "street_square_park":
-        n_park = int(round(0.2 * n))
+        n_park = round(0.2 * n)
         px, py = _random_in(lu.loc[lu.landuse.isin(["park", "square"]), "geometry"].values, n_park, rng)
         lines = L["streets_m"].geometry.values
         mid = shapely.line_interpolate_point(lines, 0.5, normalized=True)
@@ -157,14 +159,15 @@ def _apportion(shares: dict, n: int) -> dict:
 def generate_incidents(city: City, L: dict, n: int, years: float, rng: np.random.Generator,
                        start: str = "2024-01-01") -> tuple[pd.DataFrame, list[dict]]:
     """Generate ``n`` distinct incidents (truth, UTM ``x, y``) and the planted-hotspot records."""
-    centre = city.to_metric(71.43, 51.128)
-    centre = (float(centre[0]), float(centre[1]))
+    cx0, cy0 = city.to_metric(71.43, 51.128)
+    centre = (float(cx0), float(cy0))
     pshares = dict(zip(place_types()["place_type"], place_types()["demo_share"], strict=True))
-    n_nr = int(round(n * NEAR_REPEAT["share"] * CATEGORY_SHARES["theft"]))
+    n_nr = round(n * NEAR_REPEAT["share"] * CATEGORY_SHARES["theft"])
     n_seed = n - n_nr
 
     # --- planted hotspots ---
-    hot_rows, hot_parts = [], []
+    hot_rows: list[dict] = []
+    hot_parts: list[pd.DataFrame] = []
     for hid, h in enumerate(HOTSPOTS):
         anchor = {"market": L["landuse"][L["landuse"].landuse == "market"],
                   "yard": L["landuse"][L["landuse"].landuse == "yard"],
@@ -176,7 +179,7 @@ def generate_incidents(city: City, L: dict, n: int, years: float, rng: np.random
         for prev in hot_rows:
             w[np.hypot(xy[:, 0] - prev["x"], xy[:, 1] - prev["y"]) < 1500] = 0
         cx, cy = xy[rng.choice(len(xy), p=w / w.sum())]
-        m = int(round(h["share"] * n_seed))
+        m = round(h["share"] * n_seed)
         r = h["radius_m"] * np.sqrt(rng.random(m))
         a = rng.uniform(0, 2 * np.pi, m)
         cats = rng.choice(list(h["mix"]), size=m, p=list(h["mix"].values()))
@@ -213,7 +216,7 @@ def generate_incidents(city: City, L: dict, n: int, years: float, rng: np.random
 
     # --- days: weekday x season profile over the period ---
     t0 = pd.Timestamp(start)
-    days = pd.date_range(t0, periods=int(round(365.25 * years)), freq="D")
+    days = pd.date_range(t0, periods=round(365.25 * years), freq="D")
     dw = np.array(WEEKDAY_WEIGHTS)[days.day_of_week] * (1 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (days.day_of_year.to_numpy() - 200) / 365.25))
     day = days[rng.choice(len(days), size=len(df), p=dw / dw.sum())]
     local = day + pd.to_timedelta(df.hour.to_numpy(), "h") + pd.to_timedelta(rng.integers(0, 60, len(df)), "min")

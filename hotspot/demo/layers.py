@@ -245,7 +245,7 @@ def build_layers(city: City, streets: gpd.GeoDataFrame, rng: np.random.Generator
     }, geometry=shapely.points(cx[bar_b], cy[bar_b]), crs=crs)
 
     d_m = city.districts.to_crs(crs)
-    st_rows = []
+    st_rows: list[tuple] = []
     for d in d_m.itertuples():
         inside_b = np.flatnonzero(shapely.within(shapely.points(cx, cy), d.geometry))
         for j in rng.choice(inside_b, size=min(2, len(inside_b)), replace=False):

@@ -11,6 +11,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import shapely
+
 from qauipsiz.hotspot.cities import City, get_city
 
 CITY_TOLERANCE_M = 2000.0
@@ -149,7 +150,7 @@ def _default_xy(c: City, known_sinks, district_defaults: bool):
     return np.c_[kx, ky]
 
 
-def classify_repeats(lat, lon, city: str | City, addresses=None, *, known_sinks=None,
+def classify_repeats(lat, lon, city: str | City, addresses=None, *, known_sinks=None,  # noqa: PLR0913 -- keyword-only options with defaults
                      district_defaults: bool = True, min_count: int = SINK_MIN_COUNT,
                      min_share: float = SINK_MIN_SHARE, min_addresses: int = SINK_MIN_ADDRESSES,
                      max_top_share: float = SINK_MAX_TOP_SHARE, extreme_share: float = SINK_EXTREME_SHARE,
@@ -279,7 +280,7 @@ def default_points(city: str | City = "astana") -> tuple[np.ndarray, np.ndarray]
 
 @cache
 def _default_points(c: City) -> tuple[np.ndarray, np.ndarray]:
-    geoms = list(c.districts.to_crs(c.epsg).geometry.values) + [c.boundary_metric]
+    geoms = [*c.districts.to_crs(c.epsg).geometry.values, c.boundary_metric]
     xs, ys = [], []
     for g in geoms:
         for p in (g.centroid, g.representative_point()):
@@ -289,7 +290,7 @@ def _default_points(c: City) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lat, float), np.asarray(lon, float)
 
 
-def check_coordinates(lat, lon, city: str | City = "astana", *, addresses=None, min_decimals: int = 4,
+def check_coordinates(lat, lon, city: str | City = "astana", *, addresses=None, min_decimals: int = 4,  # noqa: PLR0913 -- keyword-only options with defaults
                       sink_min_count: int = SINK_MIN_COUNT, sink_min_share: float = SINK_MIN_SHARE,
                       known_sinks=None, known_sink_radius_m: float = KNOWN_SINK_RADIUS_M,
                       district_defaults: bool = True, tolerance_m: float = CITY_TOLERANCE_M) -> pd.DataFrame:

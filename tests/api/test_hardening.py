@@ -120,7 +120,7 @@ def test_duplicate_api_key_header_is_400(client, api_env, url):
 @pytest.mark.parametrize("url", CACHED)
 def test_analyst_response_never_reaches_a_lower_role(fresh, api_env, url):
     """Replay the poisoning: baseline lower roles, analyst (plain and with the duplicate), lower roles again."""
-    app, c = fresh
+    _app, c = fresh
     keys = api_env["keys"]
     lower = {"public": {}, "planner": {"X-API-Key": keys["planner"]}}
     before = {role: c.get(url, headers=h) for role, h in lower.items()}

@@ -79,7 +79,7 @@ def test_yard_edge_gaps_and_through_routes():
     assert share[1] == 1.0
     # a gap across the ring's start point is one gap, not two
     f2 = [shapely.LineString([(5, 0), (100, 0), (100, 50), (0, 50), (0, 5)])]
-    share2, gaps2 = edge_openness([yard], f2, snap_m=0.5, step_m=0.5)
+    _share2, gaps2 = edge_openness([yard], f2, snap_m=0.5, step_m=0.5)
     assert gaps2.tolist() == [1]
     # a short gap (2 m) does not count
     f3 = [shapely.LineString([(42, 0), (100, 0), (100, 50), (0, 50), (0, 0), (40, 0)])]

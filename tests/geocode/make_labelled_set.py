@@ -128,7 +128,7 @@ def house_number(rng: random.Random) -> str:
 def render_street(words: list[str], kind: str, lang: str, style: set, rng: random.Random) -> str:
     if lang == "ru":
         t = rng.choice(RU_TYPE.get(kind, RU_TYPE["street"])) if rng.random() < 0.9 else ""
-        if t and t.endswith(".") or t in ("ул", "мкр"):
+        if (t and t.endswith(".")) or t in ("ул", "мкр"):
             style.add("abbrev")
         return (t + (" " if t and not (t.endswith(".") and rng.random() < 0.3) else "") + " ".join(words)).strip()
     t = rng.choice(KK_TYPE.get(kind, KK_TYPE["street"])) if rng.random() < 0.9 else ""
@@ -140,7 +140,7 @@ def render_street(words: list[str], kind: str, lang: str, style: set, rng: rando
 RU_FORM = re.compile(r"^(улица|проспект|переулок|микрорайон|бульвар|шоссе)\b|\b(улица|переулок)$", re.I)
 
 
-def make_row(rng: random.Random, names: list[str], pairs: list[tuple[str, str]], want_cross: bool):
+def make_row(rng: random.Random, names: list[str], pairs: list[tuple[str, str]], want_cross: bool):  # noqa: C901, PLR0912 -- one branch per address style of the labelled set
     style: set = set()
     lang = "kk" if rng.random() < 0.4 else "ru"
     if want_cross:

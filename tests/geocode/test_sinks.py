@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+
 from qauipsiz.api.ingest import validate
 from qauipsiz.hotspot.cities import City, get_city
 from qauipsiz.hotspot.geocode import check_coordinates, default_points
@@ -129,7 +130,7 @@ def test_chicago_sample_sinks_touch_at_most_two_percent():
     assert sink <= 0.02, f"sink flag on {sink:.1%} of rows"
     assert r["ok"].mean() >= 0.98
     assert r.attrs["repeat_places"] > 0           # repeat places (O'Hare, malls, blocks) are counted, kept
-    s, rep, t = classify_repeats(d["latitude"], d["longitude"], c, d["block"])
+    s, rep, _t = classify_repeats(d["latitude"], d["longitude"], c, d["block"])
     assert s.mean() <= 0.02 and rep.sum() == r.attrs["repeat_place_rows"]
     v = validate.check_coordinates(d["latitude"].astype(str), d["longitude"].astype(str), c,
                                    addresses=d["block"])

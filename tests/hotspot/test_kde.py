@@ -36,7 +36,7 @@ def test_quartic_brute_force_is_the_textbook_formula():
 def test_density_integrates_to_the_count():
     rng = np.random.default_rng(2)
     P = rng.uniform(-1000, 1000, (300, 2))
-    grid, tr = kde_grid(P, (-2000, -2000, 2000, 2000), 10.0, 250.0)
+    grid, _tr = kde_grid(P, (-2000, -2000, 2000, 2000), 10.0, 250.0)
     total = grid.sum() * (10.0 * 10.0) / 1e6  # per km² × km² per cell
     assert total == pytest.approx(300, rel=2e-3)
 

@@ -126,8 +126,8 @@ def test_shift_risk_uses_local_hours_weekday_and_darkness():
 def test_walking_patrol_keeps_to_reachable_hotspots(plan):
     net, hs, sh, _, _, depot = plan
     # 1,000 m on foot from the depot corner of the grid: only cells with x + y offsets ≤ 1,000 m
-    routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 2, depot, mode="walk", net=net, hotspots=hs,
-                                max_radius_m=1000.0, **DETERMINISTIC)
+    _routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 2, depot, mode="walk", net=net, hotspots=hs,
+                                 max_radius_m=1000.0, **DETERMINISTIC)
     hot = stops[stops["kind"] == "hotspot"]
     x, y = CITY.to_metric(hot["lon"].to_numpy(), hot["lat"].to_numpy())
     assert ((x - depot[0]) + (y - depot[1]) <= 1000.0 + 0.01).all()

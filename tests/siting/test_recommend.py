@@ -64,7 +64,7 @@ def test_working_cameras_precover_their_demand(demo):
 def test_sos_max_and_cover(demo):
     from qauipsiz.cpted.siting import recommend_sos
 
-    inc, layers, truth = demo
+    inc, layers, _truth = demo
     df = recommend_sos("astana", inc, layers, 6, lang="kk")
     s = df.attrs["summary"]
     assert s["greedy_gap"] <= 0.05 and s["radius_m"] == 300
@@ -95,7 +95,7 @@ def test_posts_and_offices(demo):
 def test_cli_recommend_json_and_patrol(demo_dir, tmp_path):
     from typer.testing import CliRunner
 
-    import qauipsiz.api.cli.patrol  # noqa: F401
+    import qauipsiz.api.cli.patrol
     import qauipsiz.api.cli.recommend  # noqa: F401
     from qauipsiz.api.cli._app import app
 

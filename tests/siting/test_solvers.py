@@ -61,7 +61,7 @@ def test_mclp_exact_matches_spopt(seed):
 def test_lscp_exact_matches_spopt(seed):
     from spopt.locate import LSCP
 
-    D, A, w, r = _instance(seed, nd=80, nc=40, r=0.3)
+    D, A, _w, r = _instance(seed, nd=80, nc=40, r=0.3)
     coverable = (D <= r).any(1)
     D = D[coverable]  # spopt's LSCP is infeasible when some demand cannot be covered
     A = sp.csr_matrix((D <= r).T.astype(float))

@@ -36,7 +36,7 @@ def _pg_available(url: str) -> str | None:
             has = c.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
         eng.dispose()
         return None if has else "the server has no postgis extension"
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         return f"cannot connect: {e.__class__.__name__}: {str(e).splitlines()[0]}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
+
 from qauipsiz.api.ingest import ingest_file, validate
 from qauipsiz.hotspot.cities import City, get_city
 from qauipsiz.hotspot.geocode import check_coordinates

@@ -80,7 +80,7 @@ def test_date_format_is_honoured(tmp_path, store):
     assert list(_local(store)) == [pd.Timestamp(x, tz="Asia/Almaty") for x in
                                    ("2024-02-01 13:02:03", "2024-03-04 00:30:00", "2024-05-06 07:08:00")]
     # a day-first pattern on the same layout reads the other way; a value not in the pattern is a bad row
-    u, miss, bad, info = parse_datetimes(pd.Series(["02/01/2024", "13/01/2024", "1/13/2024", ""]), "UTC",
+    u, miss, bad, _info = parse_datetimes(pd.Series(["02/01/2024", "13/01/2024", "1/13/2024", ""]), "UTC",
                                          "%d/%m/%Y")
     assert u.iloc[0] == pd.Timestamp("2024-01-02", tz="UTC") and u.iloc[1] == pd.Timestamp("2024-01-13", tz="UTC")
     assert bad.tolist() == [False, False, True, False] and miss.tolist() == [False, False, False, True]
@@ -110,7 +110,7 @@ def test_date_format_cli_flag(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("serial", ["45321.5", "45321,5"])
 def test_excel_serials_both_decimal_marks(tmp_path, store, serial):
-    u, miss, bad, _ = parse_datetimes(pd.Series([serial, 45321.25]), "Asia/Almaty")
+    u, _miss, bad, _ = parse_datetimes(pd.Series([serial, 45321.25]), "Asia/Almaty")
     assert u.dt.tz_convert("Asia/Almaty").tolist() == [pd.Timestamp("2024-01-30 12:00", tz="Asia/Almaty"),
                                                        pd.Timestamp("2024-01-30 06:00", tz="Asia/Almaty")]
     assert not bad.any()
@@ -139,7 +139,7 @@ def test_out_of_range_row_is_quarantined_not_the_file(tmp_path, store):
 def test_dst_gap_and_repeat_are_flagged():
     vals = pd.Series(["3/10/2024 2:30", "11/3/2024 1:30", "3/13/2024 2:30", datetime(2024, 3, 10, 2, 15)],
                      dtype=object)
-    u, miss, bad, info = parse_datetimes(vals, "America/Chicago", column="occurred")
+    u, _miss, bad, info = parse_datetimes(vals, "America/Chicago", column="occurred")
     assert info.order == "month-first" and not bad.any()
     assert info.flags.tolist() == ["dst_gap", "dst_ambiguous", None, "dst_gap"]
     assert u.iloc[2] == pd.Timestamp("2024-03-13 07:30", tz="UTC")

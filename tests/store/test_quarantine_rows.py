@@ -2,8 +2,6 @@
 a leading ``'`` is data, the API CSV is formula-neutralised, one impossible date quarantines one row."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pytest
