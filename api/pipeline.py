@@ -166,7 +166,7 @@ def hotspots_and_density(incidents: pd.DataFrame, city: str, res: int, out: Path
     cb = city_bandwidth_of(incidents, c)
     h, source, rule = resolve(None, cb)
     table = hotspot_table(incidents, c.key, res=res, value=value, bandwidth_m=h)
-    params = {**table.attrs["params"], "bandwidth_m": h, "bandwidth_source": source, "bandwidth_rule": rule,
+    params = {**table.attrs["params"], "bandwidth_source": source, "bandwidth_rule": rule,
               "bandwidth_default": cb.as_dict()}
     table.attrs["params"] = params
     _write_geojson(to_geodataframe(table), out / f"hotspots_res{res}.geojson", {"notice": notice, "params": params})

@@ -179,8 +179,8 @@ def hotspots_cmd(
                                   alpha=alpha, inference=inference, min_count=min_count, **filters)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
-    params = dict(table.attrs["params"], incidents=source, bandwidth_m=bw, bandwidth_source=bw_source,
-                  bandwidth_rule=bw_rule)
+    params = dict(table.attrs["params"], incidents=source, bandwidth_source=bw_source, bandwidth_rule=bw_rule)
+    bw = params["bandwidth_m"]  # the radius the table used
     if bw_default is not None:
         params["bandwidth_default"] = bw_default
     if districts:

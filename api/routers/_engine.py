@@ -113,8 +113,7 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
         h, source, rule = resolve_bandwidth(svc, city, params.get("bandwidth_m"))
         with client_input():
             t = surface.hotspot_table(df, c, res=res, bandwidth_m=h, **kw)
-        t.attrs["params"] = {**t.attrs["params"], "bandwidth_m": h, "bandwidth_source": source,
-                             "bandwidth_rule": rule}
+        t.attrs["params"] = {**t.attrs["params"], "bandwidth_source": source, "bandwidth_rule": rule}
         return t
 
     return svc.cache.get_or_compute(key, compute)
