@@ -280,7 +280,7 @@ def _districts_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out[["district", "name_kk", "name_ru", "name_en", "kato", "geometry"]]
 
 
-def add_city(key: str, *, boundary: str | Path | None = None, region: str | None = None,  # noqa: PLR0913
+def add_city(key: str, *, boundary: str | Path | None = None, region: str | None = None,  # noqa: PLR0912, PLR0913 -- one option per registry field, each checked
              districts: str | Path | None = None, name_kk: str | None = None, name_ru: str | None = None,
              name_en: str | None = None, tz: str | None = None, epsg: int | None = None, kato: str = "") -> City:
     """Register a user city in the user folder (see :func:`set_user_dir`) and return it.

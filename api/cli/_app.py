@@ -13,7 +13,7 @@ app = typer.Typer(
 
 @app.callback()
 def _configure() -> None:
-    """qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities."""
+    """qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities."""  # noqa: D403 -- the product name is lower-case
     from qauipsiz.api.settings import apply, get_settings
 
     apply(get_settings())

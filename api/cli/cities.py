@@ -17,7 +17,7 @@ app.add_typer(city_app, name="city")
 
 
 @city_app.command("add")
-def city_add(  # noqa: PLR0913 — one option per registry field
+def city_add(  # one option per registry field
     key: str = typer.Argument(..., help="New city key: lower-case Latin letters, digits, '_' or '-'."),
     boundary: Path | None = typer.Option(None, "--boundary", exists=True, dir_okay=False,
                                          help="City polygon (GeoJSON, GPKG, Shapefile…; any CRS, none = WGS84)."),

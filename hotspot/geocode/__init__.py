@@ -12,13 +12,13 @@ Public API (stable; see ``docs/geocode.md``):
 """
 from qauipsiz.hotspot.geocode.coords import check_coordinates, default_points, find_sinks
 from qauipsiz.hotspot.geocode.gazetteer import Gazetteer, build_gazetteer, has_gazetteer
+from qauipsiz.hotspot.geocode.letters import fold, fold_text, from_latin, to_latin
 from qauipsiz.hotspot.geocode.matcher import (
     ACCEPT_SCORE,
     CONFIDENT_SCORE,
     MATCHED_PRECISIONS,
     Geocoder,
 )
-from qauipsiz.hotspot.geocode.letters import fold, fold_text, from_latin, to_latin
 from qauipsiz.hotspot.geocode.normalize import ParsedAddress, normalize_address, parse_address
 from qauipsiz.hotspot.geocode.report import match_report
 from qauipsiz.hotspot.geocode.reverse import reverse
