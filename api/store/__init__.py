@@ -14,7 +14,7 @@ from qauipsiz.api.store.keys import ApiKey
 from qauipsiz.api.store.models import LAYER_SCHEMAS
 from qauipsiz.api.store.store import Store
 
-__all__ = ["Store", "ApiKey", "BatchResult", "INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "open_store"]
+__all__ = ["INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "ApiKey", "BatchResult", "Store", "open_store"]
 
 
 def open_store(url: str | None = None) -> Store:

@@ -104,6 +104,7 @@ class Database:
         return head
 
     def bump(self, conn: Connection, city: str) -> None:
+        """Raise ``city``'s data version by one, inside the caller's write transaction ``conn``."""
         now = _now()
         n = conn.execute(text("UPDATE data_versions SET version = version + 1, updated_at = :t WHERE city = :c"),
                          {"t": now, "c": city}).rowcount

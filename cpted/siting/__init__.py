@@ -26,7 +26,12 @@ from qauipsiz.cpted.siting.demand import (
 )
 from qauipsiz.cpted.siting.options import CameraOptions, PostOptions, SolveOptions, SosOptions
 from qauipsiz.cpted.siting.reasons import LANGS, REASONS
-from qauipsiz.cpted.siting.recommend import INSPECTOR_NORM, recommend_cameras, recommend_posts, recommend_sos
+from qauipsiz.cpted.siting.recommend import (
+    INSPECTOR_NORM,
+    recommend_cameras,
+    recommend_posts,
+    recommend_sos,
+)
 from qauipsiz.cpted.siting.sites import SITE_COLUMNS
 from qauipsiz.cpted.siting.solvers import (
     CoverResult,
@@ -40,9 +45,33 @@ from qauipsiz.cpted.siting.solvers import (
 )
 
 __all__ = [
-    "INDOOR_PLACE_TYPES", "INSPECTOR_NORM", "LANGS", "REASONS", "SITE_COLUMNS",
-    "CameraOptions", "CoverResult", "PMedianResult", "PostOptions", "SolveOptions", "SosOptions",
-    "busy_places", "camera_candidates", "camera_demand", "cell_demand", "clean_incidents", "footfall_proxy",
-    "intersection_candidates", "population_proxy", "recommend_cameras", "recommend_posts", "recommend_sos",
-    "sos_demand", "greedy_max_cover", "greedy_set_cover", "lscp_exact", "mclp_exact", "p_median", "rank_picks",
+    "INDOOR_PLACE_TYPES",
+    "INSPECTOR_NORM",
+    "LANGS",
+    "REASONS",
+    "SITE_COLUMNS",
+    "CameraOptions",
+    "CoverResult",
+    "PMedianResult",
+    "PostOptions",
+    "SolveOptions",
+    "SosOptions",
+    "busy_places",
+    "camera_candidates",
+    "camera_demand",
+    "cell_demand",
+    "clean_incidents",
+    "footfall_proxy",
+    "greedy_max_cover",
+    "greedy_set_cover",
+    "intersection_candidates",
+    "lscp_exact",
+    "mclp_exact",
+    "p_median",
+    "population_proxy",
+    "rank_picks",
+    "recommend_cameras",
+    "recommend_posts",
+    "recommend_sos",
+    "sos_demand",
 ]

@@ -14,11 +14,23 @@ import scipy.sparse as sp
 from qauipsiz.cpted.cameras import Occluder, coverage_matrix, dori_range
 from qauipsiz.cpted.siting._common import _city, _layer, _xy
 from qauipsiz.cpted.siting.candidates import busy_places, camera_candidates, intersection_candidates
-from qauipsiz.cpted.siting.demand import camera_demand, cell_demand, clean_incidents, population_proxy, sos_demand
+from qauipsiz.cpted.siting.demand import (
+    camera_demand,
+    cell_demand,
+    clean_incidents,
+    population_proxy,
+    sos_demand,
+)
 from qauipsiz.cpted.siting.options import CameraOptions, PostOptions, SosOptions, resolve_options
 from qauipsiz.cpted.siting.reasons import fill_reasons
 from qauipsiz.cpted.siting.sites import nearest_street, phase_numbers, site_table
-from qauipsiz.cpted.siting.solvers import greedy_set_cover, lscp_exact, p_median, rank_picks, solve_cover
+from qauipsiz.cpted.siting.solvers import (
+    greedy_set_cover,
+    lscp_exact,
+    p_median,
+    rank_picks,
+    solve_cover,
+)
 from qauipsiz.hotspot.network import StreetNetwork, coverage_within, load_network
 
 INSPECTOR_NORM = (3000, 5000)

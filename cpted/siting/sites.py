@@ -32,6 +32,7 @@ def phase_numbers(budget: int, phases) -> np.ndarray:
 
 
 def nearest_street(city, x, y) -> np.ndarray:
+    """Name of the street nearest to each point ``x, y`` (metres, city UTM); "" when the city has no streets."""
     from qauipsiz.hotspot.streets import load_streets
 
     try:

@@ -54,6 +54,7 @@ class Lexicon:
     phrase_starts: frozenset = frozenset()
 
     def kind(self, toks: tuple) -> str | None:
+        """The kind of the type phrase ``toks`` (folded tokens), or ``None``."""
         return self.words.get(toks)
 
 
@@ -96,15 +97,18 @@ def load_lexicon(path: str | None = None) -> Lexicon:
 
 
 def abbrev_id(a: str) -> str:
+    """The placeholder word that stands for abbreviation ``a`` ("р-н" → "рнъ") in tokenised text."""
     return re.sub(r"[^а-я0-9]", "", a) + "ъ"
 
 
 CROSS_WORDS = ("пересечение", "пересечении", "перекресток", "перекрестке", "угол", "углу", "киылысы",
-                "киылысында")
+               "киылысында")
+"""Folded words that say "at the intersection of" (Russian, Kazakh)."""
 CROSS_FIRST = frozenset(w[0] for w in CROSS_WORDS)
 
 
 def near_cross(w: str) -> bool:
+    """Whether folded word ``w`` is an intersection word, allowing one typo (two in long words)."""
     from rapidfuzz.distance import Levenshtein
 
     for c in CROSS_WORDS:

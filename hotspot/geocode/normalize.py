@@ -58,6 +58,7 @@ class ParsedAddress:
 
     @property
     def is_intersection(self) -> bool:
+        """Whether the address names two streets (a crossing)."""
         return bool(self.street) and bool(self.cross)
 
 
