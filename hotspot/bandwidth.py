@@ -35,7 +35,7 @@ import numpy as np
 K_NEIGHBOURS = 20
 MIN_M = 300.0
 MAX_M = 600.0
-MAX_QUERY = 50_000
+MAX_QUERY = 20_000
 
 SOURCE_CITY = "city default"
 SOURCE_USER = "user"
@@ -137,4 +137,6 @@ def resolve(user_bandwidth_m: float | None, default: CityBandwidth | None) -> tu
         if not (h > 0 and math.isfinite(h)):
             raise ValueError(f"bandwidth_m={user_bandwidth_m}: must be a positive number of metres")
         return h, SOURCE_USER, "set by the user"
+    if default is None:
+        raise ValueError("no bandwidth: give bandwidth_m or the city default (city_bandwidth_of)")
     return float(default.bandwidth_m), SOURCE_CITY, default.rule
