@@ -203,6 +203,7 @@ def test_public_indicators_suppress_small_counts(client, api_env):
     body = r.json()
     k = body["min_count"]
     assert k == 5
+    assert body["districts"] and not all(d["suppressed"] for d in body["districts"])
     for d in body["districts"]:
         if d["suppressed"]:
             assert d["count"] is None and d["rate_per_1000"] is None
@@ -225,6 +226,7 @@ def test_public_indicators_suppress_small_counts(client, api_env):
         if d["population"]:
             assert d["rate_per_1000"] == round(1000 * d["count"] / d["population"], 2)
     cells = client.get(API + "/public/cities/astana/cells.geojson?res=7").json()
+    assert any(f["properties"]["count"] is not None for f in cells["features"])  # not all suppressed
     for f in cells["features"]:
         p = f["properties"]
         assert (p["count"] is None) == p["suppressed"]

@@ -87,7 +87,7 @@ def test_matrix_agrees_with_naive_shapely_visibility():
         near = shapely.distance(shapely.boundary(vis), shapely.points(t)) < 0.05  # on the edge: either answer
         agree += int((ref == m[k])[~near].sum())
         total += int((~near).sum())
-        assert ref.sum() > 0 or m[k].sum() == 0
+    assert total > 0 and m.sum() > 0  # the comparison is not over empty wedges
     assert agree == total
 
 

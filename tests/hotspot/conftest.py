@@ -7,15 +7,30 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def columbus():
-    """libpysal's shipped columbus example (49 neighbourhoods): (GeoDataFrame, queen W)."""
+def _columbus_source():
+    """libpysal's shipped columbus example, read once: (GeoDataFrame, queen neighbour lists)."""
     import geopandas as gpd
     import libpysal
     from libpysal import examples
 
     df = gpd.read_file(examples.get_path("columbus.shp"))
     w = libpysal.weights.Queen.from_dataframe(df, use_index=False)
-    return df, w
+    return df, {k: list(v) for k, v in w.neighbors.items()}
+
+
+@pytest.fixture
+def columbus(_columbus_source):
+    """Columbus (49 neighbourhoods): a copy of the GeoDataFrame and a fresh queen W per test.
+
+    esda sets ``w.transform`` on the W it is given (G_Local to "B", Moran_Local to "r"), and tests
+    set it too; a fresh W per test keeps one test's transform out of the next test.
+    """
+    import libpysal
+
+    df, neighbors = _columbus_source
+    w = libpysal.weights.W({k: list(v) for k, v in neighbors.items()}, silence_warnings=True)
+    assert w.transform == "O"
+    return df.copy(), w
 
 
 @pytest.fixture(scope="session")

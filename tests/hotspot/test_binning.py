@@ -170,5 +170,5 @@ def test_h3py_fallback_matches_h3ronpy(monkeypatch):
         zip(src_fast.tolist(), dst_fast.tolist(), strict=True))
     import shapely
 
-    assert all(shapely.equals_exact(a, b, tolerance=1e-9) or a.equals(b)
+    assert all(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=1e-9)
                for a, b in zip(g.cells_to_boundaries(fast[:5]), poly_fast, strict=True))

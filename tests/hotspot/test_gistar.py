@@ -30,7 +30,9 @@ def test_h3_ring_grid_matches_esda(ring_grid):
     ref = esda.G_Local(y, W, star=True, transform="B", permutations=0)
     got = gi_star(y, w, permutations=0)
     np.testing.assert_allclose(got.z, ref.Zs, rtol=0, atol=1e-9)
-    assert got.bin[np.argmax(y)] > 0 or got.z[np.argmax(got.z)] > 3
+    # the planted bump (k=2 disk at rate 9 vs 3): its largest count is a hot cell, and z peaks above 3
+    assert got.bin[np.argmax(y)] > 0
+    assert got.z.max() > 3
 
 
 def test_existing_diagonal_is_used_and_general_weights_follow_getis_ord(ring_grid):

@@ -151,12 +151,15 @@ def test_demo_export_matches_truth(store, demo_dir):
     clean = (d == "clean").to_numpy()
     assert np.nanmax(err[clean]) < 40  # 5 m GPS noise in the export
     sw = (d == "swapped").to_numpy()
-    assert sw.sum() == 0 or (np.nanmax(err[sw]) < 40 and both.loc[sw, "coord_flags"].str.contains("swapped").all())
+    assert sw.any()  # the demo export has swapped coordinates; each is repaired and flagged
+    assert np.nanmax(err[sw]) < 40 and both.loc[sw, "coord_flags"].str.contains("swapped").all()
     for kind in ("zero", "outside", "address_only"):
         m = (d == kind).to_numpy()
+        assert m.any(), kind
         assert (both.loc[m, "geocode_precision"] == "none").all(), kind
         assert both.loc[m, "lat_got"].isna().all(), kind
     lp = (d == "low_precision").to_numpy()
+    assert lp.any()
     assert both.loc[lp, "coord_flags"].str.contains("low_precision").all()
     assert both.loc[lp, "geocode_precision"].isin(["street", "district", "city"]).all()
     assert (both.loc[clean, "district"] == both.loc[clean, "district_got"]).mean() > 0.98
