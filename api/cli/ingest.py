@@ -16,12 +16,16 @@ def ingest_cmd(
     city: str = typer.Option(..., "--city", help="City key, e.g. astana."),
     source: str = typer.Option(None, "--source", help="Register name (erdr, 102, koap…); default: file name."),
     mapping: Path = typer.Option(None, "--mapping", help="Mapping file (YAML/JSON) overriding header auto-mapping."),
+    category_map: Path = typer.Option(
+        None, "--category-map", exists=True, dir_okay=False,
+        help="Police labels -> taxonomy categories: CSV 'label,category' or YAML/JSON {label: category}; "
+             "adds to the mapping file's categories."),
     date_format: str = typer.Option(
         None, "--date-format",
         help="How to read dates: a strptime pattern (e.g. '%m/%d/%Y %I:%M:%S %p', '%d.%m.%Y %H:%M') or "
              "day-first / month-first; overrides the mapping file's date_format. Without either, the "
              "day/month order is inferred per column and a column that cannot be decided is refused."),
-    as_json: bool = typer.Option(False, "--json", help="Print only the accounting (and date_order) as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the accounting (with date_order and flags) as JSON."),
     geocode: bool = typer.Option(True, "--geocode/--no-geocode",
                                  help="Geocode address-only rows now (else store them as awaiting geocoding)."),
     who: str = typer.Option(None, "--who", help="Recorded in the batch log (default: OS user)."),
@@ -33,12 +37,16 @@ def ingest_cmd(
     """
     from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.ingest.geocoding import city_geocoder
-    from qauipsiz.api.ingest.mapping import load_mapping_file
+    from qauipsiz.api.ingest.mapping import load_category_map, load_mapping_file
     from qauipsiz.api.store import Store
 
     try:
-        if date_format:
-            mapping = {**(load_mapping_file(mapping) if mapping else {}), "date_format": date_format}
+        if date_format or category_map:
+            mapping = load_mapping_file(mapping) if mapping else {}
+            if date_format:
+                mapping["date_format"] = date_format
+            if category_map:
+                mapping["categories"] = {**(mapping.get("categories") or {}), **load_category_map(category_map)}
         store = Store.from_settings()
         geocoder = city_geocoder(city) if geocode else None
         if geocode and geocoder is None:
@@ -51,7 +59,8 @@ def ingest_cmd(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     if as_json:
-        typer.echo(json.dumps({**rep.to_json(), "date_order": rep.date_order}, ensure_ascii=False))
+        typer.echo(json.dumps({**rep.to_json(), "date_order": rep.date_order, "flags": dict(sorted(rep.flags.items()))},
+                              ensure_ascii=False))
         return
     typer.echo(f"batch {rep.batch_id} · {rep.file_name} · {rep.format} {rep.encoding} sep={rep.sep!r} · "
                f"source={rep.source} city={rep.city}")

@@ -113,7 +113,66 @@ def load_mapping_file(path: str | Path) -> dict:
     bad = {h: f for h, f in (data.get("columns") or {}).items() if f not in FIELDS and f not in (None, "ignore")}
     if bad:
         raise ValueError(f"mapping file {p}: unknown field(s) {bad}; fields are {', '.join(FIELDS)}")
+    if data.get("categories"):
+        data["categories"] = _checked_categories(data["categories"], f"mapping file {p}")
     return data
+
+
+def _checked_categories(pairs: dict, where: str) -> dict[str, str]:
+    """``{label: key}`` with every key a taxonomy category; ``ValueError`` names the bad entries."""
+    from qauipsiz.hotspot.taxonomy import categories
+
+    known = set(categories()["category"])
+    out = {str(k).strip(): str(v).strip() for k, v in pairs.items() if str(k).strip()}
+    bad = {k: v for k, v in out.items() if v not in known}
+    if bad:
+        shown = ", ".join(f"{k!r} -> {v!r}" for k, v in list(bad.items())[:10])
+        raise ValueError(f"{where}: unknown category key(s): {shown}; taxonomy keys are {', '.join(sorted(known))}")
+    return out
+
+
+def load_category_map(path: str | Path) -> dict[str, str]:
+    """Read a category map: police labels in any language -> taxonomy category keys.
+
+    A CSV with columns ``label,category`` (UTF-8, any of ``, ; \t``), or YAML/JSON
+    ``{label: category}``.  Labels are matched case- and space-insensitively at ingest; labels
+    not in the map and not in the taxonomy are quarantined as ``unknown_category`` naming the label.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, missing columns (naming the file and row), or a key not in the taxonomy.
+    """
+    p = Path(path)
+    if p.suffix.lower() in (".yaml", ".yml", ".json"):
+        text = p.read_text(encoding="utf-8-sig")
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"category map {p}: expected {{label: category}}")
+        return _checked_categories(data, f"category map {p}")
+    import csv
+
+    text = p.read_text(encoding="utf-8-sig")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        rows = list(csv.reader(text.splitlines(), dialect))
+    except csv.Error:
+        rows = list(csv.reader(text.splitlines()))
+    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["label", "category"]:
+        raise ValueError(f"category map {p}: the first row must be the header 'label,category'")
+    pairs = {}
+    for i, r in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in r):
+            continue
+        if len(r) < 2 or not r[0].strip() or not r[1].strip():
+            raise ValueError(f"category map {p}: row {i}: needs a label and a category, got {r!r}")
+        pairs[r[0]] = r[1]
+    return _checked_categories(pairs, f"category map {p}")
 
 
 def map_headers(headers, override: dict | None = None) -> Mapping:
