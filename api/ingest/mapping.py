@@ -132,7 +132,7 @@ def _checked_categories(pairs: dict, where: str) -> dict[str, str]:
 
 
 def load_category_map(path: str | Path) -> dict[str, str]:
-    """Read a category map: police labels in any language -> taxonomy category keys.
+    r"""Read a category map: police labels in any language -> taxonomy category keys.
 
     A CSV with columns ``label,category`` (UTF-8, any of ``, ; \t``), or YAML/JSON
     ``{label: category}``.  Labels are matched case- and space-insensitively at ingest; labels

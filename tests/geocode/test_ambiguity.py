@@ -209,7 +209,7 @@ def test_address_point_resolves():
     """With an address register, the namesake that has the house number is chosen."""
     geo = Geocoder.for_city("astana")
     sid = _sid(geo, "улица Мустафа Шокай")
-    k, la, lo, _u, ds = next(p for p in geo.pieces_of[sid] if p[4] == ("saraishyk",))
+    _k, la, lo, _u, _ds = next(p for p in geo.pieces_of[sid] if p[4] == ("saraishyk",))
     g = build_gazetteer("astana", addresses=pd.DataFrame(
         {"street": ["улица Мустафа Шокай"], "house": ["5"], "lat": [la], "lon": [lo]}))
     r = Geocoder(g).geocode(["ул. Мустафы Шокая, д. 5", "ул. Мустафы Шокая, д. 7"])
