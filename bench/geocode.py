@@ -101,7 +101,11 @@ def main(argv=None) -> int:
                                clock="cpu")
 
     # verification, outside the timed region
-    assert (res_e["precision"] == "street").all() and (res_e["score"] == 100).all()
+    # an exact name is a street (score 100, or 79 when its radius exceeds 1 km), or ambiguous when
+    # the street lies in far-apart pieces (issue 14.4)
+    st_e = (res_e["precision"] == "street").to_numpy()
+    assert (st_e | res_e["ambiguous"].to_numpy()).all()
+    assert np.isin(res_e["score"].to_numpy()[st_e], [100.0, 79.0]).all()
     sets = [set(s.split("|")) for s in gaz.streets["names"]]
 
     def right_street(ids, streets, crosses):

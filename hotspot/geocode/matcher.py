@@ -143,6 +143,12 @@ class Geocoder:
                          zip(pdd["sid"], pdd["piece"], pdd["district"], pdd["lat"], pdd["lon"],
                              pdd["uncertainty_m"], strict=True)}
         self.sid_districts: dict[int, set] = {}
+        # streets whose key (with aliases) reaches no other street: the exact path may answer them
+        by_key: dict[str, set] = {}
+        for k_, v in self.key2.items():
+            by_key[k_] = {s_ for s_, _a in v}
+        self._key_solo = {s_ for s_, k_ in enumerate(st["key"]) if by_key.get(k_) == {s_}}
+        self._npieces = np.array([len(self.pieces_of.get(s_, ())) for s_ in range(self.n)], dtype=np.int64)
         for s, d in zip(sd["sid"], sd["district"], strict=True):
             self.sid_districts.setdefault(int(s), set()).add(d)
         self.district_keys = {}
@@ -264,7 +270,7 @@ class Geocoder:
         sid = np.full(u, -1, dtype=np.int64)
         house = np.full(u, None, dtype=object)
         namb = np.zeros(u, dtype=np.int64)
-        done = self._exact_path(utext, uhint, lat, lon, prec, score, unc, matched, sid, house)
+        done = self._exact_path(utext, uhint, lat, lon, prec, score, unc, matched, sid, house, cands, namb)
         for i in np.flatnonzero(~done):
             r = self._one(utext[i], uhint[i])
             lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i], namb[i] = r
@@ -278,7 +284,7 @@ class Geocoder:
         out["district_hint"] = hints
         return out
 
-    def _exact_path(self, texts, hints, lat, lon, prec, score, unc, matched, sid, house) -> np.ndarray:
+    def _exact_path(self, texts, hints, lat, lon, prec, score, unc, matched, sid, house, cands, namb) -> np.ndarray:
         """Vectorised fast path for texts that are a gazetteer name (any case) plus an optional
         house number ("улица Сарыарка, 5", "Сарыарқа даңғылы, д. 12/1").  Fills the result arrays
         in place for those rows and returns the boolean mask of rows it answered."""
@@ -290,15 +296,32 @@ class Geocoder:
         hit = np.isfinite(k)
         if not hit.any():
             return done
-        # streets in several far-apart pieces need the full matcher (a hint or an address may
-        # pick the piece; otherwise the answer is ambiguous)
-        one_piece = np.array([len(self.pieces_of.get(int(s_), ())) <= 1 for s_ in k[hit].astype(np.int64)])
-        hit[np.flatnonzero(hit)[~one_piece]] = False
+        # streets in several far-apart pieces: the hinted district's piece, else ambiguous (as the
+        # full matcher answers); with an address register, or a key shared with another street,
+        # the full matcher decides
+        one_piece = self._npieces[k[hit].astype(np.int64)] <= 1
+        m_house = m["house"].to_numpy(dtype=object)
+        for i in np.flatnonzero(hit)[~one_piece]:
+            hit[i] = False
+            s_ = int(k[i])
+            if self.addr or s_ not in self._key_solo:
+                continue
+            h = m_house[i]
+            h = h.replace(" ", "") if isinstance(h, str) else None
+            places = self._places((s_,), hints[i])
+            if len(places) == 1:
+                _s, _k, la_, lo_, u_, _ds = places[0]
+                u_ = max(u_, 15.0)
+                r = (la_, lo_, "street", WIDE_SCORE if u_ > WIDE_M else 100.0, u_, self.names[s_], "", s_, h, 0)
+            else:
+                r = self._ambiguous(places, 100.0, h)
+            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i], namb[i] = r
+            done[i] = True
         if not hit.any():
             return done
         idx = np.flatnonzero(hit)
         ks = k[idx].astype(np.int64)
-        hs = m["house"].to_numpy(dtype=object)[idx]
+        hs = m_house[idx]
         hs = np.array([h.replace(" ", "") if isinstance(h, str) else None for h in hs], dtype=object)
         la, lo, un = self.lat[ks].copy(), self.lon[ks].copy(), self.unc[ks].copy()
         pr = np.full(len(idx), "street", dtype=object)
