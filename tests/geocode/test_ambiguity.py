@@ -309,3 +309,24 @@ def test_report_counts_ambiguous_rows(astana):
     flagged = res.drop(columns="ambiguous").assign(flags=np.where(res["ambiguous"], "geocoded,ambiguous", ""))
     assert match_report(flagged, city="astana")["ambiguous"] == 2
     assert match_report(res.drop(columns="ambiguous"), city="astana")["ambiguous"] is None
+
+
+def test_ingest_quarantines_ambiguous_rows_with_their_own_reason(tmp_path):
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.ingest.geocoding import city_geocoder
+    from qauipsiz.api.store import Store
+
+    p = tmp_path / "ast.csv"
+    p.write_text("Номер ЕРДР;Дата совершения;Статья УК РК;Адрес места происшествия;Широта;Долгота\n"
+                 "1;01.02.2025 12:00;188;улица Мустафа Шокай, 5;;\n"
+                 "2;01.02.2025 13:00;188;пр. Кабанбай батыра, д. 10;;\n"
+                 "3;01.02.2025 14:00;188;абракадабра;;\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        rep = ingest_file(p, city="astana", store=store, source="t", geocoder=city_geocoder("astana"))
+        assert (rep.accepted, rep.quarantined) == (1, 2)
+        assert rep.reasons == {"geocode_ambiguous": 1, "geocode_failed": 1}
+        row = store.query_incidents("astana").iloc[0]
+        assert row["geocode_precision"] == "street" and row["geocode_score"] < CONFIDENT  # a 17 km avenue
+    finally:
+        store.close()
