@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from qauipsiz.api.store.export import write_csv_safe
 from qauipsiz.hotspot.cities import get_city
 
 DEMO_NOTICE_FILE = "metadata.json"
@@ -35,7 +36,7 @@ def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
     return json.loads(df[keep].to_json(orient="records", force_ascii=False))
 
 
-def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=None, source: str = "demo",
+def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=None, source: str = "demo",  # noqa: PLR0913 -- keyword-only options with defaults
                  notice: str | None = None, res: int = 9, cameras: int = 50, sos: int = 20, posts: int = 10,
                  shift: str | None = None, units: int = 4, progress: bool = True) -> dict:
     """Run the whole analysis for ``city`` and write every output into folder ``out``.
@@ -116,7 +117,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     blocks = score_blocks(c.key, layers, table)
     _write_geojson(blocks, out / "cpted_blocks.geojson", {"notice": notice})
     ff = fix_first(blocks, n=50, lang="ru")
-    ff.to_csv(out / "fix_first.csv", index=False, encoding="utf-8-sig")
+    write_csv_safe(ff, out / "fix_first.csv", sep=",")
     if notice:
         (out / "NOTICE.txt").write_text(notice + "\n", encoding="utf-8")
     summary["cpted"] = {"blocks": len(blocks), "mean_score": round(float(blocks["score"].mean()), 1)}

@@ -8,6 +8,7 @@ import typer
 
 from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import LAYERS_HELP, city_layers
+from qauipsiz.api.store.export import write_csv_safe
 
 cpted_app = typer.Typer(help="CPTED: block scores with fixes (score) and design review against norms (review).",
                         no_args_is_help=True)
@@ -69,11 +70,11 @@ def score_cmd(
     out.mkdir(parents=True, exist_ok=True)
     b = res.blocks
     b.to_file(out / "block_scores.geojson", driver="GeoJSON")
-    b.drop(columns="geometry").to_csv(out / "block_scores.csv", index=False)
+    write_csv_safe(b.drop(columns="geometry"), out / "block_scores.csv", sep=",", bom=False)
     ff = fix_first(b, top, lang)
-    ff.to_csv(out / "fix_first.csv", index=False)
+    write_csv_safe(ff, out / "fix_first.csv", sep=",", bom=False)
     res.dark_spots.to_file(out / "dark_spots.geojson", driver="GeoJSON")
-    res.zones.to_csv(out / "lighting_zones.csv", index=False)
+    write_csv_safe(res.zones, out / "lighting_zones.csv", sep=",", bom=False)
     summary = {"city": city, "blocks": len(b), "samples": res.samples, "mean_score": round(float(b["score"].mean()), 1),
                "dark_spots": len(res.dark_spots), "dark_area_km2": round(float(res.dark_spots["area_m2"].sum()) / 1e6, 3),
                "hotspots": bool(hotspots), "seconds": {k: round(v, 2) for k, v in res.timings.items()},

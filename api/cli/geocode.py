@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from qauipsiz.api.cli._app import app
+from qauipsiz.api.store.export import write_csv_safe
 
 ADDED = ("lat", "lon", "precision", "score", "uncertainty_m", "matched")
 
@@ -128,13 +129,13 @@ def _batch(g, file: Path, column: str | None, out: Path | None, district, distri
         outdf[name] = res[c].to_numpy()
     out = out or file.with_name(file.stem + ".geocoded.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    outdf.to_csv(out, index=False, sep=sep, encoding="utf-8-sig" if bom else "utf-8")
+    write_csv_safe(outdf, out, sep=sep, bom=bom)
     q = ~res["accepted"].to_numpy()
     qpath = out.with_name(out.stem + ".quarantine.csv")
     qdf = pd.DataFrame({"row": np.flatnonzero(q) + 1, "address": np.asarray(texts, object)[q],
                         "precision": res["precision"][q].to_numpy(), "score": res["score"][q].to_numpy(),
                         "candidates": res["candidates"][q].to_numpy(), "ambiguous": res["ambiguous"][q].to_numpy()})
-    qdf.to_csv(qpath, index=False, sep=sep, encoding="utf-8-sig" if bom else "utf-8")
+    write_csv_safe(qdf, qpath, sep=sep, bom=bom)
     rep = match_report(res[["precision", "score", "lat", "lon", "ambiguous"]], city=g.city.key) if len(res) else None
     summary = {"rows": len(df), "out": str(out), "quarantine": str(qpath), "quarantined": int(q.sum()),
                "ambiguous": int(res["ambiguous"].sum()),

@@ -8,6 +8,7 @@ import typer
 
 from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import INCIDENTS_HELP, LAYERS_HELP, city_incidents, city_layers
+from qauipsiz.api.store.export import write_csv_safe
 
 
 @app.command("patrol")
@@ -74,7 +75,7 @@ def patrol_cmd(
     r["start"] = r["start"].astype(str)
     r["end"] = r["end"].astype(str)
     r.to_file(out / "routes.geojson", driver="GeoJSON")
-    stops.to_csv(out / "stops.csv", index=False)
+    write_csv_safe(stops, out / "stops.csv", sep=",", bom=False)
     cards = route_cards_html(routes, stops, c, out)
     summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name, "units": units,
                "hotspots": int(stops.loc[stops["kind"] == "hotspot", "hotspot"].nunique()), "visits": visits,

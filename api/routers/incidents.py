@@ -24,6 +24,7 @@ from qauipsiz.api.routers._deps import (
     services,
 )
 from qauipsiz.api.routers._geo import GEOJSON, feature_collection
+from qauipsiz.api.store.export import csv_text_safe
 
 router = APIRouter(tags=["incidents"])
 
@@ -108,7 +109,7 @@ def query_incidents(
     page = _frame(df.iloc[offset:offset + limit])
     headers = {"X-Total-Count": str(total), "Cache-Control": "private, no-store"}
     if format == "csv":
-        return Response(page.to_csv(index=False), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(csv_text_safe(page), media_type="text/csv; charset=utf-8", headers=headers)
     geoms = shapely.points(page["lon"].to_numpy(float), page["lat"].to_numpy(float))
     body = feature_collection(geoms, page, precision=0,
                               extra={"meta": {"city": city, "total": total, "offset": offset, "limit": limit,

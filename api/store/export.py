@@ -45,12 +45,21 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv_safe(df: pd.DataFrame, path: str | Path, *, sep: str = ";", bom: bool = True,
                    decimal: str = ".") -> Path:
-    """Write ``df`` as CSV for spreadsheets: formula injection neutralised, UTF-8 (with BOM by default)."""
+    """Write ``df`` as CSV for spreadsheets: formula injection neutralised, UTF-8 (with BOM by default).
+
+    The one CSV writer of the CLI and the service (see :func:`csv_text_safe` for a response body).
+    """
     p = Path(path)
-    # CRLF record ends (RFC 4180): fields holding a CR or LF are then quoted by the csv writer
-    neutralise_frame(df).to_csv(p, sep=sep, index=False, encoding="utf-8-sig" if bom else "utf-8", decimal=decimal,
-                                lineterminator="\r\n")
+    p.write_text(csv_text_safe(df, sep=sep, decimal=decimal), encoding="utf-8-sig" if bom else "utf-8", newline="")
     return p
+
+
+def csv_text_safe(df: pd.DataFrame, *, sep: str = ",", decimal: str = ".") -> str:
+    """``df`` as CSV text with formula injection neutralised (:func:`neutralise_frame`).
+
+    CRLF record ends (RFC 4180), so fields holding a CR or LF are quoted by the csv writer.
+    """
+    return neutralise_frame(df).to_csv(sep=sep, index=False, decimal=decimal, lineterminator="\r\n")
 
 
 def incidents_frame_for_export(df: pd.DataFrame, tz: str | None) -> pd.DataFrame:
