@@ -55,36 +55,81 @@ def streets_from_json(path: str | Path, epsg: int, max_gap_m: float = JUMP_M) ->
     return gdf
 
 
+def _user_folder(city: str) -> Path | None:
+    c = get_city(city)
+    return Path(c.folder) if c.user else None
+
+
 def streets_path(city: str) -> Path:
-    """Where the street file of ``city`` is shipped (``data/streets/<city>_streets.json``)."""
-    return data_dir() / "streets" / f"{get_city(city).key}_streets.json"
+    """The named-street file of ``city``: ``data/streets/<city>_streets.json`` for a shipped city,
+    ``<city folder>/streets.json`` for a user city (written by ``qauipsiz city import-osm``)."""
+    folder = _user_folder(city)
+    return folder / "streets.json" if folder else data_dir() / "streets" / f"{get_city(city).key}_streets.json"
 
 
 def intersections_path(city: str) -> Path:
-    """Where the intersection file of ``city`` is shipped (``data/streets/<city>_intersections.json``)."""
-    return data_dir() / "streets" / f"{get_city(city).key}_intersections.json"
+    """The intersection file of ``city``: ``data/streets/<city>_intersections.json`` (shipped) or
+    ``<city folder>/intersections.json`` (user city: named OSM ways sharing a node)."""
+    folder = _user_folder(city)
+    return folder / "intersections.json" if folder else \
+        data_dir() / "streets" / f"{get_city(city).key}_intersections.json"
+
+
+def network_path(city: str) -> Path:
+    """The file :func:`load_streets` reads: the shipped street JSON, or a user city's
+    ``streets.parquet`` (GeoParquet of every OSM ``highway`` way, named or not)."""
+    folder = _user_folder(city)
+    return folder / "streets.parquet" if folder else streets_path(city)
 
 
 def has_streets(city: str) -> bool:
     """Whether ``city`` has a street file (needed by the street network, siting and patrols)."""
-    return streets_path(city).exists()
+    return network_path(city).exists() or streets_path(city).exists()
+
+
+NOT_A_WAY = frozenset({"abandoned", "construction", "no", "planned", "platform", "proposed", "raceway",
+                       "razed", "rest_area", "services", "disused"})
+"""OSM ``highway`` values that are not a way one can walk or drive (pyrosm's and OSMnx's ``all``
+network leave them out): kept in a user city's ``streets.parquet``, not in :func:`load_streets`."""
+
+
+def _osm_streets(path: Path, epsg: int) -> gpd.GeoDataFrame:
+    g = gpd.read_parquet(path)
+    keep = ~g["highway"].isin(NOT_A_WAY).to_numpy() & ~g["area"].to_numpy(bool)
+    g = g[keep].reset_index(drop=True)
+    g.insert(0, "street_id", np.arange(len(g)))
+    g.insert(3, "part", 0)
+    g["length_m"] = g.to_crs(epsg).length.to_numpy() if len(g) else np.zeros(0)
+    return g
 
 
 @cache
 def load_streets(city: str = "astana") -> gpd.GeoDataFrame:
-    """Shipped street segments of ``city`` (see :func:`streets_from_json`)."""
+    """Street segments of ``city``: ``street_id, name, part, length_m, geometry`` (WGS84).
+
+    A shipped city's come from its named-street JSON (see :func:`streets_from_json`).  A user
+    city's come from ``streets.parquet`` (``qauipsiz city import-osm``): one row per OSM
+    ``highway`` way, named or not (``name`` "" when unnamed), footways and paths included, with
+    ``way_id, name_kk, name_ru, old_name, highway, area`` as well; ways that are not passable
+    (:data:`NOT_A_WAY`) and ``area=yes`` outlines are left out.
+    """
     c = get_city(city)
+    net = network_path(c.key)
+    if c.user and net.exists():
+        return _osm_streets(net, c.epsg)
     path = streets_path(c.key)
     if not path.exists():
-        raise ValueError(f"no street file for {city!r}: expected {path} (named street lines as "
-                         "'{\"streets\": [{\"name\", \"points\": [{\"lat\", \"lng\"}]}]}', e.g. from "
-                         "OpenStreetMap); the street network, siting and patrol routing need it")
+        how = (f"import an OpenStreetMap extract: qauipsiz city import-osm {c.key} FILE.osm.pbf" if c.user else
+               "named street lines as '{\"streets\": [{\"name\", \"points\": [{\"lat\", \"lng\"}]}]}', "
+               "e.g. from OpenStreetMap")
+        raise ValueError(f"no street file for {city!r}: expected {path} ({how}); the street network, siting and "
+                         "patrol routing need it")
     return streets_from_json(path, c.epsg)
 
 
 @cache
 def load_intersections(city: str = "astana") -> pd.DataFrame:
-    """Shipped intersection points: ``street, crossroad, lat, lon`` (crossroad may be empty)."""
+    """Intersection points: ``street, crossroad, lat, lon`` (crossroad may be empty)."""
     path = intersections_path(city)
     raw = json.loads(path.read_text(encoding="utf-8"))
     rows = [(k, p.get("crossroad") or "", p["lat"], p["lng"]) for k, v in raw.items() for p in v]

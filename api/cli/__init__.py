@@ -13,6 +13,7 @@ from qauipsiz.api.cli import hotspots as _hotspots  # noqa: F401
 from qauipsiz.api.cli import ingest as _ingest  # noqa: F401
 from qauipsiz.api.cli import keys as _keys  # noqa: F401
 from qauipsiz.api.cli import map as _map  # noqa: F401
+from qauipsiz.api.cli import osm as _osm  # noqa: F401
 from qauipsiz.api.cli import patrol as _patrol  # noqa: F401
 from qauipsiz.api.cli import pipeline as _pipeline  # noqa: F401
 from qauipsiz.api.cli import quarantine as _quarantine  # noqa: F401

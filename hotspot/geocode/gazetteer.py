@@ -581,13 +581,15 @@ def _rel(path: str) -> str:
 
 
 def shipped_dir(city: str) -> Path:
-    """Folder of the shipped gazetteer of ``city`` (``data/gazetteer/<city>/``)."""
-    return data_dir() / "gazetteer" / get_city(city).key
+    """Folder of the gazetteer of ``city``: ``data/gazetteer/<city>/`` for a shipped city,
+    ``<city folder>/gazetteer/`` for a user city (built by ``qauipsiz city import-osm``)."""
+    c = get_city(city)
+    return Path(c.folder) / "gazetteer" if c.user else data_dir() / "gazetteer" / c.key
 
 
 def has_gazetteer(city: str) -> bool:
     """Whether ``city`` can be geocoded: a built gazetteer in :func:`shipped_dir` (``qauipsiz
-    geocode build``) or a shipped street file to build one from."""
+    geocode build``, ``qauipsiz city import-osm``) or a street file to build one from."""
     key = get_city(city).key
     return (shipped_dir(key) / "meta.json").exists() or has_streets(key)
 
