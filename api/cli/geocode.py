@@ -93,6 +93,8 @@ def lookup_cmd(
         else:
             typer.echo(f"{r['precision']:<12} score {r['score']:>5}  ±{r['uncertainty_m']} m  "
                        f"{r['lat']}, {r['lon']}  {r['matched']}")
+            for c in r.get("candidates", []):  # an ambiguous answer: every candidate, for a person to choose
+                typer.echo(f"  ambiguous: {c}")
         return
     _batch(g, file, column, out, district, district_column, as_json)
 
