@@ -118,7 +118,7 @@ class Prepared:
     file_duplicates: int
     n_input: int
     reasons: dict[str, int]
-    resolve_ids: list[int]
+    resolve_ids: dict[int, str]
     mapping: Mapping
     flags: dict[str, int]
     awaiting_geocoding: int
@@ -438,10 +438,13 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     quar = pd.DataFrame(recs, columns=["source", "file_name", "row_number", "reason", "field", "message", "raw",
                                        "candidates"])
 
-    resolve = []
+    # a quarantine export's row resolves its entry only when it now passes (accepted or duplicate);
+    # the store checks the entry's city and source (the export's _source column maps to source)
+    resolve: dict[int, str] = {}
     if "_quarantine_id" in df.columns:
-        qid = pd.to_numeric(df["_quarantine_id"], errors="coerce")
-        resolve = [int(v) for v in qid.dropna().tolist()]
+        qid = pd.to_numeric(df["_quarantine_id"], errors="coerce").to_numpy(float)[pos]
+        ok = np.isfinite(qid)
+        resolve = {int(q): str(s) for q, s in zip(qid[ok], src.to_numpy(object)[pos][ok], strict=True)}
 
     fl = Counter()
     for f in acc["coord_flags"].dropna():

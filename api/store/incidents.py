@@ -63,7 +63,7 @@ class IncidentRepository(Repository):
         n_input: int,
         file_duplicates: int = 0,
         reasons: dict | None = None,
-        resolve_quarantine_ids: Iterable[int] = (),
+        resolve_quarantine_ids: dict[int, str | None] | Iterable[int] = (),
         progress: Callable[[int], None] | None = None,
         chunk_rows: int = 50_000,
     ) -> BatchResult:
@@ -81,9 +81,10 @@ class IncidentRepository(Repository):
             ``file_name, file_sha256, format, mapping, who`` for the ``ingest_batches`` row.
         n_input, file_duplicates, reasons
             Accounting of the whole input; ``reasons`` counts quarantine reason codes.
-        resolve_quarantine_ids : iterable of int
-            Quarantine rows this batch fixes (re-ingested from a quarantine export); they are
-            marked ``resolved`` in the same transaction.
+        resolve_quarantine_ids : dict of int to str, or iterable of int
+            Quarantine rows this batch fixes (rows of a quarantine export that now pass), each
+            with the source it came back with; an entry is marked ``resolved`` in the same
+            transaction only when it belongs to ``city`` and to that source (a bare id: any source).
         progress : callable, optional
             Called with the number of incident rows written after each chunk.
         """
@@ -133,7 +134,14 @@ class IncidentRepository(Repository):
                 n_newq = len(q)
 
             resolved = 0
-            ids = [int(i) for i in resolve_quarantine_ids]
+            want = dict(resolve_quarantine_ids) if isinstance(resolve_quarantine_ids, dict) else \
+                {int(i): None for i in resolve_quarantine_ids}
+            ids = []
+            if want:  # only entries of this city, from the same source as the original batch
+                q_ = m.quarantine.c
+                found = conn.execute(m.quarantine.select().with_only_columns(q_.id, q_.source).where(
+                    q_.id.in_(list(want)), q_.city == city)).all()
+                ids = [i for i, s in found if want[i] is None or want[i] == s]
             if ids and len(quarantined):
                 # a row re-quarantined unchanged keeps its open quarantine entry
                 same = conn.execute(m.quarantine.select().with_only_columns(m.quarantine.c.id).where(

@@ -108,3 +108,60 @@ def test_out_of_range_date_quarantines_only_its_row(tmp_path, store):
     assert q["row_number"].tolist() == [4]
     assert q["field"].iat[0] == "occurred_at"
     assert json.loads(q["raw"].iat[0])["Дата совершения"] == "9999-12-31"
+
+
+def _export(tmp_path, store, name="q.csv"):
+    from typer.testing import CliRunner
+
+    import qauipsiz.api.cli  # noqa: F401  (registers the commands)
+    from qauipsiz.api.cli._app import app
+
+    out = tmp_path / name
+    res = CliRunner().invoke(app, ["quarantine", "export", "--out", str(out), "--city", "astana"],
+                             env={"DATABASE_URL": store.url})
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    return pd.read_csv(out, sep=";", dtype=str, encoding="utf-8-sig"), out
+
+
+def test_quarantine_id_resolves_only_a_fixed_row_of_the_same_city_and_source(tmp_path, store):
+    """Issue 20.4: a file carrying quarantine ids resolves an entry only when its row now passes, for
+    the entry's own city, with the original batch's source."""
+    bad = [f"{i};31.02.2024 12:00;188;Двор;ул. Кенесары {i};51,1694;71,4491" for i in (1, 2)]
+    ingest_file(_write(tmp_path, bad), city="astana", store=store, source="erdr")
+    q, out = _export(tmp_path, store)
+    assert len(q) == 2 and len(store.quarantine_rows("astana")) == 2
+
+    # 1. re-ingested unfixed: nothing resolved
+    ingest_file(out, city="astana", store=store, source="fixes")
+    assert len(store.quarantine_rows("astana")) == 2
+
+    # 2. fixed rows, but ingested for another city (Almaty coordinates so they pass there)
+    fixed = q.copy()
+    fixed["Дата совершения"] = "28.02.2024 12:00"
+    fixed["Широта"], fixed["Долгота"] = "43,2389", "76,8897"
+    p_city = tmp_path / "other_city.csv"
+    fixed.to_csv(p_city, sep=";", index=False, encoding="utf-8-sig")
+    rep = ingest_file(p_city, city="almaty", store=store, source="fixes")
+    assert rep.accepted == 2
+    assert len(store.quarantine_rows("astana")) == 2
+
+    # 3. fixed rows of the same city, but claiming another source
+    fixed = q.copy()
+    fixed["Дата совершения"] = "28.02.2024 12:00"
+    fixed["_source"] = "koap"
+    p_src = tmp_path / "other_source.csv"
+    fixed.to_csv(p_src, sep=";", index=False, encoding="utf-8-sig")
+    ingest_file(p_src, city="astana", store=store, source="fixes")
+    assert len(store.quarantine_rows("astana")) == 2
+
+    # 4. one row fixed, same city and source: exactly that entry is resolved
+    fixed = q.copy()
+    fixed.loc[0, "Дата совершения"] = "28.02.2024 12:00"
+    fixed.loc[0, "Номер ЕРДР"] = "101"
+    p_ok = tmp_path / "fixed.csv"
+    fixed.to_csv(p_ok, sep=";", index=False, encoding="utf-8-sig")
+    ingest_file(p_ok, city="astana", store=store, source="fixes")
+    still = store.quarantine_rows("astana")
+    assert still["id"].tolist() == [int(q["_quarantine_id"].iat[1])]
