@@ -155,7 +155,41 @@ def block_risk(blocks_m: gpd.GeoDataFrame, hotspots: pd.DataFrame, risk_col: str
     return np.bincount(bi, weights=frac * val[ci], minlength=nb)
 
 
-def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFrame | None = None,  # noqa: C901, PLR0912, PLR0913 -- one branch per optional layer; keyword-only options with defaults
+def _blocks_metric(c, layers: dict[str, gpd.GeoDataFrame], blocks: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The blocks to score in the city's UTM CRS: given ones (``block_id`` added if missing) or derived."""
+    if blocks is None:
+        return city_blocks(c, layers).reset_index(drop=True)
+    bl = blocks.to_crs(c.epsg) if blocks.crs is not None else blocks.set_crs(c.epsg)
+    bl = bl.reset_index(drop=True)
+    if "block_id" not in bl.columns:
+        bl["block_id"] = np.arange(len(bl))
+    return bl
+
+
+def _camera_views(cw: gpd.GeoDataFrame, occ, sxy: np.ndarray, ent_xy: np.ndarray,
+                  n_ent: int) -> tuple[dict, np.ndarray]:
+    """Which samples each DORI level of the working cameras ``cw`` sees, and which of the ``n_ent``
+    entrances (points ``ent_xy``) they recognise."""
+    cov: dict[str, np.ndarray] = {}
+    ent_seen = np.zeros(n_ent, bool)
+    if not len(cw):
+        return cov, ent_seen
+    cxy = shapely.get_coordinates(_geoms(cw))
+    mx, my = cameras.mount_on_facade(cxy[:, 0], cxy[:, 1], cw["bearing_deg"].to_numpy(float), occ)
+    args = (np.c_[mx, my], cw["bearing_deg"].to_numpy(float), cw["fov_deg"].to_numpy(float),
+            cw["resolution_px"].to_numpy(float))
+    for lvl in ("detect", "observe", "recognise"):
+        m = cameras.coverage_matrix(*args, lvl, sxy, occ)
+        seen = np.zeros(len(sxy), bool)
+        seen[m.indices] = True
+        cov[lvl] = seen
+    if n_ent:
+        m = cameras.coverage_matrix(*args, "recognise", ent_xy, occ)
+        ent_seen[m.indices] = True
+    return cov, ent_seen
+
+
+def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFrame | None = None,  # noqa: PLR0913 -- keyword-only options with defaults
                   blocks: gpd.GeoDataFrame | None = None, *, weights: str | Path | dict | None = None,
                   norms: str | Path | pd.DataFrame | None = None, risk_col: str | None = None,
                   risk_basis: str = "per_ha", progress=None) -> BlockAssessment:
@@ -192,14 +226,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     P.update(cfg.get("params") or {})
     norm_tab = norms if isinstance(norms, pd.DataFrame) else lighting_norms(norms)
     L = layers_to_metric(layers, c.epsg)
-    if blocks is None:
-        bl = city_blocks(c, layers)
-    else:
-        bl = blocks.to_crs(c.epsg) if blocks.crs is not None else blocks.set_crs(c.epsg)
-        bl = bl.reset_index(drop=True)
-        if "block_id" not in bl.columns:
-            bl["block_id"] = np.arange(len(bl))
-    bl = bl.reset_index(drop=True)
+    bl = _blocks_metric(c, layers, blocks)
     bg = np.asarray(shapely.make_valid(bl.geometry.values), dtype=object)
     nb = len(bg)
     block_area = shapely.area(bg)
@@ -247,24 +274,7 @@ def assess_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFr
     cam = L["cameras"].reset_index(drop=True)
     cam_b = access.point_owner(_geoms(cam), bg)
     working = (cam["status"].astype(str).to_numpy() == "working") if len(cam) else np.zeros(0, bool)
-    occ = cameras.Occluder(_geoms(bld))
-    cw = cam[working]
-    cov = {}
-    ent_seen = np.zeros(len(ent), bool)
-    if len(cw):
-        cxy = shapely.get_coordinates(_geoms(cw))
-        mx, my = cameras.mount_on_facade(cxy[:, 0], cxy[:, 1], cw["bearing_deg"].to_numpy(float), occ)
-        args = (np.c_[mx, my], cw["bearing_deg"].to_numpy(float), cw["fov_deg"].to_numpy(float),
-                cw["resolution_px"].to_numpy(float))
-        sxy = np.c_[sx, sy]
-        for lvl in ("detect", "observe", "recognise"):
-            m = cameras.coverage_matrix(*args, lvl, sxy, occ)
-            seen = np.zeros(len(sx), bool)
-            seen[m.indices] = True
-            cov[lvl] = seen
-        if len(ent):
-            m = cameras.coverage_matrix(*args, "recognise", ent_xy, occ)
-            ent_seen[m.indices] = True
+    cov, ent_seen = _camera_views(cam[working], cameras.Occluder(_geoms(bld)), np.c_[sx, sy], ent_xy, len(ent))
     for lvl in ("detect", "observe", "recognise"):
         s = cov.get(lvl, np.zeros(len(sx), bool))
         cov[lvl] = _share(np.bincount(own, weights=s, minlength=nb), n_s)
