@@ -61,6 +61,7 @@ class Design:
         return self.parts[kind]
 
     def geoms(self, kind: str) -> np.ndarray:
+        """The shapely geometries (metric CRS) of the features of ``kind`` as an object array."""
         return np.asarray(self.parts[kind].geometry.values, dtype=object)
 
 
@@ -75,45 +76,13 @@ def load_design(src, city: str | None = None) -> Design:
     unknown ``kind``, a geometry of the wrong type, a non-numeric number, coordinates that are not
     decimal degrees, or a design without a ``site``.
     """
-    if isinstance(src, dict):
-        gj = src
-        name = gj.get("name", "")
-    else:
-        p = Path(src) if not (isinstance(src, str) and src.lstrip().startswith("{")) else None
-        txt = p.read_text(encoding="utf-8") if p else src
-        try:
-            gj = json.loads(txt)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"design {src}: not valid JSON ({e})") from None
-        name = gj.get("name") or (p.stem if p else "")
+    gj, name = _read_geojson(src)
     feats = gj.get("features")
     if not isinstance(feats, list) or not feats:
         raise ValueError("design: not a FeatureCollection with features")
     rows, geoms = [], []
     for i, f in enumerate(feats):
-        props = dict(f.get("properties") or {})
-        kind = str(props.get("kind", "")).strip().lower()
-        if kind not in KINDS:
-            raise ValueError(f"design feature {i}, field 'kind': {props.get('kind')!r} is not one of "
-                             f"{', '.join(KINDS)}")
-        try:
-            g = shapely.geometry.shape(f["geometry"])
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f"design feature {i} ({kind}), field 'geometry': unreadable ({e})") from None
-        if g.is_empty or shapely.get_type_id(g) not in _GT[KINDS[kind]]:
-            raise ValueError(f"design feature {i} ({kind}), field 'geometry': {g.geom_type}, expected {KINDS[kind]}")
-        xy = shapely.get_coordinates(g)
-        if np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90:
-            raise ValueError(f"design feature {i} ({kind}), field 'geometry': coordinates are not EPSG:4326 degrees")
-        for fld in NUMERIC.get(kind, ()):
-            v = props.get(fld)
-            if v is not None and v != "":
-                try:
-                    props[fld] = float(str(v).replace(",", "."))
-                except ValueError:
-                    raise ValueError(f"design feature {i} ({kind}), field {fld!r}: {v!r} is not a number") from None
-        props["kind"] = kind
-        props["_feature"] = i
+        props, g = _parse_feature(i, f)
         rows.append(props)
         geoms.append(g)
     gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=4326)
@@ -127,23 +96,65 @@ def load_design(src, city: str | None = None) -> Design:
         c = shapely.centroid(shapely.union_all(gdf.geometry.values))
         epsg = _utm_epsg(c.x, c.y)
     m = gdf.to_crs(epsg)
-    parts = {}
-    for kind in KINDS:
-        sub = m[m["kind"] == kind].reset_index(drop=True)
-        parts[kind] = sub
-    lamps = parts["lamp"]
-    if len(lamps):
-        lamps = lamps.copy()
-        for col in ("height_m", "flux_lm", "lamp_class"):
-            if col not in lamps.columns:
-                lamps[col] = np.nan
-        cls = lamp_classes().set_index("lamp_class")
-        for col in ("flux_lm", "height_m"):
-            miss = lamps[col].isna() & lamps["lamp_class"].isin(cls.index)
-            lamps.loc[miss, col] = cls.loc[lamps.loc[miss, "lamp_class"], col].to_numpy()
-        lamps["working"] = lamps["working"].map(truthy) if "working" in lamps.columns else True
-        parts["lamp"] = lamps
+    parts = {kind: m[m["kind"] == kind].reset_index(drop=True) for kind in KINDS}
+    if len(parts["lamp"]):
+        parts["lamp"] = _complete_lamps(parts["lamp"])
     return Design(parts, epsg, name)
+
+
+def _read_geojson(src) -> tuple[dict, str]:
+    """The GeoJSON dict and the design's name (its ``name``, else the file's stem)."""
+    if isinstance(src, dict):
+        return src, src.get("name", "")
+    p = Path(src) if not (isinstance(src, str) and src.lstrip().startswith("{")) else None
+    txt = p.read_text(encoding="utf-8") if p else src
+    try:
+        gj = json.loads(txt)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"design {src}: not valid JSON ({e})") from None
+    return gj, gj.get("name") or (p.stem if p else "")
+
+
+def _parse_feature(i: int, f: dict) -> tuple[dict, shapely.Geometry]:
+    """Validate feature ``i``: its properties (numbers parsed, ``kind`` and ``_feature`` set) and geometry."""
+    props = dict(f.get("properties") or {})
+    kind = str(props.get("kind", "")).strip().lower()
+    if kind not in KINDS:
+        raise ValueError(f"design feature {i}, field 'kind': {props.get('kind')!r} is not one of "
+                         f"{', '.join(KINDS)}")
+    try:
+        g = shapely.geometry.shape(f["geometry"])
+    except Exception as e:
+        raise ValueError(f"design feature {i} ({kind}), field 'geometry': unreadable ({e})") from None
+    if g.is_empty or shapely.get_type_id(g) not in _GT[KINDS[kind]]:
+        raise ValueError(f"design feature {i} ({kind}), field 'geometry': {g.geom_type}, expected {KINDS[kind]}")
+    xy = shapely.get_coordinates(g)
+    if np.abs(xy[:, 0]).max() > 180 or np.abs(xy[:, 1]).max() > 90:
+        raise ValueError(f"design feature {i} ({kind}), field 'geometry': coordinates are not EPSG:4326 degrees")
+    for fld in NUMERIC.get(kind, ()):
+        v = props.get(fld)
+        if v is not None and v != "":
+            try:
+                props[fld] = float(str(v).replace(",", "."))
+            except ValueError:
+                raise ValueError(f"design feature {i} ({kind}), field {fld!r}: {v!r} is not a number") from None
+    props["kind"] = kind
+    props["_feature"] = i
+    return props, g
+
+
+def _complete_lamps(lamps: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Lamps with ``flux_lm`` / ``height_m`` filled from their ``lamp_class`` and ``working`` as bool."""
+    lamps = lamps.copy()
+    for col in ("height_m", "flux_lm", "lamp_class"):
+        if col not in lamps.columns:
+            lamps[col] = np.nan
+    cls = lamp_classes().set_index("lamp_class")
+    for col in ("flux_lm", "height_m"):
+        miss = lamps[col].isna() & lamps["lamp_class"].isin(cls.index)
+        lamps.loc[miss, col] = cls.loc[lamps.loc[miss, "lamp_class"], col].to_numpy()
+    lamps["working"] = lamps["working"].map(truthy) if "working" in lamps.columns else True
+    return lamps
 
 
 def truthy(v) -> bool:
