@@ -176,5 +176,5 @@ def warm(svc: Services, city: str, *, cpted: bool = True) -> None:
     for step in steps:
         try:
             step()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             print(f"qauipsiz: cache warm-up step skipped: {type(e).__name__}: {e}", file=sys.stderr)
