@@ -79,6 +79,7 @@ def test_house_numbers_never_claim_address_precision_without_register(astana, la
     res = astana.geocode(labelled["address"].tolist())
     assert not (res["precision"] == "address").any()
     has_house = (labelled["house"] != "").to_numpy()
+    assert has_house.any()
     assert (res.loc[has_house, "precision"].isin(["street", "district", "city", "none"])).all()
 
 
