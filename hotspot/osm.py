@@ -7,7 +7,8 @@ city's folder (``<QAUIPSIZ_DATA_DIR>/cities/<key>/``):
 
 ==========================  ======================================================================
 ``streets.parquet``         GeoParquet, every ``highway`` way (named or not): ``way_id, name,
-                            name_kk, name_ru, old_name, highway, area, geometry`` (WGS84 lines)
+                            gazetteer_name, name_kk, name_ru, old_name, alt_name, highway, area,
+                            geometry`` (WGS84 lines; see :func:`canonical_names`)
 ``streets.json``            the named ways in the shipped street format (the gazetteer's source)
 ``intersections.json``      named ways that share a node, in the shipped intersection format
 ``aliases.csv``             ``name:kk``, ``name:ru``, ``old_name``, ``alt_name`` → ``name``
@@ -290,10 +291,12 @@ def _street_table(ways: list, clip: shapely.Geometry):
         if not shapely.intersects(clip, g):
             continue
         nm = _names(t)
-        rows.append((w["id"], _main_name(t), *nm[1:], t["highway"], t.get("area") == "yes"))
+        rows.append((w["id"], _main_name(t), *nm[1:], (t.get("alt_name") or "").strip(), t["highway"],
+                     t.get("area") == "yes"))
         geoms.append(g)
         refs.append(w["refs"])
-    gdf = gpd.GeoDataFrame(rows, columns=["way_id", "name", "name_kk", "name_ru", "old_name", "highway", "area"],
+    gdf = gpd.GeoDataFrame(rows, columns=["way_id", "name", "name_kk", "name_ru", "old_name", "alt_name", "highway",
+                                 "area"],
                            geometry=geoms, crs=4326)
     gdf["way_id"] = gdf["way_id"].astype("int64")
     gdf["area"] = gdf["area"].astype(bool)
@@ -302,7 +305,7 @@ def _street_table(ways: list, clip: shapely.Geometry):
 
 def _intersections(streets, refs: list) -> dict:
     """``{street: [{"crossroad", "lat", "lng"}]}`` where ways of different names share a node."""
-    named = np.flatnonzero(streets["name"].to_numpy(object) != "")
+    named = np.flatnonzero(streets["gazetteer_name"].to_numpy(object) != "")
     if not len(named):
         return {}
     way_ix = np.concatenate([np.full(len(refs[i]), i) for i in named])
@@ -310,7 +313,7 @@ def _intersections(streets, refs: list) -> dict:
     pos = np.concatenate([np.arange(len(refs[i])) for i in named])
     order = np.lexsort((way_ix, node))
     way_ix, node, pos = way_ix[order], node[order], pos[order]
-    names = streets["name"].to_numpy(object)
+    names = streets["gazetteer_name"].to_numpy(object)
     geoms = streets.geometry.values
     out: dict[str, list] = {}
     seen = set()
@@ -333,20 +336,58 @@ def _intersections(streets, refs: list) -> dict:
     return out
 
 
-def _alias_table(city_key: str, streets) -> pd.DataFrame:
-    rows = set()
-    for t in streets[["name", "name_kk", "name_ru", "old_name"]].itertuples(index=False):
+def canonical_names(streets) -> dict[str, str]:
+    """One gazetteer name per street: names that one way carries together (``name``, ``name:kk``,
+    ``name:ru``) are the same street, so a way tagged ``name=проспект Кунаева, name:kk=Қонаев
+    даңғылы`` joins the ways named ``Қонаев даңғылы``.  Each group of linked names takes the
+    ``name`` found on the greatest length of ways; returns ``name → canonical name``."""
+    root: dict[str, str] = {}
+
+    def find(n):
+        root.setdefault(n, n)
+        while root[n] != n:
+            root[n] = root[root[n]]
+            n = root[n]
+        return n
+
+    length = streets.to_crs(3857).length.to_numpy() if len(streets) else np.zeros(0)
+    weight: dict[str, float] = {}
+    for t, L in zip(streets[["name", "name_kk", "name_ru"]].itertuples(index=False), length, strict=True):
         if not t.name:
             continue
-        for v in (t.name_kk, t.name_ru, t.old_name):
+        weight[t.name] = weight.get(t.name, 0.0) + float(L)
+        for v in (t.name_kk, t.name_ru):
+            if v and ";" not in v:
+                ra, rb = find(t.name), find(v)
+                if ra != rb:
+                    root[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for n in weight:
+        groups.setdefault(find(n), []).append(n)
+    out = {}
+    for members in groups.values():
+        best = max(members, key=lambda n: (weight[n], n))
+        out.update(dict.fromkeys(members, best))
+    return out
+
+
+def _alias_table(city_key: str, streets) -> pd.DataFrame:
+    """``city, old_name, new_name, since, kind, source``: every other name of a street (its ways'
+    ``name``, ``name:kk``, ``name:ru``, ``old_name``, ``alt_name``) → its gazetteer name."""
+    rows = set()
+    cols = ["gazetteer_name", "name", "name_kk", "name_ru", "old_name", "alt_name"]
+    for t in streets[cols].itertuples(index=False):
+        if not t.gazetteer_name:
+            continue
+        for v in (t.name, t.name_kk, t.name_ru, t.old_name, t.alt_name):
             for part in str(v).split(";"):
                 part = part.strip()
-                if part and part != t.name:
-                    rows.add((city_key, part, t.name))
+                if part and part != t.gazetteer_name:
+                    rows.add((city_key, part, t.gazetteer_name))
     df = pd.DataFrame(sorted(rows), columns=["city", "old_name", "new_name"])
     df["since"] = ""
     df["kind"] = "osm"
-    df["source"] = "OpenStreetMap (name:kk, name:ru, old_name)"
+    df["source"] = "OpenStreetMap (name, name:kk, name:ru, old_name, alt_name)"
     return df
 
 
@@ -387,8 +428,9 @@ def _points_table(ex: OsmExtract, clip: shapely.Geometry, aliases: pd.DataFrame)
             for h, derived in house_numbers(hn):
                 adr.append((alias_to.get(st, st), h, lat, lon, osm_type, oid, derived))
         kind = poi_kind(tags)
-        if kind:
-            for nm in dict.fromkeys(v for v in (_main_name(tags), *(tags.get(k, "") for k in ALIAS_TAGS)) if v):
+        if kind:  # one row per name (main name first); an unnamed POI still goes to the layers
+            names = dict.fromkeys(v for v in (_main_name(tags), *(tags.get(k, "") for k in ALIAS_TAGS)) if v)
+            for nm in names or [""]:
                 poi.append((nm, kind, lat, lon, osm_type, oid))
 
     for n in ex.nodes:
@@ -443,6 +485,8 @@ def extract_city(city: str, ex: OsmExtract, margin_m: float = MARGIN_M) -> _Part
     if not len(streets):
         raise ValueError(f"no highway way of the OSM file lies inside the boundary of {c.key!r} (plus {margin_m:g} m): "
                          f"the file has {ex.n_highway_ways} highway ways in all; is it the right extract?")
+    canon = canonical_names(streets)
+    streets.insert(2, "gazetteer_name", streets["name"].map(canon).fillna("").astype(str))
     inter = _intersections(streets, refs)
     aliases = _alias_table(c.key, streets)
     adr, poi = _points_table(ex, clip, aliases)
@@ -545,10 +589,10 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
     folder = Path(c.folder)
     st = parts.streets
     st.to_parquet(folder / "streets.parquet", index=False)
-    named = st[st["name"] != ""]
+    named = st[st["gazetteer_name"] != ""]
     js = {"streets": [{"name": n, "way_id": int(w), "points": [{"lat": float(q[1]), "lng": float(q[0])}
                                                                for q in _densify(shapely.get_coordinates(g), c)]}
-                      for n, w, g in zip(named["name"], named["way_id"], named.geometry.values, strict=True)],
+                      for n, w, g in zip(named["gazetteer_name"], named["way_id"], named.geometry.values, strict=True)],
           "attribution": "© OpenStreetMap contributors (ODbL 1.0)"}
     streets_mod.streets_path(c.key).write_text(json.dumps(js, ensure_ascii=False), encoding="utf-8")
     streets_mod.intersections_path(c.key).write_text(json.dumps(parts.intersections, ensure_ascii=False),
@@ -562,10 +606,11 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
         f"{parts.pois[['osm_type', 'osm_id']].drop_duplicates().shape[0]:,} POIs, {len(parts.buildings):,} buildings; "
         "building the gazetteer")
     _clear_caches()
+    named_pois = parts.pois.loc[parts.pois["name"] != "", ["name", "kind", "lat", "lon"]]
     gaz = build_gazetteer(c.key, streets=streets_mod.streets_path(c.key),
                           intersections=streets_mod.intersections_path(c.key),
                           addresses=one_point_per_address(parts.addresses, c) if len(parts.addresses) else None,
-                          pois=parts.pois[["name", "kind", "lat", "lon"]] if len(parts.pois) else None,
+                          pois=named_pois if len(named_pois) else None,
                           aliases=ap)
     gaz.save(shipped_dir(c.key))
     _clear_caches()
