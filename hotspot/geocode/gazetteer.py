@@ -44,7 +44,8 @@ CROSSING_RADIUS_M = 30.0
 PIECE_GAP_M = 1000.0
 """Parts of one street entity more than this far apart (metres) are separate *pieces*: a name that
 only reaches such a street cannot say which piece is meant (namesakes in different quarters or in a
-suburb, e.g. Мұстафа Шоқай көшесі in Kosshy and улица Мустафа Шокай in the city)."""
+suburb, e.g. Мұстафа Шоқай көшесі west of the city, outside its districts, and улица Мустафа Шокай
+in Saraishyk, 20 km apart)."""
 
 TABLES = ("streets", "street_districts", "aliases", "crossings", "addresses", "pois", "districts")
 PIECE_TABLES = ("pieces", "piece_districts")

@@ -51,8 +51,9 @@ def _xy(astana, lat, lon):
 # --------------------------------------------------------------------------- the gazetteer
 
 def test_namesakes_are_separate_pieces(astana):
-    """Мұстафа Шоқай көшесі (Kosshy, outside the city) and улица Мустафа Шокай (Saraishyk) fold to
-    one street entity, ~20 km apart: two pieces; a long avenue with small gaps stays one piece."""
+    """Мұстафа Шоқай көшесі (west of the city, outside its districts) and улица Мустафа Шокай
+    (Saraishyk) fold to one street entity, ~20 km apart: two pieces; a long avenue with small gaps
+    stays one piece."""
     s = _sid(astana, "улица Мустафа Шокай")
     assert "Мұстафа Шоқай көшесі" in astana.all_names[s]
     pcs = astana.pieces_of[s]
