@@ -113,8 +113,16 @@ def _is_json(path: Path) -> bool:
     return head.startswith(b"{")
 
 
-def read_osm(path: str | Path) -> OsmExtract:
+def _overlaps(box, xmin, ymin, xmax, ymax) -> bool:
+    return box is None or (xmin <= box[2] and xmax >= box[0] and ymin <= box[3] and ymax >= box[1])
+
+
+def read_osm(path: str | Path, bbox: tuple[float, float, float, float] | None = None) -> OsmExtract:
     """Read an OSM extract: ``.osm.pbf``/``.osm`` XML (pyosmium) or Overpass JSON.
+
+    ``bbox`` (``lon_min, lat_min, lon_max, lat_max``) keeps only objects whose bounding box
+    overlaps it, so a city can be cut from a country extract without holding the country's
+    buildings in memory; ``n_ways`` and ``n_highway_ways`` still count the whole file.
 
     Raises
     ------
@@ -125,11 +133,11 @@ def read_osm(path: str | Path) -> OsmExtract:
     if not p.is_file():
         raise ValueError(f"OSM file {str(p)!r} does not exist")
     if _is_json(p):
-        return _read_overpass_json(p)
-    return _read_osmium(p)
+        return _read_overpass_json(p, bbox)
+    return _read_osmium(p, bbox)
 
 
-def _read_overpass_json(p: Path) -> OsmExtract:
+def _read_overpass_json(p: Path, bbox=None) -> OsmExtract:
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
         elements = raw["elements"]
@@ -149,7 +157,7 @@ def _read_overpass_json(p: Path) -> OsmExtract:
                 raise ValueError(f"OSM file {str(p)!r}: element {i} (node {e.get('id')}) has no lat/lon") from err
             loc[int(e["id"])] = (lon, lat)
             tags = e.get("tags") or {}
-            if tags and ("addr:housenumber" in tags or poi_kind(tags)):
+            if tags and ("addr:housenumber" in tags or poi_kind(tags)) and _overlaps(bbox, lon, lat, lon, lat):
                 out.nodes.append({"id": int(e["id"]), "tags": dict(tags), "lon": lon, "lat": lat})
         elif t == "way":
             out.n_ways += 1
@@ -170,6 +178,8 @@ def _read_overpass_json(p: Path) -> OsmExtract:
             continue
         tags = dict(e.get("tags") or {})
         xy = np.array([pts[k] for k in keep], float)
+        if not _overlaps(bbox, *xy.min(0), *xy.max(0)):
+            continue
         rr = np.array([refs[k] for k in keep], np.int64)
         out.ways.append({"id": int(e["id"]), "tags": tags, "refs": rr, "xy": xy})
         closed = len(refs) >= 4 and refs[0] == refs[-1] and len(keep) == len(refs)
@@ -179,7 +189,7 @@ def _read_overpass_json(p: Path) -> OsmExtract:
     return out
 
 
-def _read_osmium(p: Path) -> OsmExtract:
+def _read_osmium(p: Path, bbox=None) -> OsmExtract:
     import osmium
 
     out = OsmExtract()
@@ -190,7 +200,9 @@ def _read_osmium(p: Path) -> OsmExtract:
             if o.is_node():
                 tags = o.tags
                 if len(tags) and ("addr:housenumber" in tags or poi_kind(dict(tags))):
-                    out.nodes.append({"id": o.id, "tags": dict(tags), "lon": o.location.lon, "lat": o.location.lat})
+                    lon, lat = o.location.lon, o.location.lat
+                    if _overlaps(bbox, lon, lat, lon, lat):
+                        out.nodes.append({"id": o.id, "tags": dict(tags), "lon": lon, "lat": lat})
             elif o.is_way():
                 out.n_ways += 1
                 tags = dict(o.tags)
@@ -202,6 +214,8 @@ def _read_osmium(p: Path) -> OsmExtract:
                 if not nodes:
                     continue
                 arr = np.array(nodes, float)
+                if not _overlaps(bbox, *arr[:, 1:].min(0), *arr[:, 1:].max(0)):
+                    continue
                 out.ways.append({"id": o.id, "tags": tags, "refs": np.array([n[0] for n in nodes], np.int64),
                                  "xy": arr[:, 1:]})
             elif o.is_area():
@@ -212,6 +226,8 @@ def _read_osmium(p: Path) -> OsmExtract:
                     g = shapely.from_wkb(bytes.fromhex(wkb.create_multipolygon(o)))
                 except (RuntimeError, osmium.InvalidLocationError):
                     continue  # a broken ring (clipped extract): skip the polygon
+                if not _overlaps(bbox, *g.bounds):
+                    continue
                 out.areas.append({"osm_type": "way" if o.from_way() else "relation", "id": o.orig_id(),
                                   "tags": tags, "geometry": g})
     except RuntimeError as e:  # libosmium's I/O and parse errors
@@ -582,7 +598,7 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
         raise ValueError(f"city {c.key!r} is shipped with qauipsiz: its streets and gazetteer are shipped files. "
                          "Register your own city with 'qauipsiz city add KEY --boundary FILE' and import into it")
     say(f"reading {path}")
-    ex = read_osm(path)
+    ex = read_osm(path, bbox=_clip_area(c, margin_m).bounds)
     say(f"{ex.n_ways:,} ways ({ex.n_highway_ways:,} highway), {len(ex.nodes):,} tagged nodes, "
         f"{len(ex.areas):,} areas; clipping to {c.key}")
     parts = extract_city(c.key, ex, margin_m)
