@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from qauipsiz.hotspot import binning
 from qauipsiz.hotspot.gistar import gi_star
@@ -22,7 +23,43 @@ def _band_weights(city_key: str, res: int, distance_m: float):
     return binning.distance_band_weights(xy, distance_m, self_weight=True)
 
 
-def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str = "count",  # noqa: PLR0912, PLR0913 -- optional stages (filters, bandwidth rule, weights, LISA); keyword-only options
+def _bandwidth(pxy: np.ndarray, pw, centres: np.ndarray, bandwidth_m: float | None) -> tuple[float, str]:
+    """The KDE radius in metres and its rule: the given one, else Esri's rule, else 2 cell spacings."""
+    if bandwidth_m is not None:
+        return bandwidth_m, "fixed"
+    try:
+        h = esri_bandwidth(pxy, pw)
+    except ValueError:
+        h = float("nan")
+    if h > 0 and math.isfinite(h):
+        return h, "esri"
+    return float(2 * np.median(_spacing(centres))), "esri (degenerate: one spot), fallback 2 cell spacings"
+
+
+def _weights(c, res: int, k: int, distance_m: float | str | None, y: np.ndarray,
+             centres: np.ndarray) -> tuple[sp.csr_matrix, dict]:
+    """Spatial weights (H3 rings, a distance band, or the band chosen by ``distance_m="auto"``) and
+    their description for ``attrs["params"]``."""
+    if distance_m is None:
+        return binning.city_ring_weights(c, res, k), {"neighbours": "h3_ring", "k": int(k)}
+    scale_info = None
+    if distance_m == "auto":
+        from qauipsiz.hotspot.scale import optimal_scale
+
+        if np.ptp(y) == 0:
+            raise ValueError("distance_m='auto' needs variation in the data (no incidents after filters?)")
+        sc = optimal_scale(y, centres)
+        distance_m = sc.distance_m
+        scale_info = {"method": sc.method, "distances_m": sc.distances_m.round(1).tolist(),
+                      "moran_z": np.round(sc.moran_z, 3).tolist(), "k": sc.k}
+    distance_m = float(distance_m)
+    neigh: dict = {"neighbours": "distance_band", "distance_m": distance_m}
+    if scale_info:
+        neigh["scale"] = scale_info
+    return _band_weights(c.key, res, round(distance_m, 3)), neigh
+
+
+def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str = "count",  # noqa: PLR0913 -- keyword-only options with defaults
                   k: int = 1, distance_m: float | str | None = None, kernel: str = "quartic",
                   bandwidth_m: float | None = None, weight_col: str = "harm_weight",
                   permutations: int | None = None, seed=None, alpha: float = 0.05, lisa: bool = True,
@@ -111,38 +148,9 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
     else:
         pxy = centres[idx]
     pw = None if value == "count" else wv[keep]
-    rule = "fixed"
-    if bandwidth_m is None:
-        rule = "esri"
-        try:
-            bandwidth_m = esri_bandwidth(pxy, pw)
-        except ValueError:
-            bandwidth_m = float("nan")
-        if not (bandwidth_m > 0 and math.isfinite(bandwidth_m)):
-            rule = "esri (degenerate: one spot), fallback 2 cell spacings"
-            bandwidth_m = float(2 * np.median(_spacing(centres)))
+    bandwidth_m, rule = _bandwidth(pxy, pw, centres, bandwidth_m)
     density = kde(pxy, centres, bandwidth_m, kernel, pw) if len(pxy) else np.zeros(len(cells))
-
-    # weights
-    if distance_m is None:
-        w = binning.city_ring_weights(c, res, k)
-        neigh = {"neighbours": "h3_ring", "k": int(k)}
-    else:
-        scale_info = None
-        if distance_m == "auto":
-            from qauipsiz.hotspot.scale import optimal_scale
-
-            if np.ptp(y) == 0:
-                raise ValueError("distance_m='auto' needs variation in the data (no incidents after filters?)")
-            sc = optimal_scale(y, centres)
-            distance_m = sc.distance_m
-            scale_info = {"method": sc.method, "distances_m": sc.distances_m.round(1).tolist(),
-                          "moran_z": np.round(sc.moran_z, 3).tolist(), "k": sc.k}
-        distance_m = float(distance_m)
-        w = _band_weights(c.key, res, round(distance_m, 3))
-        neigh = {"neighbours": "distance_band", "distance_m": distance_m}
-        if scale_info:
-            neigh["scale"] = scale_info
+    w, neigh = _weights(c, res, k, distance_m, y, centres)
 
     note = None
     inf_meta = {"inference": "none", "permutations": 0, "min_count": int(min_count),
