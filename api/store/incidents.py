@@ -155,11 +155,11 @@ class IncidentRepository(Repository):
             n_acc = int((~dup).sum())
             n_dup = int(dup.sum()) + int(file_duplicates)
             conn.execute(m.ingest_batches.update().where(m.ingest_batches.c.id == bid).values(
-                n_accepted=n_acc, n_duplicates=n_dup, n_quarantined=int(len(quarantined)),
+                n_accepted=n_acc, n_duplicates=n_dup, n_quarantined=len(quarantined),
                 reasons=json.dumps(reasons or {}, ensure_ascii=False), finished_at=_now(), status="done"))
             if n_acc or n_newq or resolved:
                 self.db.bump(conn, city)
-        return BatchResult(int(bid), n_acc, n_dup, int(len(quarantined)), n_newq, dup)
+        return BatchResult(int(bid), n_acc, n_dup, len(quarantined), n_newq, dup)
 
     def _existing(self, conn: Connection, col: str, values: pd.Series, table: str = "incidents") -> set:
         """Which of ``values`` are already in ``table.col`` (one query per 50,000 values)."""
@@ -233,12 +233,12 @@ class IncidentRepository(Repository):
             buf.seek(0)
             raw = conn.connection.dbapi_connection
             with raw.cursor() as cur:
-                cur.copy_expert(f"COPY incidents ({', '.join(names + ['geom'])}) FROM STDIN WITH (FORMAT csv)", buf)
+                cur.copy_expert(f"COPY incidents ({', '.join([*names, 'geom'])}) FROM STDIN WITH (FORMAT csv)", buf)
         else:
             pts[ok] = _point_wkb(lon[ok], lat[ok])
             rows = list(zip(*cols.values(), pts.tolist(), strict=True))
             ph = ", ".join(["?"] * (len(names) + 1))
-            conn.exec_driver_sql(f"INSERT INTO incidents ({', '.join(names + ['geom'])}) VALUES ({ph})", rows)
+            conn.exec_driver_sql(f"INSERT INTO incidents ({', '.join([*names, 'geom'])}) VALUES ({ph})", rows)
 
     def query_incidents(
         self,

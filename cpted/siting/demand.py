@@ -196,7 +196,7 @@ def population_proxy(city, cells_xy, incidents_per_cell, layers=None) -> np.ndar
             if names & toks:
                 key_pop[r.district] = float(p.official_population)
                 break
-    floor = np.zeros(len(xy))
+    floor: np.ndarray = np.zeros(len(xy))
     b = _layer(layers, "buildings")
     if len(b) and "use" in b.columns:
         res_b = b[b["use"].astype(str).eq("residential").to_numpy()].to_crs(c.epsg)

@@ -8,7 +8,7 @@ LANGS = ("kk", "ru", "en")
 
 
 def _fmt_int(v) -> str:
-    return f"{int(round(v)):,}".replace(",", " ")
+    return f"{round(float(v)):,}".replace(",", " ")
 
 
 REASONS = {
@@ -83,7 +83,7 @@ def fill_reasons(kind: str, rows: pd.DataFrame, lang: str, extra: dict | None = 
             kw = KIND_WORDS.get(d.get("kind", "site"), KIND_WORDS["site"])
             street = STREET_WORD[lg].format(s=d["street"]) if d.get("street") else ""
             b = d.get("bearing_deg")
-            bearing = BEARING_WORD[lg].format(b=int(round(b))) if b is not None and np.isfinite(b) else ""
+            bearing = BEARING_WORD[lg].format(b=round(float(b))) if b is not None and np.isfinite(b) else ""
             out.append(tpl.format(phase=d.get("phase", 1), rank=d["rank"], inc=_fmt_int(d.get("incidents_new", 0)),
                                   dark=_fmt_int(d.get("dark_new", 0)), share=100 * d.get("marginal_share", 0),
                                   cum=100 * d.get("cumulative_coverage", 0), street=street, bearing=bearing,

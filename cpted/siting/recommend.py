@@ -178,7 +178,7 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
         r2 = fill_reasons("repair", out[rep].copy(), o.lang)
         out.loc[rep, ["reason", "reason_kk", "reason_ru", "reason_en"]] = r2[["reason", "reason_kk", "reason_ru",
                                                                                "reason_en"]].to_numpy()
-    summary.update({"n_demand_cells": len(demand), "n_sites": int(len(np.unique(rows["site_rep"]))),
+    summary.update({"n_demand_cells": len(demand), "n_sites": len(np.unique(rows["site_rep"])),
                     "n_candidate_rows": A.shape[0], "coverage_model": "qauipsiz.cpted.cameras.coverage_matrix",
                     "precovered_share": float(w[precovered].sum() / w.sum()), "demand_res": o.res,
                     "level": o.level, **demand.attrs})
@@ -200,7 +200,7 @@ def _sos_cover_all(net, cxy, sxy, attrs, c, o: SosOptions) -> pd.DataFrame:
                      {"precovered": pre, "row_attrs": attrs}, {"radius": int(o.radius_m)})
     out.attrs["summary"] = {"mode": "cover", "sites_needed": len(ex.picks), "greedy_sites": len(gr.picks),
                             "busy_places": len(cxy), "already_covered": int(pre.sum()),
-                            "uncoverable": int(len(ex.info["uncoverable"])), "exact_status": ex.status,
+                            "uncoverable": len(ex.info["uncoverable"]), "exact_status": ex.status,
                             "radius_m": o.radius_m}
     return out
 

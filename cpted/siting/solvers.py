@@ -111,8 +111,9 @@ def greedy_max_cover(A, w, p: int, precovered=None, groups=None) -> CoverResult:
     heap = [(-gains[j], j) for j in np.flatnonzero(gains > 0).tolist()]
     heapq.heapify(heap)
     stamp = np.zeros(m, np.int64)  # iteration at which gains[j] was computed
-    used_group = set()
-    picks, gain_list = [], []
+    used_group: set = set()
+    picks: list[int] = []
+    gain_list: list[float] = []
     indptr, indices = A.indptr, A.indices
     it = 0
     evals = 0
@@ -216,8 +217,8 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
     # rows: y_i - Σ x_j ≤ 0  (k rows);  Σ x = p;  group rows
     cover_rows = sp.hstack([-Ar.T.tocsr(), sp.identity(k, format="csr")], format="csr")
     rows = [cover_rows, sp.csr_matrix(np.r_[np.ones(m), np.zeros(k)][None, :])]
-    rlo = [np.full(k, -np.inf), [p_eff]]
-    rhi = [np.zeros(k), [p_eff]]
+    rlo: list = [np.full(k, -np.inf), [p_eff]]
+    rhi: list = [np.zeros(k), [p_eff]]
     if g is not None:
         G = sp.csr_matrix((np.ones(m), (gid, np.arange(m))), shape=(n_groups, m + k))
         rows.append(G)
@@ -236,8 +237,12 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
             free = np.flatnonzero(xs == 0)
             if g is not None:
                 taken = set(gid[ws].tolist())
-                free = np.array([j for j in free.tolist() if gid[j] not in taken and not taken.add(gid[j])],
-                                dtype=np.int64)
+                first_free = []  # one free row per group not yet taken
+                for j in free.tolist():
+                    if gid[j] not in taken:
+                        taken.add(gid[j])
+                        first_free.append(j)
+                free = np.array(first_free, dtype=np.int64)
             xs[free[: p_eff - len(ws)]] = 1
         sol = highspy.HighsSolution()
         sol.col_value = list(np.r_[xs, ys])
@@ -329,7 +334,7 @@ def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float
 
     t0 = time.perf_counter()
     n = sp.csr_matrix(A).shape[1]
-    A, w, pre, g = _prep(A, np.ones(n), precovered, groups)
+    A, _w, pre, g = _prep(A, np.ones(n), precovered, groups)
     m = A.shape[0]
     req = np.ones(n, bool) if required is None else np.asarray(required, bool).ravel()
     coverable = np.asarray(A.sum(0)).ravel() > 0

@@ -247,7 +247,7 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
     has_cross = any(r == "k:cross" for s in segs for r, _ in s)
     segs = [_take_marked(s, p) for s in segs]  # pass 1: "д. 10", "кв 7", "5 үй"
     segs = [s for s in segs if s]
-    named = [any(r == "word" or r.startswith("k:") and r[2:] in STREET_KINDS for r, _ in s) for s in segs]
+    named = [any(r == "word" or (r.startswith("k:") and r[2:] in STREET_KINDS) for r, _ in s) for s in segs]
     street_items: list = []
     cross_items: list = []
     # pass 2a: a segment that is only a number is the house ("Караоткель-2, 3": 3 is the house)
@@ -292,7 +292,7 @@ def _strip_city(items, cities, p):
     out = []
     i, n = 0, len(items)
     while i < n:
-        r, t = items[i]
+        r, _t = items[i]
         matched = False
         if r == "word":
             for L in (3, 2, 1):
@@ -332,10 +332,10 @@ def _strip_prefix_segments(segs, districts, p, cities=frozenset()):
             if words and _near_city(words, cities):
                 p.city = True
                 continue
-        if roles[0] == "k:city" or (roles[-1] == "k:city" and len(s) <= 4):
-            if all(r in ("word", "k:city") for r in roles) and len(s) <= 4:
-                p.city = True
-                continue
+        if (roles[0] == "k:city" or (roles[-1] == "k:city" and len(s) <= 4)) \
+                and all(r in ("word", "k:city") for r in roles) and len(s) <= 4:
+            p.city = True
+            continue
         if (roles[0] == "k:district" or roles[-1] == "k:district") and len(s) <= 4 \
                 and all(r in ("word", "k:district") for r in roles):
             words = tuple(stem(t) for r, t in s if r == "word")
@@ -387,14 +387,14 @@ def _strip_district(items, districts, p):
 
 def _take_marked(seg, p: ParsedAddress):
     """Remove house/building/flat markers and their numbers from one segment, filling ``p``."""
-    out = []
+    out: list[tuple[str, str]] = []
     i, n = 0, len(seg)
     while i < n:
         r, t = seg[i]
         if r in ("k:house", "k:flat", "k:building"):
             slot = r[2:]
             # Russian: marker then number ("д. 10", "кв 7"); Kazakh: number then marker ("5 үй")
-            if i + 1 < n and (seg[i + 1][0] == "num" or seg[i + 1][0] == "ord" and _has_digit(seg[i + 1][1])):
+            if i + 1 < n and (seg[i + 1][0] == "num" or (seg[i + 1][0] == "ord" and _has_digit(seg[i + 1][1]))):
                 val, i = _house_value(seg, i + 1)
                 _set(p, slot, val)
                 continue
@@ -467,7 +467,7 @@ def _split_cross(items, has_cross):
         if r == "punct" and t == "/":
             a, b = items[:k], items[k + 1:]
             if any(x[0] == "word" for x in a) and any(x[0] == "word" for x in b):
-                return a, [x for x in b if not (x[0] == "punct")]
+                return a, [x for x in b if x[0] != "punct"]
     if has_cross:
         seps = [k for k, (r, _t) in enumerate(items) if r == "k:sep" and 0 < k < len(items) - 1]
         # "и" / "мен" before "бен" / "пен", which also occur inside names ("Хусейн бен Талал")
