@@ -125,7 +125,57 @@ def _travel_matrix(net: StreetNetwork, xy: np.ndarray, mode: str):
     return M, M / speed_m_per_min(mode), n, pred
 
 
-def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,  # noqa: C901, PLR0912, PLR0913 -- one OR-Tools model built step by step; keyword-only options
+def _local_shift(shift_start, shift_end, tz: str) -> Shift:
+    """The shift in local time ``tz`` (naive values are local); an end before the start is next day."""
+    s0 = pd.Timestamp(shift_start)
+    s1 = pd.Timestamp(shift_end)
+    s0 = s0.tz_localize(tz) if s0.tzinfo is None else s0.tz_convert(tz)
+    s1 = s1.tz_localize(tz) if s1.tzinfo is None else s1.tz_convert(tz)
+    if s1 <= s0:
+        s1 += pd.Timedelta(days=1)
+    return Shift(s0, s1)
+
+
+def _time_windows(hs: pd.DataFrame, H: int, visits: int, window_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """Earliest and latest arrival (minutes into the shift) of every routing node but the depot.
+
+    One visit: a window of ``window_min`` centred on each hotspot's peak.  ``visits > 1``: one node
+    per (round, hotspot), node ``1 + r·k + h``, each allowed anywhere in its round.
+    """
+    k = len(hs)
+    if visits == 1:
+        peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
+        half = window_min / 2
+        ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
+        we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
+    else:
+        rnd = np.repeat(np.arange(visits), k)
+        ws = (rnd * H) // visits
+        we = ((rnd + 1) * H) // visits - 1
+    return ws, np.maximum(we, ws)
+
+
+def _unit_sequence(routing, manager, sol, time_dim, v: int, T: np.ndarray) -> list[tuple[int, int, int]]:
+    """Unit ``v``'s solved route as ``(node, earliest, latest)`` minutes, depot to depot.
+
+    The finaliser keeps the start at its earliest; the unit leaves the depot as late as possible,
+    so as to arrive at the first stop exactly when the plan says.
+    """
+    idx = routing.Start(v)
+    seq = []
+    while True:
+        node = manager.IndexToNode(idx)
+        seq.append((node, sol.Min(time_dim.CumulVar(idx)), sol.Max(time_dim.CumulVar(idx))))
+        if routing.IsEnd(idx):
+            break
+        idx = sol.Value(routing.NextVar(idx))
+    if len(seq) > 2:
+        first_arr = seq[1][1]
+        seq[0] = (0, max(0, first_arr - int(T[0, seq[1][0]])), seq[0][2])
+    return seq
+
+
+def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,  # noqa: PLR0913 -- keyword-only options with defaults
                 n_hotspots: int | None = None, mode: str = "drive", res: int = 10,
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
                 time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
@@ -195,13 +245,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         raise ValueError(f"units {units}: must be ≥ 1")
     if visits < 1:
         raise ValueError(f"visits {visits}: must be ≥ 1")
-    s0 = pd.Timestamp(shift_start)
-    s1 = pd.Timestamp(shift_end)
-    s0 = s0.tz_localize(c.tz) if s0.tzinfo is None else s0.tz_convert(c.tz)
-    s1 = s1.tz_localize(c.tz) if s1.tzinfo is None else s1.tz_convert(c.tz)
-    if s1 <= s0:
-        s1 += pd.Timedelta(days=1)
-    shift = Shift(s0, s1)
+    shift = _local_shift(shift_start, shift_end, c.tz)
     H = shift.minutes
     net = net or load_network(c.key)
     n_hot = n_hotspots or min(60, 6 * units)
@@ -224,16 +268,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     risk = hs["risk"].to_numpy(float)
     rr = (risk - risk.min()) / (risk.max() - risk.min()) if risk.max() > risk.min() else np.ones(k)
     dwell = np.round(dwell_min[0] + (dwell_min[1] - dwell_min[0]) * rr).astype(int)
-    if visits == 1:
-        peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
-        half = window_min / 2
-        ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
-        we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
-    else:  # one routing node per (round, hotspot): node 1 + r·k + h
-        rnd = np.repeat(np.arange(visits), k)
-        ws = (rnd * H) // visits
-        we = ((rnd + 1) * H) // visits - 1
-    we = np.maximum(we, ws)
+    ws, we = _time_windows(hs, H, visits, window_min)
     hot_of = np.tile(np.arange(k), visits)  # routing node − 1 → hotspot
     visit_of = np.repeat(np.arange(1, visits + 1), k)
     xy = np.vstack([np.asarray(depot_xy, float).reshape(1, 2), hs[["x", "y"]].to_numpy(float)])
@@ -289,19 +324,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     rows, routes, geoms = [], [], []
     served = set()
     for v in range(units):
-        idx = routing.Start(v)
-        seq = []
-        while True:
-            node = manager.IndexToNode(idx)
-            seq.append((node, sol.Min(time_dim.CumulVar(idx)), sol.Max(time_dim.CumulVar(idx))))
-            if routing.IsEnd(idx):
-                break
-            idx = sol.Value(routing.NextVar(idx))
-        # start as late as possible (the finaliser keeps the start at its earliest); depart the
-        # depot so as to arrive at the first stop exactly when the plan says
-        if len(seq) > 2:
-            first_arr = seq[1][1]
-            seq[0] = (0, max(0, first_arr - int(T[0, seq[1][0]])), seq[0][2])
+        seq = _unit_sequence(routing, manager, sol, time_dim, v, T)
         path_nodes = []
         dist = 0.0
         for s_, (node, tmin_, _) in enumerate(seq):
