@@ -210,6 +210,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 7th test day (a few minutes)")
     ap.add_argument("--step", type=int, default=None, help="use every STEP-th test day (default 3, quick 7)")
     ap.add_argument("--no-demo", action="store_true", help="skip the synthetic demo city")
+    ap.add_argument("--chicago", type=Path, default=CHICAGO, help=f"the Chicago sample CSV (default {CHICAGO})")
     ap.add_argument("--res", type=int, default=9, help="H3 resolution of the ranked cells (default 9)")
     ap.add_argument("--thin", type=float, default=0.25,
                     help="also run Chicago with only this share of its incidents, a sparser city (default 0.25; 0: no)")
@@ -217,13 +218,16 @@ def main() -> None:
     step = a.step or (7 if a.quick else 3)
     print(f"# One-day-ahead ranking of H3 res-{a.res} cells; quartic KDE at cell centres; "
           f"every {step}. test day{' (--quick)' if a.quick else ''}")
-    datasets = [load_chicago(CHICAGO, a.res)]
+    chicago = load_chicago(a.chicago, a.res) if a.chicago.exists() else None
+    if chicago is None:
+        print(f"\n(no Chicago sample at {a.chicago}: skipped; pass --chicago PATH)")
+    datasets = [chicago] if chicago else []
     if not a.no_demo:
         datasets.append(load_demo(DEMO, a.res))
     for ds in datasets:
         report(backtest(*ds, step=step))
-    if 0 < a.thin < 1:
-        report(backtest(*datasets[0], step=step, thin=a.thin))
+    if chicago and 0 < a.thin < 1:
+        report(backtest(*chicago, step=step, thin=a.thin))
 
 
 if __name__ == "__main__":
