@@ -137,7 +137,51 @@ def _order_from(date_format: str | None) -> tuple[str | None, str | None]:
     return date_format, None
 
 
-def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, *,  # noqa: C901, PLR0912 -- one branch per cell kind (datetime, Excel serial, text) and order rule
+def _datetime_cells(v: pd.Series, done: np.ndarray, out: np.ndarray, naive: np.ndarray, got: np.ndarray) -> None:
+    """Take datetime cells (Excel, Parquet, DataFrames) in place: aware ones into ``out`` (UTC),
+    naive ones into ``naive`` (local, ``got`` set); ``done`` marks both."""
+    is_dt = v.map(lambda x: isinstance(x, (datetime, date, np.datetime64, pd.Timestamp))).to_numpy(bool) & ~done
+    if not is_dt.any():
+        return
+    vals = v[is_dt]
+    aware = vals.map(lambda x: getattr(x, "tzinfo", None) is not None).to_numpy(bool)
+    if aware.any():
+        out[vals.index[aware]] = _utc_ns(pd.to_datetime(vals[aware], utc=True))
+    if (~aware).any():
+        loc = _naive_ns(pd.to_datetime(vals[~aware].reset_index(drop=True), errors="coerce"))
+        naive[vals.index[~aware]] = loc
+        got[vals.index[~aware]] = ~np.isnat(loc)
+    done |= is_dt
+
+
+def _tidy_text(at: pd.Series, rest: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Text of the ``rest`` rows with "г." after the year and doubled spaces removed, and 24:00 read
+    as 00:00; returns the text and the rows that said 24:00 (a day is added to them later)."""
+    odd = at.str.contains(r"г|\s\s|\t", regex=True).to_numpy(dtype=bool, na_value=False) & rest
+    if odd.any():  # "12.03.2024 г. 14:30", doubled spaces
+        at = at.copy()
+        at[odd] = at[odd].str.replace(r"(\d{4})\s*г\.?", "\\1", regex=True).str.replace(r"\s+", " ", regex=True)
+    # 24:00 is the end of the day: read 00:00 and add a day
+    eod = rest & at.str.contains(r"(?:^|\D)24[:.]00(?:[:.]00)?(?:$|\D)", regex=True).to_numpy(
+        dtype=bool, na_value=False)
+    if eod.any():
+        at = at.copy()
+        at[eod] = at[eod].str.replace(r"(^|\D)24([:.])00", "\\100\\200", regex=True)
+    return at, eod
+
+
+def _offset_text(at: pd.Series, rest: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:
+    """Take ISO 8601 text with an explicit offset among the ``rest`` rows into ``out`` (UTC), in place."""
+    off = rest & at.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool, na_value=False)
+    if off.any():
+        p = pd.to_datetime(at[off].astype(object), format="ISO8601", utc=True, errors="coerce")
+        ok = p.notna().to_numpy()
+        idx = np.flatnonzero(off)[ok]
+        out[idx] = _utc_ns(p[ok])
+        done[idx] = True
+
+
+def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, *,
                     column: str = "date") -> tuple[pd.Series, np.ndarray, np.ndarray, DateParse]:
     """Parse a column of local dates/times to UTC.
 
@@ -185,17 +229,7 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, 
     text_only = vin.dtype == TEXT or _only_text(vin.astype(object))
     v = vin.astype(object)
     if not text_only:
-        is_dt = v.map(lambda x: isinstance(x, (datetime, date, np.datetime64, pd.Timestamp))).to_numpy(bool) & ~done
-        if is_dt.any():
-            vals = v[is_dt]
-            aware = vals.map(lambda x: getattr(x, "tzinfo", None) is not None).to_numpy(bool)
-            if aware.any():
-                out[vals.index[aware]] = _utc_ns(pd.to_datetime(vals[aware], utc=True))
-            if (~aware).any():
-                loc = _naive_ns(pd.to_datetime(vals[~aware].reset_index(drop=True), errors="coerce"))
-                naive[vals.index[~aware]] = loc
-                got[vals.index[~aware]] = ~np.isnat(loc)
-            done |= is_dt
+        _datetime_cells(v, done, out, naive, got)
     at = as_text(vin if text_only else v.where(~done, None)).str.strip()
 
     # numbers: Excel serial days (1900 date system), decimal point or comma
@@ -210,24 +244,8 @@ def parse_datetimes(values: pd.Series, tz: str, date_format: str | None = None, 
 
     rest = ~done
     if rest.any():
-        odd = at.str.contains(r"г|\s\s|\t", regex=True).to_numpy(dtype=bool, na_value=False) & rest
-        if odd.any():  # "12.03.2024 г. 14:30", doubled spaces
-            at = at.copy()
-            at[odd] = at[odd].str.replace(r"(\d{4})\s*г\.?", "\\1", regex=True).str.replace(r"\s+", " ", regex=True)
-        # 24:00 is the end of the day: read 00:00 and add a day
-        eod = rest & at.str.contains(r"(?:^|\D)24[:.]00(?:[:.]00)?(?:$|\D)", regex=True).to_numpy(
-            dtype=bool, na_value=False)
-        if eod.any():
-            at = at.copy()
-            at[eod] = at[eod].str.replace(r"(^|\D)24([:.])00", "\\100\\200", regex=True)
-        # text with an explicit offset
-        off = rest & at.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool, na_value=False)
-        if off.any():
-            p = pd.to_datetime(at[off].astype(object), format="ISO8601", utc=True, errors="coerce")
-            ok = p.notna().to_numpy()
-            idx = np.flatnonzero(off)[ok]
-            out[idx] = _utc_ns(p[ok])
-            done[idx] = True
+        at, eod = _tidy_text(at, rest)
+        _offset_text(at, rest, out, done)
         rest = ~done
     if rest.any():
         txt = at[rest].astype(object)
@@ -294,7 +312,39 @@ def _parse_numeric_layout(txt: pd.Series, forced: str | None, column: str, info:
     return vals
 
 
-def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DateParse) -> np.ndarray:  # noqa: C901, PLR0912 -- the day/month order rules (format, values, dotted layout) in one place
+def _order_from_values(txt: pd.Series, a: np.ndarray, b: np.ndarray, xy: np.ndarray, sep: pd.Series,
+                       column: str, info: DateParse) -> str:
+    """Day-first or month-first for the ``a/b/year`` rows ``xy``, from a value that only fits one,
+    else from the dotted layout; raises when values contradict or none decides (see
+    :func:`parse_datetimes`).  Records the deciding value in ``info``."""
+    dfirst = xy & (a > 12) & (a <= 31) & (b >= 1) & (b <= 12)
+    mfirst = xy & (b > 12) & (b <= 31) & (a >= 1) & (a <= 12)
+    if dfirst.any() and mfirst.any():
+        raise ValueError(
+            f"column {column!r}: dates contradict each other — {_examples(txt, dfirst)} can only be "
+            f"day-first, {_examples(txt, mfirst)} only month-first; fix the file or set date_format "
+            "in the mapping / pass --date-format (e.g. %d.%m.%Y %H:%M or %m/%d/%Y %H:%M)")
+    if dfirst.any():
+        info.evidence = str(txt[dfirst].iloc[0])
+        return DAY_FIRST
+    if mfirst.any():
+        info.evidence = str(txt[mfirst].iloc[0])
+        return MONTH_FIRST
+    differ = xy & (a != b)
+    if not differ.any():
+        return DAY_FIRST  # a == b everywhere: both orders give the same date
+    dotted = (sep == ".").to_numpy(dtype=bool)
+    if DOTTED_DAY_FIRST and dotted[differ].all():
+        info.evidence = str(txt[differ].iloc[0])
+        info.order, info.decided_by = DAY_FIRST, "layout"
+        return DAY_FIRST
+    raise ValueError(
+        f"column {column!r}: every date fits both day-first and month-first (all fields ≤ 12, "
+        f"e.g. {_examples(txt, differ)}) and none decides; set date_format in the mapping or "
+        "pass --date-format (day-first, month-first or a pattern such as %d.%m.%Y %H:%M)")
+
+
+def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DateParse) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -330,30 +380,7 @@ def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DatePar
             order = forced
             info.decided_by = "date_format"
         else:
-            dfirst = xy & (a > 12) & (a <= 31) & (b >= 1) & (b <= 12)
-            mfirst = xy & (b > 12) & (b <= 31) & (a >= 1) & (a <= 12)
-            if dfirst.any() and mfirst.any():
-                raise ValueError(
-                    f"column {column!r}: dates contradict each other — {_examples(txt, dfirst)} can only be "
-                    f"day-first, {_examples(txt, mfirst)} only month-first; fix the file or set date_format "
-                    "in the mapping / pass --date-format (e.g. %d.%m.%Y %H:%M or %m/%d/%Y %H:%M)")
-            if dfirst.any():
-                order, info.evidence = DAY_FIRST, str(txt[dfirst].iloc[0])
-            elif mfirst.any():
-                order, info.evidence = MONTH_FIRST, str(txt[mfirst].iloc[0])
-            else:
-                differ = xy & (a != b)
-                dotted = (parts["s"] == ".").to_numpy(dtype=bool)
-                if differ.any() and DOTTED_DAY_FIRST and dotted[differ].all():
-                    order, info.evidence = DAY_FIRST, str(txt[differ].iloc[0])
-                    info.order, info.decided_by = order, "layout"
-                elif differ.any():
-                    raise ValueError(
-                        f"column {column!r}: every date fits both day-first and month-first (all fields ≤ 12, "
-                        f"e.g. {_examples(txt, differ)}) and none decides; set date_format in the mapping or "
-                        "pass --date-format (day-first, month-first or a pattern such as %d.%m.%Y %H:%M)")
-                else:
-                    order = DAY_FIRST  # a == b everywhere: both orders give the same date
+            order = _order_from_values(txt, a, b, xy, parts["s"], column, info)
             if not info.decided_by:
                 info.decided_by = "values"
         info.order = order
