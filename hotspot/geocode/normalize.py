@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qauipsiz.hotspot.geocode.hints import strip_city, strip_district, strip_prefix_segments
 from qauipsiz.hotspot.geocode.letters import fold_text
 from qauipsiz.hotspot.geocode.lexicon import (
     CROSS_FIRST,
@@ -230,10 +231,31 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
         return p
 
     # 1. city and district words (with their marker) -> hints, removed
-    items = _strip_city(items, cities, p)
-    items = _strip_district(items, districts, p)
+    items = strip_city(items, cities, p)
+    items = strip_district(items, districts, p)
 
-    # 2. split into comma segments
+    # 2. split into comma segments; segments that are a city or a district -> hints, removed
+    segs = [s for s in strip_prefix_segments(_comma_segments(items), districts, p, cities) if s]
+
+    has_cross = any(r == "k:cross" for s in segs for r, _ in s)
+    segs = [_take_marked(s, p) for s in segs]  # pass 1: "д. 10", "кв 7", "5 үй"
+    segs = [s for s in segs if s]
+    named = [any(r == "word" or (r.startswith("k:") and r[2:] in STREET_KINDS) for r, _ in s) for s in segs]
+    _take_lone_house(segs, named, p)  # pass 2a: "Караоткель-2, 3"
+    street_items, cross_items = _street_and_cross(segs, named, has_cross, p)  # pass 2b: "Абая 10"
+    if street_items:
+        p.street, p.street_kind = _street_phrase(street_items, lex)
+    if cross_items:
+        p.cross, p.cross_kind = _street_phrase(cross_items, lex)
+        if not p.cross:
+            p.cross_kind = None
+    if not p.street and p.cross:
+        p.street, p.street_kind, p.cross, p.cross_kind = p.cross, p.cross_kind, [], None
+    return p
+
+
+def _comma_segments(items):
+    """Split classified items at commas and semicolons; parentheses are dropped."""
     segs: list[list] = [[]]
     for r, t in items:
         if r == "punct" and t in ",;":
@@ -242,15 +264,12 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
             continue
         else:
             segs[-1].append((r, t))
-    segs = [s for s in _strip_prefix_segments(segs, districts, p, cities) if s]
+    return segs
 
-    has_cross = any(r == "k:cross" for s in segs for r, _ in s)
-    segs = [_take_marked(s, p) for s in segs]  # pass 1: "д. 10", "кв 7", "5 үй"
-    segs = [s for s in segs if s]
-    named = [any(r == "word" or (r.startswith("k:") and r[2:] in STREET_KINDS) for r, _ in s) for s in segs]
-    street_items: list = []
-    cross_items: list = []
-    # pass 2a: a segment that is only a number is the house ("Караоткель-2, 3": 3 is the house)
+
+def _take_lone_house(segs, named, p: ParsedAddress) -> None:
+    """A segment that is only a number is the house ("Караоткель-2, 3": 3 is the house) when
+    another segment names the street; the last such segment is taken (``segs`` updated in place)."""
     if p.house is None and any(named):
         for j in range(len(segs) - 1, -1, -1):
             if not named[j]:
@@ -258,8 +277,15 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
                 if p.house is not None:
                     segs[j] = rest
                     break
+
+
+def _street_and_cross(segs, named, has_cross, p: ParsedAddress):
+    """Bare house numbers ("Абая 10") and the landmark go to ``p``; returns the items of the street
+    phrase and of the cross-street phrase (empty unless the address names an intersection)."""
+    street_items: list = []
+    cross_items: list = []
     for s, has_words in zip(segs, named, strict=True):
-        rest = _take_bare(s, p, others_named=sum(named) - has_words > 0)  # pass 2b: "Абая 10"
+        rest = _take_bare(s, p, others_named=sum(named) - has_words > 0)
         if not rest:
             continue
         roles = [r for r, _ in rest]
@@ -275,114 +301,7 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
             street_items, cross_items = a, b
         elif not cross_items and a and has_cross:
             cross_items = a
-    if street_items:
-        p.street, p.street_kind = _street_phrase(street_items, lex)
-    if cross_items:
-        p.cross, p.cross_kind = _street_phrase(cross_items, lex)
-        if not p.cross:
-            p.cross_kind = None
-    if not p.street and p.cross:
-        p.street, p.street_kind, p.cross, p.cross_kind = p.cross, p.cross_kind, [], None
-    return p
-
-
-def _strip_city(items, cities, p):
-    if not cities:
-        return items
-    out = []
-    i, n = 0, len(items)
-    while i < n:
-        r, _t = items[i]
-        matched = False
-        if r == "word":
-            for L in (3, 2, 1):
-                seg = items[i:i + L]
-                if len(seg) == L and all(x[0] == "word" for x in seg):
-                    name = " ".join(x[1] for x in seg)
-                    if name in cities:
-                        prev_m = bool(out) and out[-1][0] == "k:city"
-                        next_m = i + L < n and items[i + L][0] == "k:city"
-                        at_start = not out or (prev_m and len(out) == 1)
-                        follow = i + L >= n or items[i + L][0] == "punct" or next_m
-                        if prev_m or next_m or (at_start and follow):
-                            if prev_m:
-                                out.pop()
-                            i += L + (1 if next_m else 0)
-                            p.city = True
-                            matched = True
-                        break
-        if not matched:
-            out.append(items[i])
-            i += 1
-    return out
-
-
-def _strip_prefix_segments(segs, districts, p, cities=frozenset()):
-    """Drop comma segments that are a city ("г. Астана", "Астана қ.") or a district ("р-н Есиль",
-    "Есіл ауданы"), even when the name itself is mistyped; the district name is matched fuzzily."""
-    out = []
-    for j, s in enumerate(segs):
-        roles = [r for r, _ in s]
-        if not s:
-            continue
-        # a leading segment that is a (mistyped) city name: "Астан ақ.", ". АСТАНА", "г. Аастана"
-        if cities and not out and len(s) <= 3 and all(r in ("word", "k:city") for r in roles) \
-                and any(any(r == "word" for r, _ in t) for t in segs[j + 1:]):
-            words = " ".join(t for r, t in s if r == "word")
-            if words and _near_city(words, cities):
-                p.city = True
-                continue
-        if (roles[0] == "k:city" or (roles[-1] == "k:city" and len(s) <= 4)) \
-                and all(r in ("word", "k:city") for r in roles) and len(s) <= 4:
-            p.city = True
-            continue
-        if (roles[0] == "k:district" or roles[-1] == "k:district") and len(s) <= 4 \
-                and all(r in ("word", "k:district") for r in roles):
-            words = tuple(stem(t) for r, t in s if r == "word")
-            if p.district is None and words and districts:
-                d = districts.get(words)
-                if d is None:
-                    from rapidfuzz import fuzz, process
-
-                    keys = list(districts)
-                    m = process.extractOne(" ".join(words), [" ".join(k) for k in keys], scorer=fuzz.ratio,
-                                           score_cutoff=75)
-                    d = districts[keys[m[2]]] if m else None
-                p.district = d
-            continue
-        out.append(s)
-    return out
-
-
-def _near_city(words: str, cities: frozenset) -> bool:
-    from rapidfuzz import fuzz
-
-    return any(fuzz.ratio(words, c) >= 80 or fuzz.ratio(words.replace(" ", ""), c.replace(" ", "")) >= 80
-               for c in cities)
-
-
-def _strip_district(items, districts, p):
-    if not districts:
-        return items
-    out = list(items)
-    for i, (r, _t) in enumerate(items):
-        if r != "k:district":
-            continue
-        # Russian: marker before the name ("р-н Есиль"); Kazakh: after ("Есіл ауданы")
-        for lo, hi in ((i + 1, i + 3), (i - 2, i)):
-            for L in (2, 1):
-                a, b = (lo, lo + L) if lo > i else (hi - L, hi)
-                if a < 0 or b > len(items):
-                    continue
-                seg = items[a:b]
-                if not all(x[0] == "word" for x in seg):
-                    continue
-                key = tuple(stem(x[1]) for x in seg)
-                if key in districts:
-                    p.district = districts[key]
-                    drop = set(range(a, b)) | {i}
-                    return [it for j, it in enumerate(out) if j not in drop]
-    return items
+    return street_items, cross_items
 
 
 def _take_marked(seg, p: ParsedAddress):
