@@ -25,6 +25,7 @@ def ingest_cmd(
         help="How to read dates: a strptime pattern (e.g. '%m/%d/%Y %I:%M:%S %p', '%d.%m.%Y %H:%M') or "
              "day-first / month-first; overrides the mapping file's date_format. Without either, the "
              "day/month order is inferred per column and a column that cannot be decided is refused."),
+    sheet: str = typer.Option(None, "--sheet", help="XLSX: sheet name or 0-based number (default: the first with data)."),
     as_json: bool = typer.Option(False, "--json", help="Print only the accounting (with date_order and flags) as JSON."),
     geocode: bool = typer.Option(True, "--geocode/--no-geocode",
                                  help="Geocode address-only rows now (else store them as awaiting geocoding)."),
@@ -53,7 +54,7 @@ def ingest_cmd(
             typer.echo(f"note: no gazetteer for {city!r}; address-only rows are stored awaiting geocoding "
                        "(build one with `qauipsiz geocode build`)", err=True)
         rep = ingest_file(path, city=city, store=store, source=source, mapping=mapping, geocoder=geocoder,
-                          who=who, progress=progress and sys.stderr.isatty())
+                          who=who, progress=progress and sys.stderr.isatty(), sheet=sheet)
         store.audit("ingest", who=who, resource=str(path), params={"batch_id": rep.batch_id, **rep.to_json()})
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)

@@ -526,7 +526,7 @@ def _whoami() -> str:
 
 def ingest_file(path: str | Path, *, city: str, store=None, source: str | None = None, mapping=None,  # noqa: PLR0913 -- keyword-only options with defaults
                 geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
-                fmt: str | None = None) -> IngestReport:
+                fmt: str | None = None, sheet: str | int | None = None) -> IngestReport:
     """Ingest one export file (CSV, XLSX, GeoJSON, GeoPackage or Parquet) into the store.
 
     Parameters
@@ -549,9 +549,13 @@ def ingest_file(path: str | Path, *, city: str, store=None, source: str | None =
         Recorded in the batch log (default: the OS user).
     progress : bool
         Show a tqdm progress bar on stderr.
+    fmt : str, optional
+        Format, when the extension does not say it.
+    sheet : str or int, optional
+        XLSX sheet name or 0-based index; default the first sheet holding data.
     """
     p = Path(path)
-    table = read_table(p, fmt)
+    table = read_table(p, fmt, sheet)
     return ingest_table(table, city=city, store=store, source=source or p.stem.lower(), mapping=mapping,
                         geocoder=geocoder, who=who, progress=progress, file_name=p.name)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qauipsiz.api.ingest.limits import check_columns, check_zip, reader_errors
+
 FORMATS = ("csv", "xlsx", "geojson", "gpkg", "parquet")
 MALFORMED = "_malformed"
 """Column set on rows whose field count differs from the header's (value: the raw line)."""
@@ -39,6 +41,8 @@ class RawTable:
     row_numbers : ndarray
         Row of each record in the source (CSV/XLSX: header is row 1; vector formats: feature number).
     format, encoding, sep, sha256 : str
+    info : dict
+        Reader details, e.g. the XLSX ``sheet`` read and its ``header_row``.
     """
 
     df: pd.DataFrame
@@ -70,11 +74,22 @@ def detect_format(path: str | Path) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
-    """``utf-8-sig`` (BOM), ``utf-16`` (BOM), ``utf-8`` when the bytes decode, else ``cp1251``."""
+    """The text encoding of an export's bytes.
+
+    A BOM decides (UTF-8, UTF-32, UTF-16); else the pattern of zero bytes tells UTF-32/16 without
+    a BOM and their byte order; else UTF-8 when the bytes decode; else the legacy Cyrillic code page
+    whose decoding reads most like Russian or Kazakh text: ``cp1251`` (Windows), ``cp866`` (DOS)
+    or ``kz1048`` (Windows Kazakh; wins over cp1251 only when Kazakh letters appear).
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    wide = _wide_encoding(data[:1 << 16])
+    if wide:
+        return wide
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -82,7 +97,41 @@ def detect_encoding(data: bytes) -> str:
         # a multi-byte character cut at the end of a sample is still UTF-8
         if e.start >= len(data) - 3 and len(data) >= 1 << 16:
             return "utf-8"
-        return "cp1251"
+    return _legacy_cyrillic(data[:1 << 18])
+
+
+_LETTERS = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі")
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """UTF-32/16 LE/BE without a BOM, told by where the zero bytes fall (ASCII digits, separators
+    and line ends have a zero high byte); None for a byte-oriented encoding."""
+    n = len(sample) - len(sample) % 4
+    if n < 8 or sample.count(0) < n // 8:
+        return None
+    b = np.frombuffer(sample[:n], dtype=np.uint8).reshape(-1, 4) == 0
+    z4 = b.mean(axis=0)
+    if z4[2] > 0.95 and z4[3] > 0.95:
+        return "utf-32-le"
+    if z4[0] > 0.95 and z4[1] > 0.95:
+        return "utf-32-be"
+    odd, even = (z4[1] + z4[3]) / 2, (z4[0] + z4[2]) / 2
+    if odd > 0.2 and even < 0.02:
+        return "utf-16-le"
+    if even > 0.2 and odd < 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _legacy_cyrillic(sample: bytes) -> str:
+    def score(enc: str) -> float:
+        t = sample.decode(enc, errors="replace")
+        high = [c for c in t if ord(c) > 127]
+        return sum(c.lower() in _LETTERS for c in high) / max(len(high), 1)
+
+    scores = {enc: score(enc) for enc in ("cp1251", "cp866", "kz1048")}
+    best = max(scores, key=lambda k: (scores[k], k == "cp1251"))
+    return "cp1251" if scores[best] <= scores["cp1251"] + 1e-9 else best
 
 
 def detect_separator(text: str) -> str:
@@ -142,6 +191,8 @@ def read_csv(path: str | Path, encoding: str | None = None, sep: str | None = No
         text = text.replace("\r\n", "\n")
         text = text.replace("\r", "\n" if "\n" not in text else " ")
     sep = sep or detect_separator(text[:200_000])
+    first = text[: text.find("\n")] if "\n" in text else text
+    check_columns(first.count(sep) + 1, Path(path).name)  # before parsing: a 10^6-column line costs minutes
     df = None
     if '"' in text:
         df, rows, blank = _read_csv_guarded(text, sep)
@@ -335,13 +386,59 @@ def _read_csv_records(text: str, sep: str):
     return df, rows, blank
 
 
-def read_xlsx(path: str | Path, sheet=0) -> RawTable:
-    """Read the first (or the named) sheet of an Excel workbook; cells keep their Excel types
-    (dates as datetimes, numbers as floats)."""
-    df = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-    df.columns = [str(c).strip() for c in df.columns]
+def read_xlsx(path: str | Path, sheet: str | int | None = None) -> RawTable:
+    """Read one sheet of an Excel workbook; cells keep their Excel types (dates as datetimes,
+    numbers as floats).
+
+    ``sheet`` is a sheet name or 0-based index; by default the first sheet holding data.  Title
+    rows above the header (a report heading in one cell) are skipped: the header is the first row
+    filled at least 60 % as wide as the widest of the first 30 rows.  Row numbers are Excel's.
+    """
+    import openpyxl
+
+    p = Path(path)
+    check_zip(p)
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            order = names
+        elif isinstance(sheet, int) or str(sheet).isdigit():
+            i = int(sheet)
+            if not 0 <= i < len(names):
+                raise ValueError(f"{p.name}: no sheet {i}; sheets: {', '.join(names)}")
+            order = [names[i]]
+        elif sheet in names:
+            order = [sheet]
+        else:
+            raise ValueError(f"{p.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
+        for name in order:
+            ws = wb[name]
+            check_columns(ws.max_column or 0, f"{p.name} sheet {name!r}")
+            grid = [r for r in ws.iter_rows(values_only=True)]
+            if any(v is not None and str(v).strip() != "" for r in grid for v in r):
+                return _sheet_table(grid, p, name)
+    finally:
+        wb.close()
+    raise ValueError(f"{p.name}: no data in sheet(s) {', '.join(order)}" +
+                     (f"; choose another with --sheet (sheets: {', '.join(names)})" if sheet is not None else ""))
+
+
+def _sheet_table(grid: list[tuple], p: Path, sheet: str) -> RawTable:
+    width = max((len(r) for r in grid), default=0)
+    filled = [sum(v is not None and str(v).strip() != "" for v in r) for r in grid[:30]]
+    need = max(2, int(np.ceil(0.6 * max(filled))))
+    h = next(i for i, f in enumerate(filled) if f >= need) if max(filled) >= 2 else \
+        next(i for i, f in enumerate(filled) if f)
+    header = [str(v).strip() if v is not None and str(v).strip() else f"Unnamed: {j}"
+              for j, v in enumerate(list(grid[h]) + [None] * (width - len(grid[h])))]
+    body = [list(r) + [None] * (width - len(r)) for r in grid[h + 1:]]
+    df = pd.DataFrame(body, columns=_dedupe_header(header), dtype=object)
+    # columns with neither a header nor a value are the sheet's empty margin
+    df = df.loc[:, [not (c.startswith("Unnamed: ") and df[c].isna().all()) for c in df.columns]]
+    df = df.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
     blank = df.isna().all(axis=1).to_numpy()
-    rows = np.arange(len(df)) + 2
+    rows = np.arange(len(df)) + h + 2
     if blank.any():
         last = len(blank)
         while last and blank[last - 1]:
@@ -349,24 +446,37 @@ def read_xlsx(path: str | Path, sheet=0) -> RawTable:
         df, rows = df.iloc[:last], rows[:last]
     df = df.astype(object).where(df.notna(), None)
     _unescape_quarantine_export(df)
-    return RawTable(df.reset_index(drop=True), rows, "xlsx", sha256_file(path))
+    return RawTable(df.reset_index(drop=True), rows, "xlsx", sha256_file(p), info={"sheet": sheet, "header_row": h + 1})
 
 
 def read_vector(path: str | Path, fmt: str) -> RawTable:
     """Read GeoJSON / GeoPackage features; point geometries become ``__geom_lat``/``__geom_lon``
     (other geometry types use their representative point)."""
     import geopandas as gpd
-    import shapely
 
     gdf = gpd.read_file(path)
+    if gdf.empty:
+        raise ValueError(f"{Path(path).name}: no features")
+    return _vector_table(gdf, fmt, path)
+
+
+def _vector_table(gdf, fmt: str, path) -> RawTable:
+    """Attribute columns plus each feature's point (its representative point when not a point;
+    NaN for an empty or missing geometry), rows numbered from 1."""
+    import shapely
+
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     geom = gdf.geometry.values
-    pts = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
+    ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    lat, lon = np.full(len(geom), np.nan), np.full(len(geom), np.nan)
+    g = geom[ok]
+    pts = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
+    lat[ok], lon[ok] = shapely.get_y(pts), shapely.get_x(pts)
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     df = df.astype(object).where(df.notna(), None)
-    df["__geom_lat"] = shapely.get_y(pts)
-    df["__geom_lon"] = shapely.get_x(pts)
+    df["__geom_lat"] = lat
+    df["__geom_lon"] = lon
     return RawTable(df.reset_index(drop=True), np.arange(len(df)) + 1, fmt, sha256_file(path))
 
 
@@ -386,32 +496,31 @@ def read_parquet(path: str | Path) -> RawTable:
 def read_vector_parquet(path) -> RawTable:
     """Read a GeoParquet file: attribute columns plus point coordinates (rows numbered from 1)."""
     import geopandas as gpd
-    import shapely
 
-    gdf = gpd.read_parquet(path)
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    geom = gdf.geometry.values
-    pts = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df = df.astype(object).where(df.notna(), None)
-    df["__geom_lat"] = shapely.get_y(pts)
-    df["__geom_lon"] = shapely.get_x(pts)
-    return RawTable(df.reset_index(drop=True), np.arange(len(df)) + 1, "parquet", sha256_file(path))
+    return _vector_table(gpd.read_parquet(path), "parquet", path)
 
 
-def read_table(path: str | Path, fmt: str | None = None) -> RawTable:
-    """Read any supported file (format from the extension unless ``fmt`` is given)."""
+def read_table(path: str | Path, fmt: str | None = None, sheet: str | int | None = None) -> RawTable:
+    """Read any supported file (format from the extension unless ``fmt`` is given).
+
+    ``sheet`` chooses an XLSX sheet (name or 0-based index); default the first sheet holding data.
+    Any failure is a ``ValueError`` naming the file and the reason; tables wider than
+    :data:`api.ingest.limits.MAX_COLUMNS` are refused.
+    """
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{p}: no such file")
     fmt = fmt or detect_format(p)
-    if fmt == "csv":
-        return read_csv(p)
-    if fmt == "xlsx":
-        return read_xlsx(p)
-    if fmt in ("geojson", "gpkg"):
-        return read_vector(p, fmt)
-    if fmt == "parquet":
-        return read_parquet(p)
-    raise ValueError(f"{p}: unsupported format {fmt!r}; supported: {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"{p}: unsupported format {fmt!r}; supported: {', '.join(FORMATS)}")
+    with reader_errors(p, fmt):
+        if fmt == "csv":
+            t = read_csv(p)
+        elif fmt == "xlsx":
+            t = read_xlsx(p, sheet)
+        elif fmt == "parquet":
+            t = read_parquet(p)
+        else:
+            t = read_vector(p, fmt)
+    check_columns(t.df.shape[1], p.name)
+    return t

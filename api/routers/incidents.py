@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from qauipsiz.api.auth import Principal, audit, require
 from qauipsiz.api.errors import ApiError, client_input
 from qauipsiz.api.ingest.geocoding import city_geocoder
+from qauipsiz.api.ingest.limits import safe_file_name
 from qauipsiz.api.routers._deps import (
     CityKey,
     Filters,
@@ -59,7 +60,7 @@ def upload_incidents(
 ) -> IngestResult:
     city_obj(city)
     from qauipsiz.api import ingest
-    name = Path(file.filename or "upload.csv").name
+    name = safe_file_name(file.filename or "upload.csv")
     ext = Path(name).suffix.lower()
     if ext not in UPLOAD_FORMATS:
         raise ApiError(415, f"file {name!r}: unsupported format {ext or '(none)'}; use one of "

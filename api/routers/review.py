@@ -34,6 +34,8 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
         gj = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ApiError(400, f"design {file.filename!r}: not valid UTF-8 GeoJSON ({e})", slug="bad-request") from e
+    except RecursionError as e:
+        raise ApiError(400, f"design {file.filename!r}: JSON nested too deeply", slug="bad-request") from e
     if not isinstance(gj, dict):
         raise ApiError(400, "design: expected a GeoJSON FeatureCollection object", slug="bad-request")
     gj.setdefault("name", (file.filename or "design").rsplit(".", 1)[0])
