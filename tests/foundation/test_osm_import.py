@@ -126,7 +126,7 @@ def test_every_highway_way_of_the_file_and_the_network(env, helsinki):
 
 
 def test_addresses_geocode_to_house_precision_within_30_m(env, helsinki):
-    path, s = helsinki
+    path, _s = helsinki
     # address points read independently: every node with addr:street + addr:housenumber
     rows = [(o.tags["addr:street"], o.tags["addr:housenumber"], o.location.lat, o.location.lon)
             for o in osmium.FileProcessor(str(path), osmium.osm.NODE)
@@ -266,3 +266,35 @@ def test_bad_input_gets_a_clear_error(env, tmp_path):
     assert r.exit_code != 0 and "does not exist" in str(r.exception)
     r = _run(env, "city", "import-osm", "nosuchcity", str(_pbf("test.osm.pbf")))
     assert r.exit_code != 0 and "unknown city" in str(r.exception)
+
+
+def test_geocode_recommend_and_patrol_after_import(env, helsinki, tmp_path):
+    """Done-when of issue 15: after import-osm, ``ingest`` geocodes address-only rows, and
+    ``recommend`` and ``patrol`` run on the imported network.  The incidents are **synthetic**
+    (600 rows placed at the extract's own address points, one third without coordinates)."""
+    _path, s = helsinki
+    rng = np.random.default_rng(7)
+    a = pd.read_parquet(Path(s["folder"]) / "addresses.parquet")
+    a = a[~a["from_range"]].reset_index(drop=True)
+    i = rng.integers(0, len(a), 600)
+    t = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300 * 24 * 60, 600), unit="m")
+    df = pd.DataFrame({
+        "Номер ЕРДР": [f"2471110000{k:05d}" for k in range(600)],
+        "Дата совершения": t.strftime("%d.%m.%Y %H:%M"), "Дата регистрации": t.strftime("%d.%m.%Y %H:%M"),
+        "Статья УК РК": "188 ч.1", "Место совершения": "Улица / площадь / парк",
+        "Адрес места происшествия": a["street"].to_numpy()[i] + " " + a["house"].to_numpy()[i],
+        "Широта": a["lat"].to_numpy()[i].round(6), "Долгота": a["lon"].to_numpy()[i].round(6)})
+    df.loc[::3, ["Широта", "Долгота"]] = np.nan
+    f = tmp_path / "hel_incidents.csv"
+    df.to_csv(f, sep=";", index=False)
+    _ok(_run(env, "ingest-layers", str(Path(s["folder"]) / "layers"), "--city", "hel"))
+    r = _ok(_run(env, "ingest", str(f), "--city", "hel", "--json"))
+    rep = json.loads(r.stdout)
+    assert rep["flags"].get("geocoded", 0) >= 0.95 * 200, rep  # measured: 198 of the 200 address-only rows
+    r = _ok(_run(env, "recommend", "sos", "--city", "hel", "--budget", "5", "--json"))
+    out = json.loads(r.stdout)
+    assert len(out["sites"]) == 5 and out["summary"]["incidents_used"] >= 590
+    r = _ok(_run(env, "patrol", "--city", "hel", "--shift", "2024-06-01 18:00/02:00", "--units", "2",
+                 "--depot", "60.17,24.94", "--seconds", "3", "--mode", "walk", "--out", str(tmp_path / "patrol"),
+                 "--json"))
+    assert (tmp_path / "patrol" / "routes.geojson").exists()
