@@ -77,7 +77,7 @@ def main() -> None:
         m = re.search(r"^machine: .*$", text, re.M)
         mode = re.search(r"\((quick|full) run", text)
         starts.append(f"- `{f.stem}.py` ({mode[1] if mode else '?'} run): "
-                      f"{m[0] if m else 'no machine line (script failed before it?)'}")
+                      f"{m[0] if m else 'no machine line in its output (it does not use bench/_timing.py)'}")
         table += summarise(f.stem, text)
     parts.append("At the start of each script:\n\n" + "\n".join(starts) + "\n")
     parts.append("## Summary: medians [min–max] in seconds\n\n| script | comparison | ours | peer | "
