@@ -31,6 +31,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 
 K_NEIGHBOURS = 20
 MIN_M = 300.0
@@ -115,15 +116,26 @@ def city_bandwidth_of(incidents_df, city, **kw) -> CityBandwidth:
     """:func:`city_bandwidth` of the located incidents of ``incidents_df`` inside ``city``.
 
     Pass the city's **unfiltered** incidents: that is what makes the value the same for every
-    filter. Uses ``lat``/``lon`` (degrees); rows without a point or outside the polygon are left out.
+    filter. Uses ``lat``/``lon`` (degrees), else the centre of the stored ``h3`` cell; rows without
+    a point or outside the polygon are left out.
     """
     from qauipsiz.hotspot.binning import _city
 
     c = _city(city)
-    if "lat" not in incidents_df.columns or "lon" not in incidents_df.columns:
-        raise ValueError("city_bandwidth_of: the incidents need lat and lon columns")
-    lat = incidents_df["lat"].to_numpy(float)
-    lon = incidents_df["lon"].to_numpy(float)
+    n = len(incidents_df)
+    has = set(incidents_df.columns)
+    lat = incidents_df["lat"].to_numpy(float) if "lat" in has else np.full(n, np.nan)
+    lon = incidents_df["lon"].to_numpy(float) if "lon" in has else np.full(n, np.nan)
+    if "h3" in has:  # no coordinates: the stored res-11 cell's centre (about 25 m), as binning does
+        from qauipsiz.hotspot.h3grid import cells_to_latlng
+
+        miss = ~(np.isfinite(lat) & np.isfinite(lon))
+        cells = incidents_df["h3"].to_numpy()[miss]
+        if len(cells):
+            cells = np.asarray(pd.to_numeric(pd.Series(cells), errors="coerce").fillna(0), np.uint64)
+            lat[miss], lon[miss] = cells_to_latlng(cells)
+    elif not {"lat", "lon"} <= has:
+        raise ValueError("city_bandwidth_of: the incidents need lat and lon (or h3) columns")
     ok = np.isfinite(lat) & np.isfinite(lon)
     ok[ok] = c.contains(lat[ok], lon[ok])
     x, y = c.to_metric(lon[ok], lat[ok])

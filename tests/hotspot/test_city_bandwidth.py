@@ -239,3 +239,19 @@ def test_api_same_default_for_every_filter_and_user_override(api):
     dens_def = {f["properties"]["h3"]: f["properties"]["density"] for f in r0["features"]}
     common = sorted(set(dens_user) & set(dens_def))
     assert any(dens_user[k] != dens_def[k] for k in common)
+
+
+def test_city_bandwidth_of_falls_back_to_the_stored_h3_cell():
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
+
+    c = get_city("astana")
+    x0, y0 = c.to_metric(71.43, 51.13)
+    xy = lattice(250.0, n=30) - lattice(250.0, n=30).mean(axis=0) + [x0, y0]
+    lon, lat = c.to_wgs84(xy[:, 0], xy[:, 1])
+    only_h3 = pd.DataFrame({"h3": latlng_to_cells(lat, lon, 11)})
+    a = city_bandwidth_of(pd.DataFrame({"lat": lat, "lon": lon}), "astana")
+    b = city_bandwidth_of(only_h3, "astana")
+    assert b.n_points == a.n_points == 900
+    assert b.raw_m == pytest.approx(a.raw_m, abs=30.0)  # res-11 cells: centres within ~25 m
+    with pytest.raises(ValueError, match="lat and lon"):
+        city_bandwidth_of(pd.DataFrame({"x": [1.0]}), "astana")
