@@ -21,7 +21,7 @@ def test_local_moran_matches_esda_on_columbus(columbus):
 
 
 def test_local_moran_matches_esda_on_h3_grid(ring_grid):
-    cells, y, w = ring_grid
+    _cells, y, w = ring_grid
     W = libpysal.weights.WSP(w).to_W(silence_warnings=True)
     for t in ("r", "b"):
         ref = esda.Moran_Local(y, W, transformation=t, permutations=0)
@@ -31,7 +31,7 @@ def test_local_moran_matches_esda_on_h3_grid(ring_grid):
 
 
 def test_clusters_only_where_significant(ring_grid):
-    cells, y, w = ring_grid
+    _cells, y, w = ring_grid
     r = local_moran(y, w)
     assert set(np.unique(r.cluster)) <= {"HH", "LL", "HL", "LH", "ns"}
     assert ((r.cluster != "ns") == (r.q < 0.05)).all()

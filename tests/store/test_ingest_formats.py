@@ -131,7 +131,7 @@ def test_header_mapping_and_override(tmp_path):
                          "Широта": "lat", "Долгота": "lon"}
     kk = map_headers(["Жасалған күні", "Қылмыс санаты", "Мекенжай", "Ендік", "Бойлық"])
     assert set(kk.columns.values()) == {"occurred_at", "category", "address", "lat", "lon"}
-    with pytest.raises(ValueError, match="occurred_at.*Колонка1"):
+    with pytest.raises(ValueError, match=r"occurred_at.*Колонка1"):
         map_headers(["Колонка1", "Статья", "Адрес"])
     m2 = map_headers(["Колонка1", "Статья", "Адрес"], {"columns": {"Колонка1": "occurred_at"}})
     assert m2.columns["Колонка1"] == "occurred_at"

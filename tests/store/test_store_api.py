@@ -53,7 +53,7 @@ def _write(tmp_path, rows, name="e.csv"):
 
 
 def test_neutralise_formulas_unit():
-    s = pd.Series(EVIL + ["ok", "a=b", "", None, 5, -3.5], dtype=object)
+    s = pd.Series([*EVIL, "ok", "a=b", "", None, 5, -3.5], dtype=object)
     out = neutralise_formulas(s)
     expected = ["'" + v if isinstance(v, str) and v[:1] in FORMULA_TRIGGERS else v for v in s]
     assert out.tolist() == expected  # None stays None, numbers stay numbers
@@ -62,7 +62,7 @@ def test_neutralise_formulas_unit():
 
 def test_csv_export_neutralises_formula_injection(tmp_path, store):
     rows = [[f"id{i}", f"0{i + 1}.02.2024 12:00", "188", "Двор", addr, "51,1694", "71,4491"]
-            for i, addr in enumerate(EVIL[:4] + ["a", "b"])]
+            for i, addr in enumerate([*EVIL[:4], "a", "b"])]
     rows[1][0] = "=cmd|' /C calc'!A0"  # also in the id column
     ingest_file(_write(tmp_path, rows), city="astana", store=store, source="=evil")
     df = store.query_incidents("astana")
