@@ -60,7 +60,31 @@ def _typo(s: str, rng: np.random.Generator) -> str:
     return s[:i] + s[i] + s[i:]
 
 
-def render_address(street: str, house: str | None, rng: np.random.Generator, *, cross: str | None = None,  # noqa: PLR0912 -- one branch per messy address style of the synthetic register
+def _intersection_text(name: str, cross: str, lang: str, rng: np.random.Generator) -> str:
+    """``name`` at its crossing with ``cross``, in one of the register's ways of writing it."""
+    c_core, c_kind = split_street_name(cross)
+    if lang == "ru":
+        t = rng.integers(0, 3)
+        return [f"{name} / {c_core}", f"пересечение {name} и {RU_FORMS[c_kind][0]} {c_core}",
+                f"угол {name} и {c_core}"][t]
+    return f"{name} мен {c_core} {KK_FORMS[c_kind][0]} қиылысы"
+
+
+def _house_text(name: str, h: str, lang: str, rng: np.random.Generator) -> str:
+    """``name`` with house ``h`` (and sometimes a flat), as Russian or Kazakh registers write it."""
+    if lang == "ru":
+        hf = ["д. {h}", "дом {h}", "{h}", "д.{h}"][int(rng.integers(4))].format(h=h)
+        text = f"{name}, {hf}" if h else name
+        if h and rng.random() < 0.3:
+            text += f", кв. {int(rng.integers(1, 180))}"
+        return text
+    text = f"{name}, {h} үй" if h else name
+    if h and rng.random() < 0.25:
+        text += f", {int(rng.integers(1, 180))} пәтер"
+    return text
+
+
+def render_address(street: str, house: str | None, rng: np.random.Generator, *, cross: str | None = None,
                    district_ru: str | None = None) -> tuple[str, str]:
     """Render one messy address for ``street`` (+ ``house``, or an intersection with ``cross``).
 
@@ -81,25 +105,10 @@ def render_address(street: str, house: str | None, rng: np.random.Generator, *, 
         form = KK_FORMS[kind][int(rng.integers(len(KK_FORMS[kind])))]
         name = f"{core} {form}"
     if cross is not None:
-        c_core, c_kind = split_street_name(cross)
-        if lang == "ru":
-            t = rng.integers(0, 3)
-            text = [f"{name} / {c_core}", f"пересечение {name} и {RU_FORMS[c_kind][0]} {c_core}",
-                    f"угол {name} и {c_core}"][t]
-        else:
-            text = f"{name} мен {c_core} {KK_FORMS[c_kind][0]} қиылысы"
+        text = _intersection_text(name, cross, lang, rng)
         style.append("intersection")
     else:
-        h = house or ""
-        if lang == "ru":
-            hf = ["д. {h}", "дом {h}", "{h}", "д.{h}"][int(rng.integers(4))].format(h=h)
-            text = f"{name}, {hf}" if h else name
-            if h and rng.random() < 0.3:
-                text += f", кв. {int(rng.integers(1, 180))}"
-        else:
-            text = f"{name}, {h} үй" if h else name
-            if h and rng.random() < 0.25:
-                text += f", {int(rng.integers(1, 180))} пәтер"
+        text = _house_text(name, house or "", lang, rng)
     if rng.random() < 0.25:
         text = ("г. Астана, " if lang == "ru" else "Астана қ., ") + text
         style.append("city_prefix")
