@@ -38,9 +38,13 @@ def _highs(time_limit: float, mip_rel_gap: float, threads: int | None = None):
     return h
 
 
-def _pass_milp(h, c, lo, hi, integrality, A_rows, row_lo, row_hi, sense_max: bool):
+def _pass_milp(h, columns: tuple, rows: tuple, sense_max: bool):
+    """Hand a MILP to HiGHS ``h``: ``columns = (cost, lower, upper, is_integer)`` per variable,
+    ``rows = (A_rows, row_lower, row_upper)`` with ``A_rows`` a sparse matrix (rows × variables)."""
     import highspy
 
+    c, lo, hi, integrality = columns
+    A_rows, row_lo, row_hi = rows
     lp = highspy.HighsLp()
     A_rows = sp.csr_matrix(A_rows)
     n_col = len(c)

@@ -23,7 +23,7 @@ from qauipsiz.cpted.siting.demand import (
 )
 from qauipsiz.cpted.siting.options import CameraOptions, PostOptions, SosOptions, resolve_options
 from qauipsiz.cpted.siting.reasons import fill_reasons
-from qauipsiz.cpted.siting.sites import nearest_street, phase_numbers, site_table
+from qauipsiz.cpted.siting.sites import CoverModel, nearest_street, phase_numbers, site_table
 from qauipsiz.cpted.siting.solvers import (
     greedy_set_cover,
     lscp_exact,
@@ -170,9 +170,9 @@ def recommend_cameras(city, incidents: pd.DataFrame, layers: dict | None, budget
     A = _camera_coverage(cov, rows, o.level, txy, bgeom)
     w = demand["weight"].to_numpy(float)
     res_, summary = solve_cover(A, w, budget, precovered, rows["site_rep"], o.method, o.exact, o.time_limit)
-    meta = {"precovered": precovered, "row_attrs": {"bearing_deg": rows["bear"], "kind": rows["kind"],
-                                                     "name": rows["name"]}}
-    out = site_table("camera", res_, rows["xy"], A, demand, c, budget, o.phases, o.lang, meta)
+    model = CoverModel(A, rows["xy"], precovered, {"bearing_deg": rows["bear"], "kind": rows["kind"],
+                                                   "name": rows["name"]})
+    out = site_table("camera", res_, model, demand, c, o.phases, o.lang)
     rep = out["kind"].eq("repair").to_numpy()
     if rep.any():  # repairs get their own wording
         r2 = fill_reasons("repair", out[rep].copy(), o.lang)
@@ -196,8 +196,8 @@ def _sos_cover_all(net, cxy, sxy, attrs, c, o: SosOptions) -> pd.DataFrame:
     gr = greedy_set_cover(A, pre)
     ranked = rank_picks(A, np.ones(len(cxy)), ex.picks, pre)
     demand = pd.DataFrame({"count": np.ones(len(cxy), int), "dark": np.zeros(len(cxy), int)})
-    out = site_table("sos_cover", ranked, cxy, A, demand, c, len(ex.picks), 1, o.lang,
-                     {"precovered": pre, "row_attrs": attrs}, {"radius": int(o.radius_m)})
+    out = site_table("sos_cover", ranked, CoverModel(A, cxy, pre, attrs), demand, c, 1, o.lang,
+                     {"radius": int(o.radius_m)})
     out.attrs["summary"] = {"mode": "cover", "sites_needed": len(ex.picks), "greedy_sites": len(gr.picks),
                             "busy_places": len(cxy), "already_covered": int(pre.sum()),
                             "uncoverable": len(ex.info["uncoverable"]), "exact_status": ex.status,
@@ -250,8 +250,8 @@ def recommend_sos(city, incidents: pd.DataFrame, layers: dict, budget: int | Non
         else np.zeros(len(dxy), bool)
     w = demand["weight"].to_numpy(float)
     res_, summary = solve_cover(A, w, budget, pre, None, o.method, o.exact, o.time_limit)
-    out = site_table("sos", res_, cxy, A, demand, c, budget, o.phases, o.lang,
-                     {"precovered": pre, "row_attrs": attrs}, {"radius": int(o.radius_m)})
+    out = site_table("sos", res_, CoverModel(A, cxy, pre, attrs), demand, c, o.phases, o.lang,
+                     {"radius": int(o.radius_m)})
     summary.update({"mode": "max", "radius_m": o.radius_m, "n_demand_cells": len(demand), "n_candidates": len(cxy),
                     **demand.attrs,
                     "precovered_share": float(w[pre].sum() / w.sum()) if w.sum() else 0.0})
@@ -366,8 +366,8 @@ def recommend_posts(city, incidents: pd.DataFrame, layers: dict | None, budget: 
     A, cxy = A[keep], cxy[keep]
     w = d["weight"].to_numpy()
     res_, summary = solve_cover(A, w, budget, np.zeros(len(d), bool), None, o.method, o.exact, o.time_limit)
-    out = site_table("post", res_, cxy, A, d, c, budget, o.phases, o.lang,
-                     {"precovered": np.zeros(len(d), bool), "row_attrs": {}}, {"radius": int(o.radius_m)})
+    out = site_table("post", res_, CoverModel(A, cxy, np.zeros(len(d), bool)), d, c, o.phases, o.lang,
+                     {"radius": int(o.radius_m)})
     summary.update({"kind": "posts", "radius_m": o.radius_m, "n_demand_cells": len(d), "n_candidates": len(cxy),
                     **df.attrs})
     out.attrs["summary"] = summary

@@ -2,6 +2,9 @@
 coverage, newly covered incidents, nearest street and the reasons."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -44,14 +47,37 @@ def nearest_street(city, x, y) -> np.ndarray:
     return s["name"].to_numpy(object)[idx] if len(x) else np.zeros(0, object)
 
 
-def site_table(kind, picks_res, rows_xy, A, demand, city, budget, phases, lang, meta, extra=None):
-    """Common output table for covering recommenders."""
+@dataclass
+class CoverModel:
+    """A solved covering model as :func:`site_table` reads it.
+
+    Attributes
+    ----------
+    A : scipy.sparse matrix, shape (n_rows, n_demand)
+        Non-zero where candidate row ``j`` covers demand cell ``i``.
+    rows_xy : numpy.ndarray, shape (n_rows, 2)
+        Position of each candidate row, metres (city UTM).
+    precovered : numpy.ndarray of bool, shape (n_demand,)
+        Demand already covered by existing sites.
+    row_attrs : dict
+        Column name → one value per candidate row, copied to the table (``bearing_deg``, ``kind``, ``name``).
+    """
+
+    A: Any
+    rows_xy: np.ndarray
+    precovered: np.ndarray
+    row_attrs: dict = field(default_factory=dict)
+
+
+def site_table(kind, picks_res, model: CoverModel, demand, city, phases, lang, extra=None):
+    """Common output table for covering recommenders: one row per pick of ``picks_res`` (a
+    :class:`~qauipsiz.cpted.siting.solvers.CoverResult` over ``model``), with its reasons."""
     picks = picks_res.picks
     n = len(picks)
-    A = sp.csr_matrix(A)
+    A = sp.csr_matrix(model.A)
     A.data[:] = 1
     # newly covered demand per pick, in pick order
-    covered = np.asarray(meta["precovered"], bool).copy()
+    covered = np.asarray(model.precovered, bool).copy()
     inc_new, dark_new = np.zeros(n, int), np.zeros(n, int)
     for k, j in enumerate(picks.tolist()):
         cols = A.indices[A.indptr[j]:A.indptr[j + 1]]
@@ -59,7 +85,7 @@ def site_table(kind, picks_res, rows_xy, A, demand, city, budget, phases, lang, 
         inc_new[k] = int(demand["count"].to_numpy()[new].sum())
         dark_new[k] = int(demand["dark"].to_numpy()[new].sum())
         covered[new] = True
-    xy = rows_xy[picks]
+    xy = model.rows_xy[picks]
     lon, lat = city.to_wgs84(xy[:, 0], xy[:, 1]) if n else (np.zeros(0), np.zeros(0))
     total = picks_res.total_weight if picks_res.total_weight > 0 else 1.0
     out = pd.DataFrame({
@@ -72,7 +98,7 @@ def site_table(kind, picks_res, rows_xy, A, demand, city, budget, phases, lang, 
         "incidents_new": inc_new, "dark_new": dark_new,
         "street": nearest_street(city, xy[:, 0], xy[:, 1]) if n else np.zeros(0, object),
     })
-    for col, vals in (meta.get("row_attrs") or {}).items():
+    for col, vals in (model.row_attrs or {}).items():
         out[col] = np.asarray(vals)[picks]
     if "kind" not in out.columns:
         out["kind"] = "site"

@@ -226,7 +226,7 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
         rhi.append(np.ones(n_groups))
     M = sp.vstack(rows, format="csr")
     h = _highs(time_limit, mip_rel_gap, threads)
-    _pass_milp(h, c, lo, hi, integ, M, np.concatenate(rlo), np.concatenate(rhi), sense_max=True)
+    _pass_milp(h, (c, lo, hi, integ), (M, np.concatenate(rlo), np.concatenate(rhi)), sense_max=True)
     info = {"n_candidates": m, "n_demand": A.shape[1], "n_demand_merged": k}
     if warm_start is not None:
         ws = np.asarray(warm_start, np.int64)
@@ -352,8 +352,8 @@ def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float
         rlo.append(np.full(ng, -np.inf))
         rhi.append(np.ones(ng))
     h = _highs(time_limit, 0.0, threads)
-    _pass_milp(h, np.ones(m), np.zeros(m), np.ones(m), np.ones(m, bool), sp.vstack(rows, format="csr"),
-               np.concatenate(rlo), np.concatenate(rhi), sense_max=False)
+    _pass_milp(h, (np.ones(m), np.zeros(m), np.ones(m), np.ones(m, bool)),
+               (sp.vstack(rows, format="csr"), np.concatenate(rlo), np.concatenate(rhi)), sense_max=False)
     t1 = time.perf_counter()
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
@@ -457,8 +457,8 @@ def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None 
     R3 = sp.csr_matrix(np.r_[np.ones(m), np.zeros(nz)][None, :])
     M = sp.vstack([R1, R2, R3], format="csr")
     h = _highs(time_limit, 0.0, threads)
-    _pass_milp(h, cost, np.zeros(m + nz), np.ones(m + nz), np.r_[np.ones(m, bool), np.zeros(nz, bool)], M,
-               np.r_[np.ones(n), np.full(nz, -np.inf), [p]], np.r_[np.ones(n), np.zeros(nz), [p]], sense_max=False)
+    _pass_milp(h, (cost, np.zeros(m + nz), np.ones(m + nz), np.r_[np.ones(m, bool), np.zeros(nz, bool)]),
+               (M, np.r_[np.ones(n), np.full(nz, -np.inf), [p]], np.r_[np.ones(n), np.zeros(nz), [p]]), sense_max=False)
     t1 = time.perf_counter()
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
