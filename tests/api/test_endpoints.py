@@ -246,7 +246,35 @@ def test_cpted_and_recommendations(client, headers):
     assert len(gains) == 5 and gains == sorted(gains, reverse=True)
 
 
-def test_upload_ingests_and_invalidates(client, headers, api_env, app):
+@pytest.fixture
+def own_env(api_env, tmp_path):
+    """A copy of the session store (SQLite backup, keys included) with its own app and client, for a
+    test that writes incidents: the session-wide store the other tests read stays as it was."""
+    import dataclasses
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.store import Store
+
+    src = api_env["settings"].database_url.removeprefix("sqlite:///")
+    dst = tmp_path / "store.db"
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    url = f"sqlite:///{dst}"
+    store = Store(url)
+    settings = dataclasses.replace(api_env["settings"], data_dir=tmp_path, database_url=url)
+    app = create_app(settings, store=store)
+    shared = api_env["store"].count_incidents("astana")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield {"store": store, "app": app, "client": c}
+    store.close()
+    assert api_env["store"].count_incidents("astana") == shared  # the session store was not written
+
+
+def test_upload_ingests_and_invalidates(own_env, headers):
+    client, app, api_env = own_env["client"], own_env["app"], own_env
     svc = app.state.services
     v0 = svc.version("astana")
     n0 = api_env["store"].count_incidents("astana")
