@@ -209,12 +209,14 @@ def test_public_indicators_suppress_small_counts(client, api_env):
             assert d["count"] is None and d["rate_per_1000"] is None
         else:
             assert d["count"] >= k
-        vals = list(d["by_category"].values())
-        assert all(v is None or v == 0 or v >= k for v in vals)
-        assert sum(v is None for v in vals) != 1, "a lone suppressed category is recoverable from the total"
-    # rare category: murder counts per district are small in the reduced demo city
-    rare = client.get(API + "/public/cities/astana/districts?category=murder").json()
-    assert any(d["suppressed"] for d in rare["districts"])
+        vals = list(d["by_group"].values())
+        assert all(v is None or v >= k for v in vals)  # zero is suppressed too
+        assert d["suppressed"] or set(d["by_group"]) == {"violent", "property", "street"}
+    # a group, not arbitrary categories: the violent group per district per year is small in the reduced demo
+    years = sorted({int(y) for y in api_env["store"].query_incidents("astana")["occurred_at"].dt.year})
+    rare = [client.get(API + f"/public/cities/astana/districts?group=violent&year={y}").json() for y in years]
+    assert all(r["group"] == "violent" for r in rare)
+    assert client.get(API + "/public/cities/astana/districts?group=murder").status_code == 422
     # district totals agree with the store, rounded to the nearest 5; rates come from the rounded counts
     assert body["rounded_to"] == 5 and "rounded to the nearest 5" in body["notice"]
     inc = api_env["store"].query_incidents("astana", located_only=True)
@@ -226,11 +228,10 @@ def test_public_indicators_suppress_small_counts(client, api_env):
         if d["population"]:
             assert d["rate_per_1000"] == round(1000 * d["count"] / d["population"], 2)
     cells = client.get(API + "/public/cities/astana/cells.geojson?res=7").json()
-    assert any(f["properties"]["count"] is not None for f in cells["features"])  # not all suppressed
-    for f in cells["features"]:
+    assert cells["features"] and cells["min_count"] == k
+    for f in cells["features"]:  # cells below k are not published at all
         p = f["properties"]
-        assert (p["count"] is None) == p["suppressed"]
-        assert p["count"] is None or (p["count"] >= k and p["count"] % 5 == 0)
+        assert p["count"] >= k and p["count"] % 5 == 0
         assert h3.get_resolution(p["h3"]) == 7
     assert client.get(API + "/public/cities/astana/cells.geojson?res=9").status_code == 422
 

@@ -33,7 +33,7 @@ def _counts(obj):
         for k, v in obj.items():
             if k in ("count",) and isinstance(v, int | float):
                 yield v
-            elif k == "by_category" and isinstance(v, dict):
+            elif k == "by_group" and isinstance(v, dict):
                 yield from (x for x in v.values() if isinstance(x, int | float))
             else:
                 yield from _counts(v)

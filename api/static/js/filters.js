@@ -5,9 +5,10 @@ import { $, t } from "./util.js";
 
 export function filterQuery(forPublic) {
   const q = new URLSearchParams();
+  // the public layers are a fixed published table (group "all" here): no arbitrary category sets
+  if (forPublic) return q;
   const cats = Array.from($("f-category").selectedOptions).map((o) => o.value);
   cats.forEach((c) => q.append("category", c));
-  if (forPublic) return q;
   if ($("f-start").value) q.set("start", $("f-start").value);
   if ($("f-end").value) q.set("end", $("f-end").value);
   const hf = $("f-hour-from").value, ht = $("f-hour-to").value;
