@@ -60,10 +60,13 @@ def safe_file_name(name: str) -> str:
 @contextmanager
 def reader_errors(path: str | Path, fmt: str):
     """Turn any reader failure into a ``ValueError`` naming the file, the format and the reason."""
+    name = Path(path).name
     try:
         yield
-    except ValueError:
-        raise
+    except ValueError as e:
+        if name in str(e):
+            raise
+        raise ValueError(f"{name}: {e}") from e
     except MemoryError as e:
         raise ValueError(f"{Path(path).name}: too large to read as {fmt}") from e
     except RecursionError as e:
