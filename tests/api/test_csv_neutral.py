@@ -48,5 +48,5 @@ def test_api_incident_csv_is_neutralised(tmp_path, api_env):
     assert len(rows) == len(EVIL)
     for row in rows:
         for v in row.values():
-            assert not v or v[0] not in FORMULA_TRIGGERS or v[0] == "-" and v[1:].replace(".", "").isdigit(), v
+            assert not v or v[0] not in FORMULA_TRIGGERS or (v[0] == "-" and v[1:].replace(".", "").isdigit()), v
     assert {row["address_raw"] for row in rows} >= {"'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1)", "'=already quoted"}

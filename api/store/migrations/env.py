@@ -5,7 +5,6 @@ Run through :meth:`api.store.Store.migrate` (which passes an open connection), o
 """
 from __future__ import annotations
 
-
 from alembic import context
 from sqlalchemy import create_engine
 
