@@ -115,6 +115,10 @@ def test_dashboard_layers_filters_language(server, tmp_path_factory):
             page.check("#layer-hexagons")
         page.wait_for_selector("#legend [data-layer='hexagons'] .li", timeout=60_000)
         assert page.locator("#legend [data-layer='hexagons'] .li").count() == 7
+        assert "Gi*" in page.inner_text("#lg-inference")  # which inference ran is in the legend
+        # the heat map's radius: the city default, shown in the legend
+        bw_default = page.inner_text("#lg-bandwidth")
+        assert bw_default.startswith("Радиус KDE, м: ") and "по умолчанию для города" in bw_default
         page.wait_for_timeout(500)
         after_map = page.locator("#map").screenshot()
         assert after_map != before_map
@@ -129,11 +133,24 @@ def test_dashboard_layers_filters_language(server, tmp_path_factory):
             page.click("#apply")
         q = parse_qs(urlparse(resp.value.url).query)
         assert q["category"] == ["theft"] and q["light"] == ["dark"] and q["hours"] == ["18-2"]
+        assert "bandwidth_m" not in q
+        page.wait_for_timeout(300)
+        assert page.inner_text("#lg-bandwidth") == bw_default  # the same radius whatever the filter
         page.wait_for_function(f"(() => {{ const e = document.querySelector(\"#legend [data-layer='heat'] .scale\");"
                                f" return e && e.innerText !== {heat_vmax!r}; }})()", timeout=60_000)
         page.wait_for_timeout(800)
         filtered_map = page.locator("#map").screenshot()
         assert filtered_map != after_map
+
+        # the user sets the radius: the request carries it and the legend says so
+        page.fill("#f-bandwidth", "250")
+        with page.expect_response(lambda r: "/heat/legend" in r.url and r.status == 200, timeout=120_000) as resp:
+            page.click("#apply")
+        assert parse_qs(urlparse(resp.value.url).query)["bandwidth_m"] == ["250"]
+        page.wait_for_function("(() => { const e = document.querySelector('#lg-bandwidth');"
+                               " return e && e.innerText.includes('250'); })()", timeout=60_000)
+        assert "задан пользователем" in page.inner_text("#lg-bandwidth")
+        page.fill("#f-bandwidth", "")
 
         # CPTED block scores: another layer with its own legend and popups
         with page.expect_response(lambda r: "/cpted/blocks.geojson" in r.url and r.status == 200, timeout=180_000):

@@ -18,6 +18,8 @@ export function filterQuery(forPublic) {
   const light = document.querySelector("#f-light input:checked").value;
   if (light !== "any") q.set("light", light);
   if ($("f-district").value) q.set("district", $("f-district").value);
+  // empty: the city default radius, the same for every filter and view
+  if ($("f-bandwidth").value) q.set("bandwidth_m", $("f-bandwidth").value);
   return q;
 }
 

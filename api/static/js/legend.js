@@ -24,8 +24,13 @@ export function renderLegend() {
       const grad = stops.map(([, c]) => `rgba(${c[0]},${c[1]},${c[2]},${(c[3] / 255).toFixed(2)})`).join(",");
       html += `<div class="bar" style="background:linear-gradient(to right,${grad})"></div>`
         + `<div class="scale"><span>0</span><span>${esc(t("density"))}</span><span>${fmt(m.vmax, 1)}</span></div>`;
+      if (m.bandwidth_m) html += `<div class="sub" id="lg-bandwidth">${esc(t("bandwidth"))}: ${fmt(m.bandwidth_m, 0)} `
+        + `(${esc(t(m.bandwidth_source === "user" ? "bwUser" : "bwDefault"))})</div>`;
     } else if (id === "hexagons") {
       html += GI.map(([, c, k]) => swatch(c, t(k))).join("");
+      if (m.inference) html += `<div class="sub" id="lg-inference">${esc(t("inference"))}: ${esc(m.inference)}`
+        + (m.permutations ? `, ${fmt(m.permutations, 0)} ${esc(t("permutations"))}` : "")
+        + (m.min_count ? `, ${esc(t("minCount"))} ${fmt(m.min_count, 0)}` : "") + "</div>";
     } else if (id === "public" || id === "publicCells") {
       const vmax = m.vmax || 0;
       html += `<div class="sub">${esc(id === "public" ? t("ratePer1000") : t("count"))}</div>`;

@@ -67,6 +67,7 @@ export function renderExports() {
 export function applyLanguage() {
   document.documentElement.lang = state.lang;
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.querySelectorAll(".lang-btn").forEach((b) => b.classList.toggle("on", b.dataset.lang === state.lang));
   document.querySelectorAll("#f-weekdays label span").forEach((s) => { s.textContent = t(s.dataset.day); });
   const cat = $("f-category");
