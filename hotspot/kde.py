@@ -24,7 +24,7 @@ def _norm(kernel: str, h: float) -> float:
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cutoff2, kcode):
+def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cutoff2, kcode):  # noqa: PLR0913 -- numba kernel: nopython mode takes arrays and scalars, not a dataclass
     """Sum kernels over points bucketed row-major on a grid of cell ``cs``.
 
     For each evaluation point and each bucket row within reach, only the run of buckets that
@@ -38,7 +38,7 @@ def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cuto
     for e in numba.prange(m):
         x = ex[e]
         y = ey[e]
-        by = int(math.floor((y - y0) / cs))
+        by = math.floor((y - y0) / cs)
         acc = 0.0
         for gy in range(max(by - reach, 0), min(by + reach, nby - 1) + 1):
             ylo = y0 + gy * cs
@@ -51,8 +51,8 @@ def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cuto
             if dy >= R:
                 continue
             hw = math.sqrt(R * R - dy * dy)
-            ga = int(math.floor((x - hw - x0) / cs))
-            gb = int(math.floor((x + hw - x0) / cs))
+            ga = math.floor((x - hw - x0) / cs)
+            gb = math.floor((x + hw - x0) / cs)
             if ga < 0:
                 ga = 0
             if gb > nbx - 1:
@@ -77,7 +77,7 @@ def _kde_buckets(px, py, pw, start, nbx, nby, x0, y0, cs, reach, ex, ey, h, cuto
 
 
 @numba.njit(cache=True)
-def _bucket_points(P, w, x0, y0, x1, y1, cs, nbx, nby):
+def _bucket_points(P, w, x0, y0, x1, y1, cs, nbx, nby):  # noqa: PLR0913 -- numba kernel: arrays and scalars only
     """Counting sort of finite points inside [x0, x1] × [y0, y1] into row-major buckets."""
     n = P.shape[0]
     nb = nbx * nby
@@ -159,7 +159,7 @@ def kde(points_xy, eval_xy, bandwidth_m: float, kernel: str = "quartic", weights
     ext = hi - lo
     # bucket size: a quarter of the support radius, coarsened if that would give > ~4M buckets
     cs = max(R / 4.0, math.sqrt(ext[0] * ext[1] / 4e6), 1e-9)
-    reach = int(math.ceil(R / cs))
+    reach = math.ceil(R / cs)
     nbx = int(ext[0] // cs) + 1
     nby = int(ext[1] // cs) + 1
     start, px, py, pw = _bucket_points(np.ascontiguousarray(P), np.ascontiguousarray(w), float(lo[0]),
@@ -230,10 +230,7 @@ def esri_bandwidth(xy, weights=None) -> float:
     sd = math.sqrt(float((w * d**2).sum() / W))
     order = np.argsort(d, kind="stable")
     cw = np.cumsum(w[order])
-    if weights is None:
-        dm = float(np.median(d))
-    else:
-        dm = float(d[order][np.searchsorted(cw, 0.5 * W)])
+    dm = float(np.median(d)) if weights is None else float(d[order][np.searchsorted(cw, 0.5 * W)])
     return 0.9 * min(sd, math.sqrt(1.0 / math.log(2.0)) * dm) * W ** (-0.2)
 
 
@@ -258,8 +255,8 @@ def kde_grid(points_xy, bounds, cell_m: float, bandwidth_m: float, kernel: str =
     xmin, ymin, xmax, ymax = (float(v) for v in bounds)
     if not cell_m > 0:
         raise ValueError(f"cell_m={cell_m}: must be > 0 metres")
-    cols = max(1, int(math.ceil((xmax - xmin) / cell_m)))
-    rows = max(1, int(math.ceil((ymax - ymin) / cell_m)))
+    cols = max(1, math.ceil((xmax - xmin) / cell_m))
+    rows = max(1, math.ceil((ymax - ymin) / cell_m))
     xs = xmin + (np.arange(cols) + 0.5) * cell_m
     ys = ymin + rows * cell_m - (np.arange(rows) + 0.5) * cell_m
     gx, gy = np.meshgrid(xs, ys)
