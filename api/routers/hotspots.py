@@ -48,7 +48,10 @@ async def hotspots_geojson(
     city_obj(city)
     params = {"bandwidth_m": bandwidth_m, "weighted": weighted, "k": k}
     ver = svc.version(city)
-    key = ("hotspots-geojson", city, res, only_nonzero, repr(sorted(f.as_params().items())), repr(params), ver)
+    # roles that may not see single incidents (planner) get counts below k hidden (k-anonymity)
+    k_min = 0 if p.can("incidents:read") else svc.settings.min_public_count
+    key = ("hotspots-geojson", city, res, only_nonzero, repr(sorted(f.as_params().items())), repr(params), ver,
+           k_min)
 
     def build():
         from qauipsiz.hotspot.h3grid import cells_to_boundaries
@@ -71,7 +74,12 @@ async def hotspots_geojson(
             props["gi_class"] = [GI_BINS.get(int(b), "not_significant") for b in props["gi_bin"]]
         meta = {kk: v for kk, v in cells.attrs.get("params", {}).items()
                 if isinstance(v, int | float | str | bool) and kk != "created_utc"}
-        return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props.astype(object),
+        props = props.astype(object)
+        if k_min:
+            low = t["count"].to_numpy() < k_min
+            props.loc[low, [c for c in ("count", "weighted", "density") if c in props]] = None
+            meta["counts_hidden_below"] = k_min
+        return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props,
                                   precision=1e-5, extra={"meta": {"city": city, "res": res, **meta}})
 
     body = svc.cache.get(key)  # fast path on the event loop; computing goes to a worker thread
