@@ -41,7 +41,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 from _timing import add_args, compare, header  # noqa: E402
 
 from qauipsiz.cpted.cameras import coverage_matrix  # noqa: E402
-from qauipsiz.cpted.siting import greedy_max_cover, mclp_exact  # noqa: E402
+from qauipsiz.cpted.siting import HighsOptions, greedy_max_cover, mclp_exact  # noqa: E402
 from qauipsiz.hotspot.cities import get_city  # noqa: E402
 
 CITY = get_city("astana")
@@ -75,7 +75,7 @@ NO_LIMIT = 1e7  # seconds: both solvers run to proven optimality
 
 
 def ours_exact(A, w, p):
-    return mclp_exact(A, w, p, time_limit=NO_LIMIT, mip_rel_gap=0.0)
+    return mclp_exact(A, w, p, time_limit=NO_LIMIT, highs=HighsOptions(mip_rel_gap=0.0))
 
 
 def spopt_mclp(A, w, p):

@@ -35,6 +35,7 @@ from qauipsiz.cpted.siting.recommend import (
 from qauipsiz.cpted.siting.sites import SITE_COLUMNS
 from qauipsiz.cpted.siting.solvers import (
     CoverResult,
+    HighsOptions,
     PMedianResult,
     greedy_max_cover,
     greedy_set_cover,
@@ -52,6 +53,7 @@ __all__ = [
     "SITE_COLUMNS",
     "CameraOptions",
     "CoverResult",
+    "HighsOptions",
     "PMedianResult",
     "PostOptions",
     "SolveOptions",

@@ -1,8 +1,26 @@
 """HiGHS plumbing for the exact siting models: a quiet solver object and a sparse MILP handed over row-wise."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class HighsOptions:
+    """HiGHS settings of the exact models (:func:`mclp_exact`, :func:`lscp_exact`, :func:`p_median`).
+
+    Parameters
+    ----------
+    mip_rel_gap : float
+        Relative MIP gap at which HiGHS stops (0 = prove optimality).
+    threads : int, optional
+        Threads HiGHS may use (default: HiGHS's own choice).
+    """
+
+    mip_rel_gap: float = 0.0
+    threads: int | None = None
 
 
 def _quiet_highs():
@@ -28,13 +46,15 @@ def _quiet_highs():
         os.close(saved)
 
 
-def _highs(time_limit: float, mip_rel_gap: float, threads: int | None = None):
+def _highs(time_limit: float, options: HighsOptions | None = None):
+    """A quiet HiGHS with a time limit in seconds and ``options`` (default :class:`HighsOptions`)."""
+    o = options or HighsOptions()
     h = _quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    if threads:
-        h.setOptionValue("threads", int(threads))
+    h.setOptionValue("mip_rel_gap", float(o.mip_rel_gap))
+    if o.threads:
+        h.setOptionValue("threads", int(o.threads))
     return h
 
 

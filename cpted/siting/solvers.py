@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from qauipsiz.cpted.siting._highs import _highs, _pass_milp
+from qauipsiz.cpted.siting._highs import HighsOptions, _highs, _pass_milp
 
 
 @dataclass
@@ -167,8 +167,8 @@ def _aggregate_demand(A, w, pre):
     return Ac[:, first], wg
 
 
-def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 60.0,
-               mip_rel_gap: float = 0.0, warm_start=None, threads: int | None = None) -> CoverResult:
+def mclp_exact(A, w, p: int, precovered=None, groups=None, *, time_limit: float = 60.0,
+               warm_start=None, highs: HighsOptions | None = None) -> CoverResult:
     """Exact maximal covering location problem (MCLP, Church & ReVelle 1974) solved by HiGHS.
 
     Maximise ``Σ w_i y_i`` s.t. ``y_i ≤ Σ_{j covers i} x_j``, ``Σ x_j = p`` (or all candidates
@@ -181,10 +181,10 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
         As in :func:`greedy_max_cover`.
     time_limit : float
         Seconds for HiGHS; on timeout the best solution and its bound are returned.
-    mip_rel_gap : float
-        Relative MIP gap at which HiGHS stops (0 = prove optimality).
     warm_start : array-like of int, optional
         Candidate rows of a feasible solution (e.g. the greedy picks) given to HiGHS.
+    highs : HighsOptions, optional
+        MIP gap (default 0 = prove optimality) and threads.
 
     Returns
     -------
@@ -225,7 +225,7 @@ def mclp_exact(A, w, p: int, precovered=None, groups=None, time_limit: float = 6
         rlo.append(np.full(n_groups, -np.inf))
         rhi.append(np.ones(n_groups))
     M = sp.vstack(rows, format="csr")
-    h = _highs(time_limit, mip_rel_gap, threads)
+    h = _highs(time_limit, highs)
     _pass_milp(h, (c, lo, hi, integ), (M, np.concatenate(rlo), np.concatenate(rhi)), sense_max=True)
     info = {"n_candidates": m, "n_demand": A.shape[1], "n_demand_merged": k}
     if warm_start is not None:
@@ -310,7 +310,7 @@ def solve_cover(A, w, budget, precovered, groups, method, exact, time_limit):
 
 
 def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float = 60.0,
-               threads: int | None = None) -> CoverResult:
+               highs: HighsOptions | None = None) -> CoverResult:
     """Exact location set covering (LSCP, Toregas et al. 1971): fewest sites covering all demand.
 
     Parameters
@@ -324,6 +324,10 @@ def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float
     required : array-like of bool, optional
         Demand that must be covered (default: all demand that any candidate can cover).
         Demand no candidate covers is reported in ``info["uncoverable"]``, never silently dropped.
+    time_limit : float
+        Seconds for HiGHS.
+    highs : HighsOptions, optional
+        MIP gap (default 0) and threads.
 
     Returns
     -------
@@ -351,7 +355,7 @@ def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float
         rows.append(sp.csr_matrix((np.ones(m), (gid, np.arange(m))), shape=(ng, m)))
         rlo.append(np.full(ng, -np.inf))
         rhi.append(np.ones(ng))
-    h = _highs(time_limit, 0.0, threads)
+    h = _highs(time_limit, highs)
     _pass_milp(h, (np.ones(m), np.zeros(m), np.ones(m), np.ones(m, bool)),
                (sp.vstack(rows, format="csr"), np.concatenate(rlo), np.concatenate(rhi)), sense_max=False)
     t1 = time.perf_counter()
@@ -405,7 +409,7 @@ class PMedianResult:
 
 
 def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None = None,
-             time_limit: float = 60.0, threads: int | None = None) -> PMedianResult:
+             time_limit: float = 60.0, highs: HighsOptions | None = None) -> PMedianResult:
     """Exact p-median (Hakimi 1964; ReVelle & Swain 1970) by HiGHS.
 
     Minimise ``Σ_i Σ_j w_i d_ij z_ij`` s.t. ``Σ_j z_ij = 1``, ``z_ij ≤ x_j``, ``Σ x_j = p``.
@@ -422,6 +426,10 @@ def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None 
         Assignments longer than this (metres) are not allowed (shrinks the model).
     k_nearest : int, optional
         Keep only each demand's ``k`` nearest candidates (a heuristic reduction; ``None`` keeps all).
+    time_limit : float
+        Seconds for HiGHS.
+    highs : HighsOptions, optional
+        MIP gap (default 0) and threads.
 
     Returns
     -------
@@ -456,7 +464,7 @@ def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None 
                        shape=(nz, m + nz))
     R3 = sp.csr_matrix(np.r_[np.ones(m), np.zeros(nz)][None, :])
     M = sp.vstack([R1, R2, R3], format="csr")
-    h = _highs(time_limit, 0.0, threads)
+    h = _highs(time_limit, highs)
     _pass_milp(h, (cost, np.zeros(m + nz), np.ones(m + nz), np.r_[np.ones(m, bool), np.zeros(nz, bool)]),
                (M, np.r_[np.ones(n), np.full(nz, -np.inf), [p]], np.r_[np.ones(n), np.zeros(nz), [p]]), sense_max=False)
     t1 = time.perf_counter()
