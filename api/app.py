@@ -59,19 +59,27 @@ class BodyLimitMiddleware:
                 if n > self.max_bytes:
                     return await self._reject(scope, send)
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge()
             return msg
 
         async def tracking_send(msg):
             nonlocal started
+            if exceeded:
+                # a chunked body went over the limit inside the app's body parsing, which answers
+                # with its own 400: the caller gets the 413 instead
+                if msg["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._reject(scope, send)
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)

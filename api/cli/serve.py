@@ -47,9 +47,13 @@ def serve_cmd(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"qauipsiz: serving {s.city} at http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/v1/docs)")
     sys.stdout.flush()
+    # idle keep-alive connections close after 5 s, one header block may not exceed 64 KiB, and past
+    # 256 open connections new ones get 503 (uvicorn has no header-read timeout: behind a public
+    # network run it behind a proxy that has one, e.g. nginx client_header_timeout)
+    limits = {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 64 * 1024, "limit_concurrency": 256,
+              "log_level": log_level, "access_log": False}
     if workers > 1:
         publish(s)  # the workers rebuild these settings from the environment they inherit
-        uvicorn.run("qauipsiz.api.app:create_app", factory=True, host=host, port=port, log_level=log_level,
-                    access_log=False, workers=workers)
+        uvicorn.run("qauipsiz.api.app:create_app", factory=True, host=host, port=port, workers=workers, **limits)
     else:
-        uvicorn.run(create_app(s), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(create_app(s), host=host, port=port, **limits)

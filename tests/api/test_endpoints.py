@@ -307,6 +307,17 @@ def test_body_limit_413(client, headers):
                     headers=headers["admin"])
     assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
 
+    def chunks():  # no Content-Length: the limit is found while the body streams
+        yield b'--xx\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+        for _ in range(100):
+            yield b"x" * 65536
+        yield b"\r\n--xx--\r\n"
+
+    r = client.post(API + "/cities/astana/incidents", content=chunks(),
+                    headers={**headers["admin"], "content-type": "multipart/form-data; boundary=xx"})
+    assert r.request.headers.get("transfer-encoding") == "chunked"
+    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM, r.text[:200]
+
 
 def test_design_review(client, headers):
     from pathlib import Path
