@@ -481,7 +481,7 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
                  geocoder: Geocoder | None = None, who: str | None = None, progress: bool = False,
                  file_name: str | None = None) -> IngestReport:
     """Validate a :class:`RawTable` and write it to ``store`` as one atomic batch."""
-    from qauipsiz.api.store import Store
+    from qauipsiz.api.store import IngestBatch, Store
 
     store = store or Store.from_settings()
     c = get_city(city)
@@ -497,12 +497,13 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
     if bar is not None:
         bar.update(len(table.df) - len(p.accepted))
         bar.set_description("write")
-    res = store.write_batch(
-        city=c.key, source=source, accepted=p.accepted, quarantined=p.quarantined, n_input=p.n_input,
+    batch = IngestBatch(
+        accepted=p.accepted, quarantined=p.quarantined, n_input=p.n_input,
         file_duplicates=p.file_duplicates, reasons=p.reasons, resolve_quarantine_ids=p.resolve_ids,
-        batch_meta={"file_name": file_name, "file_sha256": table.sha256, "format": table.format,
-                    "mapping": p.mapping.columns, "who": who or _whoami()},
-        progress=(bar.update if bar is not None else None))
+        meta={"file_name": file_name, "file_sha256": table.sha256, "format": table.format,
+              "mapping": p.mapping.columns, "who": who or _whoami()})
+    res = store.write_batch(batch, city=c.key, source=source,
+                            progress=(bar.update if bar is not None else None))
     if bar is not None:
         bar.close()
     rep = IngestReport(

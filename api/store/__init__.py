@@ -1,7 +1,7 @@
 """The store: one repository per concern (incidents, quarantine, layers, audit, keys) over embedded
 SQLite (WAL) or PostgreSQL + PostGIS, composed by :class:`Store`.
 
->>> from api.store import Store
+>>> from qauipsiz.api.store import Store
 >>> store = Store.from_settings()           # DATABASE_URL, else sqlite under QAUIPSIZ_DATA_DIR
 >>> store.query_incidents("astana")        # DataFrame in hotspot.schema.INCIDENT_COLUMNS
 
@@ -9,12 +9,12 @@ See ``docs/store.md``.
 """
 from __future__ import annotations
 
-from qauipsiz.api.store.incidents import INCIDENT_STORE_COLUMNS, BatchResult
+from qauipsiz.api.store.incidents import INCIDENT_STORE_COLUMNS, BatchResult, IngestBatch
 from qauipsiz.api.store.keys import ApiKey
 from qauipsiz.api.store.models import LAYER_SCHEMAS
 from qauipsiz.api.store.store import Store
 
-__all__ = ["INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "ApiKey", "BatchResult", "Store", "open_store"]
+__all__ = ["INCIDENT_STORE_COLUMNS", "LAYER_SCHEMAS", "ApiKey", "BatchResult", "IngestBatch", "Store", "open_store"]
 
 
 def open_store(url: str | None = None) -> Store:

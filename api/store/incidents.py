@@ -24,7 +24,7 @@ INCIDENT_STORE_COLUMNS = [*INCIDENT_COLUMNS, "city", "content_hash", "batch_id",
 
 @dataclass
 class BatchResult:
-    """What :meth:`Store.write_batch` did: the batch id and the final counts."""
+    """What :meth:`IncidentRepository.write_batch` did: the batch id and the final counts."""
 
     batch_id: int
     accepted: int
@@ -32,6 +32,40 @@ class BatchResult:
     quarantined: int
     new_quarantine_rows: int
     duplicate_mask: np.ndarray
+
+
+@dataclass
+class IngestBatch:
+    """One ingest batch to write with :meth:`IncidentRepository.write_batch`.
+
+    Parameters
+    ----------
+    accepted : DataFrame
+        Rows ready for the incidents table: :data:`INCIDENT_STORE_COLUMNS` except ``batch_id``.
+        Rows whose ``incident_id`` or ``content_hash`` is already stored become duplicates.
+    quarantined : DataFrame
+        ``source, file_name, row_number, reason, field, message, raw, candidates`` per row.
+        Rows quarantined before (same city, source and raw content) are counted but not re-added.
+    meta : dict
+        ``file_name, file_sha256, format, mapping, who`` for the ``ingest_batches`` row.
+    n_input, file_duplicates, reasons
+        Accounting of the whole input: rows read, duplicates within the file, and the count of
+        each quarantine reason code.
+    resolve_quarantine_ids : dict of int to str, or iterable of int
+        Quarantine rows this batch fixes (rows of a quarantine export that now pass), each
+        with the source it came back with; an entry is marked ``resolved`` in the same
+        transaction only when it belongs to the batch's city and to that source (a bare id: any
+        source).
+    """
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    meta: dict
+    n_input: int
+    file_duplicates: int = 0
+    reasons: dict | None = None
+    resolve_quarantine_ids: dict[int, str | None] | Iterable[int] = ()
+
 
 def _point_wkb(x: np.ndarray, y: np.ndarray, srid: int | None = None, hex: bool = False) -> list:
     """Little-endian (E)WKB of points, built with NumPy (no geometry objects); ``x, y`` in degrees."""
@@ -54,16 +88,10 @@ class IncidentRepository(Repository):
 
     def write_batch(
         self,
+        batch: IngestBatch,
         *,
         city: str,
         source: str,
-        accepted: pd.DataFrame,
-        quarantined: pd.DataFrame,
-        batch_meta: dict,
-        n_input: int,
-        file_duplicates: int = 0,
-        reasons: dict | None = None,
-        resolve_quarantine_ids: dict[int, str | None] | Iterable[int] = (),
         progress: Callable[[int], None] | None = None,
         chunk_rows: int = 50_000,
     ) -> BatchResult:
@@ -71,23 +99,18 @@ class IncidentRepository(Repository):
 
         Parameters
         ----------
-        accepted : DataFrame
-            Rows ready for the incidents table: :data:`INCIDENT_STORE_COLUMNS` except ``batch_id``.
-            Rows whose ``incident_id`` or ``content_hash`` is already stored become duplicates.
-        quarantined : DataFrame
-            ``source, file_name, row_number, reason, field, message, raw, candidates`` per row.
-            Rows quarantined before (same city, source and raw content) are counted but not re-added.
-        batch_meta : dict
-            ``file_name, file_sha256, format, mapping, who`` for the ``ingest_batches`` row.
-        n_input, file_duplicates, reasons
-            Accounting of the whole input; ``reasons`` counts quarantine reason codes.
-        resolve_quarantine_ids : dict of int to str, or iterable of int
-            Quarantine rows this batch fixes (rows of a quarantine export that now pass), each
-            with the source it came back with; an entry is marked ``resolved`` in the same
-            transaction only when it belongs to ``city`` and to that source (a bare id: any source).
+        batch : IngestBatch
+            Accepted and quarantined rows, file metadata and the input's accounting.
+        city, source : str
+            City key and data source of every row.
         progress : callable, optional
             Called with the number of incident rows written after each chunk.
+        chunk_rows : int
+            Incident rows per insert.
         """
+        accepted, quarantined, batch_meta = batch.accepted, batch.quarantined, batch.meta
+        n_input, file_duplicates, reasons = batch.n_input, batch.file_duplicates, batch.reasons
+        resolve_quarantine_ids = batch.resolve_quarantine_ids
         started = _now()
         with self.db.write() as conn:
             bid = conn.execute(m.ingest_batches.insert().values(
@@ -240,7 +263,7 @@ class IncidentRepository(Repository):
             ph = ", ".join(["?"] * (len(names) + 1))
             conn.exec_driver_sql(f"INSERT INTO incidents ({', '.join([*names, 'geom'])}) VALUES ({ph})", rows)
 
-    def query_incidents(
+    def query_incidents(  # noqa: PLR0913 -- keyword-only filters, one WHERE clause each; ~40 callers name them
         self,
         city: str,
         *,

@@ -1,7 +1,7 @@
 """Atomic batches: a process killed with SIGKILL mid-batch leaves the store exactly as before; a re-run completes.
 
 The fault is injected from the test side: the ingest runs in a subprocess whose bootstrap wraps
-``Store._insert_incidents`` so that, after the first chunk of rows is written (inside the batch's
+``IncidentRepository._insert_incidents`` so that, after the first chunk of rows is written (inside the batch's
 transaction), it logs a marker and sleeps; the test kills the process at that marker.  No hook
 lives in the production write path."""
 from __future__ import annotations
@@ -58,8 +58,8 @@ _CHILD = f"""
 import sys, time
 pause = float(sys.argv.pop(1))
 if pause:
-    from qauipsiz.api.store.incidents import IncidentRepository as Store
-    orig = Store._insert_incidents
+    from qauipsiz.api.store.incidents import IncidentRepository
+    orig = IncidentRepository._insert_incidents
     state = {{"done": False}}
     def _insert(self, conn, df):
         orig(self, conn, df)
@@ -68,7 +68,7 @@ if pause:
             n = conn.exec_driver_sql("SELECT count(*) FROM incidents").scalar()
             print("{MARKER}", len(df), "rows; rows visible in the transaction:", n, file=sys.stderr, flush=True)
             time.sleep(pause)
-    Store._insert_incidents = _insert
+    IncidentRepository._insert_incidents = _insert
 from qauipsiz.api.cli import main
 main()
 """
