@@ -7,12 +7,15 @@ from __future__ import annotations
 from qauipsiz.api.cli import cities as _cities  # noqa: F401
 from qauipsiz.api.cli import cpted as _cpted  # noqa: F401
 from qauipsiz.api.cli import demo as _demo  # noqa: F401
+from qauipsiz.api.cli import emerging as _emerging  # noqa: F401
 from qauipsiz.api.cli import export as _export  # noqa: F401
+from qauipsiz.api.cli import forecast as _forecast  # noqa: F401
 from qauipsiz.api.cli import geocode as _geocode  # noqa: F401
 from qauipsiz.api.cli import hotspots as _hotspots  # noqa: F401
 from qauipsiz.api.cli import ingest as _ingest  # noqa: F401
 from qauipsiz.api.cli import keys as _keys  # noqa: F401
 from qauipsiz.api.cli import map as _map  # noqa: F401
+from qauipsiz.api.cli import nearrepeat as _nearrepeat  # noqa: F401
 from qauipsiz.api.cli import osm as _osm  # noqa: F401
 from qauipsiz.api.cli import patrol as _patrol  # noqa: F401
 from qauipsiz.api.cli import pipeline as _pipeline  # noqa: F401
