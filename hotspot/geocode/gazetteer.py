@@ -354,9 +354,135 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
     seg = streets_from_json(sp, c.epsg, max_gap_m)
     # streets whose every vertex is a jump have no segment left: one-way entries become lines,
     # the rest vertex sets
+    seg = _add_lone_streets(seg, sp)
+    seg_m = seg.to_crs(c.epsg)
+
+    # --- names -> canonical key + kind -> street entities -----------------------------------
+    names = pd.unique(seg["name"])
+    keyinfo = {n: name_key_tokens(n, lex) for n in names}
+    ent_rows, ent_of_name = _street_entities(names, keyinfo)
+    sid_of_seg = seg["name"].map(ent_of_name).to_numpy()
+    ok = ~pd.isna(sid_of_seg)
+    seg_geom = seg_m.geometry.values[ok]
+    seg_sid = sid_of_seg[ok].astype(int)
+    order = np.argsort(seg_sid, kind="stable")
+    bounds = np.searchsorted(seg_sid[order], np.arange(len(ent_rows) + 1))
+    geom_list = []
+    for i in range(len(ent_rows)):
+        parts = seg_geom[order[bounds[i]:bounds[i + 1]]]
+        if not len(parts):
+            geom_list.append(shapely.from_wkt("MULTILINESTRING EMPTY"))
+        elif all(shapely.get_type_id(parts) == 1):
+            geom_list.append(shapely.multilinestrings(list(parts)))
+        else:
+            geom_list.append(shapely.union_all(parts))
+    geoms = np.array(geom_list, dtype=object)
+    rep = [_rep_point(g) for g in geoms]
+    rx, ry, rr = (np.array(v, float) for v in zip(*rep, strict=True))
+    lon, lat = c.to_wgs84(rx, ry)
+    streets_df = pd.DataFrame({
+        "sid": np.arange(len(ent_rows)),
+        "name": [e["name"] for e in ent_rows],
+        "names": ["|".join(e["names"]) for e in ent_rows],
+        "key": [e["key"] for e in ent_rows],
+        "tokens": [e["tokens"] for e in ent_rows],
+        "kind": pd.array([e["kind"] for e in ent_rows], dtype="string"),
+        "lat": np.asarray(lat, float), "lon": np.asarray(lon, float),
+        "uncertainty_m": rr,
+        "length_m": shapely.length(geoms).astype(float),
+        "wkb": shapely.to_wkb(geoms),
+    })
+
+    # --- streets clipped to districts -------------------------------------------------------
+    dist = c.districts.to_crs(c.epsg)
+    sd_rows = []
+    for dkey, dgeom in zip(dist["district"], dist.geometry.values, strict=True):
+        clipped = shapely.intersection(geoms, dgeom)
+        L = shapely.length(clipped)
+        for j in np.flatnonzero(~shapely.is_empty(clipped)):
+            px, py, r = _rep_point(clipped[j])
+            lo, la = c.to_wgs84(px, py)
+            sd_rows.append((int(j), dkey, float(la), float(lo), float(r), float(L[j])))
+    street_districts = pd.DataFrame(sd_rows, columns=["sid", "district", "lat", "lon", "uncertainty_m", "length_m"])
+
+    # --- aliases ----------------------------------------------------------------------------
+    key_kind_to_sid = {(e["key"], e["kind"]): i for i, e in enumerate(ent_rows)}
+    key_to_sids: dict[str, list[int]] = {}
+    for i, e in enumerate(ent_rows):
+        key_to_sids.setdefault(e["key"], []).append(i)
+    al_rows = []
+    for old, new in _read_aliases(ap, c.key):
+        nt, nk = name_key_tokens(new, lex)
+        nkey = " ".join(sorted(nt))
+        sid = key_kind_to_sid.get((nkey, nk))
+        if sid is None:
+            cands = key_to_sids.get(nkey, [])
+            sid = cands[0] if len(cands) == 1 else None
+        if sid is None:
+            continue
+        ot, ok_ = name_key_tokens(old, lex)
+        al_rows.append((" ".join(sorted(ot)), ok_, sid, old))
+    aliases_df = pd.DataFrame(al_rows, columns=["key", "kind", "sid", "alias"])
+    aliases_df["kind"] = aliases_df["kind"].astype("string")
+
+    # --- intersections ----------------------------------------------------------------------
+    crossings = _crossings_table(ip, c, ent_of_name)
+
+    # --- optional address points ------------------------------------------------------------
+    adr = _read_points_table(addresses, "addresses", ("street", "house", "lat", "lon"))
+    if len(adr):
+        sids = []
+        houses = []
+        for st, h in zip(adr["street"].astype(str), adr["house"].astype(str), strict=True):
+            t, k = name_key_tokens(st, lex)
+            key = " ".join(sorted(t))
+            sid = key_kind_to_sid.get((key, k))
+            if sid is None:
+                cands = key_to_sids.get(key, [])
+                sid = cands[0] if len(cands) == 1 else -1
+            sids.append(sid)
+            houses.append(_house_norm(fold_text(h).replace(" ", "")) or fold_text(h).strip())
+        adr = pd.DataFrame({"sid": np.asarray(sids, int), "house": houses,
+                            "lat": adr["lat"].to_numpy(float), "lon": adr["lon"].to_numpy(float)})
+        adr = adr[adr["sid"] >= 0].drop_duplicates(["sid", "house"]).reset_index(drop=True)
+    else:
+        adr = pd.DataFrame({"sid": pd.Series(dtype=int), "house": pd.Series(dtype=str),
+                            "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float)})
+
+    # --- optional POIs ----------------------------------------------------------------------
+    poi = _poi_table(pois, lex)
+
+    # --- city-level fallback point ----------------------------------------------------------
+    bm = c.boundary_metric
+    cp = bm.representative_point()
+    clo, cla = c.to_wgs84(cp.x, cp.y)
+    crad = float(shapely.hausdorff_distance(shapely.points(cp.x, cp.y), bm.boundary))
+    sources = {"streets": str(sp), "intersections": str(ip) if ip.exists() else None, "aliases": str(ap)}
+    meta: dict = {
+        "city": c.key, "version": BUILD_VERSION, "epsg": c.epsg,
+        "sources": {k: (_rel(v), sha256_file(v)) for k, v in sources.items() if v and Path(v).exists()},
+        "lexicon_sha256": sha256_file(data_dir() / "gazetteer" / "type_words.csv"),
+        "center": [float(cla), float(clo)], "radius_m": crad,
+        "extras": {"addresses": len(adr), "pois": len(poi)},
+        "counts": {"segments": len(seg), "names": len(names), "streets": len(streets_df),
+                   "street_districts": len(street_districts), "aliases": len(aliases_df),
+                   "crossings": len(crossings), "addresses": len(adr), "pois": len(poi)},
+        "attribution": "© OpenStreetMap contributors (ODbL 1.0)",
+    }
+    pieces, piece_districts = street_pieces(c.key, streets_df)
+    meta["counts"]["pieces"] = len(pieces)
+    meta["piece_gap_m"] = PIECE_GAP_M
+    return Gazetteer(city=c.key, streets=streets_df, street_districts=street_districts, aliases=aliases_df,
+                     crossings=crossings, addresses=adr, pois=poi, districts=_district_table(c), meta=meta,
+                     pieces=pieces, piece_districts=piece_districts)
+
+
+def _add_lone_streets(seg: pd.DataFrame, sp: Path) -> pd.DataFrame:
+    """``seg`` plus the streets of ``sp`` whose every vertex is a jump (no segment left): one-way
+    entries become lines, the rest vertex sets."""
     raw_streets = json.loads(sp.read_text(encoding="utf-8"))["streets"]
     have = set(seg["name"])
-    lone = {}
+    lone: dict[str, list] = {}
     for s_ in raw_streets:
         nm = s_.get("name")
         pts = s_.get("points") or []
@@ -381,14 +507,13 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
         extra["length_m"] = 0.0
         extra.insert(0, "street_id", np.arange(len(seg), len(seg) + len(extra)))
         seg = pd.concat([seg, extra], ignore_index=True)
-        import geopandas as gpd
-
         seg = gpd.GeoDataFrame(seg, geometry="geometry", crs=4326)
-    seg_m = seg.to_crs(c.epsg)
+    return seg
 
-    # --- names -> canonical key + kind -> street entities -----------------------------------
-    names = pd.unique(seg["name"])
-    keyinfo = {n: name_key_tokens(n, lex) for n in names}
+
+def _street_entities(names, keyinfo: dict) -> tuple[list[dict], dict[str, int]]:
+    """Street entities (one per canonical key and kind) and the entity of each name; an untyped
+    name joins the one typed kind its key has ("Промзона" is "улица Промзона")."""
     ent_of_name: dict[str, int] = {}
     ent_rows: list[dict] = []
     ent_index: dict[tuple, int] = {}
@@ -410,167 +535,64 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
         else:
             ent_rows[ent_index[ek]]["names"].append(n)
         ent_of_name[n] = ent_index[ek]
-    sid_of_seg = seg["name"].map(ent_of_name).to_numpy()
-    ok = ~pd.isna(sid_of_seg)
-    seg_geom = seg_m.geometry.values[ok]
-    seg_sid = sid_of_seg[ok].astype(int)
-    order = np.argsort(seg_sid, kind="stable")
-    bounds = np.searchsorted(seg_sid[order], np.arange(len(ent_rows) + 1))
-    geoms = []
-    for i in range(len(ent_rows)):
-        parts = seg_geom[order[bounds[i]:bounds[i + 1]]]
-        if not len(parts):
-            geoms.append(shapely.from_wkt("MULTILINESTRING EMPTY"))
-        elif all(shapely.get_type_id(parts) == 1):
-            geoms.append(shapely.multilinestrings(list(parts)))
-        else:
-            geoms.append(shapely.union_all(parts))
-    geoms = np.array(geoms, dtype=object)
-    rep = [_rep_point(g) for g in geoms]
-    rx, ry, rr = (np.array(v, float) for v in zip(*rep, strict=True))
-    lon, lat = c.to_wgs84(rx, ry)
-    streets_df = pd.DataFrame({
-        "sid": np.arange(len(ent_rows)),
-        "name": [e["name"] for e in ent_rows],
-        "names": ["|".join(e["names"]) for e in ent_rows],
-        "key": [e["key"] for e in ent_rows],
-        "tokens": [e["tokens"] for e in ent_rows],
-        "kind": pd.array([e["kind"] for e in ent_rows], dtype="string"),
-        "lat": np.asarray(lat, float), "lon": np.asarray(lon, float),
-        "uncertainty_m": rr,
-        "length_m": shapely.length(geoms).astype(float),
-        "wkb": shapely.to_wkb(geoms),
-    })
+    return ent_rows, ent_of_name
 
-    # --- streets clipped to districts -------------------------------------------------------
-    dist = c.districts.to_crs(c.epsg)
-    sd_rows = []
-    for dkey, dgeom in zip(dist["district"], dist.geometry.values, strict=True):
-        clipped = shapely.intersection(geoms, dgeom)
-        L = shapely.length(clipped)
-        for i in np.flatnonzero(~shapely.is_empty(clipped)):
-            g = clipped[i]
-            px, py, r = _rep_point(g)
-            lo, la = c.to_wgs84(px, py)
-            sd_rows.append((int(i), dkey, float(la), float(lo), float(r), float(L[i])))
-    street_districts = pd.DataFrame(sd_rows, columns=["sid", "district", "lat", "lon", "uncertainty_m", "length_m"])
 
-    # --- aliases ----------------------------------------------------------------------------
-    key_kind_to_sid = {(e["key"], e["kind"]): i for i, e in enumerate(ent_rows)}
-    key_to_sids: dict[str, list[int]] = {}
-    for i, e in enumerate(ent_rows):
-        key_to_sids.setdefault(e["key"], []).append(i)
-    al_rows = []
-    for old, new in _read_aliases(ap, c.key):
-        nt, nk = name_key_tokens(new, lex)
-        nkey = " ".join(sorted(nt))
-        sid = key_kind_to_sid.get((nkey, nk))
-        if sid is None:
-            cands = key_to_sids.get(nkey, [])
-            sid = cands[0] if len(cands) == 1 else None
-        if sid is None:
-            continue
-        ot, ok_ = name_key_tokens(old, lex)
-        al_rows.append((" ".join(sorted(ot)), ok_, sid, old))
-    aliases_df = pd.DataFrame(al_rows, columns=["key", "kind", "sid", "alias"])
-    aliases_df["kind"] = aliases_df["kind"].astype("string")
-
-    # --- intersections ----------------------------------------------------------------------
+def _crossings_table(ip: Path, c, ent_of_name: dict[str, int]) -> pd.DataFrame:
+    """Street crossings from the intersections JSON ``ip``: one row per street pair and
+    :data:`CROSSING_CELL_M` cell, ``a, b, lat, lon, n, radius_m, district``."""
     cr_cols = ["a", "b", "lat", "lon", "n", "radius_m", "district"]
-    if ip.exists():
-        raw = json.loads(ip.read_text(encoding="utf-8"))
-        recs = [(k, p.get("crossroad") or "", p["lat"], p["lng"]) for k, v in raw.items() for p in v]
-        it = pd.DataFrame(recs, columns=["street", "crossroad", "lat", "lon"])
-        a = it["street"].map(ent_of_name)
-        b = it["crossroad"].map(ent_of_name)
-        keep = a.notna() & b.notna() & (a != b)
-        it = it[keep].copy()
-        a, b = a[keep].astype(int).to_numpy(), b[keep].astype(int).to_numpy()
-        it["a"], it["b"] = np.minimum(a, b), np.maximum(a, b)
-        x, y = c.to_metric(it["lon"].to_numpy(), it["lat"].to_numpy())
-        it["x"], it["y"] = x, y
-        it["gx"] = np.floor(np.asarray(x) / CROSSING_CELL_M).astype(np.int64)
-        it["gy"] = np.floor(np.asarray(y) / CROSSING_CELL_M).astype(np.int64)
-        g = it.groupby(["a", "b", "gx", "gy"], sort=True)
-        agg = g.agg(x=("x", "mean"), y=("y", "mean"), n=("x", "size")).reset_index()
-        it = it.merge(agg[["a", "b", "gx", "gy", "x", "y"]].rename(columns={"x": "mx", "y": "my"}),
-                      on=["a", "b", "gx", "gy"])
-        it["d"] = np.hypot(it["x"] - it["mx"], it["y"] - it["my"])
-        spread = it.groupby(["a", "b", "gx", "gy"], sort=True)["d"].max().to_numpy()
-        lo, la = c.to_wgs84(agg["x"].to_numpy(), agg["y"].to_numpy())
-        crossings = pd.DataFrame({"a": agg["a"].astype(int), "b": agg["b"].astype(int),
-                                  "lat": np.asarray(la, float), "lon": np.asarray(lo, float),
-                                  "n": agg["n"].astype(int), "radius_m": CROSSING_RADIUS_M + spread})
-        crossings["district"] = pd.array(c.assign_district(crossings["lat"].to_numpy(), crossings["lon"].to_numpy()), dtype="string")
-        crossings = crossings.sort_values(["a", "b", "n"], ascending=[True, True, False]).reset_index(drop=True)
-    else:
-        crossings = pd.DataFrame(columns=cr_cols)
+    if not ip.exists():
+        return pd.DataFrame(columns=cr_cols)
+    raw = json.loads(ip.read_text(encoding="utf-8"))
+    recs = [(k, p.get("crossroad") or "", p["lat"], p["lng"]) for k, v in raw.items() for p in v]
+    it = pd.DataFrame(recs, columns=["street", "crossroad", "lat", "lon"])
+    a = it["street"].map(ent_of_name)
+    b = it["crossroad"].map(ent_of_name)
+    keep = a.notna() & b.notna() & (a != b)
+    it = it[keep].copy()
+    a, b = a[keep].astype(int).to_numpy(), b[keep].astype(int).to_numpy()
+    it["a"], it["b"] = np.minimum(a, b), np.maximum(a, b)
+    x, y = c.to_metric(it["lon"].to_numpy(), it["lat"].to_numpy())
+    it["x"], it["y"] = x, y
+    it["gx"] = np.floor(np.asarray(x) / CROSSING_CELL_M).astype(np.int64)
+    it["gy"] = np.floor(np.asarray(y) / CROSSING_CELL_M).astype(np.int64)
+    g = it.groupby(["a", "b", "gx", "gy"], sort=True)
+    agg = g.agg(x=("x", "mean"), y=("y", "mean"), n=("x", "size")).reset_index()
+    it = it.merge(agg[["a", "b", "gx", "gy", "x", "y"]].rename(columns={"x": "mx", "y": "my"}),
+                  on=["a", "b", "gx", "gy"])
+    it["d"] = np.hypot(it["x"] - it["mx"], it["y"] - it["my"])
+    spread = it.groupby(["a", "b", "gx", "gy"], sort=True)["d"].max().to_numpy()
+    lo, la = c.to_wgs84(agg["x"].to_numpy(), agg["y"].to_numpy())
+    crossings = pd.DataFrame({"a": agg["a"].astype(int), "b": agg["b"].astype(int),
+                              "lat": np.asarray(la, float), "lon": np.asarray(lo, float),
+                              "n": agg["n"].astype(int), "radius_m": CROSSING_RADIUS_M + spread})
+    crossings["district"] = pd.array(c.assign_district(crossings["lat"].to_numpy(), crossings["lon"].to_numpy()), dtype="string")
+    crossings = crossings.sort_values(["a", "b", "n"], ascending=[True, True, False]).reset_index(drop=True)
+    return crossings
 
-    # --- optional address points ------------------------------------------------------------
-    adr = _read_points_table(addresses, "addresses", ("street", "house", "lat", "lon"))
-    if len(adr):
-        sids = []
-        houses = []
-        for st, h in zip(adr["street"].astype(str), adr["house"].astype(str), strict=True):
-            t, k = name_key_tokens(st, lex)
-            key = " ".join(sorted(t))
-            sid = key_kind_to_sid.get((key, k))
-            if sid is None:
-                cands = key_to_sids.get(key, [])
-                sid = cands[0] if len(cands) == 1 else -1
-            sids.append(sid)
-            houses.append(_house_norm(fold_text(h).replace(" ", "")) or fold_text(h).strip())
-        adr = pd.DataFrame({"sid": np.asarray(sids, int), "house": houses,
-                            "lat": adr["lat"].to_numpy(float), "lon": adr["lon"].to_numpy(float)})
-        adr = adr[adr["sid"] >= 0].drop_duplicates(["sid", "house"]).reset_index(drop=True)
-    else:
-        adr = pd.DataFrame({"sid": pd.Series(dtype=int), "house": pd.Series(dtype=str),
-                            "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float)})
-
-    # --- optional POIs ----------------------------------------------------------------------
+def _poi_table(pois, lex) -> pd.DataFrame:
+    """Landmarks ``key, name, kind, lat, lon, uncertainty_m`` from a points table (see
+    :func:`build_gazetteer`); rows whose name gives no key are dropped."""
     poi = _read_points_table(pois, "pois", ("name", "lat", "lon"))
-    if len(poi):
-        keys, kinds = [], []
-        for n in poi["name"].astype(str):
-            p = parse_address(n, lex=lex)
-            toks = p.landmark or p.street or [stem(w) for w in _split_words(fold_text(n))]
-            keys.append(" ".join(sorted(toks)))
-            kinds.append(p.landmark_kind or "")
-        unc = pd.to_numeric(poi["uncertainty_m"], errors="coerce").fillna(50.0).to_numpy(float) \
-            if "uncertainty_m" in poi.columns else np.full(len(poi), 50.0)
-        poi = pd.DataFrame({"key": keys, "name": poi["name"].astype(str).to_numpy(),
-                            "kind": poi["kind"].astype(str).to_numpy() if "kind" in poi.columns else kinds,
-                            "lat": poi["lat"].to_numpy(float), "lon": poi["lon"].to_numpy(float),
-                            "uncertainty_m": unc})
-        poi = poi[poi["key"] != ""].reset_index(drop=True)
-    else:
-        poi = pd.DataFrame({"key": pd.Series(dtype=str), "name": pd.Series(dtype=str), "kind": pd.Series(dtype=str),
-                            "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float),
-                            "uncertainty_m": pd.Series(dtype=float)})
-
-    # --- city-level fallback point ----------------------------------------------------------
-    bm = c.boundary_metric
-    cp = bm.representative_point()
-    clo, cla = c.to_wgs84(cp.x, cp.y)
-    crad = float(shapely.hausdorff_distance(shapely.points(cp.x, cp.y), bm.boundary))
-    sources = {"streets": str(sp), "intersections": str(ip) if ip.exists() else None, "aliases": str(ap)}
-    meta = {
-        "city": c.key, "version": BUILD_VERSION, "epsg": c.epsg,
-        "sources": {k: (_rel(v), sha256_file(v)) for k, v in sources.items() if v and Path(v).exists()},
-        "lexicon_sha256": sha256_file(data_dir() / "gazetteer" / "type_words.csv"),
-        "center": [float(cla), float(clo)], "radius_m": crad,
-        "extras": {"addresses": len(adr), "pois": len(poi)},
-        "counts": {"segments": len(seg), "names": len(names), "streets": len(streets_df),
-                   "street_districts": len(street_districts), "aliases": len(aliases_df),
-                   "crossings": len(crossings), "addresses": len(adr), "pois": len(poi)},
-        "attribution": "© OpenStreetMap contributors (ODbL 1.0)",
-    }
-    pieces, piece_districts = street_pieces(c.key, streets_df)
-    meta["counts"]["pieces"] = len(pieces)
-    meta["piece_gap_m"] = PIECE_GAP_M
-    return Gazetteer(city=c.key, streets=streets_df, street_districts=street_districts, aliases=aliases_df,
-                     crossings=crossings, addresses=adr, pois=poi, districts=_district_table(c), meta=meta,
-                     pieces=pieces, piece_districts=piece_districts)
+    if not len(poi):
+        return pd.DataFrame({"key": pd.Series(dtype=str), "name": pd.Series(dtype=str), "kind": pd.Series(dtype=str),
+                             "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float),
+                             "uncertainty_m": pd.Series(dtype=float)})
+    keys, kinds = [], []
+    for n in poi["name"].astype(str):
+        p = parse_address(n, lex=lex)
+        toks = p.landmark or p.street or [stem(w) for w in _split_words(fold_text(n))]
+        keys.append(" ".join(sorted(toks)))
+        kinds.append(p.landmark_kind or "")
+    unc = pd.to_numeric(poi["uncertainty_m"], errors="coerce").fillna(50.0).to_numpy(float) \
+        if "uncertainty_m" in poi.columns else np.full(len(poi), 50.0)
+    poi = pd.DataFrame({"key": keys, "name": poi["name"].astype(str).to_numpy(),
+                        "kind": poi["kind"].astype(str).to_numpy() if "kind" in poi.columns else kinds,
+                        "lat": poi["lat"].to_numpy(float), "lon": poi["lon"].to_numpy(float),
+                        "uncertainty_m": unc})
+    poi = poi[poi["key"] != ""].reset_index(drop=True)
+    return poi
 
 
 def _rel(path: str) -> str:

@@ -11,7 +11,7 @@ def strip_city(items, cities, p):
     alone at the start; sets ``p.city``."""
     if not cities:
         return items
-    out = []
+    out: list = []
     i, n = 0, len(items)
     while i < n:
         r, _t = items[i]
@@ -42,7 +42,7 @@ def strip_city(items, cities, p):
 def strip_prefix_segments(segs, districts, p, cities=frozenset()):
     """Drop comma segments that are a city ("г. Астана", "Астана қ.") or a district ("р-н Есиль",
     "Есіл ауданы"), even when the name itself is mistyped; the district name is matched fuzzily."""
-    out = []
+    out: list = []
     for j, s in enumerate(segs):
         roles = [r for r, _ in s]
         if not s:
@@ -60,14 +60,14 @@ def strip_prefix_segments(segs, districts, p, cities=frozenset()):
             continue
         if (roles[0] == "k:district" or roles[-1] == "k:district") and len(s) <= 4 \
                 and all(r in ("word", "k:district") for r in roles):
-            words = tuple(stem(t) for r, t in s if r == "word")
-            if p.district is None and words and districts:
-                d = districts.get(words)
+            stems = tuple(stem(t) for r, t in s if r == "word")
+            if p.district is None and stems and districts:
+                d = districts.get(stems)
                 if d is None:
                     from rapidfuzz import fuzz, process
 
                     keys = list(districts)
-                    m = process.extractOne(" ".join(words), [" ".join(k) for k in keys], scorer=fuzz.ratio,
+                    m = process.extractOne(" ".join(stems), [" ".join(k) for k in keys], scorer=fuzz.ratio,
                                            score_cutoff=75)
                     d = districts[keys[m[2]]] if m else None
                 p.district = d

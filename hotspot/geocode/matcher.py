@@ -26,6 +26,7 @@ quarantine with their candidates.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from functools import lru_cache
@@ -77,6 +78,29 @@ _INTERSECT_MAX_M = 60.0
 _EXACT_RE = r"^\s*(?P<name>[^,;/]+?)\s*(?:,\s*(?:д\.|дом)?\s*(?P<house>\d{1,4}[а-я]?(?:\s*/\s*\d{1,4}[а-я]?)?)\s*)?$"
 
 
+class _Answers:
+    """Per-text result arrays of :meth:`Geocoder.geocode`; :meth:`set` stores one
+    :meth:`Geocoder._one` tuple."""
+
+    def __init__(self, u: int):
+        self.lat = np.full(u, np.nan)
+        self.lon = np.full(u, np.nan)
+        self.prec = np.full(u, "none", dtype=object)
+        self.score = np.zeros(u)
+        self.unc = np.full(u, np.nan)
+        self.matched = np.full(u, "", dtype=object)
+        self.cands = np.full(u, "", dtype=object)
+        self.sid = np.full(u, -1, dtype=np.int64)
+        self.house = np.full(u, None, dtype=object)
+        self.namb = np.zeros(u, dtype=np.int64)
+
+    def set(self, i: int | np.integer, r: tuple) -> None:
+        """Store ``(lat, lon, precision, score, uncertainty_m, matched, candidates, street_id,
+        house, n_ambiguous)`` at row ``i``."""
+        (self.lat[i], self.lon[i], self.prec[i], self.score[i], self.unc[i], self.matched[i],
+         self.cands[i], self.sid[i], self.house[i], self.namb[i]) = r
+
+
 class Geocoder:
     """Offline geocoder for one city's gazetteer.
 
@@ -101,7 +125,7 @@ class Geocoder:
         self._wkb = st["wkb"].to_numpy(object)
         self._geom: dict[int, shapely.Geometry] = {}
         # exact keys (names and aliases) -> [(sid, is_alias)]
-        self.key2 = {}
+        self.key2: dict[str, list[tuple[int, bool]]] = {}
         for sid, k in enumerate(st["key"]):
             self.key2.setdefault(k, []).append((sid, False))
         for k, sid in zip(gaz.aliases["key"], gaz.aliases["sid"], strict=True):
@@ -118,7 +142,7 @@ class Geocoder:
         # stemmed single type words (for dropping mistyped ones: "уллица", "переуок")
         from qauipsiz.hotspot.geocode.lexicon import STREET_KINDS, stem
 
-        self.type_words = {}
+        self.type_words: dict[str, str] = {}
         for k, v in self.lex.words.items():
             if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
                 self.type_words.setdefault(stem(k[0]), v)
@@ -133,12 +157,12 @@ class Geocoder:
                    zip(sd["sid"], sd["district"], sd["lat"], sd["lon"], sd["uncertainty_m"], strict=True)}
         # pieces: sid -> [(piece, lat, lon, uncertainty_m, districts)], clips (sid, piece, district)
         self.pieces_of: dict[int, list] = {}
-        pc = gaz.pieces
+        pc, pdd = gaz.pieces, gaz.piece_districts
+        assert pc is not None and pdd is not None  # filled by Gazetteer.__post_init__
         for s_, k, la, lo, u, ds in zip(pc["sid"], pc["piece"], pc["lat"], pc["lon"], pc["uncertainty_m"],
                                         pc["districts"], strict=True):
             self.pieces_of.setdefault(int(s_), []).append(
                 (int(k), float(la), float(lo), float(u), tuple(d for d in str(ds).split("|") if d)))
-        pdd = gaz.piece_districts
         self.piece_sd = {(int(s_), int(k), d): (float(la), float(lo), float(u)) for s_, k, d, la, lo, u in
                          zip(pdd["sid"], pdd["piece"], pdd["district"], pdd["lat"], pdd["lon"],
                              pdd["uncertainty_m"], strict=True)}
@@ -159,18 +183,7 @@ class Geocoder:
         self.dist_forms = {tuple(k.split()): d for k, d in zip(dt["key"], dt["district"], strict=True)}
         self.dist_point = {d: (la, lo, u) for d, la, lo, u in
                            zip(dt["district"], dt["lat"], dt["lon"], dt["uncertainty_m"], strict=True)}
-        # crossings
-        cr = gaz.crossings
-        self.cross: dict[tuple, list] = {}
-        for a, b, la, lo, r, d in zip(cr["a"], cr["b"], cr["lat"], cr["lon"], cr["radius_m"],
-                                      cr["district"].astype(object), strict=True):
-            d = d if isinstance(d, str) else None
-            self.cross.setdefault((int(a), int(b)), []).append((float(la), float(lo), float(r), d))
-        nb: dict[int, set] = {}
-        for a, b in self.cross:
-            nb.setdefault(a, set()).add(b)
-            nb.setdefault(b, set()).add(a)
-        self.neigh = {k: sorted(v) for k, v in nb.items()}
+        self.cross, self.neigh = self._index_crossings(gaz.crossings)
         # addresses and POIs
         ad = gaz.addresses
         self.addr = {(int(s), h): (float(la), float(lo)) for s, h, la, lo in
@@ -191,6 +204,22 @@ class Geocoder:
         self.exact = {k: next(iter(v)) for k, v in ex.items() if len(v) == 1}
 
     # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def _index_crossings(cr: pd.DataFrame) -> tuple[dict[tuple, list], dict[int, list]]:
+        """Crossings ``(a, b) -> [(lat, lon, radius_m, district)]`` and each street's crossing
+        neighbours ``sid -> [sid, ...]`` (sorted)."""
+        cross: dict[tuple, list] = {}
+        for a, b, la, lo, r, d in zip(cr["a"], cr["b"], cr["lat"], cr["lon"], cr["radius_m"],
+                                      cr["district"].astype(object), strict=True):
+            d = d if isinstance(d, str) else None
+            cross.setdefault((int(a), int(b)), []).append((float(la), float(lo), float(r), d))
+        nb: dict[int, set] = {}
+        for a, b in cross:
+            nb.setdefault(a, set()).add(b)
+            nb.setdefault(b, set()).add(a)
+        return cross, {k: sorted(v) for k, v in nb.items()}
+
     @classmethod
     def from_gazetteer(cls, gaz: Gazetteer | str | Path) -> Geocoder:
         """A geocoder over a :class:`Gazetteer` object or a gazetteer folder."""
@@ -259,21 +288,12 @@ class Geocoder:
             codes, utext = pd.factorize(tarr)
             utext = np.asarray(utext, dtype=object)
             uhint = np.full(len(utext), None, dtype=object)
-        u = len(utext)
-        lat = np.full(u, np.nan)
-        lon = np.full(u, np.nan)
-        prec = np.full(u, "none", dtype=object)
-        score = np.zeros(u)
-        unc = np.full(u, np.nan)
-        matched = np.full(u, "", dtype=object)
-        cands = np.full(u, "", dtype=object)
-        sid = np.full(u, -1, dtype=np.int64)
-        house = np.full(u, None, dtype=object)
-        namb = np.zeros(u, dtype=np.int64)
-        done = self._exact_path(utext, uhint, lat, lon, prec, score, unc, matched, sid, house, cands, namb)
-        for i in np.flatnonzero(~done):
-            r = self._one(utext[i], uhint[i])
-            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i], namb[i] = r
+        a = _Answers(len(utext))
+        done = self._exact_path(utext, uhint, a)
+        for j in np.flatnonzero(~done):
+            a.set(j, self._one(utext[j], uhint[j]))
+        lat, lon, prec, score, unc, matched, cands, sid, house, namb = (
+            a.lat, a.lon, a.prec, a.score, a.unc, a.matched, a.cands, a.sid, a.house, a.namb)
         take = np.asarray(codes)
         out = pd.DataFrame({
             "lat": lat[take], "lon": lon[take], "precision": prec[take], "score": score[take],
@@ -284,10 +304,11 @@ class Geocoder:
         out["district_hint"] = hints
         return out
 
-    def _exact_path(self, texts, hints, lat, lon, prec, score, unc, matched, sid, house, cands, namb) -> np.ndarray:
+    def _exact_path(self, texts, hints, a: _Answers) -> np.ndarray:
         """Vectorised fast path for texts that are a gazetteer name (any case) plus an optional
         house number ("улица Сарыарка, 5", "Сарыарқа даңғылы, д. 12/1").  Fills the result arrays
-        in place for those rows and returns the boolean mask of rows it answered."""
+        of ``a`` in place for those rows and returns the boolean mask of rows it answered."""
+        lat, lon, prec, score, unc, matched, sid, house = a.lat, a.lon, a.prec, a.score, a.unc, a.matched, a.sid, a.house
         done = np.zeros(len(texts), bool)
         if not len(texts):
             return done
@@ -315,7 +336,7 @@ class Geocoder:
                 r = (la_, lo_, "street", WIDE_SCORE if u_ > WIDE_M else 100.0, u_, self.names[s_], "", s_, h, 0)
             else:
                 r = self._ambiguous(places, 100.0, h)
-            lat[i], lon[i], prec[i], score[i], unc[i], matched[i], cands[i], sid[i], house[i], namb[i] = r
+            a.set(i, r)
             done[i] = True
         if not hit.any():
             return done
@@ -368,7 +389,7 @@ class Geocoder:
             r = (*r[:3], WIDE_SCORE, *r[4:])
         return r
 
-    def _one_raw(self, text: str, hint: str | None):
+    def _one_raw(self, text: str, hint: str | None):  # noqa: C901, PLR0912 -- the fallback cascade (landmark, crossing, street, POI, district, city) reads top-down as one decision; tests pin each step
         p = self.parse(text)
         district = hint or p.district
         house = p.house
@@ -513,7 +534,7 @@ class Geocoder:
             self._cache[ck] = r
         return r
 
-    def _match_street(self, tokens, kind, district):
+    def _match_street(self, tokens, kind, district):  # noqa: C901, PLR0912 -- exact key, key with type word, fuzzy key and token postings tried in order of trust; one ladder
         key = " ".join(sorted(tokens))
         hit = self.key2.get(key)
         if kind is not None and (not hit or all(self._kind_clash(s_, kind) for s_, _ in hit)):
@@ -580,14 +601,14 @@ class Geocoder:
                 sid, tied = self._choose([s for s, _ in hit], kind, district)
                 return sid, 96.0 - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
         # token subset
-        posts = [self.post.get(t) for t in repaired]
-        if all(p is not None for p in posts) and posts:
+        posts = [self.post[t] for t in repaired if t in self.post]
+        if posts and len(posts) == len(repaired):
             common = frozenset.intersection(*posts)
             if common:
                 extra = {s: len(self.tok_sets[s]) - len(set(repaired)) for s in common}
                 best = min(extra.values())
-                cands = [s for s, e in extra.items() if e == best]
-                sid, tied = self._choose(cands, kind, district)
+                fewest = [s for s, e in extra.items() if e == best]
+                sid, tied = self._choose(fewest, kind, district)
                 sc = 93.0 - 5.0 * best - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
                 return sid, sc, "", tied
         # fuzzy over whole keys
@@ -704,8 +725,6 @@ def _for_city(city: str) -> Geocoder:
             gaz = Gazetteer.load(folder)
     if gaz is None:
         gaz = build_gazetteer(city)
-        try:
+        with contextlib.suppress(OSError):  # read-only install: keep the in-memory build
             gaz.save(folder)
-        except OSError:
-            pass  # read-only install: keep the in-memory build
     return Geocoder(gaz)

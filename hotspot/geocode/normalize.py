@@ -188,7 +188,7 @@ def _street_phrase(items, lex):
     """
     typed = [i for i, (r, _) in enumerate(items) if r[2:] in STREET_KINDS]
     kind = None
-    keep = []
+    keep: list = []
     if typed:
         head = 0 if typed[0] == 0 else (len(items) - 1 if typed[-1] == len(items) - 1 else typed[0])
         kind = items[head][0][2:]

@@ -38,10 +38,8 @@ def _col(df, names, what, required=True):
     return None
 
 
-def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: str | None = None,
-                 score_col: str | None = None, district_col: str | None = None, source_col: str | None = None,
-                 accept_score: float = ACCEPT_SCORE, min_rate: float = MIN_MATCH_RATE,
-                 ambiguous_col: str | None = None) -> dict:
+def match_report(df: pd.DataFrame, *, city: str | None = None, columns: dict[str, str] | None = None,
+                 accept_score: float = ACCEPT_SCORE, min_rate: float = MIN_MATCH_RATE) -> dict:
     """Match rate of a geocoded table, overall and per district, source and precision level.
 
     A row counts as matched when its precision is one of ``address, intersection, poi, street``
@@ -56,17 +54,18 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     city : str, optional
         When the table has no district column but has ``lat, lon``, districts are assigned from
         the points with this city's polygons.
-    precision_col, score_col, district_col, source_col : str, optional
-        Column names (default: detected — ``precision``/``geocode_precision``, ``score``/
-        ``geocode_score``, ``district``/``district_hint``, ``source``).
+    columns : dict, optional
+        Column names by role, any of ``precision, score, district, source, ambiguous`` (default:
+        detected — ``precision``/``geocode_precision``, ``score``/``geocode_score``,
+        ``district``/``district_hint``, ``source``; for ``ambiguous`` see below).
     accept_score : float
         Minimum score (0–100) of a matched row.
     min_rate : float
         Match rate (0–1) below which the report warns (overall and per group).
-    ambiguous_col : str, optional
-        Boolean column marking ambiguous rows (default: detected — ``ambiguous`` /
-        ``geocode_ambiguous``, else a ``flags`` / ``geocode_flags`` column holding the flag
-        ``ambiguous``).
+
+    The ``ambiguous`` column is a boolean column marking ambiguous rows (default: detected —
+    ``ambiguous`` / ``geocode_ambiguous``, else a ``flags`` / ``geocode_flags`` column holding the
+    flag ``ambiguous``).
 
     Returns
     -------
@@ -79,8 +78,12 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     """
     if len(df) == 0:
         raise ValueError("geocoded table is empty")
-    pc = precision_col or _col(df, _PREC_COLS, "precision")
-    sc = score_col or _col(df, _SCORE_COLS, "score", required=False)
+    cols = columns or {}
+    unknown = set(cols) - {"precision", "score", "district", "source", "ambiguous"}
+    if unknown:
+        raise ValueError(f"columns: unknown role(s) {sorted(unknown)}")
+    pc = cols.get("precision") or _col(df, _PREC_COLS, "precision")
+    sc = cols.get("score") or _col(df, _SCORE_COLS, "score", required=False)
     prec = df[pc].astype("string").fillna("none").str.strip().str.lower()
     bad = ~prec.isin(["address", "intersection", "poi", "street", "district", "city", "none", ""])
     if bad.any():
@@ -90,7 +93,7 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
     if sc is not None:
         s = pd.to_numeric(df[sc].astype("string").str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
         matched &= np.nan_to_num(s, nan=0.0) >= accept_score
-    dc = district_col or _col(df, ("district", "district_hint"), "district", required=False)
+    dc = cols.get("district") or _col(df, ("district", "district_hint"), "district", required=False)
     if dc is not None:
         dist = df[dc].astype("string").fillna("(none)").replace("", "(none)").to_numpy(object)
     elif city is not None and {"lat", "lon"} <= set(df.columns):
@@ -102,8 +105,8 @@ def match_report(df: pd.DataFrame, *, city: str | None = None, precision_col: st
         dist = np.array([x if isinstance(x, str) else "(none)" for x in d], dtype=object)
     else:
         dist = None
-    srcc = source_col or ("source" if "source" in df.columns else None)
-    amb = _ambiguous_flags(df, ambiguous_col)
+    srcc = cols.get("source") or ("source" if "source" in df.columns else None)
+    amb = _ambiguous_flags(df, cols.get("ambiguous"))
     n = len(df)
     rate = float(matched.mean())
 
