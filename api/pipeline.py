@@ -75,7 +75,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     from qauipsiz.api.ingest.geocoding import city_geocoder
     from qauipsiz.api.store import Store
     from qauipsiz.cpted.layers import load_layer_dir
-    from qauipsiz.cpted.score import fix_first, score_blocks
+    from qauipsiz.cpted.score import city_streets, fix_first, score_blocks
     from qauipsiz.cpted.siting import recommend_cameras, recommend_posts, recommend_sos
     from qauipsiz.hotspot.streets import has_streets
 
@@ -116,7 +116,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     stage("cpted")
     blocks = score_blocks(c.key, layers, table)
     _write_geojson(blocks, out / "cpted_blocks.geojson", {"notice": notice})
-    ff = fix_first(blocks, n=50, lang="ru")
+    ff = fix_first(blocks, n=50, lang="ru", streets=city_streets(c.key))
     write_csv_safe(ff, out / "fix_first.csv", sep=",")
     if notice:
         (out / "NOTICE.txt").write_text(notice + "\n", encoding="utf-8")

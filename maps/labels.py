@@ -40,6 +40,13 @@ LABELS: dict[str, dict[str, str]] = {
     "notice": {"kk": "Тек тіркелген оқиғалар: тіркелген қылмыс нақты қылмыстан аз.",
                "ru": "Только зарегистрированные происшествия: учтённая преступность меньше фактической.",
                "en": "Recorded incidents only: recorded crime under-counts real crime."},
+    "synthetic": {"kk": "СИНТЕТИКАЛЫҚ ДЕРЕКТЕР: оқиғалар демо үшін ойдан шығарылған, нақты қылмысты сипаттамайды.",
+                  "ru": "СИНТЕТИЧЕСКИЕ ДАННЫЕ: происшествия придуманы для демонстрации и не описывают "
+                        "реальную преступность.",
+                  "en": "SYNTHETIC DATA: the incidents are invented for the demo and describe no real crime."},
+    "osm": {"kk": "© OpenStreetMap contributors", "ru": "© OpenStreetMap contributors",
+            "en": "© OpenStreetMap contributors"},
+    "print": {"kk": "Басып шығару", "ru": "Печать", "en": "Print"},
 }
 
 

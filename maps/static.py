@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def _ramp(colors, v, vmax):
 
 def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=None, sites: pd.DataFrame | None = None,  # noqa: PLR0913 -- keyword-only options with defaults
               routes=None, points: dict | None = None, streets=None, lang: str = "ru", min_public_count: int = 5,
-              title: str | None = None, tile_url: str | None = None):
+              title: str | None = None, tile_url: str | None = None, synthetic: bool = False):
     """A folium map of a city's layers (nothing fetched from the network).
 
     Parameters
@@ -88,6 +89,8 @@ def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=
         Language of the labels and legends.
     tile_url : str, optional
         An XYZ basemap (left out by default: the file must work offline).
+    synthetic : bool
+        The incidents are the synthetic demo: a banner across the top says so (and the legend).
 
     Returns
     -------
@@ -195,6 +198,15 @@ def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=
            f'{html.escape(label("notice", lang))}</div><div style="margin-top:4px;font-weight:600">'
            f'{html.escape(label("legend", lang))}</div>{"".join(legend)}</div>')
     m.get_root().html.add_child(folium.Element(box))
+    if synthetic:
+        m.get_root().html.add_child(folium.Element(
+            f'<div id="qauipsiz-synthetic" role="alert" style="position:fixed;top:8px;left:50%;'
+            f'transform:translateX(-50%);z-index:1001;background:#fff3cd;color:#7a4d00;border:2px solid #e0a800;'
+            f'padding:4px 12px;border-radius:4px;font:bold 13px sans-serif;max-width:80%">'
+            f'{html.escape(label("synthetic", lang))}</div>'))
+    # the street basemap and district boundaries derive from OpenStreetMap: credit it on every map
+    m.get_root().script.add_child(folium.Element(
+        f"{m.get_name()}.attributionControl.addAttribution({json.dumps(label('osm', lang), ensure_ascii=False)});"))
     m.get_root().header.add_child(folium.Element(f"<title>{head}</title>"))
     m.fit_bounds([[y0, x0], [y1, x1]])
     return m

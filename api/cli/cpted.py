@@ -54,7 +54,7 @@ def score_cmd(
     from rich.console import Console
 
     from qauipsiz.cpted.layers import read_layer
-    from qauipsiz.cpted.score import assess_blocks, fix_first
+    from qauipsiz.cpted.score import assess_blocks, city_streets, fix_first
 
     con = Console(stderr=True)
     try:
@@ -71,7 +71,7 @@ def score_cmd(
     b = res.blocks
     b.to_file(out / "block_scores.geojson", driver="GeoJSON")
     write_csv_safe(b.drop(columns="geometry"), out / "block_scores.csv", sep=",", bom=False)
-    ff = fix_first(b, top, lang)
+    ff = fix_first(b, top, lang, streets=city_streets(city))
     write_csv_safe(ff, out / "fix_first.csv", sep=",", bom=False)
     res.dark_spots.to_file(out / "dark_spots.geojson", driver="GeoJSON")
     write_csv_safe(res.zones, out / "lighting_zones.csv", sep=",", bom=False)

@@ -51,6 +51,8 @@ def map_cmd(
     with con.status("loading incidents") as st:
         if any(x != "points" for x in layer):
             inc, _ = city_incidents(city)
+            # the demo city (ingested with source "demo") is invented: the map says so
+            kw["synthetic"] = bool("source" in inc.columns and (inc["source"] == "demo").any())
         layers_ = {}
         if any(x in layer for x in ("cpted", "cameras", "sos", "posts", "patrol", "points")):
             st.update("loading city layers")

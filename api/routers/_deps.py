@@ -40,6 +40,14 @@ class Services:
         self.version.forget(city)
         self.cache.invalidate(city)
 
+    def synthetic(self, city: str) -> bool:
+        """Whether the store holds demo (synthetic) incidents of ``city`` (source ``"demo"``, as
+        ``qauipsiz serve`` and the CLI ingest the demo city), cached per data version."""
+        ver = self.version(city)
+        return self.cache.get_or_compute(
+            ("synthetic", city, ver),
+            lambda: len(self.store().query_incidents(city, sources=["demo"], limit=1)) > 0)
+
     def incidents(self, city: str) -> pd.DataFrame:
         """All located incidents of ``city`` (schema columns), cached per data version."""
         ver = self.version(city)
@@ -129,5 +137,5 @@ async def filters(
         if a == b:
             raise ApiError(422, f"hours={hours!r}: START and END must differ", slug="validation-error")
     if start and end and end <= start:
-        raise ApiError(422, "end must be after start", slug="validation-error")
+        raise ApiError(422, "end must be after start", slug="invalid-date-range")
     return Filters(category, start, end, hours, weekdays, light, district)

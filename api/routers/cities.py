@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
 from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
@@ -32,29 +32,38 @@ class City(BaseModel):
     bbox: list[float]
     center: list[float]
     districts: list[District]
+    synthetic: bool = Field(False, description="the store's incidents of this city are the synthetic demo "
+                                               "(invented, not real crime): show the notice with every map and file")
+    notice: str | None = Field(None, description="the synthetic-data notice (English) when ``synthetic``")
 
 
-def _city_model(key: str) -> City:
+SYNTHETIC_NOTICE = ("SYNTHETIC DEMO DATA: the incidents are invented by `qauipsiz demo` on real boundaries and "
+                    "streets; they describe no real crime.")
+
+
+def _city_model(key: str, svc: Services | None = None) -> City:
     c = city_obj(key)
     d = c.districts
     x0, y0, x1, y1 = (float(v) for v in c.boundary.bounds)
+    synthetic = bool(svc is not None and svc.synthetic(key))
     return City(city=key, name_kk=c.name_kk, name_ru=c.name_ru, name_en=c.name_en, epsg=int(c.epsg), tz=c.tz,
                 bbox=[x0, y0, x1, y1], center=[(y0 + y1) / 2, (x0 + x1) / 2],
                 districts=[District(district=str(r.district), name_kk=str(r.name_kk), name_ru=str(r.name_ru),
                                     name_en=str(r.name_en), kato=None if pd.isna(r.kato) else str(r.kato))
-                           for r in d.itertuples()])
+                           for r in d.itertuples()],
+                synthetic=synthetic, notice=SYNTHETIC_NOTICE if synthetic else None)
 
 
 @router.get("/cities", response_model=list[City], summary="Cities of the registry")
-def cities() -> list[City]:
+def cities(svc: Services = Depends(services)) -> list[City]:
     from qauipsiz.hotspot.cities import list_cities
 
-    return [_city_model(k) for k in list_cities()]
+    return [_city_model(k, svc) for k in list_cities()]
 
 
 @router.get("/cities/{city}", response_model=City, summary="One city with its districts")
-def city(city: CityKey) -> City:
-    return _city_model(city)
+def city(city: CityKey, svc: Services = Depends(services)) -> City:
+    return _city_model(city, svc)
 
 
 @router.get("/cities/{city}/districts.geojson", responses=GEOJSON_RESPONSE,

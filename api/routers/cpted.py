@@ -37,11 +37,14 @@ def cpted_blocks(request: Request, city: CityKey, p: Principal = Depends(require
     return cached_bytes(request, body, GEOJSON, etag_for("cpted", city, ver))
 
 
-@router.get("/cities/{city}/cpted/fix-first", summary="Blocks to fix first: priority = risk × (1 − score/100)")
+@router.get("/cities/{city}/cpted/fix-first", summary="Blocks to fix first: priority = risk × (1 − score/100), with the nearest street and a point "
+                    "inside the block (lat, lon)")
 def cpted_fix_first(city: CityKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50, lang: Lang = "ru",
                     p: Principal = Depends(require("cpted")), svc: Services = Depends(services)) -> list[dict]:
     city_obj(city)
     from qauipsiz.cpted import score
-    t = score.fix_first(_engine.scored_blocks(svc, city), n=limit, lang=lang)
+
+    streets = svc.cache.get_or_compute(("streets-frame", city), lambda: score.city_streets(city))
+    t = score.fix_first(_engine.scored_blocks(svc, city), n=limit, lang=lang, streets=streets)
     t = t.astype(object).where(t.notna(), None)
     return [{k: (float(v) if isinstance(v, float) else v) for k, v in r.items()} for r in t.to_dict("records")]

@@ -147,6 +147,7 @@ def patrol_cards(
     city: CityKey,
     q: PlanQuery = Depends(plan_query),
     unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
+    lang: Annotated[Literal["kk", "ru", "en"], Query(description="language of the print button")] = "ru",
     p: Principal = Depends(require("patrol")),
     svc: Services = Depends(services),
 ):
@@ -170,4 +171,6 @@ def patrol_cards(
         cards = {unit: cards[unit]}
     if not cards:
         raise ApiError(404, "the plan has no routes to print", slug="not-found")
-    return HTMLResponse(_combine_cards(cards), headers={"Cache-Control": "private, no-store"})
+    from qauipsiz.maps.route_cards import for_screen
+
+    return HTMLResponse(for_screen(_combine_cards(cards), lang), headers={"Cache-Control": "private, no-store"})

@@ -33,17 +33,17 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
     try:
         gj = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ApiError(400, f"design {file.filename!r}: not valid UTF-8 GeoJSON ({e})", slug="bad-request") from e
+        raise ApiError(400, f"design {file.filename!r}: not valid UTF-8 GeoJSON ({e})", slug="invalid-design") from e
     except RecursionError as e:
-        raise ApiError(400, f"design {file.filename!r}: JSON nested too deeply", slug="bad-request") from e
+        raise ApiError(400, f"design {file.filename!r}: JSON nested too deeply", slug="invalid-design") from e
     if not isinstance(gj, dict):
-        raise ApiError(400, "design: expected a GeoJSON FeatureCollection object", slug="bad-request")
+        raise ApiError(400, "design: expected a GeoJSON FeatureCollection object", slug="invalid-design")
     gj.setdefault("name", (file.filename or "design").rsplit(".", 1)[0])
     with client_input():
         try:
             result = rv.review(gj, city=city)
         except (KeyError, TypeError, AttributeError) as e:  # malformed feature members
-            raise ApiError(400, f"design: malformed GeoJSON ({type(e).__name__}: {e})", slug="bad-request") from e
+            raise ApiError(400, f"design: malformed GeoJSON ({type(e).__name__}: {e})", slug="invalid-design") from e
     if format == "html":
         return HTMLResponse(render_review_html(result, lang=lang))
     return Response(rv.to_json(result, indent=None), media_type="application/json")

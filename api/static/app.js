@@ -14,6 +14,7 @@ import "./js/overlays.js";
 import { initRecommendPanel } from "./js/recommend.js";
 import { initPatrolPanel, loadStations } from "./js/patrol.js";
 import { initReviewPanel } from "./js/review.js";
+import { initFixFirstPanel } from "./js/fixfirst.js";
 import { applyLanguage, loadCity, whoami } from "./js/session.js";
 import { state } from "./js/state.js";
 import { $, fetchJSON, status } from "./js/util.js";
@@ -23,6 +24,12 @@ async function init() {
   initPatrolPanel();
   initRecommendPanel();
   initReviewPanel();
+  initFixFirstPanel();
+  // phones: the side panel folds away over the map (CSS below 700 px); the button opens and closes it
+  $("panel-toggle").addEventListener("click", () => {
+    const open = document.body.classList.toggle("panel-open");
+    $("panel-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+  });
   document.querySelectorAll(".lang-btn").forEach((b) => b.addEventListener("click", () => {
     state.lang = b.dataset.lang; localStorage.setItem("qauipsiz.lang", state.lang); applyLanguage();
   }));

@@ -3,7 +3,7 @@
 import { hideLayer, map } from "./map.js";
 import { renderLegend } from "./legend.js";
 import { state } from "./state.js";
-import { $, status, t } from "./util.js";
+import { $, errorText, status, t } from "./util.js";
 
 // id → async () => Leaflet layer
 const LOADERS = {};
@@ -31,8 +31,9 @@ export async function showLayer(id) {
     state.layers[id] = layer.addTo(map);
   } catch (e) {
     if (seq !== state.seq[id]) return;
-    state.errors[id] = e.status ? `${e.status}: ${e.message}` : e.message;
-    status(`${t("layer_" + id)}: ${t("unavailable")} — ${state.errors[id]}`, true);
+    state.errors[id] = e; // shown through errorText: in the UI language, by its code
+    if (e.code === "too-few-incidents") status(t("noMatch"), true);
+    else status(`${t("layer_" + id)}: ${t("unavailable")} — ${errorText(e)}`, true);
   } finally {
     if (seq === state.seq[id]) setBusy(id, false);
   }
@@ -61,7 +62,7 @@ export function renderPanelState(id) {
   el.classList.remove("error");
   b.always(el);
   if (el.dataset.busy === "1") { el.textContent = t("computing"); return; }
-  if (state.errors[id]) { el.textContent = state.errors[id]; el.classList.add("error"); return; }
+  if (state.errors[id]) { el.textContent = errorText(state.errors[id]); el.classList.add("error"); return; }
   const m = state.meta[id];
   if (!state.layers[id] || !m) { el.textContent = ""; return; }
   el.textContent = b.summary(m);

@@ -2,7 +2,7 @@
 import { FAIL_COLOR, GI, LAYERS, PATROL, REC_KINDS, SCORE, SEQ } from "./config.js";
 import { map } from "./map.js";
 import { state } from "./state.js";
-import { $, esc, fmt, t } from "./util.js";
+import { $, errorText, esc, fmt, t } from "./util.js";
 
 const legendCtl = L.control({ position: "bottomright" });
 legendCtl.onAdd = () => { const d = L.DomUtil.create("div", "legend"); d.id = "legend"; L.DomEvent.disableClickPropagation(d); return d; };
@@ -17,7 +17,7 @@ export function renderLegend() {
     const id = L_.id;
     if (!state.active.has(id)) continue;
     html += `<div class="lg" data-layer="${id}"><h4>${esc(t("layer_" + id))}</h4>`;
-    if (state.errors[id]) { html += `<div class="err">${esc(t("unavailable"))}: ${esc(state.errors[id])}</div></div>`; continue; }
+    if (state.errors[id]) { html += `<div class="err">${esc(t("unavailable"))}: ${esc(errorText(state.errors[id]))}</div></div>`; continue; }
     const m = state.meta[id] || {};
     if (id === "heat") {
       const stops = (m.stops || []);

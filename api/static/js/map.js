@@ -3,8 +3,10 @@ import { CFG } from "./config.js";
 import { state } from "./state.js";
 import { fetchJSON, headers } from "./util.js";
 
-export const map = L.map("map", { preferCanvas: true, zoomControl: true, attributionControl: true });
+// one canvas renderer for every vector layer: a second canvas (the map's default renderer, created by the
+// first layer without `renderer`) would stay on top after its layer is gone and catch every click
 export const canvas = L.canvas({ padding: 0.3 });
+export const map = L.map("map", { preferCanvas: true, renderer: canvas, zoomControl: true, attributionControl: true });
 map.createPane("basemap"); map.getPane("basemap").style.zIndex = 250;
 map.createPane("heat"); map.getPane("heat").style.zIndex = 350;
 map.attributionControl.setPrefix("Leaflet");

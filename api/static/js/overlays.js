@@ -5,7 +5,7 @@ import { filterQuery } from "./filters.js";
 import { registerLoader } from "./layers.js";
 import { AuthTiles, canvas } from "./map.js";
 import { state } from "./state.js";
-import { esc, fetchJSON, fmt, qs, rows, t } from "./util.js";
+import { esc, fetchJSON, fmt, pct, qs, rows, t } from "./util.js";
 
 function districtName(p) { return p["name_" + state.lang] || p.name_en || p.district; }
 function giKey(bin) { const g = GI.find((x) => x[0] === bin); return g ? g[2] : "notSig"; }
@@ -34,7 +34,9 @@ registerLoader("public", async () => {
       fillColor: f.properties.suppressed ? "#dddddd" : ramp(SEQ, f.properties.rate_per_1000, vmax) }),
     onEachFeature: (f, l) => l.bindPopup(() => {
       const p = f.properties;
-      return `<b>${esc(districtName(p))}</b>` + rows([
+      const synth = state.cityInfo && state.cityInfo.synthetic
+        ? `<div class="synth-note">${esc(t("syntheticShort"))}</div>` : "";
+      return `<b>${esc(districtName(p))}</b>${synth}` + rows([
         [t("count"), p.suppressed ? t("suppressed").replace("{k}", state.minPublic) : fmt(p.count, 0)],
         [t("population"), fmt(p.population, 0)], [t("ratePer1000"), fmt(p.rate_per_1000)],
         [t("darkShare"), p.dark_share === null ? "—" : fmt(100 * p.dark_share, 1) + " %"]]);
@@ -66,6 +68,9 @@ registerLoader("heat", async () => {
 registerLoader("hexagons", async () => {
   const fc = await fetchJSON(`/cities/${state.city}/hotspots.geojson${qs(filterQuery(false))}`);
   state.meta.hexagons = fc.meta || {};
+  if (!fc.features.some((f) => f.properties.count > 0)) { // a clear word instead of a blank map
+    const e = new Error(t("noMatch")); e.code = "too-few-incidents"; throw e;
+  }
   return L.geoJSON(fc, {
     renderer: canvas,
     style: (f) => ({ color: "#666", weight: 0.3, fillOpacity: f.properties.gi_bin === 0 ? 0.15 : 0.7,
@@ -78,13 +83,34 @@ registerLoader("hexagons", async () => {
   });
 });
 
+// the CPTED block popup: readable labels and units in the UI language, the fixes in that language only
+const CP_STRATEGIES = ["natural_surveillance", "natural_access_control", "territorial_reinforcement",
+  "image_maintenance", "activity_support", "target_hardening"];
+const CP_MEASURES = [ // [property, label key, format]
+  ["area_m2", "cp_area", (v) => fmt(v, 0)], ["mean_lux", "cp_mean_lux", (v) => fmt(v, 1)],
+  ["dark_area_m2", "cp_dark_area", (v) => fmt(v, 0)], ["camera_detect_share", "cp_cam_detect", pct],
+  ["camera_recognise_share", "cp_cam_recognise", pct], ["n_entrances", "cp_entrances", (v) => fmt(v, 0)],
+  ["entrances_dark", "cp_entrances_dark", (v) => fmt(v, 0)], ["bars_nearby", "cp_bars", (v) => fmt(v, 0)],
+  ["n_yards", "cp_yards", (v) => fmt(v, 0)], ["yard_gaps", "cp_yard_gaps", (v) => fmt(v, 0)],
+  ["yards_passable", "cp_yards_passable", (v) => (typeof v === "boolean" ? t(v ? "yes" : "no") : fmt(v, 0))],
+  ["risk_per_ha", "cp_risk_per_ha", (v) => fmt(v, 2)], ["priority", "cp_priority", (v) => fmt(v, 3)]];
+function cptedPopup(p) {
+  const fixes = [1, 2, 3].map((i) => p[`fix_${i}_${state.lang}`]).filter(Boolean);
+  const head = rows([[t("cp_block"), p.block_id], [t("cp_score"), fmt(p.score, 0)], [t("cp_rank"), fmt(p.priority_rank, 0)]]);
+  const fx = fixes.length ? `<div class="pp-h">${esc(t("cp_fixes"))}</div><ol class="fixes">`
+    + fixes.map((f) => `<li>${esc(f)}</li>`).join("") + "</ol>" : "";
+  const strat = `<div class="pp-h">${esc(t("cp_subscores"))}</div>`
+    + rows(CP_STRATEGIES.filter((k) => k in p).map((k) => [t("cp_" + k), fmt(p[k], 0)]));
+  const meas = rows(CP_MEASURES.filter(([k]) => k in p && p[k] !== null).map(([k, lab, f]) => [t(lab), f(p[k])]));
+  return `<div class="cpted-pp">${head}${fx}${strat}${meas}</div>`;
+}
+
 registerLoader("cpted", async () => {
   const fc = await fetchJSON(`/cities/${state.city}/cpted/blocks.geojson`);
   return L.geoJSON(fc, {
     renderer: canvas,
     style: (f) => ({ color: "#555", weight: 0.4, fillOpacity: 0.6, fillColor: ramp(SCORE, f.properties.score, 100.0001) }),
-    onEachFeature: (f, l) => l.bindPopup(() => rows(Object.entries(f.properties)
-      .filter(([, v]) => typeof v !== "object").map(([k, v]) => [k === "score" ? t("score") : k, fmt(v)]))),
+    onEachFeature: (f, l) => l.bindPopup(() => cptedPopup(f.properties), { maxWidth: 320 }),
   });
 });
 

@@ -3,7 +3,7 @@ import { PATROL } from "./config.js";
 import { activate, registerLoader, registerPanel, showLayer } from "./layers.js";
 import { map } from "./map.js";
 import { pad2, state } from "./state.js";
-import { $, fetchJSON, fetchRaw, fmt, openDocument, qs, rows, t } from "./util.js";
+import { $, errorText, fetchJSON, fetchRaw, fmt, openDocument, qs, rows, t } from "./util.js";
 
 function shiftText(p) { return `${p.date} ${pad2(p.start)}:00/${pad2(p.end)}:00`; }
 function patrolQuery(p) {
@@ -99,12 +99,13 @@ async function printCards() {
   // the cards of the plan on the map (same parameters, so the server reuses its computation)
   const q = patrolQuery(state.patrol);
   if ($("pt-unit").value) q.set("unit", $("pt-unit").value);
+  q.set("lang", state.lang); // the print button's language
   try {
     await openDocument(() => fetchRaw(`/cities/${state.city}/patrol-cards.html${qs(q)}`),
       `${state.city}_route_cards_${state.patrol.date}.html`);
   } catch (e) {
     const el = $("pt-state");
-    el.textContent = `${t("printCards")}: ${e.status ? e.status + ": " : ""}${e.message}`;
+    el.textContent = `${t("printCards")}: ${errorText(e)}`;
     el.classList.add("error");
   }
 }

@@ -4,7 +4,7 @@ import { DESIGN_POINT, DESIGN_STYLE, FAIL_COLOR } from "./config.js";
 import { renderLegend } from "./legend.js";
 import { map } from "./map.js";
 import { state } from "./state.js";
-import { $, esc, fetchRaw, fmt, openDocument, pct, rows, t } from "./util.js";
+import { $, errorText, esc, fetchRaw, fmt, openDocument, pct, rows, t } from "./util.js";
 
 function reviewState(msg, isError) {
   const el = $("rv-state");
@@ -58,8 +58,8 @@ async function runReview() {
     $("rv-html").disabled = false;
   } catch (e) {
     if (!state.review || state.review.seq !== seq) return;
-    state.review.error = `${e.status ? e.status + ": " : ""}${e.message}`;
-    reviewState(`${t("reviewFailed")} — ${state.review.error}`, true);
+    state.review.error = e;
+    reviewState(`${t("reviewFailed")} — ${errorText(e)}`, true);
   } finally {
     if (state.review && state.review.seq === seq) { $("rv-run").disabled = false; delete $("rv-result").dataset.busy; }
     renderLegend();
@@ -106,7 +106,11 @@ const STATUS_KEY = { PASS: "rulePass", FAIL: "ruleFail", NOT_CHECKABLE: "ruleNot
 export function renderReview() {
   const box = $("rv-result");
   const rv = state.review;
-  if (!rv || !rv.result) { box.innerHTML = ""; return; }
+  if (!rv || !rv.result) {
+    box.innerHTML = "";
+    if (rv && rv.error) reviewState(`${t("reviewFailed")} — ${errorText(rv.error)}`, true); // follows the language
+    return;
+  }
   const res = rv.result, sm = res.summary || {};
   let html = `<div class="rv-summary"><b>${esc(res.design)}</b> · EPSG:${esc(res.epsg)}<br>`
     + `<span class="badge pass" data-n="${sm.PASS || 0}">${esc(t("rulePass"))}: ${sm.PASS || 0}</span> `
@@ -133,7 +137,7 @@ async function reviewReport() {
     await openDocument(() => fetchRaw(reviewPath("html"), { method: "POST", body: reviewForm(rv.file) }),
       `review_${rv.file.name.replace(/\.[^.]*$/, "")}_${state.lang}.html`);
   } catch (e) {
-    reviewState(`${t("reviewHtml")}: ${e.status ? e.status + ": " : ""}${e.message}`, true);
+    reviewState(`${t("reviewHtml")}: ${errorText(e)}`, true);
   }
 }
 

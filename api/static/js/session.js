@@ -7,8 +7,9 @@ import { renderLegend } from "./legend.js";
 import { hideLayer, loadBasemap, map } from "./map.js";
 import { loadStations } from "./patrol.js";
 import { clearReview, renderReview } from "./review.js";
+import { clearFixFirst, renderFixFirst } from "./fixfirst.js";
 import { state, today } from "./state.js";
-import { $, fetchJSON, fetchRaw, qs, status, t } from "./util.js";
+import { $, errorText, fetchJSON, fetchRaw, qs, status, t } from "./util.js";
 
 export function renderLayerList() {
   const box = $("layer-list");
@@ -55,10 +56,12 @@ export function renderExports() {
       try {
         const blob = await (await fetchRaw(path())).blob();
         const a = document.createElement("a");
-        a.href = URL.createObjectURL(blob); a.download = `${state.city}_${fname}`;
+        // files of the demo city say so in their name
+        const synth = state.cityInfo && state.cityInfo.synthetic ? "_SYNTHETIC" : "";
+        a.href = URL.createObjectURL(blob); a.download = `${state.city}${synth}_${fname}`;
         document.body.appendChild(a); a.click(); a.remove();
         setTimeout(() => URL.revokeObjectURL(a.href), 5000);
-      } catch (e) { status(`${t(k)}: ${e.message}`, true); }
+      } catch (e) { status(`${t(k)}: ${errorText(e)}`, true); }
     });
     box.appendChild(b);
   }
@@ -87,6 +90,7 @@ export function applyLanguage() {
   $("login").textContent = state.key ? t("signOut") : t("signIn");
   renderLegend();
   renderReview();
+  renderFixFirst();
   panelIds().forEach(renderPanelState);
   if (map) map.eachLayer((l) => { if (l.isPopupOpen && l.isPopupOpen()) l.closePopup(); });
 }
@@ -95,12 +99,16 @@ function setTaskPanels() {
   $("rec-section").hidden = !state.perms.has("recommendations");
   $("patrol-section").hidden = !state.perms.has("patrol");
   $("review-section").hidden = !state.perms.has("review");
+  $("ff-section").hidden = !state.perms.has("cpted");
+  if (!state.perms.has("cpted")) clearFixFirst();
   if (!state.perms.has("review") && state.review) clearReview();
   if (state.perms.has("patrol")) loadStations();
 }
 
 export async function loadCity() {
   state.cityInfo = await fetchJSON(`/cities/${state.city}`);
+  $("synthetic-banner").hidden = !state.cityInfo.synthetic; // the demo city's incidents are invented
+  clearFixFirst();
   if (state.patrol.date === today()) {  // not chosen by the user yet
     state.patrol.date = today(state.cityInfo.tz);
     if ($("pt-date")) $("pt-date").value = state.patrol.date;
@@ -116,11 +124,14 @@ export async function loadCity() {
 }
 
 export async function whoami() {
+  let badKey = false;
   try {
     const me = await fetchJSON("/me");
     state.role = me.role; state.perms = new Set(me.permissions);
   } catch (e) {
-    status(t("badKey") + ": " + e.message, true);
+    // a mistyped, unknown or revoked key: say so where the key was typed (it stays until the next sign-in)
+    badKey = !!state.key;
+    if (!badKey) status(errorText(e), true);
     state.key = ""; sessionStorage.removeItem("qauipsiz.key");
     state.role = "public"; state.perms = new Set(["public"]);
   }
@@ -134,5 +145,7 @@ export async function whoami() {
       if (x.on && state.perms.has(x.perm) && !(restricted && x.perm === "public")) state.active.add(x.id);
     });
   }
+  $("key-msg").hidden = !badKey;
+  $("apikey").setAttribute("aria-invalid", badKey ? "true" : "false");
   renderLayerList(); renderExports(); setPublicMode(); setTaskPanels(); applyLanguage();
 }

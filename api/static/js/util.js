@@ -16,9 +16,12 @@ export function headers() { return state.key ? { "X-API-Key": state.key } : {}; 
 export async function fetchRaw(path, opts) {
   const r = await fetch(API + path, Object.assign({}, opts || {}, { headers: headers() }));
   if (!r.ok) {
-    let detail = r.statusText;
-    try { const p = await r.json(); detail = p.detail || p.title || detail; } catch (e) { /* not JSON */ }
-    const err = new Error(detail); err.status = r.status; throw err;
+    let detail = r.statusText, code = "";
+    try {
+      const p = await r.json(); detail = p.detail || p.title || detail;
+      code = String(p.type || "").split("/").pop(); // the problem type's stable slug, e.g. "invalid-design"
+    } catch (e) { /* not JSON */ }
+    const err = new Error(detail); err.status = r.status; err.code = code; throw err;
   }
   return r;
 }
@@ -46,6 +49,18 @@ export async function openDocument(getResponse, filename) {
     if (w && !w.closed) w.close();
     throw e;
   }
+}
+
+// An error in the UI language: the message of its stable code (the problem type slug; i18n key
+// "err_<slug>"), then the server's own detail as secondary text.  Strings pass through.
+export function errorText(e) {
+  if (!e) return "";
+  if (typeof e === "string") return e;
+  const key = e.code ? "err_" + e.code.replace(/-/g, "_") : "";
+  const known = key && I18N[state.lang] && I18N[state.lang][key];
+  const main = known ? t(key) : t(e.status ? "err_generic" : "err_network");
+  const detail = e.message && e.message !== main ? `${e.status ? e.status + ": " : ""}${e.message}` : "";
+  return detail ? `${main} (${detail})` : main;
 }
 
 export function status(msg, isError) {
