@@ -24,16 +24,22 @@ Data © OpenStreetMap contributors, ODbL 1.0.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from qauipsiz.hotspot.cities import City, get_city
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 MARGIN_M = 200.0
 """Default margin around the city polygon (metres) inside which OSM objects are kept."""
@@ -148,27 +154,27 @@ def _read_overpass_json(p: Path, bbox=None) -> OsmExtract:
     loc: dict[int, tuple[float, float]] = {}
     out = OsmExtract()
     ways = []
-    for i, e in enumerate(elements):
-        t = e.get("type") if isinstance(e, dict) else None
+    for i, el in enumerate(elements):
+        t = el.get("type") if isinstance(el, dict) else None
         if t == "node":
             try:
-                lon, lat = float(e["lon"]), float(e["lat"])
+                lon, lat = float(el["lon"]), float(el["lat"])
             except (KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"OSM file {str(p)!r}: element {i} (node {e.get('id')}) has no lat/lon") from err
-            loc[int(e["id"])] = (lon, lat)
-            tags = e.get("tags") or {}
+                raise ValueError(f"OSM file {str(p)!r}: element {i} (node {el.get('id')}) has no lat/lon") from err
+            loc[int(el["id"])] = (lon, lat)
+            tags = el.get("tags") or {}
             if tags and ("addr:housenumber" in tags or poi_kind(tags)) and _overlaps(bbox, lon, lat, lon, lat):
-                out.nodes.append({"id": int(e["id"]), "tags": dict(tags), "lon": lon, "lat": lat})
+                out.nodes.append({"id": int(el["id"]), "tags": dict(tags), "lon": lon, "lat": lat})
         elif t == "way":
             out.n_ways += 1
-            tags = e.get("tags") or {}
+            tags = el.get("tags") or {}
             if "highway" in tags:
                 out.n_highway_ways += 1
             if _wanted(tags):
-                ways.append(e)
-    for e in ways:
-        refs = [int(r) for r in e.get("nodes") or []]
-        geom = e.get("geometry")  # "out geom" answers carry the coordinates on the way
+                ways.append(el)
+    for way in ways:
+        refs = [int(r) for r in way.get("nodes") or []]
+        geom = way.get("geometry")  # "out geom" answers carry the coordinates on the way
         if geom and len(geom) == len(refs):
             pts = [(float(g["lon"]), float(g["lat"])) if g else None for g in geom]
         else:
@@ -176,16 +182,16 @@ def _read_overpass_json(p: Path, bbox=None) -> OsmExtract:
         keep = [k for k, q in enumerate(pts) if q is not None]
         if not keep:
             continue
-        tags = dict(e.get("tags") or {})
+        tags = dict(way.get("tags") or {})
         xy = np.array([pts[k] for k in keep], float)
         if not _overlaps(bbox, *xy.min(0), *xy.max(0)):
             continue
         rr = np.array([refs[k] for k in keep], np.int64)
-        out.ways.append({"id": int(e["id"]), "tags": tags, "refs": rr, "xy": xy})
+        out.ways.append({"id": int(way["id"]), "tags": tags, "refs": rr, "xy": xy})
         closed = len(refs) >= 4 and refs[0] == refs[-1] and len(keep) == len(refs)
         if closed and ("building" in tags or "addr:housenumber" in tags or poi_kind(tags)) and "highway" not in tags:
             poly = shapely.make_valid(shapely.polygons(xy))
-            out.areas.append({"osm_type": "way", "id": int(e["id"]), "tags": tags, "geometry": poly})
+            out.areas.append({"osm_type": "way", "id": int(way["id"]), "tags": tags, "geometry": poly})
     return out
 
 
@@ -195,7 +201,9 @@ def _read_osmium(p: Path, bbox=None) -> OsmExtract:
     out = OsmExtract()
     wkb = osmium.geom.WKBFactory()
     try:
-        fp = osmium.FileProcessor(str(p)).with_locations().with_areas()
+        # pyosmium yields a union of OSM object types; the is_node()/is_way()/is_area() tests below
+        # narrow it at run time, which mypy cannot follow
+        fp: Iterable[Any] = osmium.FileProcessor(str(p)).with_locations().with_areas()
         for o in fp:
             if o.is_node():
                 tags = o.tags
@@ -287,12 +295,12 @@ def _densify(xy: np.ndarray, city: City, step_m: float = 100.0) -> np.ndarray:
 
 @dataclass
 class _Parts:
-    streets: object  # GeoDataFrame
+    streets: gpd.GeoDataFrame
     intersections: dict
     aliases: pd.DataFrame
     addresses: pd.DataFrame
     pois: pd.DataFrame
-    buildings: object  # GeoDataFrame
+    buildings: gpd.GeoDataFrame
 
 
 def _street_table(ways: list, clip: shapely.Geometry):
@@ -334,7 +342,7 @@ def _intersections(streets, refs: list) -> dict:
     out: dict[str, list] = {}
     seen = set()
     start = np.r_[0, np.flatnonzero(node[1:] != node[:-1]) + 1, len(node)]
-    for a, b in zip(start[:-1], start[1:], strict=True):
+    for a, b in itertools.pairwise(start):
         if b - a < 2:
             continue
         ws = way_ix[a:b]
@@ -470,7 +478,8 @@ def _points_table(ex: OsmExtract, clip: shapely.Geometry, aliases: pd.DataFrame)
 def _buildings(ex: OsmExtract, clip: shapely.Geometry):
     import geopandas as gpd
 
-    rows, geoms = [], []
+    rows: list = []
+    geoms: list = []
     for a in ex.areas:
         t = a["tags"]
         if "building" not in t or t.get("building") == "no" or not shapely.intersects(clip, a["geometry"]):
