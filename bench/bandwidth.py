@@ -64,7 +64,7 @@ def load_chicago(path: Path, res: int):
     cell = latlng_to_cells(lat, lon, res)
     first_year = (t < t.min() + pd.Timedelta(days=365)).to_numpy()
     seed_cells = np.unique(latlng_to_cells(lat[first_year], lon[first_year], 9))
-    src, dst = grid_disk_pairs(seed_cells, 1)
+    _src, dst = grid_disk_pairs(seed_cells, 1)
     cells = np.unique(np.concatenate([seed_cells, dst]))  # the footprint at res 9 …
     if res != 9:  # … and its children at a finer resolution
         import h3
@@ -106,9 +106,12 @@ def top_hits(score: np.ndarray, test: np.ndarray, k: int) -> float:
     return float(test[above].sum() + test[tied].sum() * slots / max(int(tied.sum()), 1))
 
 
-def backtest(name, day, xy, cell, cells, centres, *, step: int, thin: float = 1.0, seed: int = 0) -> dict:
+SEED = 0  # random draws (the share kept by --thin, the bootstrap) are the same on every run
+
+
+def backtest(name, day, xy, cell, cells, centres, *, step: int, thin: float = 1.0) -> dict:
     if thin < 1.0:  # a sparser city: keep a random share of the incidents
-        keep = np.random.default_rng(seed).random(len(day)) < thin
+        keep = np.random.default_rng(SEED).random(len(day)) < thin
         day, xy, cell = day[keep], xy[keep], cell[keep]
         name = f"{name}, {thin:.0%} of the incidents"
     order = np.argsort(day, kind="stable")
@@ -117,7 +120,7 @@ def backtest(name, day, xy, cell, cells, centres, *, step: int, thin: float = 1.
     pos[pos >= len(cells)] = 0
     pos = np.where(cells[pos] == cell, pos, -1)
     n = len(cells)
-    ks = {f: max(1, int(round(f * n))) for f in FRACS}
+    ks = {f: max(1, round(f * n)) for f in FRACS}
     days = np.unique(day)
     first = day[0] + np.timedelta64(365, "D")
     test_days = days[days >= first][::step]
@@ -153,7 +156,7 @@ def backtest(name, day, xy, cell, cells, centres, *, step: int, thin: float = 1.
             for f in FRACS:
                 hits[m][f].append(top_hits(scores[m], test, ks[f]))
     n_test = np.asarray(n_test)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(SEED)
     boot = rng.integers(0, len(n_test), size=(1000, len(n_test)))
     rows = []
     for m in methods:

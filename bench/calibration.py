@@ -33,7 +33,7 @@ from qauipsiz.hotspot.binning import ring_weights
 from qauipsiz.hotspot.gistar import gi_star
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import add_args, compare, header  # noqa: E402
+from _timing import add_args, compare, header
 
 MEANS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -112,7 +112,7 @@ def main() -> None:
             inf = ""
             for m in methods:
                 hits = runs = 0
-                for r in range(reps[m]):
+                for _r in range(reps[m]):
                     y = rng.poisson(mu, n).astype(float)
                     if np.ptp(y) == 0:  # nothing to test: no flag
                         runs += 1
@@ -128,7 +128,7 @@ def main() -> None:
             pw = {}
             for m in methods:
                 rec, fdp = [], []
-                for r in range(prep if m != "esda-9999" else max(1, prep // 3)):
+                for _r in range(prep if m != "esda-9999" else max(1, prep // 3)):
                     hot = planted(cells, max(3, n // 300), rng)
                     y = rng.poisson(np.where(hot, max(2.0, 3 * mu), mu)).astype(float)
                     if m == "ours":

@@ -19,11 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import add_args, compare, header, measure, ratio  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
+import numpy as np
+import pandas as pd
+import shapely
+from _timing import add_args, compare, header, measure, ratio
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -96,7 +95,7 @@ def main(argv=None) -> int:
     print("\n== 1. H3 indexing (res 10): ours vectorised vs the h3-py per-point loop on the same points")
     sub = min(len(lat), 200_000)
     f = h3.api.basic_int.latlng_to_cell
-    t_o, t_p, cells_sub, ref = compare(
+    _t_o, _t_p, cells_sub, ref = compare(
         f"{sub:,} points, both on the same points",
         lambda: latlng_to_cells(lat[:sub], lon[:sub], 10),
         lambda: np.fromiter((f(x, y, 10) for x, y in zip(lat[:sub], lon[:sub], strict=True)), np.uint64,
@@ -129,7 +128,7 @@ def main(argv=None) -> int:
                 "as above", runs)
     city = get_city("astana")
     cells = latlng_to_cells(lat, lon, 10)
-    u, pos = binning.assign_cells(cells, cells10)
+    _u, pos = binning.assign_cells(cells, cells10)
     xy = np.c_[city.to_metric(lon, lat)]
     eval_xy = binning.city_cell_centres("astana", 10)
     y = np.bincount(pos[pos >= 0], minlength=len(cells10)).astype(float)

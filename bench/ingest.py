@@ -33,10 +33,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import add_args, compare, header  # noqa: E402
+from _timing import add_args, compare, header
 
-from qauipsiz.api.ingest import ingest_file  # noqa: E402
-from qauipsiz.api.store import Store  # noqa: E402
+from qauipsiz.api.ingest import ingest_file
+from qauipsiz.api.store import Store
 
 TARGET = 20_000.0
 HEADER = ["Номер ЕРДР", "Дата совершения", "Дата регистрации", "Статья УК РК", "Место совершения",

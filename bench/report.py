@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import machine_line  # noqa: E402
+from _timing import machine_line
 
 HERE = Path(__file__).resolve().parent
 HEAD = """# Benchmarks
