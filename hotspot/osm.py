@@ -599,7 +599,8 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
         Not a user city, unreadable file, or no highway way inside the boundary.
     """
     from qauipsiz.hotspot import streets as streets_mod
-    from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer, sha256_file, shipped_dir
+    from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer, shipped_dir
+    from qauipsiz.hotspot.paths import sha256_file
 
     say = progress or (lambda _m: None)
     c = get_city(city)

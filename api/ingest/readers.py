@@ -8,7 +8,6 @@ separator, sha256).  Nothing is dropped: a line the CSV parser cannot split beco
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from qauipsiz.api.ingest.limits import check_columns, check_zip, reader_errors
+from qauipsiz.hotspot.paths import sha256_file
 
 FORMATS = ("csv", "xlsx", "geojson", "gpkg", "parquet")
 MALFORMED = "_malformed"
@@ -52,15 +52,6 @@ class RawTable:
     encoding: str = ""
     sep: str = ""
     info: dict = field(default_factory=dict)
-
-
-def sha256_file(path: str | Path) -> str:
-    """sha256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def detect_format(path: str | Path) -> str:
@@ -350,13 +341,7 @@ def _read_csv_records(text: str, sep: str):
         header = next(reader)
     except StopIteration:
         raise ValueError("the file is empty (no header line)") from None
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):  # duplicate headers get .1, .2 … as in pandas
-        if h in seen:
-            seen[h] += 1
-            header[i] = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
+    header = _dedupe_header(header)
     recs = list(reader)
     n, k = len(recs), len(header)
     lens = np.fromiter(map(len, recs), dtype=np.int64, count=n)

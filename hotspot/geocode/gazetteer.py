@@ -8,7 +8,6 @@ automatically when its sources (streets, intersections, alias table, type words)
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.geocode.letters import fold_text
 from qauipsiz.hotspot.geocode.lexicon import load_lexicon, stem
 from qauipsiz.hotspot.geocode.normalize import _house_norm, name_key_tokens, parse_address
-from qauipsiz.hotspot.paths import data_dir
+from qauipsiz.hotspot.paths import data_dir, sha256_file
 from qauipsiz.hotspot.streets import (
     JUMP_M,
     has_streets,
@@ -130,15 +129,6 @@ class Gazetteer:
         if all((f / f"{t}.parquet").exists() for t in PIECE_TABLES):
             tables.update({t: pd.read_parquet(f / f"{t}.parquet") for t in PIECE_TABLES})
         return cls(city=meta["city"], meta=meta, **tables)  # older folders: pieces recomputed
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _rep_point(geom: shapely.Geometry) -> tuple[float, float, float]:
