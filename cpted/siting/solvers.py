@@ -324,10 +324,8 @@ def lscp_exact(A, precovered=None, groups=None, required=None, time_limit: float
     required : array-like of bool, optional
         Demand that must be covered (default: all demand that any candidate can cover).
         Demand no candidate covers is reported in ``info["uncoverable"]``, never silently dropped.
-    time_limit : float
-        Seconds for HiGHS.
-    highs : HighsOptions, optional
-        MIP gap (default 0) and threads.
+    time_limit, highs
+        As in :func:`mclp_exact`.
 
     Returns
     -------
@@ -426,10 +424,8 @@ def p_median(D, w, p: int, max_dist: float | None = None, k_nearest: int | None 
         Assignments longer than this (metres) are not allowed (shrinks the model).
     k_nearest : int, optional
         Keep only each demand's ``k`` nearest candidates (a heuristic reduction; ``None`` keeps all).
-    time_limit : float
-        Seconds for HiGHS.
-    highs : HighsOptions, optional
-        MIP gap (default 0) and threads.
+    time_limit, highs
+        As in :func:`mclp_exact`.
 
     Returns
     -------
