@@ -1,6 +1,6 @@
 """Ingestion of police-register exports into the store: read, map headers, validate, account, write.
 
->>> from api.ingest import ingest_file
+>>> from qauipsiz.api.ingest import ingest_file
 >>> report = ingest_file("incidents_export.csv", city="astana", source="erdr")
 >>> report.to_json()   # {"input": N, "accepted": A, "duplicates": D, "quarantined": Q, "reasons": {...}}
 

@@ -537,7 +537,7 @@ def ingest_file(path: str | Path, *, city: str, store=None, source: str | None =
     city : str
         City registry key (time zone, boundary, districts).
     store : Store, optional
-        Defaults to :meth:`api.store.Store.from_settings`.
+        Defaults to :meth:`qauipsiz.api.store.Store.from_settings`.
     source : str, optional
         Register name (``erdr``, ``102``, ``koap``…); default: the file name without extension.
         A ``source`` column in the file overrides it per row.

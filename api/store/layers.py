@@ -22,7 +22,7 @@ class LayerRepository(Repository):
     def save_layer(self, city: str, name: str, gdf: gpd.GeoDataFrame) -> int:
         """Replace layer ``name`` of ``city`` with ``gdf`` (any CRS; stored in EPSG:4326), atomically.
 
-        Known layers (:data:`api.store.models.LAYER_SCHEMAS`) get their typed columns; other
+        Known layers (:data:`qauipsiz.api.store.models.LAYER_SCHEMAS`) get their typed columns; other
         attributes, and every attribute of an unknown layer, are kept in ``props`` JSON.
         Returns the number of features written.
         """

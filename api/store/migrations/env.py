@@ -1,6 +1,6 @@
 """Alembic environment of the qauipsiz store.
 
-Run through :meth:`api.store.Store.migrate` (which passes an open connection), or with the
+Run through :meth:`qauipsiz.api.store.Store.migrate` (which passes an open connection), or with the
 ``alembic`` command and ``-x url=<SQLAlchemy URL>`` / ``DATABASE_URL``.
 """
 from __future__ import annotations
