@@ -11,6 +11,7 @@ import { reloadActive, showLayer } from "./js/layers.js";
 import { renderLegend } from "./js/legend.js";
 import { hideLayer, map } from "./js/map.js";
 import "./js/overlays.js";
+import "./js/emerging.js";
 import { initRecommendPanel } from "./js/recommend.js";
 import { initPatrolPanel, loadStations } from "./js/patrol.js";
 import { initReviewPanel } from "./js/review.js";

@@ -26,6 +26,7 @@ export const LAYERS = [
   { id: "publicCells", perm: "public", on: false },
   { id: "heat", perm: "hotspots", on: true },
   { id: "hexagons", perm: "hotspots", on: false },
+  { id: "emerging", perm: "hotspots", on: false },
   { id: "cpted", perm: "cpted", on: false },
   { id: "lamps", perm: "layers", on: false },
   { id: "cameras", perm: "layers", on: false },

@@ -31,6 +31,8 @@ export function renderLegend() {
       if (m.inference) html += `<div class="sub" id="lg-inference">${esc(t("inference"))}: ${esc(m.inference)}`
         + (m.permutations ? `, ${fmt(m.permutations, 0)} ${esc(t("permutations"))}` : "")
         + (m.min_count ? `, ${esc(t("minCount"))} ${fmt(m.min_count, 0)}` : "") + "</div>";
+    } else if (id === "emerging") {
+      html += (m.legend || []).map((x) => swatch(x.colour, `${x.label[state.lang] || x.label.en} (${fmt((m.patterns || {})[x.pattern] || 0, 0)})`)).join("");
     } else if (id === "public" || id === "publicCells") {
       const vmax = m.vmax || 0;
       html += `<div class="sub">${esc(id === "public" ? t("ratePer1000") : t("count"))}</div>`;
