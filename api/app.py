@@ -187,6 +187,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     errors.install(app)
     for r in ROUTERS:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
+    app.include_router(__import__("qauipsiz.api.routers.forecast", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
     app.include_router(__import__("qauipsiz.api.routers.spacetime", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
 
     # one vendored Leaflet for the dashboard and the static maps (maps/vendor/leaflet)

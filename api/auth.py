@@ -40,12 +40,12 @@ ROLES = ("public", "analyst", "planner", "commander", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),
     "analyst": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                          "incidents:write", "review"}),
+                          "incidents:write", "review", "forecast"}),
     "planner": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "review"}),
     "commander": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                            "patrol"}),
+                            "patrol", "forecast"}),
     "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                        "incidents:write", "review", "patrol", "admin"}),
+                        "incidents:write", "review", "patrol", "admin", "forecast"}),
 }
 """role -> permissions.  Restricted reads (``incidents:read``, ``patrol``) are audited by their
 routers (:func:`audit`)."""

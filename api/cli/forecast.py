@@ -1,0 +1,142 @@
+"""``qauipsiz forecast`` (one day's score per cell to CSV) and ``qauipsiz backtest`` (rolling-origin table)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from qauipsiz.api.cli._app import app
+from qauipsiz.api.cli._inputs import INCIDENTS_HELP, city_incidents
+
+METHOD_HELP = "recent, longrun, prospective, kde, seppp, ranker or auto (the best on the last 56 days)."
+
+
+def _split(v: str | None) -> list[str] | None:
+    return [s.strip() for s in v.split(",") if s.strip()] if v else None
+
+
+def forecast_events(city: str, incidents: Path | None, categories: str | None):
+    """The city's incidents (store or file), restricted to ``categories`` when given.
+
+    Rows need ``occurred_at``, ``lat`` and ``lon``; other columns (and category labels outside the
+    taxonomy) are kept and ignored.
+    """
+    df, source = city_incidents(city, incidents)
+    for col in ("occurred_at", "lat", "lon"):
+        if col not in df.columns:
+            raise typer.BadParameter(f"the incidents have no {col!r} column (need occurred_at, lat, lon)",
+                                     param_hint="--incidents")
+    cats = _split(categories)
+    if cats:
+        if "category" not in df.columns:
+            raise typer.BadParameter("the incidents have no 'category' column", param_hint="--categories")
+        df = df[df["category"].astype(str).isin(cats).to_numpy(bool)]
+        if len(df) == 0:
+            raise typer.BadParameter(f"no incident of {', '.join(cats)}", param_hint="--categories")
+    return df, source
+
+
+def read_cells_csv(path: Path):
+    """``cell, lon, lat`` of another grid's cell centres (extra columns ignored)."""
+    import pandas as pd
+
+    if not path.exists():
+        raise typer.BadParameter(f"{path}: file not found", param_hint="--cells")
+    c = pd.read_csv(path)
+    missing = [x for x in ("cell", "lon", "lat") if x not in c.columns]
+    if missing:
+        raise typer.BadParameter(f"{path}: missing column(s) {', '.join(missing)} (need cell, lon, lat)",
+                                 param_hint="--cells")
+    return c
+
+
+@app.command("forecast")
+def forecast_cmd(
+    city: str = typer.Option("astana", "--city", help="City key (qauipsiz cities)."),
+    day: str = typer.Option(..., "--day", help="Forecast day, local date YYYY-MM-DD."),
+    out: Path = typer.Option(..., "--out", help="Output CSV: h3,score (or cell,score with --cells)."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    method: str = typer.Option("auto", "--method", help=METHOD_HELP),
+    categories: str = typer.Option(None, "--categories", help="Comma-separated category labels."),
+    cells: Path = typer.Option(None, "--cells", help="CSV of cell centres (cell,lon,lat) to score instead of "
+                                                     "the city's H3 cells."),
+    res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution of the counts (default 9)."),
+    seed: int = typer.Option(0, "--seed", help="Seed (the learned ranker)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Score every cell for one day from the incidents before it (higher = more expected crime)."""
+    import pandas as pd
+
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.forecast import day_number, make_forecaster, make_point_query
+
+    c = get_city(city)
+    try:
+        d = day_number(day)
+    except ValueError as e:
+        raise typer.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--day") from e
+    df, source = forecast_events(city, incidents, categories)
+    fc = make_forecaster(method, res=res, tz=c.tz, seed=seed).fit(df)
+    if cells is not None:
+        grid = read_cells_csv(cells)
+        q = make_point_query(fc.events, grid["lat"].to_numpy(float), grid["lon"].to_numpy(float))
+        table = pd.DataFrame({"cell": grid["cell"].to_numpy(), "score": fc.predict(q, d)})
+    else:
+        h3 = fill_city_cells(c, res)
+        table = pd.DataFrame({"h3": [format(int(x), "x") for x in h3], "score": fc.predict(h3, d)})
+        q = fc.query(h3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.6g")
+    info = fc.describe(q, d)
+    summary = {"out": str(out), "city": city, "day": str(pd.Timestamp(day).date()), "method": method,
+               "cells": len(table), "incidents": source, "events_before_day": fc.events.before(d),
+               "params": {k: v for k, v in (info.get("params") or {}).items()
+                          if isinstance(v, int | float | str | dict)}}
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        typer.echo(f"{method}: {len(table):,} cells scored for {summary['day']} from "
+                   f"{summary['events_before_day']:,} earlier incidents → {out}")
+
+
+@app.command("backtest")
+def backtest_cmd(
+    city: str = typer.Option("astana", "--city", help="City key (qauipsiz cities)."),
+    start: str = typer.Option(..., "--from", help="First test day, local YYYY-MM-DD."),
+    end: str = typer.Option(..., "--to", help="Last test day (inclusive), local YYYY-MM-DD."),
+    incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
+    methods: str = typer.Option("recent,longrun,prospective,kde,seppp,ranker,auto", "--methods",
+                                help="Comma-separated methods; the two baselines are always added."),
+    categories: str = typer.Option(None, "--categories", help="Comma-separated category labels."),
+    res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution (default 9)."),
+    seed: int = typer.Option(0, "--seed", help="Seed (the learned ranker, bootstrap)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON rows."),
+) -> None:
+    """One forecast per day from the events before it: hit rate, PAI and PEI* at 1/5/10 % of the area."""
+    from rich.console import Console
+
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.forecast import BASELINES, make_set, prepare_events
+    from qauipsiz.hotspot.forecast.backtest import backtest, format_table
+
+    c = get_city(city)
+    names = list(dict.fromkeys([*BASELINES, *(_split(methods) or [])]))
+    df, _ = forecast_events(city, incidents, categories)
+    fs = make_set(names, res=res, tz=c.tz, seed=seed)
+    ev = prepare_events(df, res, c.tz)
+    for f in fs.values():
+        f.fit(ev)
+    err = Console(stderr=True)
+    with err.status("backtesting") as st:
+        r = backtest(fs, fill_city_cells(c, res), start, end,
+                     progress=lambda i, n: st.update(f"backtesting: day {i}/{n}"))
+    if as_json:
+        t = r.table(seed=seed)
+        typer.echo(json.dumps({"city": city, "from": start, "to": end, "days": len(r.days),
+                               "events": int(r.n_events.sum()), "cells": r.n_cells, "chosen": r.chosen,
+                               "rows": json.loads(t.to_json(orient="records"))}, ensure_ascii=False))
+    else:
+        typer.echo(format_table(r, seed=seed))

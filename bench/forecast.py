@@ -1,0 +1,130 @@
+"""Issue 16.5: rolling-origin backtest of every forecaster on the shared Chicago sample.
+
+The last 6 months of the sample (2019-04-01 … 2019-09-29), one forecast per day, each from the
+events strictly before it; all crimes and the two largest categories (THEFT, BATTERY). The study
+area is every H3 cell within one ring of a cell with an incident in 2017 (no test data shapes it).
+Every method is compared with the better of the two count baselines (the 'peer' for accuracy):
+PAI and PEI* at 1, 5 and 10 % of the area with 95 % bootstrap intervals over test days.
+
+Speed (``bench/_timing.py``: one warm-up, >= 5 timed runs, median [min–max]): one daily forecast
+of ``auto`` after fitting, on the Chicago sample and on the 60,000-incident demo city, and the
+whole ``qauipsiz forecast`` command on the demo city. There is no peer for speed.
+
+    .venv/bin/python bench/forecast.py --quick   # last 2 months, all crimes only
+    .venv/bin/python bench/forecast.py           # last 6 months, all crimes, THEFT, BATTERY
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import add_args, header, measure, show
+
+from qauipsiz.hotspot.forecast import METHODS, make_set, prepare_events
+from qauipsiz.hotspot.forecast.backtest import backtest, format_table, study_cells_from_events
+
+ROOT = Path(__file__).resolve().parents[1]
+CHICAGO = Path("/work/shared/data/peer/chicago_sample_2017_2019.csv")
+DEMO = ROOT / "data" / "demo" / "astana"
+TZ = "America/Chicago"
+
+
+def load_chicago(path: Path) -> pd.DataFrame:
+    """The sample as events: month-first local times → UTC, lat, lon, category."""
+    d = pd.read_csv(path, usecols=["date", "latitude", "longitude", "primary_type"]).dropna()
+    t = pd.to_datetime(d["date"], format="%m/%d/%Y %H:%M").dt.tz_localize(
+        TZ, ambiguous="NaT", nonexistent="shift_forward")
+    ev = pd.DataFrame({"occurred_at": t.dt.tz_convert("UTC"), "lat": d["latitude"].to_numpy(float),
+                       "lon": d["longitude"].to_numpy(float), "category": d["primary_type"].to_numpy()})
+    return ev.dropna(subset=["occurred_at"]).reset_index(drop=True)
+
+
+def run(ev: pd.DataFrame, label: str, cells, start, end, methods, res: int) -> dict:
+    fs = make_set(methods, res=res, tz=TZ, seed=0)
+    e = prepare_events(ev, res, TZ)
+    for f in fs.values():
+        f.fit(e)
+    t0 = time.perf_counter()
+    r = backtest(fs, cells, start, end,
+                 progress=lambda i, n: print(f"  [{label}] day {i}/{n}, {time.perf_counter() - t0:.0f} s",
+                                             file=sys.stderr, flush=True) if i % 30 == 0 else None)
+    print(f"\n## {label}: {len(ev):,} incidents, res {res}, {time.perf_counter() - t0:.0f} s")
+    print(format_table(r))
+    t = r.table()
+    a = t.set_index("method")
+    if "auto" in a.index:
+        for lab in ("1%", "5%"):
+            v = a.loc["auto", f"vs base {lab}"]
+            print(f"target auto ≥ 1.10 × best baseline at {lab}: {v:.3f} "
+                  f"({'met' if v >= 1.10 else f'missed by {1.10 - v:.3f}'})")
+    return {"label": label, "table": t}
+
+
+def timings(runs: int, res: int, chicago: pd.DataFrame) -> None:
+    print("\n## Speed (no peer: no other tool forecasts these cells with these methods)")
+    demo = DEMO / "incidents_truth.parquet"
+    sets = [("Chicago sample", chicago, TZ)]
+    if demo.exists():
+        d = pd.read_parquet(demo, columns=["occurred_at", "lat", "lon"]).dropna()
+        sets.append((f"demo city ({len(d):,} incidents)", d, "Asia/Almaty"))
+    for name, ev, tz in sets:
+        f = make_set(["auto"], res=res, tz=tz)["auto"].fit(ev)
+        cells = study_cells_from_events(ev, res)
+        last = pd.Timestamp(ev["occurred_at"].max()).tz_convert(tz).normalize().tz_localize(None)
+        day = (last + pd.Timedelta(days=1)).date()
+        t0 = time.perf_counter()
+        f.predict(cells, day)  # fitting: tuning and training at the day's cut-off
+        fit_s = time.perf_counter() - t0
+        t, _ = measure(lambda f=f, cells=cells, day=day: f.predict(cells, day), runs)
+        show(f"one daily forecast of auto after fitting, {name}, {len(cells):,} cells "
+             f"(fit at the cut-off: {fit_s:.1f} s, once per 28 days)", t, None,
+             "no other tool offers these forecasters; target < 1 s")
+    if demo.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "f.csv"
+            last = pd.read_parquet(demo, columns=["occurred_at"])["occurred_at"].max()
+            day = (pd.Timestamp(last).tz_convert("Asia/Almaty") + pd.Timedelta(days=1)).date()
+            cmd = [str(Path(sys.executable).parent / "qauipsiz"), "forecast", "--city", "astana", "--incidents",
+                   str(demo), "--day", str(day), "--out", str(out)]
+            t, _ = measure(lambda: subprocess.run(cmd, check=True, capture_output=True), max(runs, 5))
+            show("whole `qauipsiz forecast --method auto` command, demo city (process start to CSV)", t, None,
+                 "target < 10 s")
+
+
+def main() -> None:
+    ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+    ap.add_argument("--chicago", type=Path, default=CHICAGO)
+    ap.add_argument("--res", type=int, default=9)
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--no-timing", action="store_true", help="skip the speed section")
+    ap.add_argument("--timing-only", action="store_true", help="only the speed section")
+    a = ap.parse_args()
+    header("bench/forecast.py: one-day-ahead forecasts, rolling origin", a.quick, a.runs)
+    if not a.chicago.exists():
+        print(f"no Chicago sample at {a.chicago}: skipped")
+        return
+    ev = load_chicago(a.chicago)
+    end = pd.Timestamp(ev["occurred_at"].max()).tz_convert(TZ).normalize().tz_localize(None) - pd.Timedelta(days=1)
+    start = end - pd.Timedelta(days=60 if a.quick else 182)
+    cells = study_cells_from_events(ev, a.res, until="2018-01-01")
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    print(f"test days {start.date()} … {end.date()}, every day; H3 res {a.res}, {len(cells):,} study cells; "
+          f"methods {', '.join(methods)}")
+    subsets = [("all crimes", ev)]
+    if not a.quick:
+        subsets += [(c, ev[ev["category"] == c]) for c in ev["category"].value_counts().index[:2]]
+    for label, sub in [] if a.timing_only else subsets:
+        run(sub, label, cells, start.date(), end.date(), methods, a.res)
+    if not a.no_timing:
+        timings(a.runs, a.res, ev)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""A learned ranker: gradient-boosted trees (scikit-learn ``HistGradientBoostingRegressor``,
+Poisson loss) on each cell's own history.
+
+Features of a cell for day ``d`` (all from events before ``d``): counts in the last 1, 7, 28, 91
+and 365 days and the long-run daily rate; the same counts summed over the ring-1 neighbours
+(28, 365 days); events on ``d``'s weekday and at night (18–06 local) in the last 365 days; days
+since the cell's last event. The target is the cell's count on ``d``. Training rows are the
+cells with any event within one ring in the year before, on every ``day_step``-th day of the
+``train_days`` before the cut-off; cells without such history score 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from qauipsiz.hotspot.forecast._base import NIGHT, Events, Forecaster, Query
+
+FEATURES = ("c1", "c7", "c28", "c91", "c365", "rate_all", "n28", "n365", "weekday365", "night365",
+            "days_since")
+
+
+def index_features(ev: Events, d: int) -> np.ndarray:
+    """Feature matrix ``(len(ev.index_cells), len(FEATURES))`` for day ``d`` (events before ``d``)."""
+    c = {w: ev.window_counts(d - w, d) for w in (1, 7, 28, 91, 365)}
+    k = ev.before(d)
+    rate = np.bincount(ev.pos[:k], minlength=len(ev.index_cells)) / max(d - ev.first_day, 1)
+    wd = int((d + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
+    same_wd = ev.weekday == wd
+    night = (ev.hour >= NIGHT[0]) | (ev.hour < NIGHT[1])
+    last = np.full(len(ev.index_cells), -1e9)
+    i0 = ev.before(d - 365)
+    np.maximum.at(last, ev.pos[i0:k], ev.day[i0:k].astype(float))
+    since = np.minimum(d - last, 400.0)
+    return np.column_stack([c[1], c[7], c[28], c[91], c[365], rate, ev.ring1 @ c[28], ev.ring1 @ c[365],
+                            ev.window_counts(d - 365, d, same_wd), ev.window_counts(d - 365, d, night), since])
+
+
+class LearnedRanker(Forecaster):
+    """Gradient-boosted Poisson regression of tomorrow's count per cell; see the module docstring.
+
+    Parameters
+    ----------
+    train_days : int
+        Days before the cut-off whose cells are training rows.
+    day_step : int
+        Use every ``day_step``-th of those days.
+    max_iter : int
+        Boosting iterations.
+    **kw
+        See :class:`~qauipsiz.hotspot.forecast._base.Forecaster`.
+    """
+
+    name = "ranker"
+    assumes = ("the relation between a cell's recent and long-run history (and its neighbours') and "
+               "tomorrow's count is the same as over the past year")
+
+    def __init__(self, train_days: int = 364, day_step: int = 7, max_iter: int = 100, **kw):
+        super().__init__(**kw)
+        self.train_days, self.day_step, self.max_iter = int(train_days), int(day_step), int(max_iter)
+
+    def tune(self, q: Query, cutoff: int):
+        """Train on the days before ``cutoff`` (independent of the query)."""
+        key = ("model", self.cutoff(cutoff))
+        if key in self._params:
+            return self._params[key]
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        ev = self._need()
+        xs, ys = [], []
+        first = max(ev.first_day + 28, cutoff - self.train_days)
+        for v in range(cutoff - 1, first - 1, -self.day_step):
+            f = index_features(ev, v)
+            active = (f[:, 4] > 0) | (f[:, 7] > 0)
+            xs.append(f[active])
+            ys.append(ev.window_counts(v, v + 1)[active])
+        if not xs or sum(len(y) for y in ys) < 100 or sum(y.sum() for y in ys) < 10:
+            self._params[key] = None
+            return None
+        model = HistGradientBoostingRegressor(loss="poisson", max_iter=self.max_iter, learning_rate=0.05,
+                                              max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0,
+                                              early_stopping=False, random_state=self.seed)
+        model.fit(np.concatenate(xs), np.concatenate(ys))
+        self._params[key] = model
+        return model
+
+    def score(self, q: Query, d: int) -> np.ndarray:
+        """Predicted count of day ``d`` per queried cell (0 without history within one ring)."""
+        ev = self._need()
+        model = self.params_for(q, d)
+        f = index_features(ev, d)
+        out = np.zeros(len(q.pos))
+        ok = q.pos >= 0
+        fq = f[q.pos[ok]]
+        active = (fq[:, 4] > 0) | (fq[:, 7] > 0)
+        if model is None:  # too little history: fall back to the long-run rate
+            vals = fq[:, 5]
+        else:
+            vals = np.zeros(len(fq))
+            if active.any():
+                vals[active] = model.predict(fq[active])
+            vals[~active] = 0.0
+        out[ok] = vals
+        return out

@@ -1,0 +1,165 @@
+"""Forecasters (issue 16.4/5): planted truth, no leakage, determinism, metrics, EM recovery."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qauipsiz.hotspot.forecast import BASELINES, METHODS, make_forecaster, make_set, prepare_events
+from qauipsiz.hotspot.forecast._base import best_hits, day_number, top_hits
+from qauipsiz.hotspot.forecast.backtest import backtest, study_cells_from_events
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+
+LAT0, LON0 = 51.13, 71.43  # Astana
+HOT = (51.135, 71.445)
+START = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def synthetic(n_days=240, per_day=12, hot_per_day=2.0, seed=0) -> pd.DataFrame:
+    """Uniform background over ~6 × 6 km plus a planted hot spot (≈ 40 m spread)."""
+    rng = np.random.default_rng(seed)
+    nb = rng.poisson(per_day, n_days)
+    nh = rng.poisson(hot_per_day, n_days)
+    days = np.concatenate([np.repeat(np.arange(n_days), nb), np.repeat(np.arange(n_days), nh)])
+    k_b, k_h = nb.sum(), nh.sum()
+    lat = np.concatenate([LAT0 + rng.uniform(-0.027, 0.027, k_b), HOT[0] + rng.normal(0, 0.0004, k_h)])
+    lon = np.concatenate([LON0 + rng.uniform(-0.043, 0.043, k_b), HOT[1] + rng.normal(0, 0.0006, k_h)])
+    occ = START + pd.to_timedelta(days, "D") + pd.to_timedelta(rng.uniform(0, 86399, len(days)), "s")
+    return pd.DataFrame({"occurred_at": occ, "lat": lat, "lon": lon, "category": "theft"})
+
+
+@pytest.fixture(scope="module")
+def events():
+    return synthetic()
+
+
+@pytest.fixture(scope="module")
+def cells(events):
+    return study_cells_from_events(events, 9)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_planted_hot_cell_ranked_top(method, events, cells):
+    fc = make_forecaster(method, res=9, tz="UTC", seed=0).fit(events)
+    day = (START + pd.Timedelta(days=200)).date()
+    s = fc.predict(cells, day)
+    hot = latlng_to_cells(np.array([HOT[0]]), np.array([HOT[1]]), 9)[0]
+    assert s.shape == (len(cells),)
+    assert cells[int(np.argmax(s))] == hot, method
+    assert np.sum(s >= s[cells == hot][0]) == 1, method  # strictly top, no tie
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_no_leakage_future_events_do_not_change_the_forecast(method, events, cells):
+    day = START + pd.Timedelta(days=190)
+    base = make_forecaster(method, res=9, tz="UTC", seed=0).fit(events).predict(cells, day.date())
+    rng = np.random.default_rng(5)
+    changed = events.copy()
+    future = (changed["occurred_at"] >= day).to_numpy()
+    # move every event of the forecast day and later, and add a burst far from the old ones
+    changed.loc[future, "lat"] = LAT0 + rng.uniform(-0.027, 0.027, int(future.sum()))
+    changed.loc[future, "lon"] = LON0 + rng.uniform(-0.043, 0.043, int(future.sum()))
+    burst = pd.DataFrame({"occurred_at": day + pd.to_timedelta(rng.uniform(0, 40, 300), "D"),
+                          "lat": 51.11, "lon": 71.40, "category": "theft"})
+    changed = pd.concat([changed, burst], ignore_index=True)
+    after = make_forecaster(method, res=9, tz="UTC", seed=0).fit(changed).predict(cells, day.date())
+    np.testing.assert_array_equal(base, after)
+    # and the check can fail: the same change one day earlier moves the forecast
+    earlier = pd.concat([events, burst.assign(occurred_at=day - pd.Timedelta(hours=3))], ignore_index=True)
+    moved = make_forecaster(method, res=9, tz="UTC", seed=0).fit(earlier).predict(cells, day.date())
+    assert not np.array_equal(base, moved), method
+
+
+def test_deterministic_and_row_order_free(events, cells):
+    day = (START + pd.Timedelta(days=170)).date()
+    a = make_forecaster("ranker", seed=3).fit(events).predict(cells, day)
+    b = make_forecaster("ranker", seed=3).fit(events.sample(frac=1, random_state=1)).predict(cells, day)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_counts_baselines_by_hand(events, cells):
+    day = START + pd.Timedelta(days=100)
+    c9 = latlng_to_cells(events["lat"].to_numpy(), events["lon"].to_numpy(), 9)
+    occ = events["occurred_at"]
+    for method, lo in (("recent", day - pd.Timedelta(days=28)), ("longrun", START - pd.Timedelta(days=1))):
+        s = make_forecaster(method).fit(events).predict(cells, day.date())
+        m = ((occ >= lo) & (occ < day)).to_numpy()
+        want = pd.Series(c9[m]).value_counts().reindex(cells, fill_value=0).to_numpy(float)
+        np.testing.assert_array_equal(s, want)
+
+
+def test_top_hits_ties_and_pei():
+    score = np.array([3.0, 2.0, 2.0, 0.0])
+    actual = np.array([1.0, 4.0, 0.0, 5.0])
+    assert top_hits(score, actual, 1) == 1.0
+    assert top_hits(score, actual, 2) == 1.0 + 4.0 * 1 / 2  # one slot for two tied cells
+    assert best_hits(actual, 2) == 9.0
+
+
+def test_backtest_oracle_and_table(events, cells):
+    fs = make_set(["recent", "longrun", "kde"], res=9, tz="UTC")
+    ev = prepare_events(events, 9, "UTC")
+    for f in fs.values():
+        f.fit(ev)
+    r = backtest(fs, cells, (START + pd.Timedelta(days=200)).date(), (START + pd.Timedelta(days=209)).date())
+    t = r.table(n_boot=200).set_index("method")
+    assert len(r.days) == 10
+    n = len(cells)
+    k1 = max(1, round(0.01 * n))
+    # PAI by hand for 'longrun' at 1 %
+    hits = total = 0.0
+    for d in r.days:
+        q = fs["longrun"].query(cells)
+        a = q.counts(ev, int(d), int(d) + 1)
+        hits += top_hits(fs["longrun"].predict(cells, int(d)), a, k1)
+        total += a.sum()
+    assert t.loc["longrun", "PAI 1%"] == pytest.approx(hits / total / (k1 / n))
+    for m in fs:
+        assert 0 <= t.loc[m, "PEI* 1%"] <= 1
+        assert t.loc[m, "PAI 1% lo"] <= t.loc[m, "PAI 1%"] <= t.loc[m, "PAI 1% hi"]
+    assert t.loc["kde", "vs base 1%"] == pytest.approx(
+        t.loc["kde", "PAI 1%"] / max(t.loc[b, "PAI 1%"] for b in BASELINES))
+
+
+def simulate_hawkes(theta=0.5, omega=0.2, sigma=80.0, mu_per_day=8.0, days=400, seed=1) -> pd.DataFrame:
+    """A branching simulation of the SEPP model over a 6 × 6 km square (metres → degrees)."""
+    rng = np.random.default_rng(seed)
+    n0 = rng.poisson(mu_per_day * days)
+    t = list(rng.uniform(0, days, n0))
+    x = list(rng.uniform(0, 6000, n0))
+    y = list(rng.uniform(0, 6000, n0))
+    gen = list(range(n0))
+    while gen:
+        nxt = []
+        for i in gen:
+            for _ in range(rng.poisson(theta)):
+                t.append(t[i] + rng.exponential(1 / omega))
+                x.append(x[i] + rng.normal(0, sigma))
+                y.append(y[i] + rng.normal(0, sigma))
+                nxt.append(len(t) - 1)
+        gen = nxt
+    t, x, y = np.array(t), np.array(x), np.array(y)
+    keep = t < days
+    lat = LAT0 + y[keep] / 111_195.0
+    lon = LON0 + x[keep] / (111_195.0 * np.cos(np.radians(LAT0)))
+    return pd.DataFrame({"occurred_at": START + pd.to_timedelta(t[keep], "D"), "lat": lat, "lon": lon})
+
+
+def test_em_recovers_planted_sepp_parameters():
+    ev = simulate_hawkes()
+    fc = make_forecaster("seppp", history_days=400, iterations=40).fit(ev)
+    cells = study_cells_from_events(ev, 9)
+    d = day_number((START + pd.Timedelta(days=400)).date())
+    p = fc.describe(fc.query(cells), d + 27)["params"]  # cut-off at or after day 400: all events
+    assert p["theta"] == pytest.approx(0.5, abs=0.1)
+    assert p["omega"] == pytest.approx(0.2, rel=0.3)
+    assert p["sigma_m"] == pytest.approx(80.0, rel=0.25)
+
+
+def test_bad_input_is_a_value_error():
+    with pytest.raises(ValueError, match="occurred_at"):
+        make_forecaster("recent").fit(pd.DataFrame({"lat": [1.0], "lon": [2.0]}))
+    with pytest.raises(ValueError, match="method"):
+        make_forecaster("oracle")
+    with pytest.raises(ValueError, match="fit"):
+        make_forecaster("recent").predict(np.array([0], np.uint64), "2024-01-01")
