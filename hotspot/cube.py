@@ -182,12 +182,14 @@ def _span(df: pd.DataFrame, tz: str, freq: str, start, end) -> tuple[pd.Period, 
         t0 = pd.Period(s, freq=freq)
         first_partial = bool(s > t0.start_time)
     else:
+        assert p is not None
         t0 = p.min()
     if end is not None:
         e = _local_naive(end, tz)
         t1 = pd.Period(e - pd.Timedelta(microseconds=1), freq=freq)
         last_partial = bool(e < (t1 + 1).start_time)
     else:
+        assert p is not None
         t1 = p.max()
     if t1 < t0:
         raise ValueError("space-time cube: end is before start")

@@ -65,8 +65,8 @@ class KnoxTable:
         ``time_lo/hi_days``, ``observed``, ``expected``, ``ratio``, ``p_value``, ``p_low``,
         ``significant`` (``p_value < alpha``)."""
         se, te = self.space_edges, self.time_edges
-        s_i, t_i = np.meshgrid(np.arange(len(se) - 1), np.arange(len(te) - 1), indexing="ij")
-        s_i, t_i = s_i.ravel(), t_i.ravel()
+        s_g, t_g = np.meshgrid(np.arange(len(se) - 1), np.arange(len(te) - 1), indexing="ij")
+        s_i, t_i = s_g.ravel(), t_g.ravel()
 
         def lab(e, i):
             return [f"{e[k]:g}-{e[k + 1]:g}" for k in i]
