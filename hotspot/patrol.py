@@ -112,6 +112,30 @@ def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekd
     return out.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def forecast_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, method: str = "auto",
+                  forecast_res: int = 9) -> pd.DataFrame:
+    """:func:`shift_risk`'s cells re-ranked by the forecast of the shift's (local) start day.
+
+    ``risk`` becomes the forecast score of the cell's parent at ``forecast_res`` (issue 16: a
+    :mod:`hotspot.forecast` method, fitted on the incidents before that day only); cells with equal
+    scores keep the order of their past counts at the shift's hours. ``past_risk`` keeps the old value.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`shift_risk` plus ``past_risk``, sorted by ``risk`` descending.
+    """
+    from qauipsiz.hotspot.forecast import make_forecaster
+    from qauipsiz.hotspot.h3grid import cells_to_parent
+
+    c = get_city(city) if isinstance(city, str) else city
+    hs = shift_risk(incidents, c, shift, res)
+    fc = make_forecaster(method, res=forecast_res, tz=c.tz).fit(incidents)
+    parents = cells_to_parent(hs["h3"].to_numpy(np.uint64), forecast_res)
+    hs = hs.assign(past_risk=hs["risk"], risk=fc.predict(parents, shift.start.date()))
+    return hs.sort_values("risk", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def _travel_matrix(net: StreetNetwork, xy: np.ndarray, mode: str):
     """Travel minutes between points along the network, with paths (node sequences)."""
     from scipy.sparse.csgraph import dijkstra
@@ -542,4 +566,4 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
     return out
 
 
-__all__ = ["DWELL_MIN", "MARKING", "Shift", "parse_shift", "plan_patrol", "route_cards_html", "shift_risk"]
+__all__ = ["DWELL_MIN", "MARKING", "Shift", "forecast_risk", "parse_shift", "plan_patrol", "route_cards_html", "shift_risk"]

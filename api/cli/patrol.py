@@ -28,13 +28,21 @@ def patrol_cmd(
     layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP + " Uses police_stations."),
     out: Path = typer.Option(Path("out/patrol"), "--out", help="Output folder: routes.geojson, stops.csv, route cards."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    risk: str = typer.Option("counts", "--risk", help="counts (past incidents at the shift's hours) or forecast "
+                                                      "(the shift day's forecast, method auto; docs/forecasting.md)."),
 ) -> None:
     """Plan patrol routes through tonight's hotspots (OR-Tools) and write route cards."""
     import numpy as np
     from rich.console import Console
 
     from qauipsiz.hotspot.cities import get_city
-    from qauipsiz.hotspot.patrol import parse_shift, plan_patrol, route_cards_html, shift_risk
+    from qauipsiz.hotspot.patrol import (
+        forecast_risk,
+        parse_shift,
+        plan_patrol,
+        route_cards_html,
+        shift_risk,
+    )
 
     err = Console(stderr=True)
     c = get_city(city)
@@ -42,6 +50,9 @@ def patrol_cmd(
     with err.status("loading data"):
         inc, _ = city_incidents(city, incidents)
         lay = city_layers(city, layers)
+    if risk not in ("counts", "forecast"):
+        raise typer.BadParameter("use counts or forecast", param_hint="--risk")
+    pre = forecast_risk(inc, c, sh) if risk == "forecast" else None
     st = lay.get("police_stations")
     import re
 
@@ -60,7 +71,7 @@ def patrol_cmd(
                 raise typer.BadParameter(f"--depot {depot!r}: no police station with that id or name")
             row = st[m.to_numpy()].iloc[0]
         else:
-            hs = shift_risk(inc, c, sh)
+            hs = pre if pre is not None else shift_risk(inc, c, sh)
             hx, hy = hs["x"].iloc[0], hs["y"].iloc[0]
             sx, sy = c.to_metric(st.geometry.x.to_numpy(), st.geometry.y.to_numpy())
             row = st.iloc[int(np.argmin(np.hypot(sx - hx, sy - hy)))]
@@ -69,7 +80,7 @@ def patrol_cmd(
     with err.status(f"routing {units} units (≤ {seconds:.0f} s search)"):
         routes, stops = plan_patrol(c, inc, sh.start, sh.end, units, (float(dx[0]), float(dy[0])),
                                     n_hotspots=hotspots or None, mode=mode, time_limit_s=seconds, depot_name=name,
-                                    visits=visits)
+                                    visits=visits, hotspots=pre)
     out.mkdir(parents=True, exist_ok=True)
     r = routes.copy()
     r["start"] = r["start"].astype(str)

@@ -163,3 +163,19 @@ def test_bad_input_is_a_value_error():
         make_forecaster("oracle")
     with pytest.raises(ValueError, match="fit"):
         make_forecaster("recent").predict(np.array([0], np.uint64), "2024-01-01")
+
+
+def test_patrol_forecast_risk_ranks_the_planted_cell_first(events):
+    from qauipsiz.hotspot.cities import get_city
+    from qauipsiz.hotspot.h3grid import cells_to_parent
+    from qauipsiz.hotspot.patrol import forecast_risk, parse_shift, shift_risk
+
+    c = get_city("astana")
+    sh = parse_shift("2024-07-20 00:00/23:59", c.tz)
+    past = events[events["occurred_at"] < pd.Timestamp("2024-07-19", tz="UTC")]
+    hs = forecast_risk(past, c, sh, method="longrun")
+    base = shift_risk(past, c, sh)
+    assert len(hs) == len(base) and "past_risk" in hs.columns
+    hot = latlng_to_cells(np.array([HOT[0]]), np.array([HOT[1]]), 9)[0]
+    assert cells_to_parent(hs["h3"].to_numpy(np.uint64)[:1], 9)[0] == hot
+    assert np.all(np.diff(hs["risk"].to_numpy()) <= 0)

@@ -1,0 +1,121 @@
+"""``qauipsiz forecast`` / ``backtest`` / ``patrol --risk forecast`` inputs and outputs, and the
+service's ``forecast.geojson`` roles (issue 16.6/7)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from qauipsiz.hotspot.h3grid import latlng_to_cells
+from tests.hotspot.test_forecast import HOT, synthetic
+
+
+@pytest.fixture(scope="module")
+def inc_csv(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fc")
+    ev = synthetic(n_days=120)
+    ev["category"] = np.where(np.arange(len(ev)) % 2 == 0, "theft", "not-a-taxonomy-label")
+    ev["junk"] = "x"
+    p = d / "inc.csv"
+    ev.to_csv(p, index=False)
+    return p
+
+
+def _run(args):
+    from qauipsiz.api.cli import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output + repr(r.exception)
+    return r
+
+
+def test_forecast_city_cells(inc_csv, tmp_path):
+    out = tmp_path / "f.csv"
+    r = _run(["forecast", "--city", "astana", "--incidents", str(inc_csv), "--day", "2024-04-20",
+              "--method", "longrun", "--out", str(out), "--json"])
+    t = pd.read_csv(out)
+    assert list(t.columns) == ["h3", "score"]
+    from qauipsiz.hotspot.binning import fill_city_cells
+
+    assert len(t) == len(fill_city_cells("astana", 9))
+    hot = format(int(latlng_to_cells(np.array([HOT[0]]), np.array([HOT[1]]), 9)[0]), "x")
+    assert t.sort_values("score", ascending=False)["h3"].iloc[0] == hot
+    assert json.loads(r.stdout)["events_before_day"] > 0
+
+
+def test_forecast_other_grid_and_categories(inc_csv, tmp_path):
+    grid = pd.DataFrame({"cell": ["a", "b", "c"], "lon": [HOT[1], 71.40, 71.46], "lat": [HOT[0], 51.12, 51.15],
+                         "extra": [1, 2, 3]})
+    gp = tmp_path / "grid.csv"
+    grid.to_csv(gp, index=False)
+    out = tmp_path / "g.csv"
+    _run(["forecast", "--city", "astana", "--incidents", str(inc_csv), "--day", "2024-04-20", "--method", "recent",
+          "--categories", "theft", "--cells", str(gp), "--out", str(out)])
+    t = pd.read_csv(out)
+    assert list(t.columns) == ["cell", "score"]
+    assert list(t["cell"]) == ["a", "b", "c"]
+    assert t["score"].iloc[0] > t["score"].iloc[1:].max()
+
+
+def test_forecast_bad_cells_file_is_an_error(inc_csv, tmp_path):
+    from qauipsiz.api.cli import app
+
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"cell": [1], "x": [2]}).to_csv(bad, index=False)
+    r = CliRunner().invoke(app, ["forecast", "--city", "astana", "--incidents", str(inc_csv), "--day", "2024-04-20",
+                                 "--cells", str(bad), "--out", str(tmp_path / "o.csv")])
+    assert r.exit_code == 2
+    assert "lon" in r.output
+
+
+def test_backtest_json_has_every_method_and_baselines(inc_csv):
+    r = _run(["backtest", "--city", "astana", "--incidents", str(inc_csv), "--from", "2024-04-10", "--to",
+              "2024-04-16", "--methods", "kde", "--json"])
+    js = json.loads(r.stdout)
+    assert [row["method"] for row in js["rows"]] == ["recent", "longrun", "kde"]
+    assert js["days"] == 7
+    assert all(row["PAI 1%"] > 1 for row in js["rows"])  # the planted cell makes every method beat chance
+
+
+@pytest.fixture(scope="module")
+def service(demo_dir, tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
+
+    root = tmp_path_factory.mktemp("fcapi")
+    url = f"sqlite:///{root / 'store.db'}"
+    store = Store(url)
+    ingest_file(demo_dir / "incidents_export.csv", city="astana", store=store, source="demo")
+    keys = {r: store.create_api_key(r, f"test {r}") for r in ("analyst", "planner", "commander", "admin")}
+    s = dataclasses.replace(get_settings(), data_dir=root, database_url=url, demo_dir=demo_dir, city="astana",
+                            tile_url="", cors_origins=(), warm=False)
+    with TestClient(create_app(s, store=store), raise_server_exceptions=False) as c:
+        yield c, {r: {"X-API-Key": k} for r, k in keys.items()}, store
+
+
+def test_service_forecast_roles_and_content(service):
+    c, h, store = service
+    inc = store.query_incidents("astana", located_only=True)
+    day = (pd.Timestamp(inc["occurred_at"].max()).tz_convert("Asia/Almaty") + pd.Timedelta(days=1)).date()
+    url = f"/api/v1/cities/astana/forecast.geojson?day={day}&method=recent"
+    assert c.get(url).status_code == 401
+    assert c.get(url, headers=h["planner"]).status_code == 403
+    for role in ("analyst", "commander", "admin"):
+        r = c.get(url, headers=h[role])
+        assert r.status_code == 200, r.text
+    fcoll = r.json()
+    props = [f["properties"] for f in fcoll["features"]]
+    assert fcoll["meta"]["method"] == "recent"
+    assert props[0]["rank"] == 1
+    scores = [p["score"] for p in props]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    assert c.get(url.replace("recent", "oracle"), headers=h["analyst"]).status_code == 400
+    assert c.get(url.replace(str(day), "tomorrow"), headers=h["analyst"]).status_code == 400
