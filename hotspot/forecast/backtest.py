@@ -79,7 +79,7 @@ class BacktestResult:
                 row[f"PAI {lab} lo"], row[f"PAI {lab} hi"] = np.percentile(bpai[m][:, k], [2.5, 97.5])
                 row[f"PEI* {lab}"] = self.hits[m][:, k].sum() / max(self.best[:, k].sum(), 1e-12)
                 if base:
-                    b = max(base, key=lambda x, k=k: pai[x][k])
+                    b = max(base, key=lambda x, k=k: float(pai[x][k]))  # type: ignore[misc]
                     row[f"vs base {lab}"] = pai[m][k] / max(pai[b][k], 1e-12)
                     r = bpai[m][:, k] / np.maximum(bpai[b][:, k], 1e-12)
                     row[f"vs base {lab} lo"], row[f"vs base {lab} hi"] = np.percentile(r, [2.5, 97.5])
@@ -133,7 +133,7 @@ def backtest(forecasters: dict[str, Forecaster], cells, start, end, *, fracs=FRA
             s = forecasters[m].predict(q, int(d))
             hits[m][i] = [top_hits(s, a, k) for k in ks]
         if "auto" in forecasters:
-            chosen.append(forecasters["auto"].chosen(q, int(d)))
+            chosen.append(getattr(forecasters["auto"], "chosen")(q, int(d)))  # noqa: B009 -- AutoSelect only
         if progress is not None:
             progress(i + 1, len(days))
     return BacktestResult(methods=names, days=days, n_events=n_ev, hits=hits, best=best,
