@@ -173,3 +173,36 @@ def test_pattern_labels_cover_the_17_codes_in_three_languages():
     for c in ("label_kk", "label_ru", "label_en", "colour"):
         assert t[c].notna().all() and (t[c].str.len() > 0).all()
     assert t["colour"].nunique() == 17
+
+
+def test_cli_emerging_writes_the_library_patterns(tmp_path):
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from qauipsiz.api.cli import app
+    from qauipsiz.api.cli.hotspots import read_metadata
+    from qauipsiz.hotspot.cube import read_cube, space_time_cube
+    from qauipsiz.hotspot.emerging import emerging_hotspots
+
+    demo = Path(__file__).resolve().parents[2] / "data/demo/astana/incidents_truth.parquet"
+    if not demo.exists():
+        pytest.skip("demo city not generated")
+    df = pd.read_parquet(demo).iloc[::3]
+    inc = tmp_path / "inc.parquet"
+    df.to_parquet(inc)
+    out, cube_nc = tmp_path / "em.geojson", tmp_path / "cube.nc"
+    r = CliRunner().invoke(app, ["emerging", "--city", "astana", "--res", "8", "--step", "month", "--incidents",
+                                 str(inc), "--categories", "theft", "--out", str(out), "--cube", str(cube_nc),
+                                 "--lang", "en", "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    ref = emerging_hotspots(space_time_cube(df, "astana", 8, step="month", categories=["theft"]))
+    assert summary["patterns"] == ref.attrs["params"]["patterns"]
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    got = {f["properties"]["h3_hex"]: (f["properties"]["pattern"], f["properties"]["label"]) for f in fc["features"]}
+    for row in ref.itertuples():
+        assert got[format(int(row.h3), "x")][0] == row.pattern
+    assert read_metadata(out)["step"] == "month"
+    assert read_cube(cube_nc).counts.sum() == (df["category"] == "theft").sum()

@@ -104,3 +104,35 @@ def test_risk_layer_cells_around_recent_events():
     assert (r["nearest_m"] <= 200).all()
     with pytest.raises(ValueError):
         near_repeat_risk(df, c, as_of="2025-05-10", distance_m=0, days=7)
+
+
+def test_cli_near_repeat_table_zone_and_risk(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from qauipsiz.api.cli import app
+    from qauipsiz.hotspot.cities import get_city
+
+    c = get_city("astana")
+    rng = np.random.default_rng(8)
+    x0, y0 = c.boundary_metric.centroid.x, c.boundary_metric.centroid.y
+    xy = rng.uniform(-3000, 3000, (600, 2)) + [x0, y0]
+    t = rng.uniform(0, 300, 600)
+    src = rng.integers(0, 600, 200)
+    xy = np.vstack([xy, xy[src] + rng.uniform(-60, 60, (200, 2))])
+    t = np.r_[t, t[src] + rng.uniform(0.2, 4, 200)]
+    lon, lat = c.to_wgs84(xy[:, 0], xy[:, 1])
+    occ = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(t, unit="D")
+    inc = tmp_path / "inc.csv"
+    pd.DataFrame({"lat": lat, "lon": lon, "occurred_at": occ.astype(str), "category": "theft"}).to_csv(inc, index=False)
+    out, risk = tmp_path / "knox.csv", tmp_path / "risk.geojson"
+    r = CliRunner().invoke(app, ["near-repeat", "--city", "astana", "--incidents", str(inc), "--categories", "theft",
+                                 "--space-edges", "0,100,400", "--time-edges", "0,7,30", "--permutations", "199",
+                                 "--out", str(out), "--risk-out", str(risk), "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (s["significant_distance_m"], s["significant_days"]) == (100.0, 7.0)
+    table = pd.read_csv(out)
+    assert len(table) == 4 and table.loc[0, "p_value"] == pytest.approx(1 / 200)
+    assert s["risk_cells"] > 0 and json.loads(risk.read_text(encoding="utf-8"))["features"]
