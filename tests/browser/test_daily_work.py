@@ -138,7 +138,8 @@ def test_fix_first_panel(server):  # noqa: F811
         # the language follows: the list is fetched again with the kk fixes
         with page.expect_response(lambda r: "/cpted/fix-first" in r.url and "lang=kk" in r.url, timeout=60_000):
             page.click(".lang-btn[data-lang='kk']")
-        page.wait_for_function(f"document.querySelector('#ff-list').innerText.includes({first['fix_1_kk']!r})",
+        assert rows[0]["block_id"] == first["block_id"]  # the same order in every language
+        page.wait_for_function(f"document.querySelector('#ff-list').innerText.includes({rows[0]['fix_1_kk']!r})",
                                timeout=30_000)
         assert page.inner_text("#ff-section h2").strip().lower() == "алдымен жөндеу керек кварталдар"
         _finish(browser, page)

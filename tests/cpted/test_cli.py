@@ -55,5 +55,9 @@ def test_score_writes_outputs(tmp_path):
     ff = pd.read_csv(out / "fix_first.csv")
     assert ff["priority_rank"].tolist() == [1, 2]
     assert ff["block_id"].iloc[0] == 2  # the unlit block comes first
+    # where each block is: the nearest street and a point inside it (issue 17.5)
+    assert list(ff.columns[:5]) == ["priority_rank", "block_id", "street", "lat", "lon"]
+    assert ff["lat"].between(50.9, 51.4).all() and ff["lon"].between(71.1, 71.9).all()
+    assert ff["street"].notna().all()
     r = runner.invoke(app, ["cpted", "score", "--layers", str(tmp_path / "nope"), "--out", str(out)])
     assert r.exit_code == 2
