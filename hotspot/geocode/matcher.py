@@ -34,20 +34,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shapely
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.geocode.gazetteer import (
     Gazetteer,
     build_gazetteer,
-    city_fold_names,
     is_stale,
     shipped_dir,
 )
-from qauipsiz.hotspot.geocode.lexicon import load_lexicon, stem
+from qauipsiz.hotspot.geocode.lexicon import stem
 from qauipsiz.hotspot.geocode.normalize import ParsedAddress, _house_norm, parse_address
+from qauipsiz.hotspot.geocode.street_match import StreetMatcher
 
 CONFIDENT_SCORE = 85.0
 """Score at or above which a match is called confident (wrong-match rate ≤ 1 % on the labelled set)."""
@@ -74,7 +71,6 @@ WIDE_SCORE = 79.0
 :data:`CONFIDENT_SCORE`; still at least :data:`ACCEPT_SCORE`, so a long street stays accepted at
 street precision with its wide radius)."""
 
-_INTERSECT_MAX_M = 60.0
 _EXACT_RE = r"^\s*(?P<name>[^,;/]+?)\s*(?:,\s*(?:д\.|дом)?\s*(?P<house>\d{1,4}[а-я]?(?:\s*/\s*\d{1,4}[а-я]?)?)\s*)?$"
 
 
@@ -101,125 +97,16 @@ class _Answers:
          self.cands[i], self.sid[i], self.house[i], self.namb[i]) = r
 
 
-class Geocoder:
+class Geocoder(StreetMatcher):
     """Offline geocoder for one city's gazetteer.
 
     Create it with :meth:`for_city` (shipped gazetteer, cached per process) or
-    :meth:`from_gazetteer`; then call :meth:`geocode` on a batch of address strings.
+    :meth:`from_gazetteer`; then call :meth:`geocode` on a batch of address strings.  The lookup
+    tables are built by :class:`~.index.GazetteerIndex`, street names matched by
+    :class:`~.street_match.StreetMatcher`.
     """
 
-    def __init__(self, gaz: Gazetteer):
-        self.gaz = gaz
-        self.city = get_city(gaz.city)
-        self.lex = load_lexicon()
-        self.cities = city_fold_names(self.city)
-        st = gaz.streets
-        self.n = len(st)
-        self.names = st["name"].to_numpy(object)
-        self.all_names = [s.split("|") for s in st["names"]]
-        self.kind = st["kind"].astype(object).where(st["kind"].notna(), None).to_numpy(object)
-        self.lat = st["lat"].to_numpy(float)
-        self.lon = st["lon"].to_numpy(float)
-        self.unc = st["uncertainty_m"].to_numpy(float)
-        self.length = st["length_m"].to_numpy(float)
-        self._wkb = st["wkb"].to_numpy(object)
-        self._geom: dict[int, shapely.Geometry] = {}
-        # exact keys (names and aliases) -> [(sid, is_alias)]
-        self.key2: dict[str, list[tuple[int, bool]]] = {}
-        for sid, k in enumerate(st["key"]):
-            self.key2.setdefault(k, []).append((sid, False))
-        for k, sid in zip(gaz.aliases["key"], gaz.aliases["sid"], strict=True):
-            self.key2.setdefault(k, []).append((int(sid), True))
-        # token postings
-        self.tok_sets = [frozenset(t.split()) for t in st["tokens"]]
-        post: dict[str, set] = {}
-        for sid, ts in enumerate(self.tok_sets):
-            for t in ts:
-                post.setdefault(t, set()).add(sid)
-        self.post = {t: frozenset(v) for t, v in post.items()}
-        self.vocab = sorted(t for t in self.post if not t.isdigit())
-        self.fuzzy_keys = list(st["key"])
-        # stemmed single type words (for dropping mistyped ones: "уллица", "переуок")
-        from qauipsiz.hotspot.geocode.lexicon import STREET_KINDS, stem
-
-        self.type_words: dict[str, str] = {}
-        for k, v in self.lex.words.items():
-            if v in STREET_KINDS and len(k) == 1 and not k[0].startswith("§") and len(k[0]) >= 4:
-                self.type_words.setdefault(stem(k[0]), v)
-        self.type_vocab = list(self.type_words)
-        from qauipsiz.hotspot.geocode.letters import fold_text
-        from qauipsiz.hotspot.geocode.lexicon import KIND_WORD as _KIND_WORD
-
-        self.kind_token = {k: stem(fold_text(w)) for k, w in _KIND_WORD.items()}
-        # district tables
-        sd = gaz.street_districts
-        self.sd = {(int(s), d): (la, lo, u) for s, d, la, lo, u in
-                   zip(sd["sid"], sd["district"], sd["lat"], sd["lon"], sd["uncertainty_m"], strict=True)}
-        # pieces: sid -> [(piece, lat, lon, uncertainty_m, districts)], clips (sid, piece, district)
-        self.pieces_of: dict[int, list] = {}
-        pc, pdd = gaz.pieces, gaz.piece_districts
-        assert pc is not None and pdd is not None  # filled by Gazetteer.__post_init__
-        for s_, k, la, lo, u, ds in zip(pc["sid"], pc["piece"], pc["lat"], pc["lon"], pc["uncertainty_m"],
-                                        pc["districts"], strict=True):
-            self.pieces_of.setdefault(int(s_), []).append(
-                (int(k), float(la), float(lo), float(u), tuple(d for d in str(ds).split("|") if d)))
-        self.piece_sd = {(int(s_), int(k), d): (float(la), float(lo), float(u)) for s_, k, d, la, lo, u in
-                         zip(pdd["sid"], pdd["piece"], pdd["district"], pdd["lat"], pdd["lon"],
-                             pdd["uncertainty_m"], strict=True)}
-        self.sid_districts: dict[int, set] = {}
-        # streets whose key (with aliases) reaches no other street: the exact path may answer them
-        by_key: dict[str, set] = {}
-        for k_, v in self.key2.items():
-            by_key[k_] = {s_ for s_, _a in v}
-        self._key_solo = {s_ for s_, k_ in enumerate(st["key"]) if by_key.get(k_) == {s_}}
-        self._npieces = np.array([len(self.pieces_of.get(s_, ())) for s_ in range(self.n)], dtype=np.int64)
-        for s, d in zip(sd["sid"], sd["district"], strict=True):
-            self.sid_districts.setdefault(int(s), set()).add(d)
-        self.district_keys = {}
-        for d, grp in sd.groupby("district", sort=True):
-            ids = np.unique(grp["sid"].to_numpy(int))
-            self.district_keys[d] = ([self.fuzzy_keys[i] for i in ids], ids)
-        dt = gaz.districts
-        self.dist_forms = {tuple(k.split()): d for k, d in zip(dt["key"], dt["district"], strict=True)}
-        self.dist_point = {d: (la, lo, u) for d, la, lo, u in
-                           zip(dt["district"], dt["lat"], dt["lon"], dt["uncertainty_m"], strict=True)}
-        self.cross, self.neigh = self._index_crossings(gaz.crossings)
-        # addresses and POIs
-        ad = gaz.addresses
-        self.addr = {(int(s), h): (float(la), float(lo)) for s, h, la, lo in
-                     zip(ad["sid"], ad["house"], ad["lat"], ad["lon"], strict=True)}
-        po = gaz.pois
-        self.poi_keys = list(po["key"])
-        self.poi = po
-        self.center = tuple(gaz.meta.get("center", (np.nan, np.nan)))
-        self.radius_m = float(gaz.meta.get("radius_m", np.nan))
-        self._cache: dict[tuple, tuple] = {}
-        # exact path: a gazetteer name as written (any case), optionally followed by a house number
-        ex: dict[str, set] = {}
-        for sid, names in enumerate(self.all_names):
-            for nm in names:
-                ex.setdefault(nm.lower().strip(), set()).add(sid)
-        for nm, sid in zip(gaz.aliases["alias"], gaz.aliases["sid"], strict=True):
-            ex.setdefault(nm.lower().strip(), set()).add(int(sid))
-        self.exact = {k: next(iter(v)) for k, v in ex.items() if len(v) == 1}
-
     # ------------------------------------------------------------------ construction
-
-    @staticmethod
-    def _index_crossings(cr: pd.DataFrame) -> tuple[dict[tuple, list], dict[int, list]]:
-        """Crossings ``(a, b) -> [(lat, lon, radius_m, district)]`` and each street's crossing
-        neighbours ``sid -> [sid, ...]`` (sorted)."""
-        cross: dict[tuple, list] = {}
-        for a, b, la, lo, r, d in zip(cr["a"], cr["b"], cr["lat"], cr["lon"], cr["radius_m"],
-                                      cr["district"].astype(object), strict=True):
-            d = d if isinstance(d, str) else None
-            cross.setdefault((int(a), int(b)), []).append((float(la), float(lo), float(r), d))
-        nb: dict[int, set] = {}
-        for a, b in cross:
-            nb.setdefault(a, set()).add(b)
-            nb.setdefault(b, set()).add(a)
-        return cross, {k: sorted(v) for k, v in nb.items()}
-
     @classmethod
     def from_gazetteer(cls, gaz: Gazetteer | str | Path) -> Geocoder:
         """A geocoder over a :class:`Gazetteer` object or a gazetteer folder."""
@@ -518,198 +405,6 @@ class Geocoder:
                            for s_, _k, pla, plo, pu, dd in places)
         return (la, lo, prec, min(score, AMBIGUOUS_SCORE), u, " | ".join(self.names[s_] for s_ in sids), cands,
                 sids[0] if len(sids) == 1 else -1, house, len(places))
-
-    def match_street(self, tokens: list[str], kind: str | None, district: str | None):
-        """Match stemmed name tokens to a street: ``(sid or None, score, candidates_text, tied)``.
-
-        ``tied`` holds every street the name reaches equally well after the type word and the
-        district have been used (longest first; ``sid`` is its first); more than one means the
-        name alone is ambiguous."""
-        ck = (tuple(tokens), kind, district)
-        hit = self._cache.get(ck)
-        if hit is not None:
-            return hit
-        r = self._match_street(tokens, kind, district)
-        if len(self._cache) < 200_000:
-            self._cache[ck] = r
-        return r
-
-    def _match_street(self, tokens, kind, district):  # noqa: C901, PLR0912 -- exact key, key with type word, fuzzy key and token postings tried in order of trust; one ladder
-        key = " ".join(sorted(tokens))
-        hit = self.key2.get(key)
-        if kind is not None and (not hit or all(self._kind_clash(s_, kind) for s_, _ in hit)):
-            # "2-й ш.а." is "улица 2-й микрорайон": the type word is part of the gazetteer name
-            kw = self.kind_token.get(kind)
-            alt = self.key2.get(" ".join(sorted([*tokens, kw]))) if kw else None
-            if alt:
-                sid, tied = self._choose([s_ for s_, _ in alt], None, district)
-                return sid, 97.0, "", tied
-        if hit:
-            sid, tied = self._choose([s for s, _ in hit], kind, district)
-            alias = all(a for s, a in hit if s == sid)
-            return sid, (97.0 if alias else 100.0) - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
-        # type words left inside the name ("улица Набережная улица" typed loosely) are dropped
-        bare = [t for t in tokens if t not in self.type_words]
-        if bare and len(bare) < len(tokens):
-            hit = self.key2.get(" ".join(sorted(bare)))
-            if hit:
-                sid, tied = self._choose([s for s, _ in hit], kind, district)
-                return sid, 97.0 - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
-            tokens = bare
-        # token repair: mistyped type words are dropped, other unknown tokens replaced
-        repaired = []
-        nfix = 0
-        fixsum = 0.0
-        tie = 0
-        n_alpha = sum(1 for t in tokens if not t.isdigit())
-        # blocking: tokens the gazetteer knows narrow the candidates for the unknown ones
-        known = [self.post[t] for t in tokens if t in self.post and not t.isdigit()]
-        local = None
-        if known and len(known) < n_alpha:
-            block = frozenset.intersection(*known)
-            if 0 < len(block) <= 50:
-                local = sorted({w for s_ in block for w in self.tok_sets[s_]} - set(tokens))
-        for t in tokens:
-            if t in self.post or t.isdigit() or len(t) < 3:
-                repaired.append(t)
-                continue
-            ms = process.extract(t, self.vocab, scorer=fuzz.ratio, score_cutoff=75, limit=2)
-            if local:
-                ml = process.extract(t, local, scorer=OSA.normalized_similarity, score_cutoff=0.5, limit=2)
-                if ml and (not ms or ms[0][0] != ml[0][0]):
-                    ms = [(w, max(75.0, 100 * sc), i) for w, sc, i in ml]
-            m = ms[0] if ms else None
-            if len(t) >= 4 and n_alpha > 1:
-                tw = process.extractOne(t, self.type_vocab, scorer=fuzz.ratio, score_cutoff=80)
-                if tw is not None and (m is None or tw[1] >= m[1]):
-                    kind = kind or self.type_words[tw[0]]
-                    n_alpha -= 1
-                    continue
-            if m is not None:
-                repaired.append(m[0])
-                nfix += 1
-                fixsum += 4.0 + 0.6 * (100.0 - m[1])  # a closer repair costs less
-                tie += len(ms) > 1 and ms[1][1] == m[1]  # two known tokens equally close
-            else:
-                repaired.append(t)
-        if not repaired:
-            return None, 0.0, "", ()
-        fixcost = fixsum + 15.0 * tie
-        if repaired != list(tokens):
-            hit = self.key2.get(" ".join(sorted(repaired)))
-            if hit:
-                sid, tied = self._choose([s for s, _ in hit], kind, district)
-                return sid, 96.0 - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
-        # token subset
-        posts = [self.post[t] for t in repaired if t in self.post]
-        if posts and len(posts) == len(repaired):
-            common = frozenset.intersection(*posts)
-            if common:
-                extra = {s: len(self.tok_sets[s]) - len(set(repaired)) for s in common}
-                best = min(extra.values())
-                fewest = [s for s, e in extra.items() if e == best]
-                sid, tied = self._choose(fewest, kind, district)
-                sc = 93.0 - 5.0 * best - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
-                return sid, sc, "", tied
-        # fuzzy over whole keys
-        fk = " ".join(sorted(repaired))
-        if district and district in self.district_keys:
-            # the hinted district first: its streets only, and accept at the usual cut-off
-            dk, dsid = self.district_keys[district]
-            res = process.extract(fk, dk, scorer=fuzz.ratio, limit=3, score_cutoff=70)
-            if res:
-                top = [int(dsid[i]) for _k, s_, i in res if s_ == res[0][1]]
-                sid, tied = self._choose(top, kind, district)
-                cands = " | ".join(f"{self.names[int(dsid[i])]} ({s_:.0f})" for _k, s_, i in res)
-                return sid, 0.9 * res[0][1] - 15.0 * tie - \
-                    (3.0 if self._kind_clash(sid, kind) else 0.0), cands, tied
-        res = process.extract(fk, self.fuzzy_keys, scorer=fuzz.ratio, limit=3, score_cutoff=50)
-        cands = " | ".join(f"{self.names[i]} ({s:.0f})" for _k, s, i in res)
-        if res and res[0][1] >= 70:
-            top = [i for _k, s, i in res if s == res[0][1]]
-            sid, tied = self._choose(top, kind, district)
-            return sid, 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0), cands, tied
-        return None, 0.0, cands, ()
-
-    def _refine_by_crossing(self, toks, other, district):
-        """Among the streets that cross ``other`` (a match ``(sid, score, _)``), the one spelled
-        most like ``toks``: ``(score, sid_other, sid_new, point)`` or None."""
-        oscore = other[1]
-        if other[0] is None or oscore < 80 or not toks:
-            return None
-        for osid in other[3]:  # each candidate of the other side (namesakes)
-            nb = self.neigh.get(osid)
-            if not nb:
-                continue
-            m = process.extractOne(" ".join(sorted(toks)), [self.fuzzy_keys[i] for i in nb], scorer=fuzz.ratio,
-                                   score_cutoff=75)
-            if m is None:
-                continue
-            new = nb[m[2]]
-            pt = self._crossing(osid, new, district)
-            if pt is not None:
-                return min(oscore, m[1] - 5.0), osid, new, pt
-        return None
-
-    def _kind_clash(self, sid, kind):
-        return kind is not None and self.kind[sid] is not None and self.kind[sid] != kind
-
-    def _choose(self, sids: list[int], kind, district) -> tuple[int, tuple]:
-        """Narrow candidate streets by the type word, then the district: ``(sid, tied)`` with
-        ``tied`` the streets left (longest first, ``sid`` = ``tied[0]``)."""
-        sids = list(dict.fromkeys(sids))
-        if len(sids) == 1:
-            return sids[0], (sids[0],)
-        if kind is not None:
-            k = [s for s in sids if self.kind[s] == kind]
-            if k:
-                sids = k
-        if district and len(sids) > 1:
-            d = [s for s in sids if district in self.sid_districts.get(s, ())]
-            if d:
-                sids = d
-        tied = tuple(sorted(sids, key=lambda s: (-self.length[s], s)))
-        return tied[0], tied
-
-    def geometry(self, sid: int) -> shapely.Geometry:
-        """Street ``sid``'s lines in the city's UTM CRS (metres)."""
-        g = self._geom.get(sid)
-        if g is None:
-            g = self._geom[sid] = shapely.from_wkb(self._wkb[sid])
-        return g
-
-    def _crossing(self, a: int, b: int, district):
-        rows = self.cross.get((min(a, b), max(a, b)))
-        if rows:
-            if district:
-                rd = [r for r in rows if r[3] == district]
-                rows = rd or rows
-            la, lo, r, _ = rows[0]
-            if len(rows) > 1:  # several places where the pair meets: widen the radius to cover them
-                x, y = self.city.to_metric(np.array([q[1] for q in rows]), np.array([q[0] for q in rows]))
-                r = max(r, float(np.hypot(np.asarray(x) - x[0], np.asarray(y) - y[0]).max()) + r)
-            return la, lo, r
-        if a == b:
-            return None
-        ga, gb = self.geometry(a), self.geometry(b)
-        if ga.is_empty or gb.is_empty:
-            return None
-        d = shapely.distance(ga, gb)
-        if d > _INTERSECT_MAX_M:
-            return None
-        pa, pb = shapely.ops.nearest_points(ga, gb)
-        lo, la = self.city.to_wgs84((pa.x + pb.x) / 2, (pa.y + pb.y) / 2)
-        return float(la), float(lo), 30.0 + float(d)
-
-    def _match_poi(self, toks):
-        key = " ".join(sorted(toks))
-        m = process.extractOne(key, self.poi_keys, scorer=fuzz.token_sort_ratio, score_cutoff=80)
-        if m is None:
-            return None
-        _, s, i = m
-        r = self.poi.iloc[i]
-        return (float(r.lat), float(r.lon), "poi", float(s), float(r.uncertainty_m), str(r["name"]), "", -1, None, 0)
-
 
 def _digits(h: str) -> str:
     return "".join(ch for ch in h.split("/")[0] if ch.isdigit())
