@@ -11,8 +11,9 @@ import pandas as pd
 import shapely
 
 from qauipsiz.hotspot.cities import get_city
-from qauipsiz.hotspot.geocode.gazetteer import Gazetteer, city_fold_names
+from qauipsiz.hotspot.geocode.gazetteer import Gazetteer
 from qauipsiz.hotspot.geocode.lexicon import load_lexicon
+from qauipsiz.hotspot.geocode.sources import city_fold_names
 
 _INTERSECT_MAX_M = 60.0
 

@@ -13,7 +13,7 @@ Order of attempts for a street phrase (the first that succeeds wins):
 
 Ties (several streets with the key) are broken by the type word, then by the hinted district.
 A street is placed on one of its *pieces* (parts more than ``PIECE_GAP_M`` apart are separate
-pieces, see :mod:`.gazetteer`): the hinted district's piece, or the only one.  When several
+pieces, see :mod:`.pieces`): the hinted district's piece, or the only one.  When several
 streets or pieces remain and nothing separates them (district hint, intersection, a house number
 in the address points), the answer is **ambiguous**: every candidate is listed, the precision is
 ``district`` (all candidates in one district) or ``city``, and the score is at most

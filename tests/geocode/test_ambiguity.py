@@ -14,15 +14,9 @@ import pytest
 import shapely
 
 from qauipsiz.hotspot.geocode import Geocoder, build_gazetteer, match_report
-from qauipsiz.hotspot.geocode.gazetteer import (
-    BUILD_VERSION,
-    PIECE_GAP_M,
-    Gazetteer,
-    is_stale,
-    shipped_dir,
-    street_pieces,
-)
+from qauipsiz.hotspot.geocode.gazetteer import BUILD_VERSION, Gazetteer, is_stale, shipped_dir
 from qauipsiz.hotspot.geocode.matcher import ACCEPT_SCORE, AMBIGUOUS_SCORE, WIDE_M
+from qauipsiz.hotspot.geocode.pieces import PIECE_GAP_M, street_pieces
 from tests.geocode.geo_helpers import HERE
 
 CONFIDENT = 80.0  # issue 14.4: "a score below the confident threshold (< 80)"
@@ -38,7 +32,7 @@ def _multi_piece(astana) -> list[int]:
 
 
 def _piece_geoms(astana, sid: int) -> list[shapely.Geometry]:
-    from qauipsiz.hotspot.geocode.gazetteer import _pieces_of
+    from qauipsiz.hotspot.geocode.pieces import _pieces_of
 
     return _pieces_of(astana.geometry(sid), PIECE_GAP_M)
 
