@@ -9,16 +9,8 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 from qauipsiz.api.ingest.mapping import FIELDS, SYNONYMS, Mapping, load_mapping_file, map_headers
-from qauipsiz.api.ingest.pipeline import (
-           REASONS,
-           Geocoder,
-           IngestReport,
-           Prepared,
-           ingest_dataframe,
-           ingest_file,
-           ingest_table,
-           prepare,
-)
+from qauipsiz.api.ingest.pipeline import IngestReport, ingest_dataframe, ingest_file, ingest_table
+from qauipsiz.api.ingest.prepare import REASONS, Geocoder, Prepared, prepare
 from qauipsiz.api.ingest.readers import RawTable, read_table
 
 __all__ = [

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qauipsiz.api.ingest.pipeline import Geocoder
+from qauipsiz.api.ingest.prepare import Geocoder
 
 
 def city_geocoder(city: str) -> Geocoder | None:
-    """A :data:`~api.ingest.pipeline.Geocoder` hook backed by ``hotspot.geocode.Geocoder.for_city(city)``,
+    """A :data:`~api.ingest.prepare.Geocoder` hook backed by ``hotspot.geocode.Geocoder.for_city(city)``,
     or ``None`` when the city has no gazetteer (address-only rows then wait for geocoding).
 
     The gazetteer is loaded on the first call, so files with coordinates on every row never pay

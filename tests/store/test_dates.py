@@ -13,7 +13,7 @@ import pytest
 
 from qauipsiz.api.ingest import ingest_file, map_headers
 from qauipsiz.api.ingest.dates import parse_datetimes
-from qauipsiz.api.ingest.pipeline import prepare
+from qauipsiz.api.ingest.prepare import prepare
 from qauipsiz.api.ingest.readers import read_table
 from qauipsiz.hotspot.cities import get_city
 
