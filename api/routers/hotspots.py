@@ -75,6 +75,10 @@ async def hotspots_geojson(
         meta = {kk: v for kk, v in cells.attrs.get("params", {}).items()
                 if isinstance(v, int | float | str | bool) and kk != "created_utc"}
         props = props.astype(object)
+        if svc.synthetic(city):
+            from qauipsiz.api.routers.cities import SYNTHETIC_NOTICE
+
+            meta["notice"] = SYNTHETIC_NOTICE
         if k_min:
             low = t["count"].to_numpy() < k_min
             props.loc[low, [c for c in ("count", "weighted", "density") if c in props]] = None

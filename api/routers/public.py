@@ -158,8 +158,11 @@ def _district_rows(svc: Services, city: str, year, group: str) -> list[DistrictI
                                svc.settings.public_round)
 
 
-def _notice(svc: Services) -> str:
-    return NOTICE.format(k=svc.settings.min_public_count, base=svc.settings.public_round)
+def _notice(svc: Services, city: str) -> str:
+    from qauipsiz.api.routers.cities import SYNTHETIC_NOTICE
+
+    base = NOTICE.format(k=svc.settings.min_public_count, base=svc.settings.public_round)
+    return f"{SYNTHETIC_NOTICE} {base}" if svc.synthetic(city) else base
 
 
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="calendar year (local time); default all")]
@@ -174,7 +177,7 @@ def public_districts(city: CityKey, year: Year = None, group: Group = "all",
                      svc: Services = Depends(services)) -> PublicDistricts:
     k = svc.settings.min_public_count
     return PublicDistricts(city=city, year=year, group=group, min_count=k,
-                           rounded_to=svc.settings.public_round, notice=_notice(svc),
+                           rounded_to=svc.settings.public_round, notice=_notice(svc, city),
                            districts=_district_rows(svc, city, year, group))
 
 
@@ -191,10 +194,10 @@ def public_districts_geojson(request: Request, city: CityKey, year: Year = None,
         rows = _district_rows(svc, city, year, group)
         if not rows:
             return feature_collection(np.array([], dtype=object), pd.DataFrame({"district": []}),
-                                      extra={"notice": _notice(svc)})
+                                      extra={"notice": _notice(svc, city)})
         props = pd.DataFrame([{kk: v for kk, v in r.model_dump().items() if kk != "by_group"} for r in rows])
         geoms = c.districts.set_index("district").loc[props["district"]].geometry.values
-        return feature_collection(geoms, props.astype(object), precision=1e-5, extra={"notice": _notice(svc)})
+        return feature_collection(geoms, props.astype(object), precision=1e-5, extra={"notice": _notice(svc, city)})
 
     body = svc.cache.get_or_compute(key, build)
     return cached_bytes(request, body, GEOJSON, etag_for(*key), public=True)
@@ -224,7 +227,7 @@ def public_cells(request: Request, city: CityKey,
         props = pd.DataFrame({"h3": [format(int(x), "x") for x in u],
                               "count": round_counts(n[show], svc.settings.public_round).astype(int)})
         return feature_collection(cells_to_boundaries(u), props.astype(object),
-                                  extra={"notice": _notice(svc) + f" Cells with fewer than {k} incidents are not shown.",
+                                  extra={"notice": _notice(svc, city) + f" Cells with fewer than {k} incidents are not shown.",
                                          "res": res, "group": group, "min_count": k})
 
     body = svc.cache.get_or_compute(key, build)

@@ -39,3 +39,13 @@ def test_district_indicators_exact_when_rounding_is_off():
     rounded = {r.district: r for r in district_indicators(sub, "astana", 5, 5)}
     assert rounded[d[0]].count == 10 and rounded[d[0]].by_group == {"violent": None, "property": 10, "street": 10}
     assert rounded[d[1]].count is None and rounded[d[2]].count is None  # zero is suppressed like 1-4
+
+
+def test_public_and_hotspot_outputs_say_when_data_is_synthetic(client, headers):
+    """The session store holds the demo city (source 'demo'): every public output says it is invented."""
+    api = "/api/v1"
+    for path in ("/public/cities/astana/districts", "/public/cities/astana/districts.geojson",
+                 "/public/cities/astana/cells.geojson"):
+        assert "SYNTHETIC" in client.get(api + path).json()["notice"], path
+    meta = client.get(api + "/cities/astana/hotspots.geojson", headers=headers["analyst"]).json()["meta"]
+    assert "SYNTHETIC" in meta["notice"]
