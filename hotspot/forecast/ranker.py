@@ -4,7 +4,8 @@ Poisson loss) on each cell's own history.
 Features of a cell for day ``d`` (all from events before ``d``): counts in the last 1, 7, 28, 91
 and 365 days and the long-run daily rate; the same counts summed over the ring-1 neighbours
 (28, 365 days); events on ``d``'s weekday and at night (18–06 local) in the last 365 days; days
-since the cell's last event. The target is the cell's count on ``d``. Training rows are the
+since the cell's last event. The target is the cell's mean daily count over ``d … d + horizon − 1``
+(default 1 day, all before the cut-off). Training rows are the
 cells with any event within one ring in the year before, on every ``day_step``-th day of the
 ``train_days`` before the cut-off; cells without such history score 0.
 """
@@ -45,6 +46,9 @@ class LearnedRanker(Forecaster):
         Use every ``day_step``-th of those days.
     max_iter : int
         Boosting iterations.
+    horizon : int
+        Days after each training day whose mean daily count is the target (all before the cut-off):
+        e.g. 7 gives a week of targets per row (not benchmarked; the default 1 is what bench/forecast.py measured).
     **kw
         See :class:`~qauipsiz.hotspot.forecast._base.Forecaster`.
     """
@@ -53,8 +57,10 @@ class LearnedRanker(Forecaster):
     assumes = ("the relation between a cell's recent and long-run history (and its neighbours') and "
                "tomorrow's count is the same as over the past year")
 
-    def __init__(self, train_days: int = 364, day_step: int = 7, max_iter: int = 100, **kw):
+    def __init__(self, train_days: int = 364, day_step: int = 7, max_iter: int = 100, horizon: int = 1,
+                 **kw):
         super().__init__(**kw)
+        self.horizon = int(horizon)
         self.train_days, self.day_step, self.max_iter = int(train_days), int(day_step), int(max_iter)
 
     def tune(self, q: Query, cutoff: int):
@@ -71,7 +77,7 @@ class LearnedRanker(Forecaster):
             f = index_features(ev, v)
             active = (f[:, 4] > 0) | (f[:, 7] > 0)
             xs.append(f[active])
-            ys.append(ev.window_counts(v, v + 1)[active])
+            ys.append(ev.window_counts(v, min(v + self.horizon, cutoff))[active] / min(self.horizon, cutoff - v))
         if not xs or sum(len(y) for y in ys) < 100 or sum(y.sum() for y in ys) < 10:
             self._params[key] = None
             return None
