@@ -74,8 +74,9 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     from qauipsiz.api.ingest import ingest_file
     from qauipsiz.api.ingest.geocoding import city_geocoder
     from qauipsiz.api.store import Store
+    from qauipsiz.cpted.fix_list import city_streets, fix_first
     from qauipsiz.cpted.layers import load_layer_dir
-    from qauipsiz.cpted.score import city_streets, fix_first, score_blocks
+    from qauipsiz.cpted.score import score_blocks
     from qauipsiz.cpted.siting import recommend_cameras, recommend_posts, recommend_sos
     from qauipsiz.hotspot.streets import has_streets
 

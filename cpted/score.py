@@ -21,39 +21,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import yaml
 
 from qauipsiz.cpted import access, cameras, lighting
+from qauipsiz.cpted.block_risk import RISK_COLUMNS, _share, block_risk
 from qauipsiz.cpted.blocks import city_blocks
 from qauipsiz.cpted.layers import layers_to_metric
 from qauipsiz.cpted.norms import lighting_norms
-
-CONFIG_DIR = Path(__file__).resolve().parent / "config"
-STRATEGIES = ("natural_surveillance", "natural_access_control", "territorial_reinforcement",
-              "image_maintenance", "activity_support", "target_hardening")
-"""ISO 22341:2021 physical CPTED strategies, in the order of the sub-score columns."""
-LANGS = ("kk", "ru", "en")
-UNDEFINED_LANDUSE = ("wasteland", "garage_estate", "construction")
-RISK_COLUMNS = ("weighted", "count", "density", "risk")
-
-
-def load_weights(path: str | Path | None = None) -> dict:
-    """Score weights and parameters (``strategies``, ``params``) from YAML; default the shipped file."""
-    cfg = yaml.safe_load(Path(path or CONFIG_DIR / "score_weights.yaml").read_text(encoding="utf-8"))
-    strat = cfg.get("strategies") or {}
-    unknown = set(strat) - set(STRATEGIES)
-    if unknown:
-        raise ValueError(f"score weights {path}: unknown strategies {', '.join(sorted(unknown))}; "
-                         f"use {', '.join(STRATEGIES)}")
-    for s, v in strat.items():
-        if float(v.get("weight", 0)) < 0 or any(float(w) < 0 for w in (v.get("components") or {}).values()):
-            raise ValueError(f"score weights {path}: negative weight in {s}")
-    return cfg
-
-
-def load_fix_texts(path: str | Path | None = None) -> dict:
-    """Fix templates per component in kk/ru/en (``cpted/config/fixes.yaml``)."""
-    return yaml.safe_load(Path(path or CONFIG_DIR / "fixes.yaml").read_text(encoding="utf-8"))
+from qauipsiz.cpted.score_config import (
+    LANGS,
+    STRATEGIES,
+    UNDEFINED_LANDUSE,
+    load_fix_texts,
+    load_weights,
+)
 
 
 @dataclass
@@ -82,13 +62,6 @@ class BlockAssessment:
     zones: pd.DataFrame | None = None
 
 
-def _share(num, den):
-    num = np.asarray(num, float)
-    den = np.asarray(den, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
 def _geoms(g) -> np.ndarray:
     return np.asarray(g.geometry.values, dtype=object) if len(g) else np.zeros(0, dtype=object)
 
@@ -102,57 +75,6 @@ def _area_in_blocks(block_geoms, polys) -> np.ndarray:
     a = shapely.area(shapely.intersection(block_geoms[bi], polys[pi]))
     np.add.at(out, bi, a)
     return out
-
-
-def block_risk(blocks_m: gpd.GeoDataFrame, hotspots: pd.DataFrame, risk_col: str | None = None) -> np.ndarray:
-    """Risk per block from a per-H3-cell table, by area-weighted overlay.
-
-    Parameters
-    ----------
-    blocks_m : GeoDataFrame
-        Blocks in a metric CRS.
-    hotspots : DataFrame
-        One row per H3 cell: ``h3`` (uint64 or hex string) and a risk column.  Any table works, e.g.
-        ``hotspot.surface.hotspot_table(...)`` (``h3, count, weighted, density, gi_z, ...``).
-    risk_col : str, optional
-        The risk column; default the first of ``weighted``, ``count``, ``density``, ``risk`` present.
-
-    Returns
-    -------
-    numpy.ndarray
-        Per block: for count-like columns the cell values shared out by the share of each cell's
-        area inside the block; for ``density`` (per unit area) the area-weighted mean.
-    """
-    if "h3" not in hotspots.columns:
-        raise ValueError("hotspot table: column 'h3' is missing")
-    col = risk_col or next((c for c in RISK_COLUMNS if c in hotspots.columns), None)
-    if col is None or col not in hotspots.columns:
-        raise ValueError(f"hotspot table: no risk column; give risk_col or one of {', '.join(RISK_COLUMNS)}")
-    from qauipsiz.hotspot.h3grid import cells_to_boundaries
-
-    h = hotspots["h3"]
-    if h.dtype == object or pd.api.types.is_string_dtype(h):
-        import h3 as _h3
-
-        try:
-            cells = np.array([_h3.str_to_int(str(c)) for c in h], dtype=np.uint64)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"hotspot table, field 'h3': not an H3 index ({e})") from None
-    else:
-        cells = h.to_numpy().astype(np.uint64)
-    val = pd.to_numeric(hotspots[col], errors="coerce").fillna(0.0).to_numpy(float)
-    nb = len(blocks_m)
-    if len(cells) == 0:
-        return np.zeros(nb)
-    hexes = gpd.GeoSeries(cells_to_boundaries(cells), crs=4326).to_crs(blocks_m.crs).values
-    bg = np.asarray(blocks_m.geometry.values, dtype=object)
-    bi, ci = shapely.STRtree(hexes).query(bg, predicate="intersects")
-    inter = shapely.area(shapely.intersection(bg[bi], hexes[ci]))
-    if col == "density":
-        num = np.bincount(bi, weights=inter * val[ci], minlength=nb)
-        return _share(num, np.bincount(bi, weights=inter, minlength=nb)).astype(float)
-    frac = inter / np.maximum(shapely.area(hexes[ci]), 1e-9)
-    return np.bincount(bi, weights=frac * val[ci], minlength=nb)
 
 
 def _blocks_metric(c, layers: dict[str, gpd.GeoDataFrame], blocks: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -526,64 +448,3 @@ def score_blocks(city, layers: dict[str, gpd.GeoDataFrame], hotspots: pd.DataFra
         in partly fenced yard edges), ``yards_passable`` (yards at least half unfenced or with ≥ 2 gaps: through-routes) and every component ``c_*`` (0–1).
     """
     return assess_blocks(city, layers, hotspots, blocks, **kwargs).blocks
-
-
-def fix_first(scored: gpd.GeoDataFrame, n: int | None = 50, lang: str = "ru",
-              streets: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """The "blocks to fix first" list: blocks by descending priority with score and fixes in ``lang``.
-
-    Parameters
-    ----------
-    scored : GeoDataFrame
-        :func:`score_blocks` output (EPSG:4326).
-    n : int, optional
-        Keep the first ``n`` blocks (all when ``None`` or 0).
-    lang : {"kk", "ru", "en"}
-        Language of the fixes.
-    streets : GeoDataFrame, optional
-        Street lines with ``name`` (``hotspot.streets.load_streets``); the ``street`` column is the
-        name of the street nearest to each block's inner point (empty without streets).
-
-    Returns
-    -------
-    DataFrame
-        ``priority_rank, block_id, street, lat, lon`` (a point inside the block, decimal degrees
-        WGS 84), ``priority, risk, risk_per_ha, score``, the six sub-scores and
-        ``fix_1_<lang> … fix_3_<lang>``.
-    """
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    cols = ["priority_rank", "block_id", "priority", "risk", "risk_per_ha", "score", *STRATEGIES,
-            f"fix_1_{lang}", f"fix_2_{lang}", f"fix_3_{lang}"]
-    top = scored.sort_values("priority_rank")
-    top = top.head(n) if n else top
-    df = pd.DataFrame(top[cols])
-    geoms = top.geometry.values
-    pts = shapely.point_on_surface(np.asarray(geoms, dtype=object)) if len(top) else np.zeros(0, dtype=object)
-    if top.crs is not None and not top.crs.equals("EPSG:4326"):
-        pts = gpd.GeoSeries(pts, crs=top.crs).to_crs(4326).values
-    df.insert(2, "street", _street_names(pts, streets))
-    df.insert(3, "lat", np.round(shapely.get_y(pts), 6) if len(top) else np.zeros(0))
-    df.insert(4, "lon", np.round(shapely.get_x(pts), 6) if len(top) else np.zeros(0))
-    return df
-
-
-def city_streets(city: str) -> gpd.GeoDataFrame | None:
-    """The city's shipped street lines (``hotspot.streets.load_streets``), or ``None`` when it has none."""
-    from qauipsiz.hotspot.streets import load_streets
-
-    try:
-        return load_streets(city)
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def _street_names(pts: np.ndarray, streets: gpd.GeoDataFrame | None) -> np.ndarray:
-    """Name of the nearest street to each WGS 84 point (measured in the points' UTM zone)."""
-    if streets is None or len(streets) == 0 or len(pts) == 0:
-        return np.full(len(pts), "", dtype=object)
-    p = gpd.GeoSeries(pts, crs=4326)
-    utm = p.estimate_utm_crs()
-    st = (streets if streets.crs is not None else streets.set_crs(4326)).to_crs(utm)
-    idx = shapely.STRtree(st.geometry.values).nearest(p.to_crs(utm).values)
-    return st["name"].astype(object).fillna("").to_numpy(object)[idx]

@@ -53,8 +53,9 @@ def score_cmd(
     """
     from rich.console import Console
 
+    from qauipsiz.cpted.fix_list import city_streets, fix_first
     from qauipsiz.cpted.layers import read_layer
-    from qauipsiz.cpted.score import assess_blocks, city_streets, fix_first
+    from qauipsiz.cpted.score import assess_blocks
 
     con = Console(stderr=True)
     try:

@@ -1,4 +1,4 @@
-"""CPTED block scores and the fix-first list (backed by ``cpted.score``)."""
+"""CPTED block scores and the fix-first list (backed by ``cpted.score`` and ``cpted.fix_list``)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -42,9 +42,9 @@ def cpted_blocks(request: Request, city: CityKey, p: Principal = Depends(require
 def cpted_fix_first(city: CityKey, limit: Annotated[int, Query(ge=1, le=1000)] = 50, lang: Lang = "ru",
                     p: Principal = Depends(require("cpted")), svc: Services = Depends(services)) -> list[dict]:
     city_obj(city)
-    from qauipsiz.cpted import score
+    from qauipsiz.cpted import fix_list
 
-    streets = svc.cache.get_or_compute(("streets-frame", city), lambda: score.city_streets(city))
-    t = score.fix_first(_engine.scored_blocks(svc, city), n=limit, lang=lang, streets=streets)
+    streets = svc.cache.get_or_compute(("streets-frame", city), lambda: fix_list.city_streets(city))
+    t = fix_list.fix_first(_engine.scored_blocks(svc, city), n=limit, lang=lang, streets=streets)
     t = t.astype(object).where(t.notna(), None)
     return [{k: (float(v) if isinstance(v, float) else v) for k, v in r.items()} for r in t.to_dict("records")]

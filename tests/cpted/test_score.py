@@ -10,7 +10,10 @@ import shapely
 import yaml
 
 from qauipsiz.cpted import lighting
-from qauipsiz.cpted.score import STRATEGIES, block_risk, fix_first, score_blocks
+from qauipsiz.cpted.block_risk import block_risk
+from qauipsiz.cpted.fix_list import fix_first
+from qauipsiz.cpted.score import score_blocks
+from qauipsiz.cpted.score_config import STRATEGIES
 from qauipsiz.hotspot.cities import get_city
 
 CITY = get_city("astana")
