@@ -11,7 +11,8 @@ from __future__ import annotations
 from qauipsiz.api.ingest.mapping import FIELDS, SYNONYMS, Mapping, load_mapping_file, map_headers
 from qauipsiz.api.ingest.pipeline import IngestReport, ingest_dataframe, ingest_file, ingest_table
 from qauipsiz.api.ingest.prepare import REASONS, Geocoder, Prepared, prepare
-from qauipsiz.api.ingest.readers import RawTable, read_table
+from qauipsiz.api.ingest.raw_table import RawTable
+from qauipsiz.api.ingest.readers import read_table
 
 __all__ = [
     "FIELDS", "REASONS", "SYNONYMS", "Geocoder", "IngestReport", "Mapping", "Prepared", "RawTable",

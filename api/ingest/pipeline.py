@@ -16,7 +16,8 @@ import shapely
 
 from qauipsiz.api.ingest.mapping import load_mapping_file
 from qauipsiz.api.ingest.prepare import Geocoder, prepare
-from qauipsiz.api.ingest.readers import RawTable, read_table
+from qauipsiz.api.ingest.raw_table import RawTable
+from qauipsiz.api.ingest.readers import read_table
 from qauipsiz.hotspot.cities import get_city
 
 

@@ -18,7 +18,7 @@ from qauipsiz.api.ingest.dates import parse_datetimes
 from qauipsiz.api.ingest.derive import derive_point_fields
 from qauipsiz.api.ingest.ids import _content_hash, _to_str_id, incident_ids
 from qauipsiz.api.ingest.mapping import Mapping, map_headers
-from qauipsiz.api.ingest.readers import MALFORMED, RawTable
+from qauipsiz.api.ingest.raw_table import MALFORMED, RawTable
 from qauipsiz.api.ingest.validate import (
     _blank,
     _city_zone,

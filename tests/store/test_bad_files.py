@@ -10,8 +10,9 @@ import openpyxl
 import pytest
 
 from qauipsiz.api.ingest import ingest_file
+from qauipsiz.api.ingest.csv_read import detect_encoding
 from qauipsiz.api.ingest.limits import MAX_COLUMNS, MAX_NAME_BYTES, safe_file_name
-from qauipsiz.api.ingest.readers import detect_encoding, read_table
+from qauipsiz.api.ingest.readers import read_table
 
 HEADER = "Номер ЕРДР;Дата совершения;Статья УК РК;Адрес места происшествия;Широта;Долгота"
 ROWS = ["1;01.02.2024 12:00;188;ул. Абая 1, Есіл;51,1694;71,4491",
