@@ -22,6 +22,18 @@ DEMO_SEED = 7
 
 
 @pytest.fixture(scope="session")
+def full_demo_truth(tmp_path_factory):
+    """The full demo city exactly as ``qauipsiz demo`` makes it (default size and seed, ~10 s),
+    generated once per session so a clean checkout (CI) runs the tests that need its planted
+    patterns instead of skipping them; returns the path of ``incidents_truth.parquet``."""
+    from qauipsiz.hotspot.demo import generate
+
+    out = tmp_path_factory.mktemp("full_demo")
+    generate(out)
+    return out / "incidents_truth.parquet"
+
+
+@pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory):
     """A reduced demo city (8,000 incidents over one year, seed 7), generated once per session."""
     from qauipsiz.hotspot.demo import generate

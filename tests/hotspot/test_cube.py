@@ -11,17 +11,10 @@ from qauipsiz.hotspot.cube import read_cube, space_time_cube
 from qauipsiz.hotspot.surface import hotspot_table
 from qauipsiz.hotspot.timeutil import to_local
 
-DEMO = "data/demo/astana/incidents_truth.parquet"
-
 
 @pytest.fixture(scope="module")
-def demo():
-    from pathlib import Path
-
-    p = Path(__file__).resolve().parents[2] / DEMO
-    if not p.exists():
-        pytest.skip("demo city not generated (qauipsiz demo --out data/demo/astana)")
-    return pd.read_parquet(p).iloc[::4].reset_index(drop=True)
+def demo(full_demo_truth):
+    return pd.read_parquet(full_demo_truth).iloc[::4].reset_index(drop=True)
 
 
 @pytest.mark.parametrize(("step", "freq"), [("day", "D"), ("week", "W-SUN"), ("month", "M")])

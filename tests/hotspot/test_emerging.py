@@ -175,9 +175,8 @@ def test_pattern_labels_cover_the_17_codes_in_three_languages():
     assert t["colour"].nunique() == 17
 
 
-def test_cli_emerging_writes_the_library_patterns(tmp_path):
+def test_cli_emerging_writes_the_library_patterns(tmp_path, full_demo_truth):
     import json
-    from pathlib import Path
 
     from typer.testing import CliRunner
 
@@ -186,10 +185,7 @@ def test_cli_emerging_writes_the_library_patterns(tmp_path):
     from qauipsiz.hotspot.cube import read_cube, space_time_cube
     from qauipsiz.hotspot.emerging import emerging_hotspots
 
-    demo = Path(__file__).resolve().parents[2] / "data/demo/astana/incidents_truth.parquet"
-    if not demo.exists():
-        pytest.skip("demo city not generated")
-    df = pd.read_parquet(demo).iloc[::3]
+    df = pd.read_parquet(full_demo_truth).iloc[::3]
     inc = tmp_path / "inc.parquet"
     df.to_parquet(inc)
     out, cube_nc = tmp_path / "em.geojson", tmp_path / "cube.nc"

@@ -3,15 +3,11 @@ the demo city are significant in 0–200 m x 0–7 days and not after shuffling 
 risk layer holds the cells around recent events."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from qauipsiz.hotspot.nearrepeat import incident_points, knox_table, near_repeat_risk
-
-DEMO = Path(__file__).resolve().parents[2] / "data/demo/astana/incidents_truth.parquet"
 
 
 def _points(seed=0, n=500):
@@ -61,10 +57,8 @@ def test_permutations_are_seeded_and_find_a_planted_interaction():
 
 
 @pytest.fixture(scope="module")
-def demo_thefts():
-    if not DEMO.exists():
-        pytest.skip("demo city not generated (qauipsiz demo --out data/demo/astana)")
-    df = pd.read_parquet(DEMO)
+def demo_thefts(full_demo_truth):
+    df = pd.read_parquet(full_demo_truth)
     return df[df["category"] == "theft"].reset_index(drop=True)
 
 
