@@ -14,6 +14,10 @@ from qauipsiz.hotspot.timeutil import is_dark, to_local
 
 DWELL_MIN = (10.0, 16.0)
 """Koper curve: 10–16 minutes at a hotspot is the effective patrol dose."""
+REPEAT_GAP_MIN = 30
+"""Least time between leaving a hotspot and coming back to it (``visits > 1``), minutes."""
+DEPOT_RULE = "police station nearest to the shift's riskiest hotspot"
+"""The one default-depot rule of the CLI and the API/dashboard (:func:`default_depot`)."""
 
 
 @dataclass
@@ -61,9 +65,10 @@ def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekd
     Returns
     -------
     DataFrame
-        ``h3, x, y, lat, lon, risk, count, peak_min`` sorted by risk descending; ``peak_min`` is
-        the minute after the shift start where the cell's incidents concentrate (weighted circular
-        mean of the time of day).
+        ``h3, x, y, lat, lon, risk, count, peak_min, hourly`` sorted by risk descending; ``peak_min``
+        is the minute after the shift start where the cell's incidents concentrate (weighted circular
+        mean of the time of day); ``hourly`` is the cell's risk in each hour of the shift (an array
+        per cell), which shapes the times of repeat visits in :func:`plan_patrol`.
     """
     c = get_city(city) if isinstance(city, str) else city
     df = incidents[np.isfinite(incidents["lat"].to_numpy(float)) & np.isfinite(incidents["lon"].to_numpy(float))]
@@ -102,6 +107,10 @@ def shift_risk(incidents: pd.DataFrame, city, shift: Shift, res: int = 10, weekd
                         "y": np.bincount(inv, w * y, len(u)) / safe, "risk": sw,
                         "count": np.bincount(inv, minlength=len(u)),
                         "peak_min": np.clip(peak / np.pi * shift.minutes, 0, shift.minutes)})
+    nb = max(1, -(-shift.minutes // 60))
+    hb = np.minimum((np.asarray(rel) // 60).astype(np.int64), nb - 1)
+    hourly = np.bincount(inv * nb + hb, w, len(u) * nb).reshape(len(u), nb)
+    out["hourly"] = list(hourly)
     out["lon"], out["lat"] = c.to_wgs84(out["x"].to_numpy(), out["y"].to_numpy())
     if "category" in df.columns and len(df):
         top = pd.DataFrame({"i": inv, "cat": df["category"].astype(str).to_numpy(), "w": w})
@@ -177,6 +186,44 @@ def _time_windows(hs: pd.DataFrame, H: int, visits: int, window_min: float) -> t
     return ws, np.maximum(we, ws)
 
 
+def _minute_profile(hs: pd.DataFrame, H: int) -> np.ndarray:
+    """Each hotspot's risk by minute of the shift (``k × H``), half its own hourly risk and half flat.
+
+    From the ``hourly`` column of :func:`shift_risk`; without it, a bump (σ = 60 min) at ``peak_min``;
+    without that, flat.  The flat half keeps one noisy hour from pulling every visit onto it.
+    """
+    k = len(hs)
+    m = np.arange(H) + 0.5
+    if "hourly" in hs.columns:
+        prof = np.zeros((k, H))
+        for i, h in enumerate(hs["hourly"]):
+            h = np.asarray(h, float).ravel()
+            if h.size and np.isfinite(h).all():
+                prof[i] = h[np.minimum((m // 60).astype(int), h.size - 1)]
+    elif "peak_min" in hs.columns:
+        prof = np.exp(-0.5 * ((m[None, :] - hs["peak_min"].to_numpy(float)[:, None]) / 60.0) ** 2)
+    else:
+        prof = np.ones((k, H))
+    tot = prof.mean(axis=1, keepdims=True)
+    prof = np.where(tot > 0, prof / np.where(tot > 0, tot, 1), 1.0)
+    return 0.5 * prof + 0.5
+
+
+def _visit_targets(hs: pd.DataFrame, H: int, visits: int) -> np.ndarray:
+    """Target arrival (minutes into the shift) of every (round, hotspot) node, node order of
+    :func:`_time_windows`: the risk-weighted mean minute of the hotspot's own profile
+    (:func:`_minute_profile`) within each round, so every round is visited where that hotspot's
+    risk sits and the rounds together span the shift."""
+    prof = _minute_profile(hs, H)
+    m = np.arange(H) + 0.5
+    out = []
+    for r in range(visits):
+        a, b = (r * H) // visits, ((r + 1) * H) // visits
+        p = prof[:, a:b]
+        out.append((p * m[None, a:b]).sum(axis=1) / p.sum(axis=1))
+    return np.round(np.concatenate(out)).astype(int)
+
+
 def _unit_sequence(routing, manager, sol, time_dim, v: int, T: np.ndarray) -> list[tuple[int, int, int]]:
     """Unit ``v``'s solved route as ``(node, earliest, latest)`` minutes, depot to depot.
 
@@ -197,12 +244,37 @@ def _unit_sequence(routing, manager, sol, time_dim, v: int, T: np.ndarray) -> li
     return seq
 
 
+def _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell, gap_min) -> None:  # noqa: PLR0913 -- the routing model's parts
+    """Repeat visits: soft targets inside each round (:func:`_visit_targets`, ±10 min free, 20 per
+    minute beyond) and, for every two visits to one hotspot that are both served, the later arrival
+    at least ``dwell + gap_min`` after the earlier.  Nothing for one visit."""
+    if visits == 1:
+        return
+    k = len(hs)
+    target = _visit_targets(hs, H, visits)
+    for node in range(1, k * visits + 1):
+        idx = manager.NodeToIndex(node)
+        lo, hi = int(ws[node - 1]), int(we[node - 1])
+        t = int(np.clip(target[node - 1], lo, hi))
+        time_dim.SetCumulVarSoftLowerBound(idx, max(lo, t - 10), 20)
+        time_dim.SetCumulVarSoftUpperBound(idx, min(hi, t + 10), 20)
+    solver = routing.solver()
+    for h in range(k):
+        gap = int(dwell[h] + gap_min)
+        for r1 in range(visits):
+            for r2 in range(r1 + 1, visits):
+                i1, i2 = manager.NodeToIndex(1 + r1 * k + h), manager.NodeToIndex(1 + r2 * k + h)
+                both = routing.ActiveVar(i1) + routing.ActiveVar(i2) - 1  # 1 when both are served
+                solver.Add(time_dim.CumulVar(i2) - time_dim.CumulVar(i1) >= gap * both - 2 * H * (1 - both))
+
+
 def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: int, depot_xy, *,  # noqa: PLR0913 -- keyword-only options with defaults
                 n_hotspots: int | None = None, mode: str = "drive", res: int = 10,
                 dwell_min: tuple[float, float] = DWELL_MIN, window_min: float = 120.0,
                 time_limit_s: float = 10.0, balance_weight: float = 300.0, max_radius_m: float | None = None,
                 net: StreetNetwork | None = None, hotspots: pd.DataFrame | None = None,
-                depot_name: str = "", visits: int = 1, solution_limit: int | None = None) -> tuple:
+                depot_name: str = "", visits: int = 1, solution_limit: int | None = None,
+                repeat_gap_min: int = REPEAT_GAP_MIN, depot_rule: str = "") -> tuple:
     """Plan patrol routes for one shift.
 
     Parameters
@@ -230,7 +302,14 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         Visits to every hotspot during the shift (default 1). With ``visits > 1`` the shift is cut
         into that many equal rounds and each hotspot is to be visited once in every round, so
         hotspots are dosed again and again through the shift (Koper's intermittent presence)
-        instead of once near their peak.
+        instead of once near their peak.  Within its round each visit is drawn (soft bound, ±10 min
+        free) to the risk-weighted mean minute of the hotspot's own hourly risk in that round (half
+        flat), so the rounds fill the shift; two visits to one hotspot are at least
+        ``repeat_gap_min`` apart (from leaving it to coming back).
+    repeat_gap_min : int
+        Least minutes between leaving a hotspot and the next visit to it (default 30).
+    depot_name, depot_rule : str
+        The depot's name and how it was chosen (reported in ``stops.attrs["depot"]``).
     time_limit_s : float
         OR-Tools search time, seconds.
     solution_limit : int, optional
@@ -256,7 +335,8 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         dwell_min, window_start, window_end, risk, top_category, street`` — times are tz-aware
         local; ``hotspot`` is 0-based, ``visit`` counts from 1.  ``stops.attrs["dropped"]`` lists
         the 1-based numbers of hotspots that missed a visit (no route could serve it within its
-        window); ``stops.attrs["missed_visits"]`` counts the missed visits.
+        window); ``stops.attrs["missed_visits"]`` counts the missed visits; ``stops.attrs["depot"]``
+        is ``{"name", "lat", "lon", "rule"}``.
     """
     import geopandas as gpd
     import shapely
@@ -312,7 +392,9 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     routing.SetArcCostEvaluatorOfAllVehicles(ti)
     routing.AddDimension(ti, H, H, False, "Time")
     time_dim = routing.GetDimensionOrDie("Time")
-    time_dim.SetGlobalSpanCostCoefficient(100)
+    # one visit: keep the routes short around the peaks; repeat visits: the rounds already spread
+    # them, a span cost would only pull every round towards the middle of the shift
+    time_dim.SetGlobalSpanCostCoefficient(100 if visits == 1 else 0)
     # balance the number of hotspots per unit too: the longest list of stops costs
     ci = routing.RegisterUnaryTransitCallback(lambda i: 0 if manager.IndexToNode(i) == 0 else 1)
     routing.AddDimension(ci, 0, kv, True, "Stops")
@@ -322,6 +404,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         time_dim.CumulVar(idx).SetRange(int(ws[node - 1]), int(we[node - 1]))
         # dropping a hotspot costs more than any route: only when its window cannot be met
         routing.AddDisjunction([idx], int(10_000_000 * (1 + rr[node - 1])))
+    _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell[:k], repeat_gap_min)
     for v in range(units):
         time_dim.CumulVar(routing.Start(v)).SetRange(0, H)
         time_dim.CumulVar(routing.End(v)).SetRange(0, H)
@@ -388,9 +471,42 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     stops.attrs["visits"] = visits
     stops.attrs["shift"] = shift
     stops.attrs["depot_name"] = depot_name
+    stops.attrs["depot"] = {"name": depot_name, "lat": float(lat_all[0]), "lon": float(lon_all[0]),
+                            "rule": depot_rule}
+    stops.attrs["repeat_gap_min"] = repeat_gap_min
     stops.attrs["mode"] = mode
     routes_gdf.attrs["objective"] = sol.ObjectiveValue()
     return routes_gdf, stops
+
+
+def station_depot(city, stations, i: int) -> dict:
+    """Row ``i`` of a ``police_stations`` layer as a depot: ``{"station", "name", "lat", "lon", "x", "y"}``
+    (``x, y`` city metres; a polygon station stands at a point on its surface)."""
+    import shapely
+
+    c = get_city(city) if isinstance(city, str) else city
+    pt = shapely.point_on_surface(stations.geometry.values[int(i)])
+    x, y = c.to_metric(np.array([pt.x]), np.array([pt.y]))
+    name = str(stations.iloc[int(i)]["name"]) if "name" in stations.columns else ""
+    return {"station": int(i), "name": name, "lat": float(pt.y), "lon": float(pt.x),
+            "x": float(x[0]), "y": float(y[0])}
+
+
+def default_depot(city, stations, hotspots: pd.DataFrame) -> int:
+    """The one default-depot rule (:data:`DEPOT_RULE`) of ``qauipsiz patrol`` and the patrol API /
+    dashboard: the row of ``stations`` nearest (straight line) to the first (riskiest) row of
+    ``hotspots`` (:func:`shift_risk` order)."""
+    import shapely
+
+    c = get_city(city) if isinstance(city, str) else city
+    if stations is None or len(stations) == 0:
+        raise ValueError("default_depot: no police stations")
+    if len(hotspots) == 0:
+        return 0
+    pts = shapely.point_on_surface(stations.geometry.values)
+    sx, sy = c.to_metric(shapely.get_x(pts), shapely.get_y(pts))
+    hx, hy = float(hotspots["x"].iloc[0]), float(hotspots["y"].iloc[0])
+    return int(np.argmin(np.hypot(np.asarray(sx) - hx, np.asarray(sy) - hy)))
 
 
 def _nearest_street_names(c, lon, lat) -> np.ndarray:
@@ -408,4 +524,5 @@ def _nearest_street_names(c, lon, lat) -> np.ndarray:
     return sm["name"].to_numpy(object)[idx]
 
 
-__all__ = ["DWELL_MIN", "MARKING", "Shift", "forecast_risk", "parse_shift", "plan_patrol", "route_cards_html", "shift_risk"]
+__all__ = ["DEPOT_RULE", "DWELL_MIN", "MARKING", "REPEAT_GAP_MIN", "Shift", "default_depot", "forecast_risk",
+           "parse_shift", "plan_patrol", "route_cards_html", "shift_risk", "station_depot"]

@@ -17,7 +17,8 @@ def patrol_cmd(
     shift: str = typer.Option(..., "--shift", help="Local shift, e.g. '2025-12-05 18:00/02:00'."),
     units: int = typer.Option(4, "--units", help="Number of patrol units."),
     depot: str = typer.Option("", "--depot", help="Police station: its station_id or name in police_stations, "
-                                                 "or 'lat,lon'. Default: the station nearest to the riskiest hotspot."),
+                                                 "or 'lat,lon'. Default: the police station nearest to the shift's riskiest "
+                                                 "hotspot (the same rule as the API and dashboard)."),
     hotspots: int = typer.Option(0, "--hotspots", help="Hotspots to visit (default 6 per unit, at most 60)."),
     mode: str = typer.Option("drive", "--mode", help="drive or walk."),
     visits: int = typer.Option(1, "--visits", min=1, max=8,
@@ -37,11 +38,14 @@ def patrol_cmd(
 
     from qauipsiz.hotspot.cities import get_city
     from qauipsiz.hotspot.patrol import (
+        DEPOT_RULE,
+        default_depot,
         forecast_risk,
         parse_shift,
         plan_patrol,
         route_cards_html,
         shift_risk,
+        station_depot,
     )
 
     err = Console(stderr=True)
@@ -52,7 +56,8 @@ def patrol_cmd(
         lay = city_layers(city, layers)
     if risk not in ("counts", "forecast"):
         raise typer.BadParameter("use counts or forecast", param_hint="--risk")
-    pre = forecast_risk(inc, c, sh) if risk == "forecast" else None
+    counts = shift_risk(inc, c, sh)
+    pre = forecast_risk(inc, c, sh) if risk == "forecast" else counts
     st = lay.get("police_stations")
     import re
 
@@ -62,6 +67,7 @@ def patrol_cmd(
         if not c.contains(np.array([lat]), np.array([lon]))[0]:
             raise typer.BadParameter(f"--depot {depot!r}: the point is outside {city}")
         name = f"{lat:.5f}, {lon:.5f}"
+        rule, i = "--depot lat,lon", None
     else:
         if st is None or len(st) == 0:
             raise typer.BadParameter("no police_stations layer: pass --depot 'lat,lon'")
@@ -69,18 +75,17 @@ def patrol_cmd(
             m = (st["station_id"].astype(str) == depot) | st["name"].astype(str).str.contains(depot, regex=False)
             if not m.any():
                 raise typer.BadParameter(f"--depot {depot!r}: no police station with that id or name")
-            row = st[m.to_numpy()].iloc[0]
+            i, rule = int(np.flatnonzero(m.to_numpy())[0]), "--depot"
         else:
-            hs = pre if pre is not None else shift_risk(inc, c, sh)
-            hx, hy = hs["x"].iloc[0], hs["y"].iloc[0]
-            sx, sy = c.to_metric(st.geometry.x.to_numpy(), st.geometry.y.to_numpy())
-            row = st.iloc[int(np.argmin(np.hypot(sx - hx, sy - hy)))]
-        lat, lon, name = row.geometry.y, row.geometry.x, str(row["name"])
+            # the one default-depot rule, shared with the API and the dashboard
+            i, rule = default_depot(c, st, counts), DEPOT_RULE
+        d = station_depot(c, st, i)
+        lat, lon, name = d["lat"], d["lon"], d["name"]
     dx, dy = c.to_metric(np.array([lon]), np.array([lat]))
     with err.status(f"routing {units} units (≤ {seconds:.0f} s search)"):
         routes, stops = plan_patrol(c, inc, sh.start, sh.end, units, (float(dx[0]), float(dy[0])),
                                     n_hotspots=hotspots or None, mode=mode, time_limit_s=seconds, depot_name=name,
-                                    visits=visits, hotspots=pre)
+                                    visits=visits, hotspots=pre, depot_rule=rule)
     out.mkdir(parents=True, exist_ok=True)
     r = routes.copy()
     r["start"] = r["start"].astype(str)
@@ -88,7 +93,8 @@ def patrol_cmd(
     r.to_file(out / "routes.geojson", driver="GeoJSON")
     write_csv_safe(stops, out / "stops.csv", sep=",", bom=False)
     cards = route_cards_html(routes, stops, c, out)
-    summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name, "units": units,
+    summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name,
+               "depot_detail": {**stops.attrs["depot"], "station": i}, "units": units,
                "hotspots": int(stops.loc[stops["kind"] == "hotspot", "hotspot"].nunique()), "visits": visits,
                "stops": int((stops["kind"] == "hotspot").sum()), "missed_visits": stops.attrs["missed_visits"],
                "dropped": list(stops.attrs["dropped"]),
@@ -101,5 +107,5 @@ def patrol_cmd(
     for rr in routes.itertuples(index=False):
         typer.echo(f"unit {rr.unit}: {rr.n_stops} hotspots, {rr.distance_m / 1000:.1f} km, "
                    f"{rr.start:%H:%M}–{rr.end:%H:%M}")
-    typer.echo(f"depot: {name}; dropped hotspots: {summary['dropped'] or 'none'}")
+    typer.echo(f"depot: {name} ({rule}); dropped hotspots: {summary['dropped'] or 'none'}")
     typer.echo(f"written: {out}/routes.geojson, stops.csv and {len(cards)} route cards")

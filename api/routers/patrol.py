@@ -23,7 +23,9 @@ router = APIRouter(tags=["patrol"])
 Shift = Annotated[str, Query(description="local shift `YYYY-MM-DD HH:MM/HH:MM` (end may be next day)",
                              pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/(\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}$")]
 Units = Annotated[int, Query(ge=1, le=20, description="patrol units")]
-Station = Annotated[int, Query(ge=0, le=10_000, description="row of the police_stations layer used as depot")]
+Station = Annotated[int, Query(ge=-1, le=10_000, description="row of the police_stations layer used as depot; "
+                                                            "-1 (default): the police station nearest to the "
+                                                            "shift's riskiest hotspot, the rule of `qauipsiz patrol`")]
 Mode = Annotated[Literal["drive", "walk"], Query()]
 Visits = Annotated[int, Query(ge=1, le=6, description="visits to every hotspot: 1 = once near its peak hour; "
                                                       "N = once in each of N equal rounds of the shift")]
@@ -45,7 +47,7 @@ class PlanQuery:
         return {"city": city, **asdict(self)}
 
 
-def plan_query(shift: Shift = DEFAULT_SHIFT, units: Units = 4, station: Station = 0, mode: Mode = "drive",
+def plan_query(shift: Shift = DEFAULT_SHIFT, units: Units = 4, station: Station = -1, mode: Mode = "drive",
                visits: Visits = 1) -> PlanQuery:
     return PlanQuery(shift, units, station, mode, visits)
 
@@ -66,14 +68,17 @@ def plan(svc: Services, key: tuple):
         if station >= len(st):
             raise ApiError(422, f"station={station}: the police_stations layer has {len(st)} rows",
                            slug="validation-error")
-        pt = st.geometry.values[station]
-        pt = shapely.point_on_surface(pt)
-        x, y = c.to_metric(np.array([pt.x]), np.array([pt.y]))
-        name = str(st.iloc[station].get("name", "")) if "name" in st.columns else ""
         with client_input():
             sh = patrol.parse_shift(shift, c.tz)
-            return patrol.plan_patrol(c, svc.incidents(city), sh.start, sh.end, units, (float(x[0]), float(y[0])),
-                                      mode=mode, depot_name=name, visits=visits)
+            inc = svc.incidents(city)
+            hs = patrol.shift_risk(inc, c, sh)
+            # the one default-depot rule, shared with `qauipsiz patrol` (hotspot.patrol.default_depot)
+            i, rule = (station, "station") if station >= 0 else (patrol.default_depot(c, st, hs), patrol.DEPOT_RULE)
+            d = patrol.station_depot(c, st, i)
+            routes, stops = patrol.plan_patrol(c, inc, sh.start, sh.end, units, (d["x"], d["y"]), mode=mode,
+                                               depot_name=d["name"], depot_rule=rule, visits=visits, hotspots=hs)
+            stops.attrs["depot"] = {**stops.attrs["depot"], "station": i}
+            return routes, stops
 
     return svc.cache.get_or_compute(key, compute)
 
@@ -116,7 +121,8 @@ def patrol_plans(
     body = feature_collection(geoms, props.astype(object).where(props.notna(), None),
                               extra={"meta": {"city": city, "shift": q.shift, "units": q.units, "visits": q.visits,
                                               "missed_visits": int(stops.attrs.get("missed_visits", 0)),
-                                              "dropped": [str(d) for d in stops.attrs.get("dropped", [])]}})
+                                              "dropped": [str(d) for d in stops.attrs.get("dropped", [])],
+                                              "depot": stops.attrs.get("depot")}})
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})
 
 

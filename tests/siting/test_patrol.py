@@ -7,7 +7,16 @@ import pytest
 
 from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.network import from_edges
-from qauipsiz.hotspot.patrol import MARKING, parse_shift, plan_patrol, route_cards_html, shift_risk
+from qauipsiz.hotspot.patrol import (
+    DEPOT_RULE,
+    MARKING,
+    default_depot,
+    parse_shift,
+    plan_patrol,
+    route_cards_html,
+    shift_risk,
+    station_depot,
+)
 
 CITY = get_city("astana")
 # the search stops after 10 solutions (< 2 s here), never at the wall-clock limit, which is only a
@@ -158,3 +167,75 @@ def test_repeated_visits_one_per_round(plan):
     assert int(routes["n_stops"].sum()) == 3 * len(hs)
     with pytest.raises(ValueError, match="visits"):
         plan_patrol(CITY, None, sh.start, sh.end, 3, depot, mode="walk", net=net, hotspots=hs, visits=0)
+
+
+@pytest.fixture(scope="module")
+def night(demo_dir):
+    """Issue 17 item 7: the demo city, 20:00–04:00 with 5 units, three rounds, the default depot."""
+    import geopandas as gpd
+
+    inc = pd.read_parquet(demo_dir / "incidents_truth.parquet")
+    st = gpd.read_file(demo_dir / "layers" / "police_stations.geojson")
+    sh = parse_shift("2025-12-05 20:00/04:00", CITY.tz)
+    hs = shift_risk(inc, CITY, sh)
+    d = station_depot(CITY, st, default_depot(CITY, st, hs))
+    _routes, stops = plan_patrol(CITY, inc, sh.start, sh.end, 5, (d["x"], d["y"]), visits=3, hotspots=hs,
+                                 depot_name=d["name"], depot_rule=DEPOT_RULE, **DETERMINISTIC)
+    return sh, stops, d
+
+
+def _repeat_gaps(hot: pd.DataFrame) -> list[float]:
+    """Minutes from leaving a hotspot to the next arrival there, over every hotspot."""
+    gaps = []
+    for _, g in hot.sort_values("arrive").groupby("hotspot"):
+        gaps += list((g["arrive"].iloc[1:].to_numpy() - g["depart"].iloc[:-1].to_numpy()) / pd.Timedelta(minutes=1))
+    return gaps
+
+
+def test_repeat_visits_are_30_min_apart_and_fill_the_shift(night):
+    sh, stops, _ = night
+    hot = stops[stops["kind"] == "hotspot"]
+    assert hot.groupby("hotspot")["visit"].nunique().max() == 3
+    gaps = _repeat_gaps(hot)
+    assert gaps and min(gaps) >= 30
+    # the rounds spread over the whole shift, not a block in its middle
+    hour = pd.Timedelta(hours=1)
+    assert hot["arrive"].min() <= sh.start + hour
+    assert hot["arrive"].max() >= sh.end - hour
+    assert (hot["depart"] <= sh.end).all()
+    # 3 × 30 visits nearly fill 5 units' night: a few do not fit (10 here, as many as before issue 17)
+    assert stops.attrs["missed_visits"] <= 12
+
+
+def test_repeat_visits_follow_each_hotspots_own_hours(plan):
+    net, hs, sh, _, _, depot = plan
+    # two hotspots side by side, one risky early in the shift, one late: their visits lean that way
+    hs2 = hs.head(2).copy()
+    hs2["peak_min"] = [30.0, 450.0]
+    _routes, stops = plan_patrol(CITY, None, sh.start, sh.end, 1, depot, mode="walk", net=net, hotspots=hs2,
+                                 max_radius_m=np.inf, visits=2, **DETERMINISTIC)
+    hot = stops[stops["kind"] == "hotspot"]
+    mean = hot.groupby("hotspot")["arrive"].apply(lambda a: (a - sh.start).dt.total_seconds().mean())
+    assert mean[0] < mean[1]
+    assert min(_repeat_gaps(hot)) >= 30
+
+
+def test_one_depot_rule_for_cli_and_api(night, demo_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    import qauipsiz.api.cli.patrol  # noqa: F401
+    from qauipsiz.api.cli._app import app
+
+    _, stops, d = night
+    assert stops.attrs["depot"]["name"] == d["name"] and stops.attrs["depot"]["rule"] == DEPOT_RULE
+    r = CliRunner().invoke(app, ["patrol", "--city", "astana", "--shift", "2025-12-05 20:00/04:00", "--units", "1",
+                                 "--hotspots", "3", "--seconds", "1", "--json",
+                                 "--incidents", str(demo_dir / "incidents_truth.parquet"),
+                                 "--layers", str(demo_dir / "layers"), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    # the CLI's default depot is hotspot.patrol.default_depot, the function the API calls for station=-1
+    assert doc["depot"] == d["name"] and doc["depot_detail"]["station"] == d["station"]
+    assert doc["depot_detail"]["rule"] == DEPOT_RULE

@@ -15,6 +15,6 @@ export const state = {
   active: new Set(), layers: {}, meta: {}, errors: {}, categories: [], minPublic: 5, seq: {},
   // budget (sites per kind) of the recommendations layer, and the shift of the patrol layer: what the map shows
   budget: { cameras: 20, sos: 20, posts: 20 },
-  patrol: { date: today(), start: 18, end: 2, units: 4, mode: "drive", station: 0, visits: 1 },
+  patrol: { date: today(), start: 18, end: 2, units: 4, mode: "drive", station: -1, visits: 1 },
   review: null, // {file, design, result, layer, failLayers, error}
 };
