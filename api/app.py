@@ -37,6 +37,7 @@ TAGS = [
     {"name": "patrol", "description": "patrol plans (restricted, audited)"},
     {"name": "public", "description": "de-identified district and coarse-cell indicators"},
     {"name": "admin", "description": "API keys and the audit log"},
+    {"name": "exports", "description": "every dashboard layer as GeoJSON, GeoPackage, CSV or XLSX"},
 ]
 
 

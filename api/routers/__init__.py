@@ -5,6 +5,7 @@ from qauipsiz.api.routers import (
     admin,
     cities,
     cpted,
+    exports,
     health,
     hotspots,
     incidents,
@@ -16,4 +17,5 @@ from qauipsiz.api.routers import (
 )
 
 ROUTERS = [health.router, cities.router, layers.router, incidents.router, hotspots.router, cpted.router,
-           review.router, recommendations.router, patrol.router, public.router, admin.router]
+           review.router, recommendations.router, patrol.router, public.router, admin.router,
+           exports.router]

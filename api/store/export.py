@@ -1,4 +1,4 @@
-"""Exports of incidents and quarantine rows: GeoPackage, GeoJSON, CSV (formula-safe), Parquet."""
+"""Exports of incidents and quarantine rows: GeoPackage, GeoJSON, CSV and XLSX (formula-safe), Parquet."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -121,3 +121,85 @@ def export_incidents(df: pd.DataFrame, path: str | Path, fmt: str | None = None,
         p.unlink()
     gdf.to_file(p, driver="GPKG" if fmt == "gpkg" else "GeoJSON", **({"layer": "incidents"} if fmt == "gpkg" else {}))
     return p
+
+
+XLSX_MAX_CELL = 32_767
+"""Excel's limit on the characters of one cell."""
+
+
+def _xlsx_value(v):
+    if v is None:
+        return None
+    if isinstance(v, float | np.floating):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, pd.Timestamp | np.datetime64):
+        t = pd.Timestamp(v)
+        return None if pd.isna(t) else t.isoformat()
+    if isinstance(v, str):
+        return v if len(v) <= XLSX_MAX_CELL else v[:XLSX_MAX_CELL - 1] + "…"
+    if isinstance(v, bool | int):
+        return v
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def write_xlsx_safe(sheets: dict[str, pd.DataFrame] | pd.DataFrame, path, *,
+                    notes: dict[str, object] | None = None):
+    """Write one or more frames as an XLSX workbook (openpyxl), formula injection neutralised.
+
+    The XLSX counterpart of :func:`write_csv_safe`: text cells go through :func:`neutralise_frame`
+    (a leading ``= + - @``, tab or CR gets ``'``) and every text cell is written as a string, never
+    a formula; numbers stay numbers, times become ISO 8601 text.  ``notes`` (key → value) go to a
+    last sheet ``about``.  ``path`` may be a path or a binary file object.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import TYPE_STRING
+
+    if isinstance(sheets, pd.DataFrame):
+        sheets = {"data": sheets}
+    wb = Workbook(write_only=True)
+
+    def rows_of(df: pd.DataFrame):
+        safe = neutralise_frame(df)
+        yield [str(c) for c in safe.columns]
+        cols = [safe[c].to_numpy(dtype=object) for c in safe.columns]
+        for i in range(len(safe)):
+            yield [_xlsx_value(a[i]) for a in cols]
+
+    def add(name: str, rows):
+        ws = wb.create_sheet(title=name[:31])
+        from openpyxl.cell import WriteOnlyCell
+        for row in rows:
+            out = []
+            for v in row:
+                if isinstance(v, str):
+                    if v[:1] in FORMULA_TRIGGERS:  # a header or value the frame pass did not see
+                        v = "'" + v
+                    c = WriteOnlyCell(ws, value=None)
+                    c.value = v
+                    c.data_type = TYPE_STRING  # never a formula
+                    out.append(c)
+                else:
+                    out.append(v)
+            ws.append(out)
+
+    for name, df in sheets.items():
+        add(name, rows_of(df))
+    if notes:
+        add("about", [["key", "value"]] + [[str(k), _xlsx_value(v) if not isinstance(v, dict | list)
+                                            else str(v)] for k, v in notes.items()])
+    if isinstance(path, str | Path):
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(p)
+        return p
+    wb.save(path)
+    return path

@@ -46,6 +46,7 @@ export function activate(id) {
   state.active.add(id);
   const cb = $("layer-" + id);
   if (cb) cb.checked = true;
+  document.dispatchEvent(new CustomEvent("qauipsiz:layers")); // the exports panel follows the layers on the map
 }
 
 function setBusy(id, on) {

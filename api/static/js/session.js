@@ -1,6 +1,6 @@
 /* The top bar and the side panel around the map: city, sign-in (role and permissions), language, the
    layer list, exports, and which task panels the role may see. */
-import { LAYERS } from "./config.js";
+import { LAYERS, REC_KINDS } from "./config.js";
 import { filterQuery, setPublicMode } from "./filters.js";
 import { hasPanel, panelIds, renderPanelState, showLayer } from "./layers.js";
 import { renderLegend } from "./legend.js";
@@ -27,6 +27,7 @@ export function renderLayerList() {
         state.active.delete(L_.id); delete state.errors[L_.id]; hideLayer(L_.id); renderLegend();
         if (hasPanel(L_.id)) renderPanelState(L_.id);
       }
+      renderExports(); // the exports follow the layers on the map
     });
     const span = document.createElement("span");
     span.dataset.i18n = "layer_" + L_.id; span.textContent = t("layer_" + L_.id);
@@ -35,37 +36,93 @@ export function renderLayerList() {
   }
 }
 
+const EXPORT_FORMATS = [["geojson", "GeoJSON"], ["gpkg", "GeoPackage"], ["csv", "CSV"], ["xlsx", "Excel (XLSX)"]];
+const pad2 = (n) => String(n).padStart(2, "0");
+
+// the shift of the patrol layer as the patrol panel asks for it (kept in step with patrol.js)
+function patrolExportQuery() {
+  const p = state.patrol; const q = new URLSearchParams();
+  q.set("shift", `${p.date} ${pad2(p.start)}:00/${pad2(p.end)}:00`); q.set("units", p.units); q.set("mode", p.mode);
+  q.set("station", p.station); q.set("visits", p.visits);
+  return q;
+}
+
+// [i18n key, export layer, query] for each layer on the map (and the fix-first list and incidents for
+// the roles that may see them); every one goes through GET /cities/{city}/export/{layer}?format=
+function exportItems() {
+  const on = (id) => state.active.has(id) && LAYERS.some((x) => x.id === id && state.perms.has(x.perm));
+  const items = [];
+  if (on("public") || !state.perms.has("hotspots")) items.push(["exportPublic", "districts", () => filterQuery(true)]);
+  if (on("publicCells")) items.push(["exportCells", "cells", () => filterQuery(true)]);
+  if (state.perms.has("hotspots")) items.push(["exportHexagons", "hotspots", () => filterQuery(false)]);
+  if (on("cpted")) items.push(["exportCpted", "cpted-blocks", () => new URLSearchParams()]);
+  if (state.perms.has("cpted")) items.push(["exportFixFirst", "fix-first", () => new URLSearchParams({ lang: state.lang })]);
+  if (on("recommended")) {
+    REC_KINDS.forEach(([kind]) => items.push(["exportRec_" + kind, kind, () => new URLSearchParams({ n: state.budget[kind], lang: state.lang })]));
+  }
+  if (on("patrol")) items.push(["exportPatrol", "patrol", patrolExportQuery]);
+  if (state.perms.has("incidents:read")) items.push(["exportIncidents", "incidents", () => filterQuery(false)]);
+  return items;
+}
+
+async function download(path, fname) {
+  const r = await fetchRaw(path);
+  const blob = await r.blob();
+  const a = document.createElement("a");
+  // files of the demo city say so in their name
+  const synth = state.cityInfo && state.cityInfo.synthetic ? "_SYNTHETIC" : "";
+  a.href = URL.createObjectURL(blob); a.download = `${state.city}${synth}_${fname}`;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 5000);
+  return r;
+}
+
 export function renderExports() {
   const box = $("exports");
+  const prev = $("export-format") ? $("export-format").value : "geojson";
   box.innerHTML = "";
-  const items = [["exportPublic", "public", () => `/public/cities/${state.city}/districts.geojson${qs(filterQuery(true))}`, "districts.geojson"]];
-  if (state.perms.has("hotspots")) {
-    items.push(["exportHexagons", "hotspots", () => `/cities/${state.city}/hotspots.geojson${qs(filterQuery(false))}`, "hotspots.geojson"]);
-    items.push(["exportTiff", "hotspots", () => `/cities/${state.city}/hotspots.tif${qs(filterQuery(false))}`, "density.tif"]);
-  }
-  if (state.perms.has("incidents:read")) {
-    items.push(["exportIncidents", "incidents:read", () => {
-      const q = filterQuery(false); q.set("format", "csv"); q.set("limit", "50000");
-      return `/cities/${state.city}/incidents${qs(q)}`;
-    }, "incidents.csv"]);
-  }
-  for (const [k, , path, fname] of items) {
+  const lab = document.createElement("label");
+  const span = document.createElement("span");
+  span.dataset.i18n = "exportFormat"; span.textContent = t("exportFormat");
+  const sel = document.createElement("select");
+  sel.id = "export-format";
+  EXPORT_FORMATS.forEach(([v, name]) => sel.append(new Option(name, v)));
+  sel.value = prev;
+  lab.append(span, " ", sel);
+  box.appendChild(lab);
+  const add = (k, run) => {
     const b = document.createElement("button");
     b.type = "button"; b.className = "export"; b.dataset.i18n = k; b.textContent = t(k);
     b.addEventListener("click", async () => {
-      try {
-        const blob = await (await fetchRaw(path())).blob();
-        const a = document.createElement("a");
-        // files of the demo city say so in their name
-        const synth = state.cityInfo && state.cityInfo.synthetic ? "_SYNTHETIC" : "";
-        a.href = URL.createObjectURL(blob); a.download = `${state.city}${synth}_${fname}`;
-        document.body.appendChild(a); a.click(); a.remove();
-        setTimeout(() => URL.revokeObjectURL(a.href), 5000);
-      } catch (e) { status(`${t(k)}: ${errorText(e)}`, true); }
+      try { await run(); } catch (e) { status(`${t(k)}: ${errorText(e)}`, true); }
     });
     box.appendChild(b);
+  };
+  for (const [k, layer, query] of exportItems()) {
+    add(k, async () => {
+      const fmt = sel.value;
+      const q = query(); q.set("format", fmt);
+      const r = await download(`/cities/${state.city}/export/${layer}${qs(q)}`, `${layer}.${fmt}`);
+      // the server sends every row; say how many (and of how many) the file holds
+      const n = Number(r.headers.get("X-Exported-Count")), total = Number(r.headers.get("X-Total-Count"));
+      if (Number.isFinite(n) && Number.isFinite(total)) {
+        const el = $("export-state");
+        el.textContent = `${t(k)}: ${t("exportRows").replace("{n}", fmt_(n)).replace("{total}", fmt_(total))}`;
+        el.classList.toggle("error", n < total);
+      }
+    });
   }
+  if (state.perms.has("hotspots")) {
+    add("exportTiff", () => download(`/cities/${state.city}/hotspots.tif${qs(filterQuery(false))}`, "density.tif"));
+  }
+  const msg = document.createElement("div");
+  msg.id = "export-state"; msg.setAttribute("role", "status");
+  box.appendChild(msg);
 }
+
+document.addEventListener("qauipsiz:layers", () => renderExports());
+
+const fmt_ = (v) => v.toLocaleString(state.lang === "en" ? "en" : "ru");
 
 export function applyLanguage() {
   document.documentElement.lang = state.lang;
