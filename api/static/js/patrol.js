@@ -82,7 +82,7 @@ export async function loadStations() {
   } catch (e) {
     sel.append(new Option(`${t("depot")} 1`, 0));
   }
-  sel.prepend(new Option(`${t("depot")}: auto`, -1)); sel.value = String(state.patrol.station < 0 ? -1 : Math.min(state.patrol.station, sel.options.length - 2));
+  sel.prepend(new Option(t("depotAuto"), -1)); sel.value = String(state.patrol.station < 0 ? -1 : Math.min(state.patrol.station, sel.options.length - 2));
 }
 
 function renderUnitSelect() {
