@@ -9,23 +9,9 @@ import pandas as pd
 import shapely
 from fastapi import Request, Response
 
+from qauipsiz.api.store.export import plain_value
+
 GEOJSON = "application/geo+json"
-
-
-def _clean(v):
-    if v is None:
-        return None
-    if isinstance(v, float | np.floating):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
 
 
 def feature_collection(geoms, props: pd.DataFrame, *, precision: float = 1e-6, extra: dict | None = None) -> bytes:
@@ -49,7 +35,7 @@ def feature_collection(geoms, props: pd.DataFrame, *, precision: float = 1e-6, e
     arrays = [props[c].to_numpy(dtype=object) for c in cols]
     feats = []
     for i in range(len(g)):
-        p = {c: _clean(a[i]) for c, a in zip(cols, arrays, strict=True)}
+        p = {c: plain_value(a[i]) for c, a in zip(cols, arrays, strict=True)}
         feats.append('{"type":"Feature","geometry":' + (gj[i] or "null") + ',"properties":'
                      + json.dumps(p, ensure_ascii=False, separators=(",", ":")) + "}")
     head = {"type": "FeatureCollection"}

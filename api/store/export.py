@@ -127,8 +127,11 @@ XLSX_MAX_CELL = 32_767
 """Excel's limit on the characters of one cell."""
 
 
-def _xlsx_value(v):
-    if v is None:
+def plain_value(v):
+    """One cell as a plain Python value for JSON or a spreadsheet: ``None`` for a missing value
+    (None, NaN, ``pd.NA``, ``NaT``), float / int / bool for NumPy scalars, ISO 8601 text for times;
+    anything else unchanged."""
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float | np.floating):
         return None if not np.isfinite(v) else float(v)
@@ -139,6 +142,13 @@ def _xlsx_value(v):
     if isinstance(v, pd.Timestamp | np.datetime64):
         t = pd.Timestamp(v)
         return None if pd.isna(t) else t.isoformat()
+    return v
+
+
+def _xlsx_value(v):
+    v = plain_value(v)
+    if v is None or isinstance(v, float):
+        return v
     if isinstance(v, str):
         return v if len(v) <= XLSX_MAX_CELL else v[:XLSX_MAX_CELL - 1] + "…"
     if isinstance(v, bool | int):

@@ -46,8 +46,7 @@ def farm(tmp_path_factory) -> Path:
 
 
 def test_import_linter_contracts_are_kept(farm):
-    if not LINT_IMPORTS.exists():
-        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    assert LINT_IMPORTS.exists(), "import-linter is not installed (pip install -e '.[test]')"
     p = subprocess.run([str(LINT_IMPORTS), str(ROOT / "pyproject.toml"), "--no-cache"], cwd=farm, env=_env(farm),
                        capture_output=True, text=True, timeout=600)
     out = p.stdout + p.stderr
