@@ -50,6 +50,12 @@ class Settings:
     debug : bool
         Show tracebacks instead of one ``error:`` line in the CLI (``QAUIPSIZ_DEBUG``, any
         non-empty value; default off).
+    job_workers : int
+        Processes (or threads) per server process that compute patrol plans, route cards and site
+        recommendations off the request workers (``QAUIPSIZ_JOB_WORKERS``, default 1; see
+        ``api/jobs.py``).
+    job_pool : str
+        ``process`` (default) or ``thread`` (``QAUIPSIZ_JOB_POOL``): what that pool is made of.
     """
 
     data_dir: Path
@@ -64,6 +70,8 @@ class Settings:
     public_round: int = 5
     warm: bool = False
     debug: bool = False
+    job_workers: int = 1
+    job_pool: str = "process"
 
 
 def get_settings() -> Settings:
@@ -84,6 +92,8 @@ def get_settings() -> Settings:
         public_round=max(1, int(_env("QAUIPSIZ_PUBLIC_ROUND", "5"))),
         warm=_env("QAUIPSIZ_WARM", "0") == "1",
         debug=bool(_env("QAUIPSIZ_DEBUG", "")),
+        job_workers=max(1, int(_env("QAUIPSIZ_JOB_WORKERS", "1"))),
+        job_pool=_env("QAUIPSIZ_JOB_POOL", "process"),
     )
 
 
@@ -125,6 +135,8 @@ def to_env(settings: Settings) -> dict[str, str]:
         "QAUIPSIZ_PUBLIC_ROUND": str(settings.public_round),
         "QAUIPSIZ_WARM": "1" if settings.warm else "0",
         "QAUIPSIZ_DEBUG": "1" if settings.debug else "",
+        "QAUIPSIZ_JOB_WORKERS": str(settings.job_workers),
+        "QAUIPSIZ_JOB_POOL": settings.job_pool,
     }
 
 
