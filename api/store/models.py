@@ -10,8 +10,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -189,4 +191,42 @@ layer_features = Table(
     Column("geom", Geom("GEOMETRY")),
     Index("ix_layer_features_city_layer", "city", "layer"),
     _gist("layer_features"),
+)
+
+# --- problem-oriented (SARA) cases: api/store/cases.py; created by migration 0002
+CASE_STATUSES = ("scanning", "analysis", "response", "assessment", "closed")
+"""SARA stages of a case, in order (scanning, analysis, response, assessment), then closed."""
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("city", String(32), nullable=False, comment="city registry key"),
+    Column("title", Text, nullable=False),
+    Column("status", String(16), nullable=False, comment="scanning | analysis | response | assessment | closed"),
+    Column("place_layer", String(64), comment="layer of the place's features (cameras, sos_buttons, lamps); "
+                                              "NULL when the place is a drawn area"),
+    Column("place_ids", Text, comment="JSON list of the layer's feature ids (NULL: every feature)"),
+    Column("geom", Geom("GEOMETRY"), comment="WGS84 area of the place (Polygon/MultiPolygon) when drawn"),
+    Column("categories", Text, comment="JSON list of taxonomy categories of the problem"),
+    Column("hours", String(8), comment="local hours of the problem START-END, e.g. 18-02"),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", Text),
+    Index("ix_cases_city", "city"),
+    _gist("cases"),
+)
+
+case_actions = Table(
+    "case_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False, comment="what is to be done"),
+    Column("owner", Text, comment="who answers for it (agency, person)"),
+    Column("due_date", Date, comment="local date it is due"),
+    Column("done_date", Date, comment="local date it was done (NULL while open)"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text),
+    Index("ix_case_actions_case_id", "case_id"),
 )

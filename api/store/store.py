@@ -7,6 +7,7 @@ one repository per concern over a shared :class:`~qauipsiz.api.store.database.Da
 ``store.layers``                :class:`~qauipsiz.api.store.layers.LayerRepository`: city layers
 ``store.audit_trail``           :class:`~qauipsiz.api.store.audit.AuditRepository`: the audit log
 ``store.keys``                  :class:`~qauipsiz.api.store.keys.KeyRepository`: API keys
+``store.cases``                 :class:`~qauipsiz.api.store.cases.CaseRepository`: problem-oriented (SARA) cases
 ==============================  ==============================================================
 
 Every repository method is also a method of :class:`Store` of the same name (``store.query_incidents``).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import functools
 
 from qauipsiz.api.store.audit import AuditRepository
+from qauipsiz.api.store.cases import CaseRepository
 from qauipsiz.api.store.database import Database
 from qauipsiz.api.store.incidents import IncidentRepository
 from qauipsiz.api.store.keys import KeyRepository
@@ -57,6 +59,7 @@ class Store:
         self.layers = LayerRepository(self.db)
         self.audit_trail = AuditRepository(self.db)
         self.keys = KeyRepository(self.db)
+        self.cases = CaseRepository(self.db)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -113,3 +116,11 @@ class Store:
     verify_api_key = _delegate("keys", KeyRepository.verify_api_key)
     revoke_api_key = _delegate("keys", KeyRepository.revoke_api_key)
     list_api_keys = _delegate("keys", KeyRepository.list_api_keys)
+
+    # ------------------------------------------------------------------ problem-oriented (SARA) cases
+    create_case = _delegate("cases", CaseRepository.create_case)
+    get_case = _delegate("cases", CaseRepository.get_case)
+    list_cases = _delegate("cases", CaseRepository.list_cases)
+    update_case = _delegate("cases", CaseRepository.update_case)
+    add_action = _delegate("cases", CaseRepository.add_action)
+    update_action = _delegate("cases", CaseRepository.update_action)
