@@ -1,0 +1,275 @@
+"""The nightly national job's per-city work: hotspot tables, density raster, emerging hot spots, forecast.
+
+One *part* of one city is one unit of work (:func:`run_part`); :func:`run_city` runs every part of
+a city in order. Both read the city's incidents themselves from a national dataset / analytic store
+``ROOT`` (:func:`hotspot.analytic.read_events`, partition-pruned on city), so a Dask worker ships
+only a small summary dict back to the client, never the events. The statistics are the ones the
+``qauipsiz hotspots`` / ``emerging`` / ``forecast`` commands compute, with the same defaults, and a
+fixed permutation seed, so two runs on the same data write the same numbers cell for cell.
+
+Outputs of a city, in ``OUT/cities/<key>/``:
+
+| file | content |
+|---|---|
+| ``hotspots_res9.parquet``, ``hotspots_res10.parquet`` | GeoParquet, one hexagon per H3 cell: ``h3``, ``h3_hex``, ``count``, ``weighted``, ``density`` (incidents per km²), ``gi_z``, ``gi_p``, ``gi_q``, ``gi_bin``, ``lisa``; run parameters as JSON in schema metadata ``qauipsiz`` |
+| ``density.tif`` | kernel density (incidents per km²) over the city's UTM bounding box, 50 m pixels, the city default radius (as ``qauipsiz hotspots --geotiff``) |
+| ``emerging_res9.parquet`` | GeoParquet of :func:`hotspot.emerging.emerging_hotspots` on a weekly res-9 cube |
+| ``forecast.csv`` | ``h3`` (hex), ``score`` for every res-9 cell of the city for the day after the last event |
+| ``part_<name>.json`` | the summary of each part (rows, seconds, what it wrote) |
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PARTS = ("hotspots9", "hotspots10", "density", "emerging", "forecast")
+SEED = 0  # permutation / ranker seed: a rerun gives identical numbers
+FORECAST_METHOD = "recent"
+EVENT_COLUMNS = ["occurred_at", "category", "lat", "lon", "district", "is_dark"]
+TOP_N = 5
+
+
+def city_dir(out: str | Path, city: str) -> Path:
+    """``OUT/cities/<city>``: the folder of a city's outputs."""
+    return Path(out) / "cities" / city
+
+
+def _use_root(root: Path) -> None:
+    """Make the dataset's generated cities resolvable by ``get_city`` (shipped ones always are)."""
+    from qauipsiz.hotspot.cities import set_user_dir
+
+    if (root / "cities").is_dir():
+        set_user_dir(root / "cities")
+
+
+def load_city_events(root: str | Path, city: str) -> pd.DataFrame:
+    """The city's incidents from the dataset (all dates and categories).
+
+    Parameters
+    ----------
+    root : path
+        National dataset / analytic store (``ROOT/_dataset.json``, ``ROOT/incidents/city=…``).
+    city : str
+        City key.
+
+    Returns
+    -------
+    DataFrame
+        ``occurred_at`` (UTC), ``category``, ``lat``, ``lon`` (degrees), ``district``, ``is_dark``.
+    """
+    from qauipsiz.hotspot.analytic import read_events
+
+    root = Path(root)
+    _use_root(root)
+    df = read_events(root, city, columns=EVENT_COLUMNS)
+    if len(df) == 0:
+        raise ValueError(f"city {city!r}: no incidents in {root}")
+    for col in ("occurred_at", "lat", "lon"):
+        if col not in df.columns:
+            raise ValueError(f"city {city!r}: the incidents have no {col!r} column")
+    return df
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through ``write(tmp_path)`` then rename, so a killed worker leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_geoparquet(table: pd.DataFrame, path: Path, params: dict) -> None:
+    """A per-cell table as GeoParquet (hexagons, EPSG:4326), ``params`` as schema metadata ``qauipsiz``."""
+    import pyarrow.parquet as pq
+
+    from qauipsiz.hotspot.surface import to_geodataframe
+
+    g = to_geodataframe(table)
+    g["h3"] = g["h3"].astype("uint64")
+    meta = json.dumps(params, ensure_ascii=False, default=str).encode()
+
+    def write(tmp: Path) -> None:
+        g.to_parquet(tmp)
+        t = pq.read_table(tmp)
+        pq.write_table(t.replace_schema_metadata({**(t.schema.metadata or {}), b"qauipsiz": meta}), tmp)
+
+    _atomic(path, write)
+
+
+def _bandwidth(df: pd.DataFrame, c) -> tuple[float, dict]:
+    from qauipsiz.hotspot.bandwidth import city_bandwidth_of, resolve
+
+    cb = city_bandwidth_of(df, c)
+    h, source, rule = resolve(None, cb)
+    return h, {"bandwidth_source": source, "bandwidth_rule": rule, "bandwidth_default": cb.as_dict()}
+
+
+def _top_cells(table: pd.DataFrame, n: int = TOP_N) -> list[str]:
+    """The ``n`` hottest cells (highest Gi* z among the 99 % hot bins, else the highest counts), hex ids."""
+    hot = table[table["gi_bin"] == 3]
+    pick = hot.nlargest(n, "gi_z") if len(hot) else table[table["count"] > 0].nlargest(n, "count")
+    return [format(int(v), "x") for v in pick["h3"].to_numpy()]
+
+
+def _hotspots(df: pd.DataFrame, c, folder: Path, res: int) -> dict:
+    from qauipsiz.hotspot.surface import hotspot_table
+
+    h, bw = _bandwidth(df, c)
+    table = hotspot_table(df, c, res, value="count", bandwidth_m=h, seed=SEED)
+    params = {**table.attrs["params"], **bw, "generator": "qauipsiz.hotspot.nightly"}
+    params.pop("created_utc", None)
+    write_geoparquet(table, folder / f"hotspots_res{res}.parquet", params)
+    bins = table["gi_bin"].to_numpy()
+    return {"cells": len(table), "binned": params["n_binned"], "hot_99": int((bins == 3).sum()),
+            "hot_any": int((bins > 0).sum()), "bandwidth_m": round(h, 3), "inference": params["inference"],
+            "permutations": params["permutations"], "top_cells": _top_cells(table)}
+
+
+def _density(df: pd.DataFrame, c, folder: Path, cell_m: float = 50.0) -> dict:
+    from qauipsiz.hotspot.kde import kde_geotiff
+
+    h, _ = _bandwidth(df, c)
+    lat = df["lat"].to_numpy(float)
+    lon = df["lon"].to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    ok[ok] = c.contains(lat[ok], lon[ok])
+    x, y = c.to_metric(lon[ok], lat[ok])
+    info: dict = {}
+
+    def write(tmp: Path) -> None:
+        info.update(kde_geotiff(tmp, np.column_stack([x, y]), c.epsg, bandwidth_m=h, cell_m=cell_m,
+                                bounds=c.boundary_metric.bounds, kernel="quartic"))
+
+    _atomic(folder / "density.tif", write)
+    return {"bandwidth_m": round(h, 3), "cell_m": cell_m, "points": int(info["n_points"])}
+
+
+def _emerging(df: pd.DataFrame, c, folder: Path, res: int = 9, step: str = "week") -> dict:
+    from qauipsiz.hotspot.cube import space_time_cube
+    from qauipsiz.hotspot.emerging import emerging_hotspots
+
+    cube = space_time_cube(df, c, res, step=step)
+    table = emerging_hotspots(cube)
+    params = {**table.attrs["params"], "generator": "qauipsiz.hotspot.nightly"}
+    write_geoparquet(table, folder / f"emerging_res{res}.parquet", params)
+    pat = table["pattern"].value_counts()
+    return {"cells": len(table), "steps": int(cube.shape[1]),
+            "patterns": {str(k): int(v) for k, v in pat.items()}}
+
+
+def forecast_day(df: pd.DataFrame, tz: str) -> str:
+    """Tomorrow of the data: the local calendar day after the last incident, ``YYYY-MM-DD``."""
+    last = pd.to_datetime(df["occurred_at"], utc=True).max().tz_convert(tz)
+    return str((last.normalize() + pd.Timedelta(days=1)).date())
+
+
+def _forecast(df: pd.DataFrame, c, folder: Path, method: str, res: int = 9) -> dict:
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.forecast import day_number, make_forecaster
+
+    day = forecast_day(df, c.tz)
+    fc = make_forecaster(method, res=res, tz=c.tz, seed=SEED).fit(df)
+    cells = fill_city_cells(c, res)
+    d = day_number(day)
+    table = pd.DataFrame({"h3": [format(int(v), "x") for v in cells], "score": fc.predict(cells, d)})
+    _atomic(folder / "forecast.csv", lambda tmp: table.to_csv(tmp, index=False, float_format="%.17g"))
+    out = {"method": method, "day": day, "cells": len(table), "events_before_day": fc.events.before(d)}
+    if method == "auto":
+        out["chosen"] = fc.chosen(cells, d)
+    return out
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB (``getrusage`` ``ru_maxrss``; NaN where absent)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)  # KiB on Linux
+
+
+def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
+             forecast_method: str = FORECAST_METHOD) -> dict:
+    """Compute and write one part of one city's nightly outputs.
+
+    Parameters
+    ----------
+    root : path
+        National dataset / analytic store.
+    out : path
+        Output folder; the part writes into ``OUT/cities/<city>/``.
+    city : str
+        City key (shipped, or generated in ``ROOT/cities``).
+    part : str
+        One of :data:`PARTS`.
+    forecast_method : str
+        Forecaster of the ``forecast`` part (a key of :data:`hotspot.forecast.METHODS`).
+
+    Returns
+    -------
+    dict
+        ``city``, ``part``, ``events`` (incidents read), ``seconds`` (wall time of the part, s),
+        ``pid`` (the process that ran it), ``peak_rss_mib`` (its peak resident memory so far, MiB)
+        and the part's own figures; also written to
+        ``part_<part>.json``.
+    """
+    from qauipsiz.hotspot.cities import get_city
+
+    if part not in PARTS:
+        raise ValueError(f"part {part!r}: use one of {', '.join(PARTS)}")
+    t0 = time.perf_counter()
+    df = load_city_events(root, city)
+    c = get_city(city)
+    folder = city_dir(out, city)
+    folder.mkdir(parents=True, exist_ok=True)
+    if part.startswith("hotspots"):
+        info = _hotspots(df, c, folder, int(part.removeprefix("hotspots")))
+    elif part == "density":
+        info = _density(df, c, folder)
+    elif part == "emerging":
+        info = _emerging(df, c, folder)
+    else:
+        info = _forecast(df, c, folder, forecast_method)
+    res = {"city": city, "part": part, "events": len(df), **info,
+           "seconds": round(time.perf_counter() - t0, 3), "pid": os.getpid(), "peak_rss_mib": peak_rss_mib(),
+           "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    _atomic(folder / f"part_{part}.json",
+            lambda tmp: tmp.write_text(json.dumps(res, ensure_ascii=False, default=str), encoding="utf-8"))
+    return res
+
+
+def run_city(root: str | Path, out: str | Path, city: str, *, forecast_method: str = FORECAST_METHOD,
+             parts=PARTS) -> list[dict]:
+    """Every part of one city in one process, in order (the single-machine run; one Dask task per city).
+
+    Returns
+    -------
+    list of dict
+        :func:`run_part` summaries, one per part.
+    """
+    return [run_part(root, out, city, p, forecast_method=forecast_method) for p in parts]
+
+
+def city_row(city: str, parts: list[dict], *, status: str = "ok", error: str | None = None) -> dict:
+    """One row of the national summary from a city's part summaries.
+
+    ``seconds`` is the sum of the parts' wall times (s), ``cells`` the res-9 cell count,
+    ``top_cells`` the res-9 hottest cells (hex, ``;``-joined).
+    """
+    by = {p["part"]: p for p in parts}
+    h9 = by.get("hotspots9", {})
+    fc = by.get("forecast", {})
+    method = fc.get("method")
+    if method and fc.get("chosen"):
+        method = f"{method} ({fc['chosen']})"
+    events = max((p.get("events", 0) for p in parts), default=0)
+    return {"city": city, "events": int(events), "cells": h9.get("cells"), "hot_99": h9.get("hot_99"),
+            "top_cells": ";".join(h9.get("top_cells", [])), "forecast_method": method,
+            "forecast_day": fc.get("day"), "seconds": round(sum(p.get("seconds", 0.0) for p in parts), 3),
+            "parts_done": len(parts), "status": status, "error": error}
