@@ -15,6 +15,8 @@ from qauipsiz.api.cli import hotspots as _hotspots  # noqa: F401
 from qauipsiz.api.cli import ingest as _ingest  # noqa: F401
 from qauipsiz.api.cli import keys as _keys  # noqa: F401
 from qauipsiz.api.cli import map as _map  # noqa: F401
+from qauipsiz.api.cli import national as _national  # noqa: F401
+from qauipsiz.api.cli import national_run as _national_run  # noqa: F401
 from qauipsiz.api.cli import nearrepeat as _nearrepeat  # noqa: F401
 from qauipsiz.api.cli import osm as _osm  # noqa: F401
 from qauipsiz.api.cli import patrol as _patrol  # noqa: F401
