@@ -4,6 +4,7 @@ Each command lives in its own module and registers itself on :data:`api.cli._app
 """
 from __future__ import annotations
 
+from qauipsiz.api.cli import case as _case  # noqa: F401
 from qauipsiz.api.cli import cities as _cities  # noqa: F401
 from qauipsiz.api.cli import cpted as _cpted  # noqa: F401
 from qauipsiz.api.cli import demo as _demo  # noqa: F401
