@@ -38,6 +38,7 @@ TAGS = [
     {"name": "public", "description": "de-identified district and coarse-cell indicators"},
     {"name": "admin", "description": "API keys and the audit log"},
     {"name": "exports", "description": "every dashboard layer as GeoJSON, GeoPackage, CSV or XLSX"},
+    {"name": "jobs", "description": "status and result of expensive requests made with ?async=true"},
 ]
 
 
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
             threading.Thread(target=warm, args=(app_.state.services, settings.city), daemon=True,
                              name="qauipsiz-warm").start()
         yield
+        app_.state.jobs.shutdown()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -185,6 +187,11 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     app.state.settings = settings
     app.state.services = Services(settings, store)
     app.state.key_cache = _KeyCache()
+    from qauipsiz.api.jobs import JobManager
+    from qauipsiz.api.routers import jobs as jobs_router
+
+    app.state.jobs = JobManager(settings, app.state.services)  # expensive routes off the request workers
+    app.include_router(jobs_router.router, prefix=API, responses=errors.PROBLEM_RESPONSES)
     errors.install(app)
     for r in ROUTERS:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)

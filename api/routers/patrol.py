@@ -11,12 +11,15 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from qauipsiz.api.auth import Principal, audit, require
-from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.errors import PROBLEM, ApiError, Problem, client_input
+from qauipsiz.api.jobs import AsyncFlag, accepted, jobs_of, wants_async
 from qauipsiz.api.routers import _engine
-from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj
 from qauipsiz.api.routers._geo import GEOJSON, feature_collection
+from qauipsiz.api.routers.jobs import ACCEPTED
 
 router = APIRouter(tags=["patrol"])
 
@@ -88,18 +91,8 @@ def plan_key(svc: Services, city: str, q: PlanQuery) -> tuple:
     return ("patrol", city, q.shift, q.units, q.station, q.mode, q.visits, svc.version(city))
 
 
-@router.get("/cities/{city}/patrol-plans.geojson",
-            responses={200: {"content": {GEOJSON: {}}, "description": "routes (lines) and stops (points)"}},
-            summary="Patrol routes and hotspot stops for one shift (restricted, audited)")
-def patrol_plans(
-    request: Request,
-    city: CityKey,
-    q: PlanQuery = Depends(plan_query),
-    p: Principal = Depends(require("patrol")),
-    svc: Services = Depends(services),
-):
-    city_obj(city)
-    audit(request, p, "patrol.read", q.audit_params(city))
+def plan_geojson(svc: Services, city: str, q: PlanQuery) -> bytes:
+    """The patrol-plan GeoJSON of ``q`` (computed in the job pool, :mod:`api.jobs`)."""
     routes, stops = plan(svc, plan_key(svc, city, q))
     rp = pd.DataFrame(routes.drop(columns=routes.geometry.name))
     rp["feature"] = "route"
@@ -123,6 +116,30 @@ def patrol_plans(
                                               "missed_visits": int(stops.attrs.get("missed_visits", 0)),
                                               "dropped": [str(d) for d in stops.attrs.get("dropped", [])],
                                               "depot": stops.attrs.get("depot")}})
+    return body
+
+
+@router.get("/cities/{city}/patrol-plans.geojson",
+            responses={200: {"content": {GEOJSON: {}}, "description": "routes (lines) and stops (points)"},
+                       409: {"model": Problem, "content": {PROBLEM: {}},
+                             "description": "the city has no police_stations layer (the depot)"},
+                       **ACCEPTED},
+            summary="Patrol routes and hotspot stops for one shift (restricted, audited)")
+async def patrol_plans(
+    request: Request,
+    city: CityKey,
+    q: PlanQuery = Depends(plan_query),
+    as_job: AsyncFlag = False,
+    p: Principal = Depends(require("patrol")),
+):
+    city_obj(city)
+    await run_in_threadpool(audit, request, p, "patrol.read", q.audit_params(city))
+    jobs = jobs_of(request)
+    if wants_async(request, as_job):
+        return accepted(jobs.submit(p, kind="patrol-plan", permission="patrol", resource=request.url.path,
+                                    media_type=GEOJSON, target=f"{__name__}:plan_geojson", args=(city, q),
+                                    params=q.audit_params(city)))
+    body = await jobs.run(f"{__name__}:plan_geojson", city, q)
     return Response(body, media_type=GEOJSON, headers={"Cache-Control": "private, no-store"})
 
 
@@ -143,26 +160,11 @@ def _combine_cards(cards: dict[int, str]) -> str:
     return head.group(1) + sep.join(b.group(1) for b in bodies) + "\n</body></html>"
 
 
-@router.get("/cities/{city}/patrol-cards.html",
-            responses={200: {"content": {"text/html": {}},
-                             "description": "printable route cards, one page per unit, with the restricted-use marking"}},
-            response_class=HTMLResponse,
-            summary="Printable route cards of a shift's patrol plan (restricted, audited)")
-def patrol_cards(
-    request: Request,
-    city: CityKey,
-    q: PlanQuery = Depends(plan_query),
-    unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
-    lang: Annotated[Literal["kk", "ru", "en"], Query(description="language of the print button")] = "ru",
-    p: Principal = Depends(require("patrol")),
-    svc: Services = Depends(services),
-):
+def cards_html(svc: Services, city: str, q: PlanQuery, unit: int | None, lang: str) -> str:
+    """The printable route cards of ``q`` (every unit, or only ``unit``), computed in the job pool."""
     from qauipsiz.hotspot import patrol
 
     c = city_obj(city)
-    if unit is not None and unit > q.units:
-        raise ApiError(422, f"unit={unit}: the plan has {q.units} unit(s)", slug="validation-error")
-    audit(request, p, "patrol.read", {**q.audit_params(city), "format": "cards", "unit": unit})
     key = plan_key(svc, city, q)
     routes, stops = plan(svc, key)
 
@@ -179,4 +181,35 @@ def patrol_cards(
         raise ApiError(404, "the plan has no routes to print", slug="not-found")
     from qauipsiz.maps.route_cards import for_screen
 
-    return HTMLResponse(for_screen(_combine_cards(cards), lang), headers={"Cache-Control": "private, no-store"})
+    return for_screen(_combine_cards(cards), lang)
+
+
+@router.get("/cities/{city}/patrol-cards.html",
+            responses={200: {"content": {"text/html": {}},
+                             "description": "printable route cards, one page per unit, with the restricted-use marking"},
+                       409: {"model": Problem, "content": {PROBLEM: {}},
+                             "description": "the city has no police_stations layer (the depot)"},
+                       **ACCEPTED},
+            response_class=HTMLResponse,
+            summary="Printable route cards of a shift's patrol plan (restricted, audited)")
+async def patrol_cards(
+    request: Request,
+    city: CityKey,
+    q: PlanQuery = Depends(plan_query),
+    unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
+    lang: Annotated[Literal["kk", "ru", "en"], Query(description="language of the print button")] = "ru",
+    as_job: AsyncFlag = False,
+    p: Principal = Depends(require("patrol")),
+):
+    city_obj(city)
+    if unit is not None and unit > q.units:
+        raise ApiError(422, f"unit={unit}: the plan has {q.units} unit(s)", slug="validation-error")
+    params = {**q.audit_params(city), "format": "cards", "unit": unit}
+    await run_in_threadpool(audit, request, p, "patrol.read", params)
+    jobs = jobs_of(request)
+    if wants_async(request, as_job):
+        return accepted(jobs.submit(p, kind="patrol-cards", permission="patrol", resource=request.url.path,
+                                    media_type="text/html; charset=utf-8", target=f"{__name__}:cards_html",
+                                    args=(city, q, unit, lang), params=params))
+    html = await jobs.run(f"{__name__}:cards_html", city, q, unit, lang)
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"})

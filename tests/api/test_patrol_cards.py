@@ -27,7 +27,7 @@ def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
     from qauipsiz.hotspot.patrol import MARKING
 
     store = api_env["store"]
-    svc = app.state.services
+    svc = app.state.jobs  # plans and cards are computed in the job pool (api/jobs.py), with its own cache
     params = {"shift": "2025-12-06 20:00/04:00", "units": 3, "mode": "drive", "station": 0}
     before = len(store.audit_log(10_000, action="patrol.read"))
 
@@ -35,7 +35,7 @@ def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
     assert plan.status_code == 200, plan.text[:300]
     units = sorted({f["properties"]["unit"] for f in plan.json()["features"] if f["properties"]["feature"] == "route"})
     assert units == [1, 2, 3]
-    misses = svc.cache.stats()["misses"]
+    misses = svc.pool_cache_stats()["misses"]
 
     r = client.get(CARDS, params=params, headers=headers["commander"])
     assert r.status_code == 200, r.text[:300]
@@ -43,7 +43,7 @@ def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
     assert "no-store" in r.headers["cache-control"]
     html = r.text
     # the plan was not computed again: the only new cache entry is the rendered cards
-    assert svc.cache.stats()["misses"] == misses + 1
+    assert svc.pool_cache_stats()["misses"] == misses + 1
     # every unit on its own page, each with the restricted-use marking at top and bottom
     assert html.count("<html") == 1 and html.count("</body>") == 1
     for u in units:
@@ -60,7 +60,7 @@ def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
     # one unit's card only; asking again is served from the cache
     one = client.get(CARDS, params={**params, "unit": 2}, headers=headers["admin"])
     assert one.status_code == 200
-    assert svc.cache.stats()["misses"] == misses + 1
+    assert svc.pool_cache_stats()["misses"] == misses + 1
     assert one.text.count(MARKING) == 2 and re.search(r"<h1>[^<]*\b2</h1>", one.text)
     assert not re.search(r"<h1>[^<]*\b1</h1>", one.text)
 
