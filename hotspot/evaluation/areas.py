@@ -1,0 +1,195 @@
+"""Treated area, displacement ring and comparison cells of one intervention (metric geometry).
+
+Everything here works in the city's UTM CRS (metres).  The treated area is the user's polygons,
+or point features buffered by ``radius_m``; the ring is the band around it where displacement or
+diffusion of benefit is looked for; comparison cells are H3 cells that touch neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from qauipsiz.hotspot.cities import City
+from qauipsiz.hotspot.h3grid import cells_to_latlng, latlng_to_cells
+from qauipsiz.hotspot.timeutil import is_dark
+
+CELL_RES = 9  # H3 resolution of the comparison cells (about 0.1 km², a 150 m disc is 0.07 km²)
+
+
+@dataclass(frozen=True)
+class Areas:
+    """The treated area and its ring, in metres (UTM of the city)."""
+
+    treated: shapely.Geometry
+    ring: shapely.Geometry
+    exclusion: shapely.Geometry  # treated ∪ ring grown by one cell: comparison cells must not touch it
+    radius_m: float
+    ring_m: tuple[float, float]
+
+
+def _to_metric(geom, city: City):
+    return shapely.transform(geom, lambda xy: np.c_[city.to_metric(xy[:, 0], xy[:, 1])])
+
+
+def build_areas(treated, city: City, radius_m: float = 150.0,
+                ring_m: tuple[float, float] = (150.0, 400.0)) -> Areas:
+    """Treated area and ring in metres from a WGS84 geometry.
+
+    Parameters
+    ----------
+    treated : shapely geometry
+        WGS84 (lon, lat).  Points or MultiPoints are buffered by ``radius_m`` metres; Polygons and
+        MultiPolygons are used as drawn.  A GeometryCollection may mix both.
+    city : City
+        Gives the metric CRS.
+    radius_m : float
+        Buffer radius around points, metres.
+    ring_m : (float, float)
+        Inner and outer distance of the ring, metres.  Around points the distances are from the
+        points (150–400 m by default); around polygons the ring is ``ring_m[1] - ring_m[0]`` metres
+        wide, from the polygon's edge outwards.
+
+    Returns
+    -------
+    Areas
+    """
+    if treated is None or shapely.is_empty(treated):
+        raise ValueError("treated: empty geometry")
+    lo, hi = float(ring_m[0]), float(ring_m[1])
+    if not (0 <= lo < hi):
+        raise ValueError(f"ring_m {ring_m}: need 0 <= inner < outer metres")
+    if not radius_m > 0:
+        raise ValueError(f"radius_m {radius_m}: must be > 0 metres")
+    parts = shapely.get_parts(treated)
+    while any(shapely.get_type_id(parts) == 7) or any(shapely.get_type_id(parts) >= 4):
+        parts = shapely.get_parts(parts)
+    parts = _to_metric(parts, city)
+    tid = shapely.get_type_id(parts)
+    pts = parts[tid == 0]
+    polys = parts[(tid == 3)]
+    other = parts[(tid != 0) & (tid != 3)]
+    if len(other):
+        raise ValueError(f"treated: geometry type {shapely.get_type_id(other[0])} not allowed "
+                         "(use points or polygons)")
+    pieces_t, pieces_out, pieces_in = [], [], []
+    if len(pts):
+        pieces_t.append(shapely.union_all(shapely.buffer(pts, radius_m)))
+        pieces_out.append(shapely.union_all(shapely.buffer(pts, hi)))
+        pieces_in.append(shapely.union_all(shapely.buffer(pts, max(lo, radius_m))))
+    if len(polys):
+        poly = shapely.make_valid(shapely.union_all(polys))
+        pieces_t.append(poly)
+        pieces_out.append(shapely.buffer(poly, hi - lo))
+        pieces_in.append(poly)
+    t = shapely.union_all(pieces_t)
+    if shapely.area(t) <= 0:
+        raise ValueError("treated: the area is empty after buffering")
+    ring = shapely.difference(shapely.union_all(pieces_out), shapely.union_all([*pieces_in, t]))
+    excl = shapely.buffer(shapely.union_all([t, ring]), 200.0)
+    shapely.prepare(t)
+    shapely.prepare(ring)
+    shapely.prepare(excl)
+    return Areas(t, ring, excl, float(radius_m), (lo, hi))
+
+
+@dataclass
+class EventTable:
+    """Incidents ready for counting: metric coordinates, UTC time in days, H3 cell index."""
+
+    x: np.ndarray
+    y: np.ndarray
+    t_days: np.ndarray  # days since 1970-01-01 UTC
+    cell: np.ndarray  # index into ``cells``
+    cells: np.ndarray  # uint64 H3 cells (res CELL_RES) that hold at least one event
+    cell_x: np.ndarray
+    cell_y: np.ndarray
+    city: City
+
+    @property
+    def t_min(self) -> float:
+        """First event, days since epoch."""
+        return float(self.t_days.min())
+
+    @property
+    def t_max(self) -> float:
+        """Last event, days since epoch."""
+        return float(self.t_days.max())
+
+
+def _utc(values, what: str) -> pd.Series:
+    s = pd.Series(values)
+    try:
+        if not isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = pd.to_datetime(s, utc=True, format="mixed") if s.dtype == object else pd.to_datetime(s, utc=True)
+        else:
+            s = s.dt.tz_convert("UTC")
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{what}: not a date/time ({e})") from e
+    return s
+
+
+def prepare_events(events: pd.DataFrame, city: City, categories=None, dark_only: bool = False) -> EventTable:
+    """Select and index the incidents once (reuse it for many evaluations).
+
+    Parameters
+    ----------
+    events : DataFrame
+        Columns ``occurred_at`` (tz-aware, or naive = UTC), ``lat``, ``lon`` (degrees) and, when
+        ``categories`` is given, ``category``; ``is_dark`` (bool) is used when present and
+        ``dark_only``.  Other columns are ignored; rows without time or coordinates are dropped.
+    city : City
+    categories : list of str, optional
+        Keep only these categories.
+    dark_only : bool
+        Keep only incidents in the dark (sun below −6°, ``hotspot.timeutil.is_dark``).
+
+    Returns
+    -------
+    EventTable
+    """
+    missing = [c for c in ("occurred_at", "lat", "lon") if c not in events.columns]
+    if missing:
+        raise ValueError(f"events: missing column(s) {', '.join(missing)} (need occurred_at, lat, lon)")
+    df = events
+    if categories:
+        if "category" not in df.columns:
+            raise ValueError("events: no 'category' column to select categories from")
+        df = df[df["category"].astype(str).isin([str(c) for c in categories]).to_numpy(bool)]
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
+    occ = _utc(df["occurred_at"].to_numpy(), "occurred_at")
+    ok = np.isfinite(lat) & np.isfinite(lon) & occ.notna().to_numpy()
+    lat, lon, occ = lat[ok], lon[ok], occ[ok].reset_index(drop=True)
+    if dark_only and len(lat):
+        if "is_dark" in df.columns and df["is_dark"].notna().all():
+            dark = df["is_dark"].to_numpy(bool)[ok]
+        else:
+            dark = is_dark(lat, lon, occ)
+        lat, lon, occ = lat[dark], lon[dark], occ[dark].reset_index(drop=True)
+    if len(lat) == 0:
+        raise ValueError("events: no incident left after the category/dark selection")
+    x, y = city.to_metric(lon, lat)
+    t = occ.to_numpy("datetime64[ns]").astype(np.int64) / 86_400e9
+    h = latlng_to_cells(lat, lon, CELL_RES)
+    cells, cell = np.unique(h, return_inverse=True)
+    clat, clon = cells_to_latlng(cells)
+    cx, cy = city.to_metric(clon, clat)
+    return EventTable(np.asarray(x, float), np.asarray(y, float), np.asarray(t, float), cell.astype(np.int64),
+                      cells, np.asarray(cx, float), np.asarray(cy, float), city)
+
+
+def comparison_mask(ev: EventTable, areas: Areas) -> np.ndarray:
+    """Boolean per cell of ``ev.cells``: True where the cell centre is clear of treated area and ring.
+
+    The exclusion zone is the treated area and ring grown by 200 m (more than an H3 res-9 cell's
+    circumradius, ~174 m), so no comparison cell overlaps either.
+    """
+    return ~shapely.contains_xy(areas.exclusion, ev.cell_x, ev.cell_y)
+
+
+def in_area(ev: EventTable, geom) -> np.ndarray:
+    """Boolean per event: inside ``geom`` (metric)."""
+    return shapely.contains_xy(geom, ev.x, ev.y)

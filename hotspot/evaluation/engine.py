@@ -1,0 +1,287 @@
+"""One intervention's evaluation: periods, counts, DiD with placebo inference, WDQ, synthetic control."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from qauipsiz.hotspot.cities import City
+from qauipsiz.hotspot.evaluation import report
+from qauipsiz.hotspot.evaluation.areas import (
+    Areas,
+    EventTable,
+    build_areas,
+    comparison_mask,
+    in_area,
+    prepare_events,
+)
+from qauipsiz.hotspot.evaluation.did import UnitEstimate, composite_sums, estimate_unit
+from qauipsiz.hotspot.evaluation.power import decidable as _decidable
+from qauipsiz.hotspot.evaluation.synth import MIN_PRE_PERIODS, synth_effect
+from qauipsiz.hotspot.evaluation.wdq import reading, success_measure, wdq
+
+MONTH_DAYS = 365.2425 / 12
+CELL_AREA_M2 = 105_332.5  # mean H3 res-9 hexagon
+N_DONORS = 40
+
+
+@dataclass(frozen=True)
+class Design:
+    """The time design of one evaluation."""
+
+    installed: str  # local date of the installation, YYYY-MM-DD
+    t0: float  # installation, days since epoch (UTC)
+    edges: np.ndarray  # period edges, days since epoch; the first P_pre periods are before
+    p_pre: int
+    p_post: int
+    before_months: float
+    after_months: float
+
+
+def _install_day(installed, city: City) -> tuple[float, str]:
+    try:
+        ts = pd.Timestamp(installed)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"installed {installed!r}: not a date (use YYYY-MM-DD)") from e
+    if ts is pd.NaT or pd.isna(ts):
+        raise ValueError(f"installed {installed!r}: not a date (use YYYY-MM-DD)")
+    ts = ts.tz_localize(city.tz) if ts.tzinfo is None else ts.tz_convert(city.tz)
+    return ts.tz_convert("UTC").value / 86_400e9, ts.strftime("%Y-%m-%d")
+
+
+def make_design(ev: EventTable, installed, before_months: float, after_months: float) -> Design:
+    """Monthly periods around the installation, checked against the span of the incidents.
+
+    Parameters
+    ----------
+    ev : EventTable
+    installed : str or Timestamp
+        Installation date; a naive date is local to the city.
+    before_months, after_months : float
+        Length of the pre- and post-periods in months (30.44 days); fractions allowed
+        (two weeks ≈ 0.46).
+
+    Returns
+    -------
+    Design
+    """
+    if not (before_months > 0 and after_months > 0):
+        raise ValueError(f"before_months {before_months}, after_months {after_months}: both must be > 0")
+    t0, day = _install_day(installed, ev.city)
+    p_pre = max(1, math.ceil(before_months - 1e-9))
+    p_post = max(1, math.ceil(after_months - 1e-9))
+    pre = t0 - before_months * MONTH_DAYS + np.arange(p_pre + 1) * (before_months * MONTH_DAYS / p_pre)
+    post = t0 + np.arange(p_post + 1) * (after_months * MONTH_DAYS / p_post)
+    edges = np.r_[pre[:-1], post]
+    lo = pd.Timestamp(ev.t_min * 86_400e9, tz="UTC").tz_convert(ev.city.tz).strftime("%Y-%m-%d")
+    hi = pd.Timestamp(ev.t_max * 86_400e9, tz="UTC").tz_convert(ev.city.tz).strftime("%Y-%m-%d")
+    if ev.t_min > edges[0] + 1.0 or ev.t_max < edges[-1] - 1.0:
+        raise ValueError(f"installed {day}: the incidents cover {lo} to {hi}, but {before_months:g} months before "
+                         f"and {after_months:g} after are needed")
+    return Design(day, t0, edges, p_pre, p_post, float(before_months), float(after_months))
+
+
+@dataclass
+class EvaluationResult:
+    """The outcome of one evaluation; see the package docstring for the fields of :meth:`to_dict`."""
+
+    effect_pct: float | None
+    ci_low_pct: float | None
+    ci_high_pct: float | None
+    p_value: float | None
+    mde_pct: float | None
+    decidable: bool
+    wdq: float | None
+    wdq_reading: str
+    synth_effect_pct: float | None
+    series: list[dict[str, Any]]
+    n_treated_cells: int
+    n_comparison: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    _text: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (floats rounded, None for what is not reported)."""
+        d = {
+            "effect_pct": self.effect_pct, "ci_low_pct": self.ci_low_pct, "ci_high_pct": self.ci_high_pct,
+            "p_value": self.p_value, "mde_pct": self.mde_pct, "decidable": bool(self.decidable),
+            "wdq": self.wdq, "wdq_reading": self.wdq_reading, "synth_effect_pct": self.synth_effect_pct,
+            "series": self.series, "n_treated_cells": int(self.n_treated_cells),
+            "n_comparison": int(self.n_comparison), **self.extra,
+        }
+        d["text"] = dict(self._text)
+        return d
+
+    def text(self, lang: str = "en") -> str:
+        """The one-paragraph summary in ``lang`` (kk, ru or en)."""
+        if lang not in report.LANGS:
+            raise ValueError(f"lang {lang!r}: use kk, ru or en")
+        return self._text[lang]
+
+
+def _r(v, nd: int = 2):
+    return None if v is None or not np.isfinite(v) else round(float(v), nd)
+
+
+def _pct(log_v):
+    return None if log_v is None else 100.0 * (math.exp(log_v) - 1.0)
+
+
+def _category_labels(categories) -> dict[str, list[str]]:
+    if not categories:
+        return {}
+    from qauipsiz.hotspot.taxonomy import categories as cat_table
+
+    t = cat_table().set_index("category")
+    out: dict[str, list[str]] = {}
+    for lang in report.LANGS:
+        col = f"category_{lang}"
+        out[lang] = [str(t.at[c, col]).lower() if c in t.index else str(c) for c in categories]
+    return out
+
+
+@dataclass
+class _Counts:
+    cube: np.ndarray  # cells x periods
+    treated: np.ndarray  # periods
+    ring: np.ndarray
+    pool: np.ndarray  # bool per cell
+
+
+def _counts(ev: EventTable, areas: Areas, design: Design) -> _Counts:
+    n_p = len(design.edges) - 1
+    p = np.searchsorted(design.edges, ev.t_days, side="right") - 1
+    ok = (p >= 0) & (p < n_p)
+    cube = np.bincount(ev.cell[ok] * n_p + p[ok], minlength=len(ev.cells) * n_p).reshape(len(ev.cells), n_p)
+    t_in = in_area(ev, areas.treated) & ok
+    r_in = in_area(ev, areas.ring) & ok
+    return _Counts(cube, np.bincount(p[t_in], minlength=n_p), np.bincount(p[r_in], minlength=n_p),
+                   comparison_mask(ev, areas))
+
+
+def _unit(series: np.ndarray, pool_cube: np.ndarray, p_pre: int, area_m2: float, rng, n_placebo: int) -> UnitEstimate:
+    return estimate_unit(series[:p_pre], float(series[p_pre:].sum()), pool_cube[:, :p_pre],
+                         pool_cube[:, p_pre:].sum(axis=1), area_m2 / CELL_AREA_M2, rng, n_placebo)
+
+
+def _synth(c: _Counts, pool_cube: np.ndarray, design: Design, rng) -> float | None:
+    if design.p_pre < MIN_PRE_PERIODS:
+        return None
+    u_pre = float(c.treated[: design.p_pre].sum())
+    if u_pre < 20:
+        return None
+    pre_tot = pool_cube[:, : design.p_pre].sum(axis=1).astype(float)
+    donors = composite_sums(pool_cube.astype(float), pre_tot, (u_pre,), N_DONORS, rng)[:, 0, :]
+    if len(donors) < 5:
+        return None
+    return synth_effect(c.treated[: design.p_pre].astype(float), c.treated[design.p_pre:].astype(float),
+                        donors[:, : design.p_pre].T, donors[:, design.p_pre:].T)
+
+
+def _series(c: _Counts, pool_cube: np.ndarray, comp_idx: np.ndarray, design: Design, tz: str) -> list[dict]:
+    comp = pool_cube[comp_idx].sum(axis=0).astype(float)
+    u_pre = c.treated[: design.p_pre].sum()
+    c_pre = comp[: design.p_pre].sum()
+    scale = u_pre / c_pre if c_pre > 0 else 0.0
+    starts = pd.to_datetime(design.edges[:-1] * 86_400e9, utc=True).tz_convert(tz).strftime("%Y-%m-%d")
+    return [{"period": str(s), "after": bool(k >= design.p_pre), "treated": int(c.treated[k]),
+             "comparison": round(float(comp[k] * scale), 2), "ring": int(c.ring[k])}
+            for k, s in enumerate(starts)]
+
+
+def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months: float = 12,  # noqa: PLR0913 -- the evaluation's options, each documented
+                      after_months: float = 6, seed: int = 0, n_placebo: int = 999, with_synth: bool = True,
+                      meta: dict[str, Any] | None = None) -> EvaluationResult:
+    """Evaluate one intervention on prepared incidents and areas (reuse ``ev`` for many areas).
+
+    Parameters
+    ----------
+    ev : EventTable
+        From :func:`prepare_events`.
+    areas : Areas
+        From :func:`build_areas`.
+    installed : str or Timestamp
+        Installation date (naive = local to the city).
+    before_months, after_months : float
+        Pre- and post-period lengths, months of 30.44 days.
+    seed : int
+        Seed of the placebo composites.
+    n_placebo : int
+        Placebo pairs (null estimates) wanted.
+    with_synth : bool
+        Also fit the synthetic control (needs ≥ 8 pre-periods).
+    meta : dict, optional
+        Labels for the texts (``intervention``, ``place``, ``categories``, ``dark_only``).
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    design = make_design(ev, installed, before_months, after_months)
+    rng = np.random.default_rng(seed)
+    c = _counts(ev, areas, design)
+    pool_cube = c.cube[c.pool]
+    if len(pool_cube) == 0:
+        raise ValueError("treated: no comparison cell left in the city outside the treated area and ring")
+    t = _unit(c.treated, pool_cube, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo)
+    r = _unit(c.ring, pool_cube, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo)
+    ok = _decidable(t.mde) and t.p_value is not None
+    q = wdq(t.unit_pre, t.unit_post, r.unit_pre, r.unit_post, t.comp_pre, t.comp_post)
+    sm = success_measure(t.unit_pre, t.unit_post, t.comp_pre, t.comp_post)
+    ring_sig = r.p_value is not None and r.p_value < 0.05
+    read = reading(q, sm, ring_sig) if ok else "not_applicable"
+    sc = _synth(c, pool_cube, design, rng) if (with_synth and ok) else None
+    meta = dict(meta or {})
+    n_cells = len(np.unique(ev.cell[in_area(ev, areas.treated)]))
+    extra = {
+        "installed": design.installed, "before_months": design.before_months, "after_months": design.after_months,
+        "radius_m": areas.radius_m, "ring_m": list(areas.ring_m),
+        "intervention": meta.get("intervention"), "place": meta.get("place"),
+        "categories": list(meta.get("categories") or []) or None, "dark_only": bool(meta.get("dark_only", False)),
+        "category_labels": _category_labels(meta.get("categories")),
+        "counts": {"treated_before": int(t.unit_pre), "treated_after": int(t.unit_post),
+                   "comparison_before": int(t.comp_pre), "comparison_after": int(t.comp_post),
+                   "ring_before": int(r.unit_pre), "ring_after": int(r.unit_post)},
+        "se_log_poisson": _r(t.se_poisson, 4), "n_placebo": int(t.n_placebo),
+        "ring_effect_pct": _r(_pct(r.est), 1) if _decidable(r.mde) else None,
+        "ring_ci_low_pct": _r(_pct(r.ci[0]), 1) if (r.ci and _decidable(r.mde)) else None,
+        "ring_ci_high_pct": _r(_pct(r.ci[1]), 1) if (r.ci and _decidable(r.mde)) else None,
+        "ring_p_value": _r(r.p_value, 4) if _decidable(r.mde) else None,
+        "ring_mde_pct": _r(r.mde_pct, 1),
+        "treated_area_km2": round(float(shapely.area(areas.treated)) / 1e6, 4),
+        "ring_area_km2": round(float(shapely.area(areas.ring)) / 1e6, 4),
+        "method": "DiD on counts vs matched H3 res-9 cells; placebo composites for p, 95 % CI and MDE",
+    }
+    res = EvaluationResult(
+        effect_pct=_r(_pct(t.est), 1) if ok else None,
+        ci_low_pct=_r(_pct(t.ci[0]), 1) if ok and t.ci else None,
+        ci_high_pct=_r(_pct(t.ci[1]), 1) if ok and t.ci else None,
+        p_value=_r(t.p_value, 4) if ok else None,
+        mde_pct=_r(t.mde_pct, 1),
+        decidable=bool(ok),
+        wdq=_r(q, 3) if ok else None,
+        wdq_reading=read,
+        synth_effect_pct=_r(sc, 1),
+        series=_series(c, pool_cube, t.comp_idx, design, ev.city.tz),
+        n_treated_cells=int(n_cells),
+        n_comparison=len(t.comp_idx),
+        extra=extra,
+    )
+    res._text = report.texts(res.to_dict())
+    return res
+
+
+def evaluate(events: pd.DataFrame, treated, installed, *, city: City, before_months: float = 12,  # noqa: PLR0913 -- the stable public signature (issue 18)
+             after_months: float = 6, radius_m: float = 150.0, ring_m: tuple[float, float] = (150.0, 400.0),
+             categories=None, dark_only: bool = False, seed: int = 0, intervention: str | None = None,
+             place: str | None = None) -> EvaluationResult:
+    """Evaluate one intervention: see the package docstring (:mod:`qauipsiz.hotspot.evaluation`)."""
+    ev = prepare_events(events, city, categories, dark_only)
+    areas = build_areas(treated, city, radius_m, ring_m)
+    meta = {"intervention": intervention, "place": place, "categories": categories, "dark_only": dark_only}
+    return evaluate_prepared(ev, areas, installed, before_months=before_months, after_months=after_months,
+                             seed=seed, meta=meta)
