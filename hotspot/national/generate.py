@@ -231,19 +231,20 @@ def generate(out: str | Path, events: int, *, seed: int = 20240301, start: str =
         table = table[keep].reset_index(drop=True)
     ss = np.random.SeedSequence(seed)
     n_city = allocate(events, table["population"].to_numpy(), np.random.default_rng(ss.spawn(1)[0]))
-    counts, done, total = {}, 0, int(events)
+    counts, distinct, done, total = {}, {}, 0, int(events)
     for city, row, n in zip(all_cities, table.to_dict("records"), n_city, strict=True):
         rng = np.random.default_rng(child[city.key])
         df = city_incidents(city, (row["lon"], row["lat"]), int(n), float(row["population"]),
                             start=start, years=years, rng=rng)
         analytic.write_city(out, city.key, df, synthetic=True, notice=NOTICE)
         counts[city.key] = len(df)
+        distinct[city.key] = int(n)
         done += int(n)
         if progress:
             progress(city.key, done, total)
     meta = analytic.write_manifest(
         out, synthetic=True, notice=NOTICE, seed=seed, events=int(events), cities=list(table["city"]),
-        start=start, years=years, counts=counts, population=dict(zip(table["city"], table["population"].astype(int).tolist(), strict=True)),
+        start=start, years=years, counts=counts, distinct=distinct, population=dict(zip(table["city"], table["population"].astype(int).tolist(), strict=True)),
         generator="qauipsiz.hotspot.national.generate", dirt=DIRT, mix=MIX)
     secs = time.perf_counter() - t0
     return {**meta, "seconds": secs, "rows_per_s": sum(counts.values()) / secs if secs > 0 else float("nan")}
