@@ -157,6 +157,7 @@ def _emerging(df: pd.DataFrame, c, folder: Path, res: int = 9, step: str = "week
     cube = space_time_cube(df, c, res, step=step)
     table = emerging_hotspots(cube)
     params = {**table.attrs["params"], "generator": "qauipsiz.hotspot.nightly"}
+    params.pop("created_utc", None)  # the run time is in part_emerging.json: the file is a function of the data
     write_geoparquet(table, folder / f"emerging_res{res}.parquet", params)
     pat = table["pattern"].value_counts()
     return {"cells": len(table), "steps": int(cube.shape[1]),

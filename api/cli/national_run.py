@@ -67,28 +67,26 @@ def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
 
 
 def _submit(client, part_fn, root: Path, out: Path, cities: list[str], granularity: str,
-            forecast_method: str, retries: int) -> dict:
-    from qauipsiz.hotspot.nightly import PARTS
-
+            forecast_method: str, retries: int, parts: tuple) -> dict:
     futs = {}
     n = len(cities)
     for i, city in enumerate(cities):  # priority: largest city first
         if granularity == "city":
-            f = client.submit(city_task, part_fn, str(root), str(out), city, PARTS, forecast_method,
+            f = client.submit(city_task, part_fn, str(root), str(out), city, parts, forecast_method,
                               key=f"national-{city}", retries=retries, pure=False, priority=n - i)
             futs[f] = (city, None)
             continue
-        for j, part in enumerate(PARTS):
+        for j, part in enumerate(parts):
             f = client.submit(part_fn, str(root), str(out), city, part, forecast_method=forecast_method,
                               key=f"national-{city}-{part}", retries=retries, pure=False,
-                              priority=(n - i) * 10 + len(PARTS) - j)
+                              priority=(n - i) * 10 + len(parts) - j)
             futs[f] = (city, part)
     return futs
 
 
 def run_national(client, root: Path, out: Path, *, cities: list[str] | None = None,
                  granularity: str = "part", forecast_method: str | None = None, retries: int = 2,
-                 progress: bool = True, part_fn=None) -> dict:
+                 progress: bool = True, part_fn=None, parts=None) -> dict:
     """Run the nightly job on ``client``'s cluster and write the national summary.
 
     Parameters
@@ -109,6 +107,8 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         Show a rich progress bar (stderr).
     part_fn : callable, optional
         The per-part function (default :func:`hotspot.nightly.run_part`).
+    parts : sequence of str, optional
+        Parts to compute (default every one of :data:`hotspot.nightly.PARTS`).
 
     Returns
     -------
@@ -125,11 +125,15 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         raise ValueError(f"granularity {granularity!r}: use part or city")
     root, out = Path(root).resolve(), Path(out).resolve()
     part_fn = part_fn or nightly.run_part
+    parts = tuple(parts or nightly.PARTS)
+    bad = [p for p in parts if p not in nightly.PARTS]
+    if bad:
+        raise ValueError(f"parts: unknown {', '.join(bad)}; use {', '.join(nightly.PARTS)}")
     forecast_method = forecast_method or nightly.FORECAST_METHOD
     todo = pick_cities(root, cities)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    futs = _submit(client, part_fn, root, out, todo, granularity, forecast_method, retries)
+    futs = _submit(client, part_fn, root, out, todo, granularity, forecast_method, retries, parts)
     done: dict[str, list[dict]] = {c: [] for c in todo}
     errors: dict[str, str] = {}
     with _bar(progress, len(futs)) as bar:
@@ -147,6 +151,7 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     rows = [nightly.city_row(c, done[c], status="failed" if c in errors else "ok", error=errors.get(c))
             for c in todo]
     summary = {"dataset": dataset_info(root), "data": str(root), "out": str(out), "granularity": granularity,
+               "parts_run": list(parts),
                "retries": retries, "workers": len(client.scheduler_info().get("workers", {})),
                "wall_s": round(wall, 3), "failed": sorted(errors), "rows": rows,
                "parts": [p for c in todo for p in done[c]]}
@@ -201,6 +206,8 @@ def run_cmd(
                                   help="'local' (a local cluster) or a scheduler address, e.g. tcp://HOST:8786."),
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes of the local cluster (1 thread each)."),
     cities: str = typer.Option(None, "--cities", help="Comma-separated city keys (default: every city)."),
+    parts: str = typer.Option(None, "--parts", help="Comma-separated parts: hotspots9, hotspots10, density, "
+                                                    "emerging, forecast (default: all)."),
     granularity: str = typer.Option("part", "--granularity", help="One Dask task per city 'part' or per 'city'."),
     forecast_method: str = typer.Option(None, "--forecast-method",
                                         help="Forecaster of tomorrow (default recent: see docs/national.md)."),
@@ -220,13 +227,15 @@ def run_cmd(
     if granularity not in GRANULARITIES:
         raise typer.BadParameter("use part or city", param_hint="--granularity")
     keys = [s.strip() for s in cities.split(",") if s.strip()] if cities else None
+    part_list = [s.strip() for s in parts.split(",") if s.strip()] if parts else None
     cluster = local_cluster(workers, dashboard) if scheduler == "local" else None
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             console.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
             try:
                 s = run_national(client, data, out, cities=keys, granularity=granularity,
-                                 forecast_method=forecast_method, retries=retries, progress=not as_json)
+                                 forecast_method=forecast_method, retries=retries, progress=not as_json,
+                                 parts=part_list)
             except ValueError as e:
                 raise typer.BadParameter(str(e)) from e
     finally:
