@@ -197,6 +197,9 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
     app.include_router(__import__("qauipsiz.api.routers.forecast", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
     app.include_router(__import__("qauipsiz.api.routers.spacetime", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
+    for _name in ("charts", "compare", "search"):  # the analyst's tools (issue 17 item 11)
+        app.include_router(__import__(f"qauipsiz.api.routers.{_name}", fromlist=["router"]).router, prefix=API,
+                           responses=errors.PROBLEM_RESPONSES)
 
     # one vendored Leaflet for the dashboard and the static maps (maps/vendor/leaflet)
     app.mount("/static/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")

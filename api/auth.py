@@ -13,11 +13,17 @@ Roles and what they may do (``PERMISSIONS``):
 ============  ==============================================================================
 public        health, cities/districts/streets basemap, the public indicators
 analyst       + hotspots, heat tiles, city layers, CPTED, recommendations, incident query
-              and upload
+              and upload, problem-oriented cases
 planner       + hotspots, city layers, CPTED, design review, recommendations (no incidents)
-commander     + hotspots, city layers, CPTED, recommendations, incident query, patrol plans
+commander     + hotspots, city layers, CPTED, recommendations, incident query, patrol plans,
+              problem-oriented cases
 admin         everything, and API-key management
 ============  ==============================================================================
+
+The analyst's tools (issue 17 item 11): charts of the current filter and the before/after comparison
+need ``hotspots`` (aggregated counts); the public role gets the fixed public chart table
+(``/public/cities/{city}/charts``, suppressed and rounded); address search and map labels are public
+(shipped street and district names only); the incident-point layer is the ``incidents:read`` query.
 
 Restricted reads — incident-level data and patrol plans — are written to the store's audit log
 (who, role, action, resource, parameters) before the data is returned.
@@ -40,12 +46,12 @@ ROLES = ("public", "analyst", "planner", "commander", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),
     "analyst": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                          "incidents:write", "review", "forecast"}),
+                          "incidents:write", "review", "forecast", "cases"}),
     "planner": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "review"}),
     "commander": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                            "patrol", "forecast"}),
+                            "patrol", "forecast", "cases"}),
     "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                        "incidents:write", "review", "patrol", "admin", "forecast"}),
+                        "incidents:write", "review", "patrol", "admin", "forecast", "cases"}),
 }
 """role -> permissions.  Restricted reads (``incidents:read``, ``patrol``) are audited by their
 routers (:func:`audit`)."""
