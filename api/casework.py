@@ -86,6 +86,21 @@ def case_treated(case: Case, layers: dict) -> shapely.Geometry:
     return shapely.multipoints(pts) if all(p.geom_type == "Point" for p in pts) else shapely.union_all(pts)
 
 
+def json_safe(obj):
+    """``obj`` with NumPy scalars as Python numbers, dates as ISO text and NaN/inf as ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, date | pd.Timestamp):
+        return obj.isoformat()
+    return obj
+
+
 def case_start(case: Case, installed=None) -> tuple[date, str]:
     """The intervention date of an evaluation and its rule: ``installed`` when given (``"given"``),
     else :meth:`Case.start_date` (``"done"`` / ``"due"``); ``ValueError`` when the plan has no date."""
@@ -141,8 +156,9 @@ def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installe
         events = incidents[filter_mask(incidents, city, hours=case.hours)]
     res = evaluate(events, treated, pd.Timestamp(start), city=city, before_months=int(before_months),
                    after_months=int(after_months), radius_m=float(radius_m), ring_m=tuple(ring_m),
-                   categories=case.categories or None, seed=int(seed))
-    out = res.to_dict()
+                   categories=case.categories or None, seed=int(seed),
+                   intervention=case.place_layer or "area")
+    out = json_safe(res.to_dict())
     out.update(case={"id": case.id, "title": case.title}, installed=start.isoformat(), installed_rule=rule,
                hours=case.hours)
     return out
