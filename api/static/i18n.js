@@ -1,6 +1,22 @@
 /* UI strings of the dashboard in Kazakh, Russian and English (an ES module). Every key exists in all three. */
 export const I18N = {
   kk: {
+    // analyst's tools (issue 17.11): charts, search, labels, print, incident points, before/after
+    chartsTitle: "Сүзгі бойынша диаграммалар", chCount: "Сүзгіге сәйкес оқиғалар", chHourWeekday: "Сағат × апта күні",
+    chTrend: "Ай сайынғы динамика", chCategories: "Санаттар", chBreak: "2019: қатар үзілісі (қылмыстарды қайта жіктеу)",
+    chSuppressed: "сұр = жасырылған (< {k}); сандар {base}-ке дейін дөңгелектелген", chNoData: "Сүзгіге сәйкес оқиғалар жоқ",
+    chPublic: "Ашық кесте: барлық оқиғалар, сүзгісіз", chMore: "көп", chLess: "аз",
+    searchPlaceholder: "Мекенжай іздеу…", searchGo: "Іздеу", searchFound: "Табылды: {name} ({prec}, ±{r} м)",
+    searchAmbiguous: "Бірнеше орын сәйкес келеді:", prec_address: "үй", prec_street: "көше", prec_intersection: "қиылыс",
+    prec_district: "аудан", prec_city: "қала",
+    err_address_not_found: "Мекенжай табылмады: көше атауын тексеріңіз", err_no_gazetteer: "Бұл қалада мекенжай анықтамалығы жоқ",
+    layer_incidents: "Оқиғалар (нүктелер)", incShown: "Картада {total} оқиғаның {n}-і", incCapped: "сүзгілерді тарылтыңыз",
+    incDate: "Күні", incAddress: "Мекенжай", incPrecision: "Геокод дәлдігі",
+    printMap: "Картаны басып шығару (PDF)", printedOn: "Басып шығарылды", printFilters: "Сүзгілер", printLayers: "Қабаттар",
+    compareTitle: "Бұрын / кейін салыстыру", compareBefore: "Бұрын", compareAfter: "Кейін", compareRun: "Салыстыру",
+    compareClear: "Тазалау", compareMore: "көбейді", compareLess: "азайды", compareDiff: "30 күндегі айырма",
+    compareSummary: "Бұрын {b} → кейін {a} (30 күнге: {d})", compareInvalid: "Екі кезеңнің де басы мен соңын көрсетіңіз",
+    compareDays: "күн", scaleBar: "Масштаб",
     // daily work (issue 17): synthetic banner, key message, error codes, CPTED labels, fix-first
     syntheticBanner: "СИНТЕТИКАЛЫҚ ДЕРЕКТЕР: бұл демо-қала, оқиғалар ойдан шығарылған және нақты қылмысты сипаттамайды.",
     syntheticShort: "синтетикалық деректер",
@@ -81,6 +97,22 @@ export const I18N = {
     any: "кез келген", signedInAs: "Рөл", noData: "Деректер жоқ"
   },
   ru: {
+    // analyst's tools (issue 17.11): charts, search, labels, print, incident points, before/after
+    chartsTitle: "Диаграммы по фильтру", chCount: "Происшествий по фильтру", chHourWeekday: "Час × день недели",
+    chTrend: "Помесячная динамика", chCategories: "Категории", chBreak: "2019: разрыв ряда (переклассификация преступлений)",
+    chSuppressed: "серым = скрыто (< {k}); числа округлены до {base}", chNoData: "Нет происшествий по фильтру",
+    chPublic: "Открытая таблица: все происшествия, без фильтров", chMore: "больше", chLess: "меньше",
+    searchPlaceholder: "Поиск адреса…", searchGo: "Найти", searchFound: "Найдено: {name} ({prec}, ±{r} м)",
+    searchAmbiguous: "Подходит несколько мест:", prec_address: "дом", prec_street: "улица", prec_intersection: "перекрёсток",
+    prec_district: "район", prec_city: "город",
+    err_address_not_found: "Адрес не найден: проверьте название улицы", err_no_gazetteer: "Для этого города нет адресного справочника",
+    layer_incidents: "Происшествия (точки)", incShown: "На карте {n} из {total} происшествий", incCapped: "сузьте фильтры",
+    incDate: "Дата", incAddress: "Адрес", incPrecision: "Точность геокодирования",
+    printMap: "Печать карты (PDF)", printedOn: "Напечатано", printFilters: "Фильтры", printLayers: "Слои",
+    compareTitle: "Сравнение до / после", compareBefore: "До", compareAfter: "После", compareRun: "Сравнить",
+    compareClear: "Очистить", compareMore: "рост", compareLess: "снижение", compareDiff: "Разница за 30 дней",
+    compareSummary: "До {b} → после {a} (за 30 дней: {d})", compareInvalid: "Укажите начало и конец обоих периодов",
+    compareDays: "дн.", scaleBar: "Масштаб",
     // daily work (issue 17): synthetic banner, key message, error codes, CPTED labels, fix-first
     syntheticBanner: "СИНТЕТИЧЕСКИЕ ДАННЫЕ: это демо-город, происшествия придуманы и не описывают реальную преступность.",
     syntheticShort: "синтетические данные",
@@ -161,6 +193,22 @@ export const I18N = {
     any: "любые", signedInAs: "Роль", noData: "Нет данных"
   },
   en: {
+    // analyst's tools (issue 17.11): charts, search, labels, print, incident points, before/after
+    chartsTitle: "Charts for the filter", chCount: "Incidents matching the filter", chHourWeekday: "Hour × weekday",
+    chTrend: "Monthly trend", chCategories: "Categories", chBreak: "2019: series break (offences reclassified)",
+    chSuppressed: "grey = suppressed (< {k}); counts rounded to {base}", chNoData: "No incidents match the filter",
+    chPublic: "Public table: all incidents, no filters", chMore: "more", chLess: "fewer",
+    searchPlaceholder: "Search an address…", searchGo: "Find", searchFound: "Found: {name} ({prec}, ±{r} m)",
+    searchAmbiguous: "Several places match:", prec_address: "house", prec_street: "street", prec_intersection: "crossing",
+    prec_district: "district", prec_city: "city",
+    err_address_not_found: "Address not found: check the street name", err_no_gazetteer: "This city has no address gazetteer",
+    layer_incidents: "Incidents (points)", incShown: "{n} of {total} incidents on the map", incCapped: "narrow the filters",
+    incDate: "Date", incAddress: "Address", incPrecision: "Geocoding precision",
+    printMap: "Print the map (PDF)", printedOn: "Printed", printFilters: "Filters", printLayers: "Layers",
+    compareTitle: "Before / after", compareBefore: "Before", compareAfter: "After", compareRun: "Compare",
+    compareClear: "Clear", compareMore: "more", compareLess: "fewer", compareDiff: "Difference per 30 days",
+    compareSummary: "Before {b} → after {a} (per 30 days: {d})", compareInvalid: "Give the start and end of both periods",
+    compareDays: "days", scaleBar: "Scale",
     // daily work (issue 17): synthetic banner, key message, error codes, CPTED labels, fix-first
     syntheticBanner: "SYNTHETIC DATA: this is the demo city; the incidents are invented and describe no real crime.",
     syntheticShort: "synthetic data",
