@@ -99,6 +99,39 @@ def one_point_per_address(adr: pd.DataFrame, city: City) -> pd.DataFrame:
     return a.loc[sorted(keep), ["street", "house", "lat", "lon"]].reset_index(drop=True)
 
 
+def write_street_files(city: City, streets, intersections: dict, aliases: pd.DataFrame,
+                       attribution: str = "© OpenStreetMap contributors (ODbL 1.0)") -> None:
+    """Write a user city's street files: ``streets.parquet`` (every line, the network's source),
+    ``streets.json`` (named lines densified to a vertex every 100 m, the gazetteer's source),
+    ``intersections.json`` and ``aliases.csv``; used by the OSM and the street-layer imports."""
+    from qauipsiz.hotspot import streets as streets_mod
+
+    folder = Path(city.folder)
+    streets.to_parquet(folder / "streets.parquet", index=False)
+    named = streets[streets["gazetteer_name"] != ""]
+    js = {"streets": [{"name": n, "way_id": int(w), "points": [{"lat": float(q[1]), "lng": float(q[0])}
+                                                               for q in _densify(shapely.get_coordinates(g), city)]}
+                      for n, w, g in zip(named["gazetteer_name"], named["way_id"], named.geometry.values, strict=True)],
+          "attribution": attribution}
+    streets_mod.streets_path(city.key).write_text(json.dumps(js, ensure_ascii=False), encoding="utf-8")
+    streets_mod.intersections_path(city.key).write_text(json.dumps(intersections, ensure_ascii=False),
+                                                         encoding="utf-8")
+    aliases.to_csv(folder / "aliases.csv", index=False)
+
+
+def rebuild_gazetteer(city: City):
+    """Rebuild and save a user city's gazetteer from everything in its folder (streets, aliases,
+    addresses, POIs: :func:`qauipsiz.hotspot.geocode.sources.user_city_extras`), forgetting cached
+    streets, networks and geocoders before and after; returns the :class:`Gazetteer`."""
+    from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer, shipped_dir
+
+    _clear_caches()
+    gaz = build_gazetteer(city.key)
+    gaz.save(shipped_dir(city.key))
+    _clear_caches()
+    return gaz
+
+
 def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress=None) -> dict:
     """Import an OSM extract into a user city's folder and rebuild its gazetteer.
 
@@ -126,7 +159,6 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
         Not a user city, unreadable file, or no highway way inside the boundary.
     """
     from qauipsiz.hotspot import streets as streets_mod
-    from qauipsiz.hotspot.geocode.gazetteer import build_gazetteer, shipped_dir
     from qauipsiz.hotspot.paths import sha256_file
 
     say = progress or (lambda _m: None)
@@ -141,32 +173,14 @@ def import_osm(city: str, path: str | Path, margin_m: float = MARGIN_M, progress
     parts = extract_city(c.key, ex, margin_m)
     folder = Path(c.folder)
     st = parts.streets
-    st.to_parquet(folder / "streets.parquet", index=False)
-    named = st[st["gazetteer_name"] != ""]
-    js = {"streets": [{"name": n, "way_id": int(w), "points": [{"lat": float(q[1]), "lng": float(q[0])}
-                                                               for q in _densify(shapely.get_coordinates(g), c)]}
-                      for n, w, g in zip(named["gazetteer_name"], named["way_id"], named.geometry.values, strict=True)],
-          "attribution": "© OpenStreetMap contributors (ODbL 1.0)"}
-    streets_mod.streets_path(c.key).write_text(json.dumps(js, ensure_ascii=False), encoding="utf-8")
-    streets_mod.intersections_path(c.key).write_text(json.dumps(parts.intersections, ensure_ascii=False),
-                                                      encoding="utf-8")
-    ap = folder / "aliases.csv"
-    parts.aliases.to_csv(ap, index=False)
+    write_street_files(c, st, parts.intersections, parts.aliases)
     parts.addresses.to_parquet(folder / "addresses.parquet", index=False)
     parts.pois.to_parquet(folder / "pois.parquet", index=False)
     layer_counts = _write_layers(folder, parts)
     say(f"{len(st):,} highway ways, {int((~parts.addresses['from_range']).sum()):,} address points, "
         f"{parts.pois[['osm_type', 'osm_id']].drop_duplicates().shape[0]:,} POIs, {len(parts.buildings):,} buildings; "
         "building the gazetteer")
-    _clear_caches()
-    named_pois = parts.pois.loc[parts.pois["name"] != "", ["name", "kind", "lat", "lon"]]
-    gaz = build_gazetteer(c.key, streets=streets_mod.streets_path(c.key),
-                          intersections=streets_mod.intersections_path(c.key),
-                          addresses=one_point_per_address(parts.addresses, c) if len(parts.addresses) else None,
-                          pois=named_pois if len(named_pois) else None,
-                          aliases=ap)
-    gaz.save(shipped_dir(c.key))
-    _clear_caches()
+    gaz = rebuild_gazetteer(c)
     net = streets_mod.load_streets(c.key)
     summary = {
         "city": c.key, "file": str(Path(path).resolve()), "sha256": sha256_file(path), "margin_m": margin_m,

@@ -28,6 +28,7 @@ from qauipsiz.hotspot.geocode.sources import (
     _read_aliases,
     _read_points_table,
     _street_entities,
+    with_user_city_extras,
 )
 from qauipsiz.hotspot.paths import data_dir, sha256_file
 from qauipsiz.hotspot.streets import (
@@ -149,6 +150,8 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
         Landmarks with ``name, lat, lon`` and optionally ``kind`` (CSV, Parquet, GeoJSON points).
     aliases : path, optional
         Alias table (default ``data/gazetteer/aliases.csv``): ``city, old_name, new_name, …``.
+        For a user city, ``addresses``, ``pois`` and ``aliases`` default to the files in its
+        folder (:func:`.sources.user_city_extras`).
     max_gap_m : float
         Jump threshold for splitting street lines, metres.
 
@@ -157,6 +160,8 @@ def build_gazetteer(city: str, streets: str | Path | None = None, intersections:
     Gazetteer
     """
     c = get_city(city)
+    # a user city's aliases, addresses and POIs unless given: a rebuild must not lose them
+    addresses, pois, aliases = with_user_city_extras(c, addresses, pois, aliases)
     lex = load_lexicon()
     sp = Path(streets) if streets else streets_path(c.key)
     ip = Path(intersections) if intersections else intersections_path(c.key)

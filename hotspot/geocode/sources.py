@@ -224,3 +224,38 @@ def _poi_table(pois, lex) -> pd.DataFrame:
                         "uncertainty_m": unc})
     poi = poi[poi["key"] != ""].reset_index(drop=True)
     return poi
+
+
+def user_city_extras(city) -> dict:
+    """What a user city's folder holds for its gazetteer besides the street lines: ``aliases``
+    (path of ``aliases.csv``), ``addresses`` (``addresses.parquet`` of ``qauipsiz city import-osm``
+    or ``import-addresses``, one point per street and house:
+    :func:`qauipsiz.hotspot.osm.one_point_per_address`) and ``pois`` (named rows of
+    ``pois.parquet``); ``None`` for each one absent.  :func:`.gazetteer.build_gazetteer` uses them
+    when not given, so a rebuild (a new gazetteer format, a street-layer import) keeps them."""
+    folder = Path(city.folder)
+    out: dict = {"aliases": None, "addresses": None, "pois": None}
+    if (folder / "aliases.csv").exists():
+        out["aliases"] = folder / "aliases.csv"
+    if (folder / "addresses.parquet").exists():
+        a = pd.read_parquet(folder / "addresses.parquet")
+        if len(a):
+            from qauipsiz.hotspot.osm import one_point_per_address
+
+            out["addresses"] = one_point_per_address(a, city)
+    if (folder / "pois.parquet").exists():
+        p = pd.read_parquet(folder / "pois.parquet")
+        p = p.loc[p["name"].astype(str) != "", ["name", "kind", "lat", "lon"]]
+        if len(p):
+            out["pois"] = p.reset_index(drop=True)
+    return out
+
+
+def with_user_city_extras(city, addresses, pois, aliases):
+    """``(addresses, pois, aliases)`` with each one not given (``None``) taken from a user city's
+    folder (:func:`user_city_extras`); a shipped city's are returned unchanged."""
+    if not city.user:
+        return addresses, pois, aliases
+    extra = user_city_extras(city)
+    return (extra["addresses"] if addresses is None else addresses, extra["pois"] if pois is None else pois,
+            aliases or extra["aliases"])
