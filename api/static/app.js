@@ -7,7 +7,7 @@
    js/layers.js   layer loader registry, show/hide, busy panels       js/overlays.js  analysis and city layers
    js/recommend.js, js/patrol.js, js/review.js   the task panels      js/session.js   top bar, layer list, exports */
 import { buildFilterControls } from "./js/filters.js";
-import { reloadActive, showLayer } from "./js/layers.js";
+import { reloadActive as reloadLayers, showLayer } from "./js/layers.js";
 import { renderLegend } from "./js/legend.js";
 import { hideLayer, map } from "./js/map.js";
 import "./js/overlays.js";
@@ -16,9 +16,33 @@ import { initRecommendPanel } from "./js/recommend.js";
 import { initPatrolPanel, loadStations } from "./js/patrol.js";
 import { initReviewPanel } from "./js/review.js";
 import { initFixFirstPanel } from "./js/fixfirst.js";
+import { EVAL_PERM, initEvaluationPanel, renderEvaluationPanel } from "./js/evaluation.js";
+import { clearCases, initCasesPanel, loadCases, renderCase, renderCaseList } from "./js/cases.js";
 import { applyLanguage, loadCity, whoami } from "./js/session.js";
 import { state } from "./js/state.js";
 import { $, fetchJSON, status } from "./js/util.js";
+import "./js/incidents.js";
+import { refreshCharts, renderCharts } from "./js/charts.js";
+import { initComparePanel, renderCompare, setComparePanel } from "./js/compare.js";
+import { initPrint } from "./js/printmap.js";
+import { initSearch } from "./js/search.js";
+
+// the analyst's tools (issue 17.11): the charts and the comparison panel follow every reload of the map's layers
+// (filters applied or reset, sign-in, city), and the UI language
+function reloadActive() { reloadLayers(); setComparePanel(); refreshCharts(); }
+function initTools() {
+  initSearch(); initPrint(); initComparePanel();
+  document.querySelectorAll(".lang-btn").forEach((b) => b.addEventListener("click", () => setTimeout(() => {
+    renderCharts(); renderCompare(); }, 0)));
+}
+
+// issue 18: the evaluation and cases panels follow the role (and the city)
+function evalPanels() {
+  $("eval-section").hidden = !state.perms.has(EVAL_PERM);
+  $("cases-section").hidden = !state.perms.has("cases");
+  if (state.perms.has("cases")) loadCases(); else clearCases();
+  renderEvaluationPanel();
+}
 
 async function init() {
   buildFilterControls();
@@ -26,6 +50,9 @@ async function init() {
   initRecommendPanel();
   initReviewPanel();
   initFixFirstPanel();
+  initTools();
+  initEvaluationPanel();
+  initCasesPanel();
   // phones: the side panel folds away over the map (CSS below 700 px); the button opens and closes it
   $("panel-toggle").addEventListener("click", () => {
     const open = document.body.classList.toggle("panel-open");
@@ -33,6 +60,7 @@ async function init() {
   });
   document.querySelectorAll(".lang-btn").forEach((b) => b.addEventListener("click", () => {
     state.lang = b.dataset.lang; localStorage.setItem("qauipsiz.lang", state.lang); applyLanguage();
+    renderEvaluationPanel(); renderCaseList(); renderCase();
   }));
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); reloadActive(); });
   $("filters").addEventListener("reset", () => setTimeout(reloadActive, 0));
@@ -41,11 +69,12 @@ async function init() {
     else { state.key = $("apikey").value.trim(); if (state.key) sessionStorage.setItem("qauipsiz.key", state.key); }
     Object.keys(state.layers).forEach(hideLayer);
     state.active.clear();
-    await whoami(); reloadActive();
+    await whoami(); evalPanels(); reloadActive();
   });
   $("city").addEventListener("change", async () => {
     state.city = $("city").value; Object.keys(state.layers).forEach(hideLayer);
     await loadCity(); if (state.perms.has("patrol")) loadStations();
+    clearCases(); evalPanels();
     reloadActive();
   });
   try {
@@ -58,6 +87,7 @@ async function init() {
     await loadCity();
   } catch (e) { status(e.message, true); }
   await whoami();
+  evalPanels();
   reloadActive();
   document.body.dataset.ready = "1";
 }

@@ -31,6 +31,7 @@ export const LAYERS = [
   { id: "lamps", perm: "layers", on: false },
   { id: "cameras", perm: "layers", on: false },
   { id: "sos", perm: "layers", on: false },
+  { id: "incidents", perm: "incidents:read", on: false }, // incident points: analyst, commander, admin (audited)
   { id: "recommended", perm: "recommendations", on: false },
   { id: "patrol", perm: "patrol", on: false },
 ];

@@ -10,6 +10,7 @@ export const map = L.map("map", { preferCanvas: true, renderer: canvas, zoomCont
 map.createPane("basemap"); map.getPane("basemap").style.zIndex = 250;
 map.createPane("heat"); map.getPane("heat").style.zIndex = 350;
 map.attributionControl.setPrefix("Leaflet");
+L.control.scale({ imperial: false, maxWidth: 140, position: "bottomleft" }).addTo(map); // metric scale bar
 let basemap = null;
 
 export async function loadBasemap() {
@@ -29,6 +30,7 @@ export async function loadBasemap() {
     style: { color: "#37474f", weight: 2, fill: false, dashArray: "6 4" } }).addTo(basemap);
   basemap.addTo(map);
   map.attributionControl.addAttribution("© OpenStreetMap contributors");
+  document.dispatchEvent(new CustomEvent("qauipsiz:basemap")); // street and place labels follow (js/search.js)
 }
 
 // heat tiles need the API key header, so tiles are fetched and shown as blob URLs
