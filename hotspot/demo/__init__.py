@@ -17,6 +17,7 @@ import shapely
 
 from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.demo import incidents as inc
+from qauipsiz.hotspot.demo.interventions import plant_interventions
 from qauipsiz.hotspot.demo.layers import build_layers
 from qauipsiz.hotspot.h3grid import latlng_to_cells
 from qauipsiz.hotspot.schema import H3_STORE_RES, make_incident_id
@@ -90,6 +91,7 @@ def generate(out: str | Path, *, n: int = 60_000, years: float = 2.0, seed: int 
 
     _progress(progress, f"{n} incidents")
     df, hot_rows = inc.generate_incidents(city, L, n, years, rng, start=start)
+    df, interventions = plant_interventions(df, L, hot_rows, city, seed)  # issue 18: dated, known effects
     df = inc.assign_articles(df, rng)
     lon, lat = city.to_wgs84(df.x.to_numpy(), df.y.to_numpy())
     df["true_lat"], df["true_lon"] = lat, lon
@@ -157,6 +159,8 @@ def generate(out: str | Path, *, n: int = 60_000, years: float = 2.0, seed: int 
     gpd.GeoDataFrame(hot.drop(columns=["x", "y"]), geometry=shapely.points(hlon, hlat), crs=4326).to_file(
         out / "truth_hotspots.geojson", driver="GeoJSON")
 
+    (out / "interventions_truth.json").write_text(json.dumps(interventions, ensure_ascii=False, indent=1),
+                                                  encoding="utf-8")
     _progress(progress, "layers")
     for name in LAYER_NAMES:
         path = out / "layers" / f"{name}.geojson"

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 
 from qauipsiz.hotspot.cities import City
-from qauipsiz.hotspot.h3grid import cells_to_latlng, latlng_to_cells
+from qauipsiz.hotspot.h3grid import cells_to_latlng, grid_disk_pairs, latlng_to_cells
 from qauipsiz.hotspot.timeutil import is_dark
 
 CELL_RES = 9  # H3 resolution of the comparison cells (about 0.1 km², a 150 m disc is 0.07 km²)
+NEIGHBOUR_K = 2  # comparison cells are matched on the mean of their k-ring surroundings (18 cells)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class EventTable:
     cell_x: np.ndarray
     cell_y: np.ndarray
     city: City
+    neighbours: sparse.csr_matrix  # (cells x cells) 1 / (cells in the k-ring but the cell itself)
 
     @property
     def t_min(self) -> float:
@@ -178,7 +181,23 @@ def prepare_events(events: pd.DataFrame, city: City, categories=None, dark_only:
     clat, clon = cells_to_latlng(cells)
     cx, cy = city.to_metric(clon, clat)
     return EventTable(np.asarray(x, float), np.asarray(y, float), np.asarray(t, float), cell.astype(np.int64),
-                      cells, np.asarray(cx, float), np.asarray(cy, float), city)
+                      cells, np.asarray(cx, float), np.asarray(cy, float), city, _neighbour_matrix(cells))
+
+
+def _neighbour_matrix(cells: np.ndarray) -> sparse.csr_matrix:
+    """Row-normalised adjacency: row i averages the cells 1..NEIGHBOUR_K steps from cell i (not i).
+
+    Cells without incidents are not in ``cells`` and count as zero in the mean."""
+    src, dst = grid_disk_pairs(cells, NEIGHBOUR_K)
+    n_ring = np.bincount(np.searchsorted(cells, src), minlength=len(cells)) - 1
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    j = np.searchsorted(cells, dst)
+    j = np.minimum(j, len(cells) - 1)
+    hit = cells[j] == dst
+    i = np.searchsorted(cells, src[hit])
+    w = 1.0 / np.maximum(n_ring[i], 1)
+    return sparse.csr_matrix((w, (i, j[hit])), shape=(len(cells), len(cells)))
 
 
 def comparison_mask(ev: EventTable, areas: Areas) -> np.ndarray:

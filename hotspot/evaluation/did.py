@@ -55,7 +55,7 @@ def _null_effects(a_pre, a_post, b_pre, b_post) -> np.ndarray:
     return np.log(v[1] / v[0]) - np.log(v[3] / v[2])
 
 
-def match_comparison(unit_pre: np.ndarray, pool_pre: np.ndarray, n_equiv: float,
+def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np.ndarray, n_equiv: float,
                      ratio: float = 8.0, min_cells: int = 20) -> np.ndarray:
     """Comparison cells nearest the unit in pre-period level and trend.
 
@@ -63,37 +63,42 @@ def match_comparison(unit_pre: np.ndarray, pool_pre: np.ndarray, n_equiv: float,
     ----------
     unit_pre : ndarray, shape (P,)
         The unit's counts per pre-period.
-    pool_pre : ndarray, shape (n_cells, P)
-        Each eligible cell's counts per pre-period.
+    feat_pre : ndarray, shape (n_cells, P)
+        Each eligible cell's matching series per pre-period, per cell: the mean of its
+        *surroundings* (``areas.NEIGHBOUR_K`` rings, the cell itself left out).  Matching on the
+        cell's own counts would pick cells for their chance lows or highs, which then regress to
+        the mean after the installation and bias the estimate.
+    own_pre_tot : ndarray, shape (n_cells,)
+        Each cell's own pre-period total (to size the comparison).
     n_equiv : float
         The unit's area in cells (area / mean cell area): its level per cell is compared.
     ratio : float
-        Cells are added, nearest first, until their pre-period total reaches ``ratio`` times the
-        unit's (so the comparison's own noise stays small).
+        Cells are added, nearest first, until their own pre-period total reaches ``ratio`` times
+        the unit's (so the comparison's own noise stays small).
     min_cells : int
         At least this many cells.
 
     Returns
     -------
     ndarray of int
-        Row indices into ``pool_pre``.
+        Row indices into ``feat_pre``.
     """
-    n, P = pool_pre.shape
+    n, P = feat_pre.shape
     if n == 0:
         return np.empty(0, np.int64)
     k = np.arange(P) - (P - 1) / 2
     denom = max(float((k ** 2).sum()), 1e-9)
-    lvl = pool_pre.mean(axis=1)
-    tr = (pool_pre @ k) / denom / (lvl + 0.5)
+    lvl = feat_pre.mean(axis=1)
+    tr = (feat_pre @ k) / denom / (lvl + 0.05)
     u_lvl = unit_pre.mean() / max(n_equiv, 1e-9)
-    u_tr = float(unit_pre @ k) / denom / max(n_equiv, 1e-9) / (u_lvl + 0.5)
-    f_l = np.log1p(lvl)
+    u_tr = float(unit_pre @ k) / denom / max(n_equiv, 1e-9) / (u_lvl + 0.05)
+    f_l = np.log(lvl + 0.05)
     sd_l = f_l.std() or 1.0
     sd_t = tr.std() or 1.0
-    dist = ((f_l - np.log1p(u_lvl)) / sd_l) ** 2 + ((tr - u_tr) / sd_t) ** 2
+    dist = ((f_l - np.log(u_lvl + 0.05)) / sd_l) ** 2 + ((tr - u_tr) / sd_t) ** 2
     order = np.argsort(dist, kind="stable")
     need = ratio * unit_pre.sum()
-    cum = np.cumsum(pool_pre[order].sum(axis=1))
+    cum = np.cumsum(own_pre_tot[order])
     m = int(np.searchsorted(cum, need, side="left")) + 1
     return order[: min(n, max(m, min_cells))]
 
@@ -179,8 +184,9 @@ class UnitEstimate:
         return None if self.mde is None else mde_pct(self.mde)
 
 
-def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.ndarray, pool_post_tot: np.ndarray,
-                  n_equiv: float, rng: np.random.Generator, n_placebo: int = 999) -> UnitEstimate:
+def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.ndarray,
+                  pool_post_tot: np.ndarray, feat_pre: np.ndarray, n_equiv: float, rng: np.random.Generator,
+                  n_placebo: int = 999) -> UnitEstimate:
     """DiD estimate, placebo p-value, 95 % interval and minimum detectable effect of one unit.
 
     Parameters
@@ -193,6 +199,8 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
         Eligible comparison cells' counts per pre-period.
     pool_post_tot : ndarray, shape (n_cells,)
         Their post-period counts.
+    feat_pre : ndarray, shape (n_cells, P)
+        Their matching series (surroundings' mean per cell, see :func:`match_comparison`).
     n_equiv : float
         The unit's area in cells.
     rng : numpy.random.Generator
@@ -203,8 +211,11 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
     -------
     UnitEstimate
     """
-    idx = match_comparison(unit_pre_p, pool_pre_p, n_equiv)
     u_pre = float(unit_pre_p.sum())
+    pool_total = float(pool_pre_p.sum())
+    # a comparison 8x the unit's size, but small enough that the city holds placebo pairs of both
+    ratio = min(8.0, max(1.0, 0.4 * pool_total / max(u_pre, 1.0) - 1.0))
+    idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=ratio)
     c_pre = float(pool_pre_p[idx].sum())
     c_post = float(pool_post_tot[idx].sum())
     est, se = ratio_effect(u_pre, unit_post_tot, c_pre, c_post)

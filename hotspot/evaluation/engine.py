@@ -42,19 +42,29 @@ class Design:
     after_months: float
 
 
-def _install_day(installed, city: City) -> tuple[float, str]:
+def _install_ts(installed, city: City) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(installed)
     except (ValueError, TypeError) as e:
         raise ValueError(f"installed {installed!r}: not a date (use YYYY-MM-DD)") from e
     if ts is pd.NaT or pd.isna(ts):
         raise ValueError(f"installed {installed!r}: not a date (use YYYY-MM-DD)")
-    ts = ts.tz_localize(city.tz) if ts.tzinfo is None else ts.tz_convert(city.tz)
-    return ts.tz_convert("UTC").value / 86_400e9, ts.strftime("%Y-%m-%d")
+    return ts.tz_localize(city.tz) if ts.tzinfo is None else ts.tz_convert(city.tz)
+
+
+def _shift(ts: pd.Timestamp, months: float, sign: int) -> pd.Timestamp:
+    """``ts`` moved by whole calendar months plus the fraction as days (30.44 per month)."""
+    whole = math.floor(months + 1e-9)
+    frac = pd.Timedelta(days=(months - whole) * MONTH_DAYS)
+    return ts + pd.DateOffset(months=whole) + frac if sign > 0 else ts - pd.DateOffset(months=whole) - frac
+
+
+def _days(ts: pd.Timestamp) -> float:
+    return ts.tz_convert("UTC").value / 86_400e9
 
 
 def make_design(ev: EventTable, installed, before_months: float, after_months: float) -> Design:
-    """Monthly periods around the installation, checked against the span of the incidents.
+    """Periods around the installation, checked against the span of the incidents.
 
     Parameters
     ----------
@@ -62,8 +72,8 @@ def make_design(ev: EventTable, installed, before_months: float, after_months: f
     installed : str or Timestamp
         Installation date; a naive date is local to the city.
     before_months, after_months : float
-        Length of the pre- and post-periods in months (30.44 days); fractions allowed
-        (two weeks ≈ 0.46).
+        Length of the pre- and post-periods: whole calendar months plus any fraction as days
+        (30.44 per month; two weeks ≈ 0.46).  Each is cut into ``ceil(months)`` equal periods.
 
     Returns
     -------
@@ -71,15 +81,16 @@ def make_design(ev: EventTable, installed, before_months: float, after_months: f
     """
     if not (before_months > 0 and after_months > 0):
         raise ValueError(f"before_months {before_months}, after_months {after_months}: both must be > 0")
-    t0, day = _install_day(installed, ev.city)
+    ts = _install_ts(installed, ev.city)
+    t0 = _days(ts)
+    start, end = _days(_shift(ts, before_months, -1)), _days(_shift(ts, after_months, +1))
     p_pre = max(1, math.ceil(before_months - 1e-9))
     p_post = max(1, math.ceil(after_months - 1e-9))
-    pre = t0 - before_months * MONTH_DAYS + np.arange(p_pre + 1) * (before_months * MONTH_DAYS / p_pre)
-    post = t0 + np.arange(p_post + 1) * (after_months * MONTH_DAYS / p_post)
-    edges = np.r_[pre[:-1], post]
+    edges = np.r_[np.linspace(start, t0, p_pre + 1)[:-1], np.linspace(t0, end, p_post + 1)]
+    day = ts.strftime("%Y-%m-%d")
     lo = pd.Timestamp(ev.t_min * 86_400e9, tz="UTC").tz_convert(ev.city.tz).strftime("%Y-%m-%d")
     hi = pd.Timestamp(ev.t_max * 86_400e9, tz="UTC").tz_convert(ev.city.tz).strftime("%Y-%m-%d")
-    if ev.t_min > edges[0] + 1.0 or ev.t_max < edges[-1] - 1.0:
+    if ev.t_min > edges[0] + 2.0 or ev.t_max < edges[-1] - 2.0:
         raise ValueError(f"installed {day}: the incidents cover {lo} to {hi}, but {before_months:g} months before "
                          f"and {after_months:g} after are needed")
     return Design(day, t0, edges, p_pre, p_post, float(before_months), float(after_months))
@@ -163,9 +174,10 @@ def _counts(ev: EventTable, areas: Areas, design: Design) -> _Counts:
                    comparison_mask(ev, areas))
 
 
-def _unit(series: np.ndarray, pool_cube: np.ndarray, p_pre: int, area_m2: float, rng, n_placebo: int) -> UnitEstimate:
+def _unit(series: np.ndarray, pool_cube: np.ndarray, feat: np.ndarray, p_pre: int, area_m2: float, rng,
+          n_placebo: int) -> UnitEstimate:
     return estimate_unit(series[:p_pre], float(series[p_pre:].sum()), pool_cube[:, :p_pre],
-                         pool_cube[:, p_pre:].sum(axis=1), area_m2 / CELL_AREA_M2, rng, n_placebo)
+                         pool_cube[:, p_pre:].sum(axis=1), feat[:, :p_pre], area_m2 / CELL_AREA_M2, rng, n_placebo)
 
 
 def _synth(c: _Counts, pool_cube: np.ndarray, design: Design, rng) -> float | None:
@@ -227,8 +239,9 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
     pool_cube = c.cube[c.pool]
     if len(pool_cube) == 0:
         raise ValueError("treated: no comparison cell left in the city outside the treated area and ring")
-    t = _unit(c.treated, pool_cube, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo)
-    r = _unit(c.ring, pool_cube, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo)
+    feat = np.asarray(ev.neighbours[c.pool] @ c.cube[:, : design.p_pre])
+    t = _unit(c.treated, pool_cube, feat, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo)
+    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo)
     ok = _decidable(t.mde) and t.p_value is not None
     q = wdq(t.unit_pre, t.unit_post, r.unit_pre, r.unit_post, t.comp_pre, t.comp_post)
     sm = success_measure(t.unit_pre, t.unit_post, t.comp_pre, t.comp_post)

@@ -5,11 +5,11 @@ from typing import Any
 
 LANGS = ("kk", "ru", "en")
 
-WHAT = {  # intervention kind -> (kk, ru, en) nominative plural phrase
-    "cameras": ("бейнекамералар", "камеры видеонаблюдения", "the cameras"),
-    "sos_buttons": ("SOS түймелері", "кнопки SOS", "the SOS buttons"),
-    "lamps": ("шамдар", "фонари", "the lamps"),
-    "area": ("шаралар", "меры", "the measures"),
+WHAT = {  # intervention kind -> (kk nominative, ru genitive, en) plural phrase
+    "cameras": ("бейнекамералар", "камер видеонаблюдения", "the cameras"),
+    "sos_buttons": ("SOS түймелері", "кнопок SOS", "the SOS buttons"),
+    "lamps": ("шамдар", "фонарей", "the lamps"),
+    "area": ("шаралар", "мер", "the measures"),
 }
 VERB = {  # intervention kind -> (kk, ru, en) "were switched on / installed"
     "cameras": ("қосылғаннан", "включения", "were switched on"),
@@ -33,10 +33,9 @@ def _ci(lo: float, hi: float) -> str:
 def _cats(d: dict[str, Any], lang: str) -> str:
     labels = d.get("category_labels") or {}
     names = labels.get(lang) or []
-    base = {"kk": "тіркелген құқықбұзушылықтар", "ru": "зарегистрированные преступления и правонарушения",
-            "en": "recorded offences"}[lang]
+    base = {"kk": "тіркелген оқиғалар", "ru": "зарегистрированные случаи", "en": "recorded offences"}[lang]
     if names:
-        base = {"kk": "тіркелген ", "ru": "зарегистрированные ", "en": "recorded "}[lang] + ", ".join(names)
+        base = (f"recorded {', '.join(names)}" if lang == "en" else f"{base} ({', '.join(names)})")
     if d.get("dark_only"):
         base += {"kk": " (қараңғыда)", "ru": " (в тёмное время)", "en": " (after dark)"}[lang]
     return base
@@ -104,7 +103,7 @@ def sentence(d: dict[str, Any], lang: str) -> str:
                     f"not distinguishable from chance (p = {p:.2f})")
         return f"{head}{body}; {ring}."
     if lang == "ru":
-        head = f"После {verb} {date} {what}{where}: {cats} в радиусе {r} м "
+        head = f"После {verb} {what}{where} {date} {cats} в радиусе {r} м "
         if sig:
             move = "снизились" if e < 0 else "выросли"
             body = f"{move} на {_pct(e)} % (95 % ДИ {_ci(lo, hi)}) относительно сопоставимых кварталов (p = {p:.3f})"
