@@ -130,7 +130,7 @@ def _text(gdf, col: str | None) -> np.ndarray:
 
 
 def read_street_layer(path: str | Path, layer: str | None = None, columns: dict | None = None,
-                      geometry_col: str | None = None):
+                      geometry_col: str | None = None, epsg: int | None = None):
     """Street lines of a layer in the OSM import's columns.
 
     Returns a GeoDataFrame (EPSG:4326, one row per line part) with ``way_id`` (the feature's row
@@ -144,6 +144,9 @@ def read_street_layer(path: str | Path, layer: str | None = None, columns: dict 
     columns : dict, optional
         ``{field: column}`` for the fields of :data:`STREET_FIELDS`; unmapped fields take the
         first of their default column names present in the layer.
+    epsg : int, optional
+        Metric CRS in which a street JSON's lines are split at jumps (> 250 m between consecutive
+        points); default the UTM zone of its first point.
 
     Raises
     ------
@@ -156,7 +159,12 @@ def read_street_layer(path: str | Path, layer: str | None = None, columns: dict 
     if p.suffix.lower() == ".json" and _is_street_json(p):
         from qauipsiz.hotspot.streets import streets_from_json
 
-        g = streets_from_json(p, 3857)
+        if epsg is None:
+            from qauipsiz.hotspot.cities import utm_epsg
+
+            first = json.loads(p.read_text(encoding="utf-8"))["streets"][0]["points"][0]
+            epsg = utm_epsg(first["lng"], first["lat"])
+        g = streets_from_json(p, epsg)
         if columns and any(v is not None and v != "name" for v in columns.values()):
             raise ValueError(f"{p}: a street JSON has only 'name' and 'points'; no column mapping applies")
         cols = {"name": g["name"].astype(str).to_numpy(object)}
@@ -263,7 +271,7 @@ def import_streets(city: str, path: str | Path, layer: str | None = None, column
     say = progress or (lambda _m: None)
     c = _user_city(city)
     say(f"reading {path}")
-    g = read_street_layer(path, layer, columns, geometry_col)
+    g = read_street_layer(path, layer, columns, geometry_col, epsg=c.epsg)
     n_all = len(g)
     clip = clip_area(c, margin_m)
     g = g[shapely.intersects(clip, g.geometry.values)].reset_index(drop=True)
