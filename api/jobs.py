@@ -239,7 +239,7 @@ class JobManager:
                target: str, args: tuple, params: dict | None = None) -> dict:
         """Queue ``target(services, *args)`` as a job owned by ``principal``; returns its record."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.sweep()
+        self.sweep(room=1)
         jid = secrets.token_urlsafe(18)
         rec = {"id": jid, "kind": kind, "status": "queued", "created": _now(), "started": None, "finished": None,
                "owner_role": principal.role, "owner_key": principal.key_id, "permission": permission,
@@ -288,8 +288,9 @@ class JobManager:
         except (OSError, ValueError):
             return None
 
-    def sweep(self, now: float | None = None) -> int:
-        """Drop expired jobs, then the oldest finished ones over ``max_jobs`` / ``max_result_bytes``.
+    def sweep(self, now: float | None = None, room: int = 0) -> int:
+        """Drop expired jobs, then the oldest finished ones over ``max_jobs`` (less ``room`` for jobs
+        about to be added) / ``max_result_bytes``.
 
         A job still queued or running is dropped only after ``4 × ttl_s`` (its worker died).
         Returns how many jobs were dropped.
@@ -316,7 +317,7 @@ class JobManager:
                 keep.append(e)
         total = sum(e[4] for e in keep)
         for e in [e for e in keep if e[1] in ("done", "failed")]:
-            if len(keep) < self.max_jobs and total <= self.max_result_bytes:
+            if len(keep) + room <= self.max_jobs and total <= self.max_result_bytes:
                 break
             self._drop(e)
             keep.remove(e)
