@@ -56,6 +56,10 @@ class Settings:
         ``api/jobs.py``).
     job_pool : str
         ``process`` (default) or ``thread`` (``QAUIPSIZ_JOB_POOL``): what that pool is made of.
+    analytic_dir : Path or None
+        An analytic store (``qauipsiz export parquet`` / ``qauipsiz national demo``;
+        ``QAUIPSIZ_ANALYTIC_DIR``, default none): the service computes hotspot tables of the cities
+        it holds from it (compact in-memory columns, ``hotspot.national.columns``).
     """
 
     data_dir: Path
@@ -72,6 +76,7 @@ class Settings:
     debug: bool = False
     job_workers: int = 1
     job_pool: str = "process"
+    analytic_dir: Path | None = None
 
 
 def get_settings() -> Settings:
@@ -94,6 +99,7 @@ def get_settings() -> Settings:
         debug=bool(_env("QAUIPSIZ_DEBUG", "")),
         job_workers=max(1, int(_env("QAUIPSIZ_JOB_WORKERS", "1"))),
         job_pool=_env("QAUIPSIZ_JOB_POOL", "process"),
+        analytic_dir=Path(_env("QAUIPSIZ_ANALYTIC_DIR", "")).resolve() if _env("QAUIPSIZ_ANALYTIC_DIR", "") else None,
     )
 
 
@@ -137,6 +143,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "QAUIPSIZ_DEBUG": "1" if settings.debug else "",
         "QAUIPSIZ_JOB_WORKERS": str(settings.job_workers),
         "QAUIPSIZ_JOB_POOL": settings.job_pool,
+        "QAUIPSIZ_ANALYTIC_DIR": str(settings.analytic_dir) if settings.analytic_dir else "",
     }
 
 
