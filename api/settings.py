@@ -56,6 +56,10 @@ class Settings:
         ``api/jobs.py``).
     job_pool : str
         ``process`` (default) or ``thread`` (``QAUIPSIZ_JOB_POOL``): what that pool is made of.
+    header_timeout_s : float
+        Seconds a connection of ``qauipsiz serve`` may take to send a complete request header
+        block before it is closed (``QAUIPSIZ_HEADER_TIMEOUT_S``, default 10; 0 disables; see
+        ``api/serving.py``).
     analytic_dir : Path or None
         An analytic store (``qauipsiz export parquet`` / ``qauipsiz national demo``;
         ``QAUIPSIZ_ANALYTIC_DIR``, default none): the service computes hotspot tables of the cities
@@ -76,6 +80,7 @@ class Settings:
     debug: bool = False
     job_workers: int = 1
     job_pool: str = "process"
+    header_timeout_s: float = 10.0
     analytic_dir: Path | None = None
 
 
@@ -99,6 +104,7 @@ def get_settings() -> Settings:
         debug=bool(_env("QAUIPSIZ_DEBUG", "")),
         job_workers=max(1, int(_env("QAUIPSIZ_JOB_WORKERS", "1"))),
         job_pool=_env("QAUIPSIZ_JOB_POOL", "process"),
+        header_timeout_s=float(_env("QAUIPSIZ_HEADER_TIMEOUT_S", "10")),
         analytic_dir=Path(_env("QAUIPSIZ_ANALYTIC_DIR", "")).resolve() if _env("QAUIPSIZ_ANALYTIC_DIR", "") else None,
     )
 
@@ -143,6 +149,7 @@ def to_env(settings: Settings) -> dict[str, str]:
         "QAUIPSIZ_DEBUG": "1" if settings.debug else "",
         "QAUIPSIZ_JOB_WORKERS": str(settings.job_workers),
         "QAUIPSIZ_JOB_POOL": settings.job_pool,
+        "QAUIPSIZ_HEADER_TIMEOUT_S": repr(settings.header_timeout_s),
         "QAUIPSIZ_ANALYTIC_DIR": str(settings.analytic_dir) if settings.analytic_dir else "",
     }
 
