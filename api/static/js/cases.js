@@ -8,7 +8,7 @@ import { $, errorText, esc, fetchJSON, t } from "./util.js";
 import { renderEvaluation, sendJSON } from "./evaluation.js";
 
 export const CASE_STATUSES = ["scanning", "analysis", "response", "assessment", "closed"];
-const cs = { list: [], open: null, shape: null, evals: {} };
+const cs = { list: [], open: null, shape: null, evals: {}, before: 12, after: 6 };
 
 function setState(msg, isError) {
   const el = $("cs-state");
@@ -126,6 +126,11 @@ export function renderCase() {
     if (body.text) change("/actions", body, "POST");
   });
   box.appendChild(add);
+  const per = document.createElement("div");
+  per.className = "row";
+  per.innerHTML = `<label><span>${esc(t("evBefore"))}</span> <input id="cs-before" type="number" min="1" max="60" value="${cs.before}"></label>`
+    + `<label><span>${esc(t("evAfterM"))}</span> <input id="cs-after" type="number" min="1" max="36" value="${cs.after}"></label>`;
+  box.appendChild(per);
   const ev = document.createElement("button");
   ev.type = "button"; ev.id = "cs-evaluate"; ev.textContent = t("caseEvaluate");
   const out = document.createElement("div");
@@ -133,7 +138,9 @@ export function renderCase() {
   ev.addEventListener("click", async () => {
     ev.disabled = true; setState(t("computing"));
     try {
-      const res = await sendJSON(`/cities/${state.city}/cases/${c.id}/evaluations`, {});
+      cs.before = Number($("cs-before").value) || 12; cs.after = Number($("cs-after").value) || 6;
+      const res = await sendJSON(`/cities/${state.city}/cases/${c.id}/evaluations`,
+        { before_months: cs.before, after_months: cs.after });
       cs.evals[c.id] = res;
       setState(""); renderEvaluation(out, res, `#${c.id} ${c.title}`);
     } catch (e) { setState(errorText(e), true); }
