@@ -109,9 +109,14 @@ def build_map(city, *, hotspots: pd.DataFrame | None = None, public=None, cpted=
         folium.TileLayer(tile_url, attr="basemap", name="basemap").add_to(m)
     legend = []
     d = city.districts
-    folium.GeoJson(d[["district", f"name_{lang}", "geometry"]].to_json(), name=label("districts", lang),
-                   style_function=lambda f: {"color": "#37474f", "weight": 2, "fill": False, "dashArray": "6 4"},
-                   tooltip=folium.GeoJsonTooltip([f"name_{lang}"], labels=False)).add_to(m)
+    if len(d):
+        folium.GeoJson(d[["district", f"name_{lang}", "geometry"]].to_json(), name=label("districts", lang),
+                       style_function=lambda f: {"color": "#37474f", "weight": 2, "fill": False, "dashArray": "6 4"},
+                       tooltip=folium.GeoJsonTooltip([f"name_{lang}"], labels=False)).add_to(m)
+    else:  # a city added from a boundary alone has no districts: outline the city
+        folium.GeoJson(shapely.to_geojson(city.boundary), name=city.name(lang),
+                       style_function=lambda f: {"color": "#37474f", "weight": 2, "fill": False, "dashArray": "6 4"}
+                       ).add_to(m)
     if streets is not None and len(streets):
         s = streets[["geometry"]].copy()
         s["geometry"] = shapely.simplify(s.geometry.values, 3e-5)

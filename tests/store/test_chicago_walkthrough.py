@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHICAGO = ROOT.parent / "shared" / "data" / "peer" / "chicago_sample_2017_2019.csv"
 CATMAP = ROOT / "docs" / "examples" / "chicago_categories.csv"
 pytestmark = pytest.mark.skipif(not CHICAGO.exists(), reason="shared Chicago sample not present")
+_STATE: dict = {}  # the walkthrough's environment and folder, for its later steps
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,7 @@ def walked(tmp_path_factory):
     rep = json.loads(r.output[r.output.index("{"):])
     got = Store(env["DATABASE_URL"]).query_incidents("chicago")
     q = Store(env["DATABASE_URL"]).quarantine_rows("chicago")
+    _STATE.update(env=env, tmp=tmp)
     yield raw, rep, got, q
     cities.set_user_dir(None)
 
@@ -79,3 +81,22 @@ def test_repeat_places_are_not_sinks(walked):
     assert flags.str.contains("sink").mean() <= 0.02
     assert rep["flags"].get("repeat_place", 0) > 0  # block centroids with many thefts stay at their precision
     assert np.isfinite(got["lat"]).all()
+
+
+def test_hotspots_and_map_of_the_walkthrough(walked):
+    """The walkthrough's last steps (docs/any-city.md): hot spots of the stored incidents and the
+    offline HTML map of a city added from a boundary alone (no districts: the city is outlined)."""
+    _raw, rep, got, _q = walked
+    env, tmp = _STATE["env"], _STATE["tmp"]
+    run = CliRunner().invoke
+    r = run(app, ["hotspots", "--city", "chicago", "--res", "8", "--out", str(tmp / "hot.parquet"), "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout[r.stdout.index("{"):])
+    assert out["incidents_binned"] == rep["accepted"] == len(got)
+    cells = pd.read_parquet(tmp / "hot.parquet")
+    assert len(cells) == out["cells"] and out["hot_99"] > 0
+    r = run(app, ["map", "--city", "chicago", "--layer", "hotspots", "--out", str(tmp / "map.html"), "--lang", "en",
+                  "--no-streets"], env=env)
+    assert r.exit_code == 0, (r.output, r.exception)
+    html = (tmp / "map.html").read_text(encoding="utf-8")
+    assert "Chicago" in html and len(html) > 100_000
