@@ -23,7 +23,7 @@ class Services:
         self._store = store
         self._lock = threading.Lock()
         self.cache = SurfaceCache()
-        self.version = VersionClock(lambda c: self.store().data_version(c), ttl_s=1.0)
+        self.version = VersionClock(self._data_version, ttl_s=1.0)
 
     def store(self):
         """The :class:`api.store.Store` (opened from the settings on first use)."""
@@ -35,6 +35,18 @@ class Services:
                     self._store = Store(self.settings.database_url)
         return self._store
 
+    def _data_version(self, city: str) -> str:
+        """The store's data version of ``city``, plus the analytic store's when it holds the city
+        (``QAUIPSIZ_ANALYTIC_DIR``), so every cache keyed by version follows both."""
+        v = self.store().data_version(city)
+        root = getattr(self.settings, "analytic_dir", None)
+        if root is not None:
+            from qauipsiz.hotspot.national.columns import analytic_version
+
+            av = analytic_version(root, city)
+            v = f"{v}+analytic-{av}" if av else v
+        return v
+
     def invalidate(self, city: str) -> None:
         """Forget everything computed for ``city`` (after ingestion)."""
         self.version.forget(city)
@@ -44,9 +56,16 @@ class Services:
         """Whether the store holds demo (synthetic) incidents of ``city`` (source ``"demo"``, as
         ``qauipsiz serve`` and the CLI ingest the demo city), cached per data version."""
         ver = self.version(city)
-        return self.cache.get_or_compute(
-            ("synthetic", city, ver),
-            lambda: len(self.store().query_incidents(city, sources=["demo"], limit=1)) > 0)
+
+        def compute() -> bool:
+            if "+analytic-" in ver:  # served from the analytic store: its manifest says
+                from qauipsiz.hotspot.national.columns import analytic_synthetic
+
+                if analytic_synthetic(self.settings.analytic_dir):
+                    return True
+            return len(self.store().query_incidents(city, sources=["demo"], limit=1)) > 0
+
+        return self.cache.get_or_compute(("synthetic", city, ver), compute)
 
     def incidents(self, city: str) -> pd.DataFrame:
         """All located incidents of ``city`` (schema columns), cached per data version."""

@@ -5,6 +5,7 @@ Every computed value is cached in :class:`api.cache.SurfaceCache` under
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,47 @@ def density_grid(svc: Services, city: str, f: Filters, *, bandwidth_m: float | N
     return svc.cache.get_or_compute(key, compute)
 
 
+_ANALYTIC: dict = {}
+_ANALYTIC_LOCK = threading.Lock()
+
+
+def analytic_columns(svc: Services, city: str):
+    """The city's :class:`hotspot.national.columns.CityColumns` when the analytic store
+    (``QAUIPSIZ_ANALYTIC_DIR``) holds it, else None.  One copy per city is kept, replaced when the
+    store's data version of the city changes."""
+    root = getattr(svc.settings, "analytic_dir", None)
+    if root is None:
+        return None
+    from qauipsiz.hotspot.national.columns import CityColumns, analytic_version
+
+    ver = analytic_version(root, city)
+    if not ver:
+        return None
+    with _ANALYTIC_LOCK:
+        cols = _ANALYTIC.get((str(root), city))
+        if cols is None or cols.version != ver:
+            _ANALYTIC.pop((str(root), city), None)  # drop the old copy before loading the new one
+            cols = CityColumns.load(root, city_obj(city))
+            _ANALYTIC[(str(root), city)] = cols
+    return cols
+
+
+def _analytic_cells(svc: Services, cols, f: Filters, res: int, params: dict) -> pd.DataFrame:
+    """:func:`hotspot_cells` from the analytic store's compact columns (count, ring neighbours)."""
+    kw = {"categories": f.category, "start": f.start, "end": f.end, "hours": f.hours, "weekdays": f.weekdays,
+          "dark": None if f.light == "any" else f.light == "dark", "districts": f.district}
+    h = params.get("bandwidth_m")
+    source, rule = ("user", "set by the user") if h is not None else ("city default", "")
+    if h is None:
+        cb = cols.city_default_bandwidth()
+        h, rule = cb.bandwidth_m, cb.rule
+    with client_input():
+        t = cols.hotspot_table(res, bandwidth_m=float(h), k=int(params.get("k") or 1),
+                               **{k: v for k, v in kw.items() if v is not None})
+    t.attrs["params"] = {**t.attrs["params"], "bandwidth_source": source, "bandwidth_rule": rule}
+    return t
+
+
 def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dict) -> pd.DataFrame:
     """Per-cell KDE and Gi* of the filtered incidents at H3 resolution ``res`` (cached).
 
@@ -106,6 +148,9 @@ def hotspot_cells(svc: Services, city: str, f: Filters, *, res: int, params: dic
           "k": int(params.get("k") or 1), "distance_m": params.get("distance_m"), "lisa": False}
     allp = {**f.as_params(), "res": res, **params}
     key = ("cells", city, params_key(allp), svc.version(city))
+    cols = None if params.get("weighted") or params.get("distance_m") or res > 10 else analytic_columns(svc, city)
+    if cols is not None:  # the analytic store holds the city: counts from its compact columns
+        return svc.cache.get_or_compute(key, lambda: _analytic_cells(svc, cols, f, res, params))
 
     def compute():
         c = city_obj(city)

@@ -59,7 +59,7 @@ class CityColumns:
         arrs = (self.cells11, self.cell_code, self.day, self.hour, self.weekday, self.category, self.district,
                 self.dark, *self.res_codes.values())
         cached = sum(getattr(v, "data", v).nbytes + getattr(v, "indices", np.zeros(0)).nbytes
-                     for v in self._centres.values())
+                     for v in self._centres.values() if hasattr(v, "nbytes") or hasattr(v, "data"))
         return int(sum(a.nbytes for a in arrs) + cached)
 
     @classmethod
@@ -171,6 +171,16 @@ class CityColumns:
         nz = np.flatnonzero(cnt)
         return self.cells11[nz], cnt[nz].astype(np.int64)
 
+    def city_default_bandwidth(self):
+        """The city default KDE radius (:func:`hotspot.bandwidth.city_bandwidth`, metres) of all the
+        city's events, placed at their res-11 cell centres (≤ 25 m from the points); cached."""
+        if "bandwidth" not in self._centres:
+            from qauipsiz.hotspot.bandwidth import city_bandwidth
+
+            n11 = np.bincount(self.cell_code, minlength=len(self.cells11))
+            self._centres["bandwidth"] = city_bandwidth(np.repeat(self._xy11(), n11, axis=0))
+        return self._centres["bandwidth"]
+
     def _xy11(self) -> np.ndarray:
         """Metric (city UTM) centres of :attr:`cells11`, cached."""
         if "xy" not in self._centres:
@@ -262,6 +272,22 @@ class CityColumns:
             "n_filtered": int(m.sum()), "n_binned": len(code), "n_cells": n, "data_version": self.version,
             "filters": {k_: _plain(v) for k_, v in filters.items() if v is not None}}
         return t
+
+
+def analytic_version(root: str | Path, city: str) -> str:
+    """Data version of ``city`` in the analytic store at ``root`` (see :attr:`CityColumns.version`),
+    ``""`` when the store does not hold the city.  Costs one ``stat`` per partition file."""
+    if city not in analytic.dataset_cities(root):
+        return ""
+    return _version(root, city, analytic.month_files(root, city))
+
+
+def analytic_synthetic(root: str | Path) -> bool:
+    """Whether the analytic store's manifest says its incidents are synthetic."""
+    try:
+        return bool(analytic.read_manifest(root).get("synthetic"))
+    except ValueError:
+        return False
 
 
 def _plain(v):
