@@ -179,6 +179,8 @@ def test_recommended_sites_lie_inside_almaty(almaty, ingested):
     c = cities.get_city(KEY)
     lat = np.array([s["lat"] for s in out["sites"]], float)
     lon = np.array([s["lon"] for s in out["sites"]], float)
+    print(json.dumps({"sites": [[round(a, 5), round(b, 5)] for a, b in zip(lat, lon, strict=True)],
+                      **{k: out["summary"][k] for k in ("incidents_used",) if k in out["summary"]}}))
     assert len(out["sites"]) == 6 and c.contains(lat, lon).all()
     assert out["summary"]["incidents_used"] >= 760
     assert len(set(zip(lat.round(5), lon.round(5), strict=True))) == 6
@@ -191,7 +193,7 @@ def test_patrol_routes_follow_almaty_streets(almaty, ingested):
     r = _run(env, "patrol", "--city", KEY, "--shift", "2024-06-01 18:00/02:00", "--units", "2", "--depot",
              "43.2380,76.9450", "--seconds", "3", "--mode", "drive", "--out", str(out), "--json")
     summary = json.loads(r.stdout[r.stdout.index("{"):])
-    assert summary["visits"] > 0 and summary["hotspots"] > 0
+    assert summary["hotspots"] >= 5 and summary["stops"] >= 5  # measured: 12 hotspots, 12 stops
     routes = gpd.read_file(out / "routes.geojson").to_crs(c.epsg)
     assert len(routes) >= 1 and routes.length.sum() > 1000
     # every piece of a route runs along a line of the street file: sample each route every 10 m
@@ -203,5 +205,8 @@ def test_patrol_routes_follow_almaty_streets(almaty, ingested):
                for g in shapely.get_parts(routes.geometry.values) if g.length > 0]
     pts = np.concatenate(samples)
     _, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    print(f"routes {routes.length.sum() / 1000:.1f} km, hotspots {summary['hotspots']}, stops {summary['stops']}; "
+          f"distance to a street line p50/p90/p99/max {np.percentile(dist, [50, 90, 99, 100]).round(2)} m; "
+          f"within 2 m {(dist <= 2).mean():.3f}")
     assert np.median(dist) < 0.5 and (dist <= 2.0).mean() >= 0.97, np.percentile(dist, [50, 90, 99])
     assert c.contains(*c.to_wgs84(shapely.get_x(pts), shapely.get_y(pts))[::-1]).mean() >= 0.99
