@@ -114,7 +114,6 @@ def test_area_case_round_trip(client, headers):
 
 
 def test_evaluation_on_demand_from_the_plan(client, headers, api_env):
-    pytest.importorskip("qauipsiz.hotspot.evaluation")
     c = _new(client, headers, area=AREA, layer=None, hours=None,
              actions=[{"text": "lights", "due_date": "2024-08-01"}, {"text": "cameras", "due_date": "2024-07-01",
                                                                     "done_date": "2024-07-03"}])
@@ -147,3 +146,45 @@ def test_evaluation_on_demand_from_the_plan(client, headers, api_env):
     r = client.post(f"{BASE}/{bare['id']}/evaluations", json=opts, headers=headers["analyst"])
     assert r.status_code == 400 and r.json()["type"].endswith("/invalid-evaluation")
     assert client.post(f"{BASE}/{c['id']}/evaluations", json=opts, headers=headers["planner"]).status_code == 403
+
+
+def test_cli_case_create_show_action_evaluate(api_env, client, headers, tmp_path):
+    """``qauipsiz case``: the same store, the same audit log, the same evaluation as the service."""
+    from typer.testing import CliRunner
+
+    from qauipsiz.api.cli import app
+
+    env = {"QAUIPSIZ_DATA_DIR": str(api_env["root"]), "DATABASE_URL": api_env["settings"].database_url}
+    area = tmp_path / "area.geojson"
+    area.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": AREA}]}), encoding="utf-8")
+    run = lambda *a: CliRunner().invoke(app, ["case", *a], env=env)  # noqa: E731 -- a short local helper
+    r = run("create", "--city", "astana", "--title", "Грабежи у рынка", "--area", str(area), "--categories",
+            "theft,robbery", "--action", "Cameras|akimat|2024-07-01", "--who", "ivanov", "--json")
+    assert r.exit_code == 0, r.output
+    made = json.loads(r.output)
+    assert made["place"]["area"]["type"] == "Polygon" and made["actions"][0]["due_date"] == "2024-07-01"
+    assert set(made["summary"]) == {"kk", "ru", "en"}
+    cid = made["id"]
+    shown = run("show", str(cid))
+    assert shown.exit_code == 0 and "Грабежи у рынка" in shown.output and "стадия — выявление" in shown.output
+    assert run("action", str(cid), "--done", f"{made['actions'][0]['id']}=2024-07-02").exit_code == 0
+    assert run("update", str(cid), "--status", "response").exit_code == 0
+    listed = json.loads(run("list", "--city", "astana", "--status", "response", "--json").output)
+    assert cid in [c["id"] for c in listed]
+    log = api_env["store"].audit_log(1000)
+    mine = log[log["resource"] == f"cases/{cid}"].sort_values("id")
+    assert list(mine["action"]) == ["case.create", "case.action.add", "case.action.update", "case.update"]
+    assert mine["who"].iloc[0] == "ivanov" and set(mine["role"]) == {"cli"}
+    r = run("evaluate", str(cid), "--before", "6M", "--after", "5M", "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert (res["installed"], res["installed_rule"]) == ("2024-07-02", "done")
+    svc = client.post(f"{BASE}/{cid}/evaluations", json={"before_months": 6, "after_months": 5},
+                      headers=headers["analyst"]).json()
+    assert (svc["effect_pct"], svc["mde_pct"], svc["series"]) == (res["effect_pct"], res["mde_pct"], res["series"])
+    text = run("evaluate", str(cid), "--before", "6M", "--after", "5M")
+    assert res["text"]["kk"] in text.output and res["text"]["en"] in text.output
+    bad = run("create", "--city", "astana", "--title", "x", "--layer", "cameras", "--hours", "25-1")
+    assert bad.exit_code != 0 and "'hours'" in str(bad.exception or bad.output)
+    assert "no such case" in str(run("show", "999999").exception)
