@@ -156,7 +156,7 @@ def ingested(almaty):
 
 def test_ingest_geocodes_address_only_rows(ingested):
     rep = ingested
-    print(json.dumps({k: rep[k] for k in ("input", "accepted", "quarantined", "flags")}, ensure_ascii=False))
+    print(json.dumps({k: rep[k] for k in ("input", "accepted", "quarantined", "reasons", "flags")}, ensure_ascii=False))
     assert rep["input"] == 800 == rep["accepted"] + rep["duplicates"] + rep["quarantined"]
     # 200 rows are address-only: most geocode on their street (the rest: names split into
     # far-apart pieces, ambiguous, quarantined for a person to choose)
