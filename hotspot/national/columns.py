@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from qauipsiz.hotspot import analytic
+from qauipsiz.hotspot.cities import City
 
 RESOLUTIONS = (7, 8, 9, 10)
 
@@ -32,7 +33,7 @@ RESOLUTIONS = (7, 8, 9, 10)
 class CityColumns:
     """Compact columns of one city of an analytic store (load with :meth:`load`)."""
 
-    city: object
+    city: City
     version: str
     cells11: np.ndarray                # distinct res-11 H3 cells (uint64)
     cell_code: np.ndarray              # per event: index into cells11 (int32)
@@ -142,7 +143,7 @@ class CityColumns:
         for bound, lower in ((start, True), (end, False)):
             if bound is None:
                 continue
-            d = (np.datetime64(pd.Timestamp(bound).date(), "D") - self.day0).astype(np.int64)
+            d = int((np.datetime64(pd.Timestamp(bound).date(), "D") - self.day0) // np.timedelta64(1, "D"))
             dd = self.day.astype(np.int32)
             m &= (dd >= d) if lower else (dd < d)
         if hours is not None:
@@ -256,7 +257,7 @@ class CityColumns:
         n = len(cells)
         if np.ptp(y) == 0:
             gz, gp, gq, gb = np.zeros(n), np.ones(n), np.ones(n), np.zeros(n, np.int8)
-            inf = {"inference": "none", "note": "no variation across cells after filters: no statistic computed"}
+            inf: dict = {"inference": "none", "note": "no variation across cells after filters: no statistic computed"}
         else:
             g = gi_star(y, w, star=True)
             gz, gp, gq, gb = g.z, g.p, g.q, g.bin
