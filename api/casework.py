@@ -115,7 +115,7 @@ def case_start(case: Case, installed=None) -> tuple[date, str]:
 
 def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installed=None, before_months: int = 12,  # noqa: PLR0913 -- keyword-only options with defaults
                   after_months: int = 6, radius_m: float = 150.0, ring_m: tuple[float, float] = (150.0, 400.0),
-                  seed: int = 0) -> dict:
+                  seed: int = 0, dark_only: bool = False) -> dict:
     """The evaluation of ``case`` now, as a JSON-ready dict.
 
     Parameters
@@ -136,6 +136,8 @@ def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installe
         Displacement ring, metres from the features (or the area's edge).
     seed : int
         Seed of the permutation test.
+    dark_only : bool
+        Only incidents in the dark (sun below −6°), e.g. for lamps.
 
     Returns
     -------
@@ -156,9 +158,9 @@ def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installe
         events = incidents[filter_mask(incidents, city, hours=case.hours)]
     res = evaluate(events, treated, pd.Timestamp(start), city=city, before_months=int(before_months),
                    after_months=int(after_months), radius_m=float(radius_m), ring_m=tuple(ring_m),
-                   categories=case.categories or None, seed=int(seed),
+                   categories=case.categories or None, dark_only=bool(dark_only), seed=int(seed),
                    intervention=case.place_layer or "area")
     out = json_safe(res.to_dict())
     out.update(case={"id": case.id, "title": case.title}, installed=start.isoformat(), installed_rule=rule,
-               hours=case.hours)
+               hours=case.hours, dark_only=bool(dark_only))
     return out

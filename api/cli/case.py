@@ -232,6 +232,7 @@ def evaluate_cmd(
     radius_m: float = typer.Option(150.0, "--radius-m", help="Buffer around point features, metres."),
     ring_m: str = typer.Option("150:400", "--ring-m", help="Displacement ring INNER:OUTER, metres."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutation test."),
+    dark_only: bool = typer.Option(False, "--dark-only", help="Only incidents in the dark (for lamps)."),
     as_json: bool = typer.Option(False, "--json", help="Print the evaluation as JSON."),
 ) -> None:
     """Evaluate a case's intervention now: effect with 95 % CI, WDQ, the kk/ru/en sentence."""
@@ -244,7 +245,7 @@ def evaluate_cmd(
         layers = store.load_layers(c.city, [c.place_layer]) if c.place_layer else {}
         res = evaluate_case(c, inc, layers, installed=installed, before_months=_months(before, "--before"),
                             after_months=_months(after, "--after"), radius_m=radius_m, ring_m=_ring(ring_m),
-                            seed=seed)
+                            seed=seed, dark_only=dark_only)
     finally:
         store.close()
     if as_json:

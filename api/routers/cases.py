@@ -87,6 +87,7 @@ class EvaluateIn(BaseModel):
     radius_m: float = Field(default=150.0, ge=10, le=2000, description="buffer around point features, metres")
     ring_m: tuple[float, float] = Field(default=(150.0, 400.0), description="displacement ring, metres")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    dark_only: bool = Field(default=False, description="only incidents in the dark (sun below −6°), for lighting")
 
 
 def _body(case) -> dict:
@@ -209,7 +210,8 @@ def evaluate_case(request: Request, city: CityKey, case_id: CaseId,
     layers = svc.store().load_layers(city, [c.place_layer]) if c.place_layer else {}
     try:
         res = run(c, svc.incidents(city), layers, installed=opts.installed, before_months=opts.before_months,
-                  after_months=opts.after_months, radius_m=opts.radius_m, ring_m=opts.ring_m, seed=opts.seed)
+                  after_months=opts.after_months, radius_m=opts.radius_m, ring_m=opts.ring_m, seed=opts.seed,
+                  dark_only=opts.dark_only)
     except ValueError as e:
         raise ApiError(400, str(e), slug="invalid-evaluation") from e
     return _ok(res)
