@@ -144,8 +144,8 @@ class CityColumns:
             if bound is None:
                 continue
             d = int((np.datetime64(pd.Timestamp(bound).date(), "D") - self.day0) // np.timedelta64(1, "D"))
-            dd = self.day.astype(np.int32)
-            m &= (dd >= d) if lower else (dd < d)
+            d = min(max(d, 0), int(np.iinfo(self.day.dtype).max))  # every stored day is inside this range
+            m &= (self.day >= d) if lower else (self.day < d)
         if hours is not None:
             from qauipsiz.hotspot.binning import parse_hours
 
