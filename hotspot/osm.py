@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from qauipsiz.hotspot.cities import City, get_city
+from qauipsiz.hotspot.geocode.sources import one_point_per_address  # noqa: F401 -- public here before
 from qauipsiz.hotspot.osm_read import read_osm
 from qauipsiz.hotspot.osm_tables import MARGIN_M, OsmTables, clip_area, extract_city
 
@@ -74,29 +75,6 @@ def _write_layers(folder: Path, parts: OsmTables) -> dict[str, int]:
         counts[name] = len(d)
     return counts
 
-
-def one_point_per_address(adr: pd.DataFrame, city: City) -> pd.DataFrame:
-    """One row per ``(street, house)``: where several OSM objects carry one address (a building and
-    its entrances, several entrance nodes), the medoid of their points (the point with the least
-    summed distance to the others), so the gazetteer's point lies among them, not at an arbitrary one.
-    An end of a range (``from_range``) yields to an object that carries the number itself."""
-    a = adr.reset_index(drop=True)
-    if "from_range" in a.columns:
-        explicit = set(zip(a.loc[~a["from_range"], "street"], a.loc[~a["from_range"], "house"], strict=True))
-        drop = a["from_range"].to_numpy(bool) & np.array([k in explicit for k in zip(a["street"], a["house"],
-                                                                                        strict=True)], bool)
-        a = a[~drop].reset_index(drop=True)
-    x, y = city.to_metric(a["lon"].to_numpy(float), a["lat"].to_numpy(float))
-    a["_x"], a["_y"] = np.asarray(x, float), np.asarray(y, float)
-    keep = []
-    for _k, ix in a.groupby(["street", "house"], sort=False).indices.items():
-        if len(ix) == 1:
-            keep.append(ix[0])
-            continue
-        px, py = a["_x"].to_numpy()[ix], a["_y"].to_numpy()[ix]
-        d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]).sum(1)
-        keep.append(ix[int(np.argmin(d))])
-    return a.loc[sorted(keep), ["street", "house", "lat", "lon"]].reset_index(drop=True)
 
 
 def write_street_files(city: City, streets, intersections: dict, aliases: pd.DataFrame,

@@ -226,11 +226,35 @@ def _poi_table(pois, lex) -> pd.DataFrame:
     return poi
 
 
+def one_point_per_address(adr: pd.DataFrame, city) -> pd.DataFrame:
+    """One row per ``(street, house)``: where several OSM objects carry one address (a building and
+    its entrances, several entrance nodes), the medoid of their points (the point with the least
+    summed distance to the others), so the gazetteer's point lies among them, not at an arbitrary one.
+    An end of a range (``from_range``) yields to an object that carries the number itself."""
+    a = adr.reset_index(drop=True)
+    if "from_range" in a.columns:
+        explicit = set(zip(a.loc[~a["from_range"], "street"], a.loc[~a["from_range"], "house"], strict=True))
+        drop = a["from_range"].to_numpy(bool) & np.array([k in explicit for k in zip(a["street"], a["house"],
+                                                                                        strict=True)], bool)
+        a = a[~drop].reset_index(drop=True)
+    x, y = city.to_metric(a["lon"].to_numpy(float), a["lat"].to_numpy(float))
+    a["_x"], a["_y"] = np.asarray(x, float), np.asarray(y, float)
+    keep = []
+    for _k, ix in a.groupby(["street", "house"], sort=False).indices.items():
+        if len(ix) == 1:
+            keep.append(ix[0])
+            continue
+        px, py = a["_x"].to_numpy()[ix], a["_y"].to_numpy()[ix]
+        d = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]).sum(1)
+        keep.append(ix[int(np.argmin(d))])
+    return a.loc[sorted(keep), ["street", "house", "lat", "lon"]].reset_index(drop=True)
+
+
 def user_city_extras(city) -> dict:
     """What a user city's folder holds for its gazetteer besides the street lines: ``aliases``
     (path of ``aliases.csv``), ``addresses`` (``addresses.parquet`` of ``qauipsiz city import-osm``
     or ``import-addresses``, one point per street and house:
-    :func:`qauipsiz.hotspot.osm.one_point_per_address`) and ``pois`` (named rows of
+    :func:`one_point_per_address`) and ``pois`` (named rows of
     ``pois.parquet``); ``None`` for each one absent.  :func:`.gazetteer.build_gazetteer` uses them
     when not given, so a rebuild (a new gazetteer format, a street-layer import) keeps them."""
     folder = Path(city.folder)
@@ -240,8 +264,6 @@ def user_city_extras(city) -> dict:
     if (folder / "addresses.parquet").exists():
         a = pd.read_parquet(folder / "addresses.parquet")
         if len(a):
-            from qauipsiz.hotspot.osm import one_point_per_address
-
             out["addresses"] = one_point_per_address(a, city)
     if (folder / "pois.parquet").exists():
         p = pd.read_parquet(folder / "pois.parquet")
