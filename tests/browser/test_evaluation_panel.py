@@ -16,6 +16,8 @@ from tests.browser.test_dashboard import server  # noqa: F401 -- the module-scop
 
 pytestmark = pytest.mark.browser
 API = "/api/v1/cities/astana"
+# the browser's print dialog cannot run headless: count the calls instead (the print CSS is checked by a PDF)
+STUB_PRINT = "() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }"
 
 
 def test_evaluation_panel_chart_sentence_and_print(server, tmp_path):  # noqa: F811 -- the fixture's value
@@ -53,7 +55,7 @@ def test_evaluation_panel_chart_sentence_and_print(server, tmp_path):  # noqa: F
         page.click(".lang-btn[data-lang='kk']")
         assert page.inner_text("#ev-result .ev-sentence").strip() == res["text"]["kk"].strip()
         # one printed page holding the report alone (the print CSS; window.print is the browser's dialog)
-        page.evaluate("window.print = () => { window.__printed = (window.__printed || 0) + 1; }")
+        page.evaluate(STUB_PRINT)
         page.click("#ev-result button.ev-print")
         assert page.evaluate("window.__printed") == 1
         page.emulate_media(media="print")
@@ -136,6 +138,16 @@ def test_cases_panel_open_stage_evaluate(server):  # noqa: F811
         assert res["installed"] == "2024-07-01" and res["installed_rule"] == "done"
         page.wait_for_selector("#cs-eval[data-done='1'] svg.ev-chart", timeout=30_000)
         assert page.inner_text("#cs-eval .ev-sentence").strip() == res["text"]["ru"].strip()
+        # its printable report: one A4 page with the case's title, the chart and the sentence, nothing else
+        page.evaluate(STUB_PRINT)
+        page.click("#cs-eval button.ev-print")
+        assert page.evaluate("window.__printed") == 1
+        page.emulate_media(media="print")
+        expect(page.locator("#eval-print h1")).to_have_text(f"#{cid} Кражи у камер")
+        assert page.locator("#eval-print svg.ev-chart").is_visible() and page.locator("#map").is_hidden()
+        assert page.locator("#panel").is_hidden()
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", page.pdf(format="A4"))) == 1
+        page.emulate_media(media="screen")
         _finish(browser, page)
     stored = httpx.get(server["base"] + API + f"/cases/{cid}", headers=h, timeout=30).json()
     assert stored["status"] == "response" and all(a["done_date"] for a in stored["actions"])
