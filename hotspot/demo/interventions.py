@@ -5,8 +5,9 @@ from each other (so their areas and rings never overlap):
 
 * ``cameras`` — 25 cameras switched on 2025-06-01: theft within 150 m after that date falls by
   30 %, and theft in the 150–400 m ring rises by 10 % (displacement);
-* ``lamps`` — 20 street lamps switched on 2025-03-01: incidents of any category *in the dark*
-  within 150 m fall by 25 % (daylight ones unchanged);
+* ``lamps`` — 20 yard lamps that did not work, switched on 2025-01-01 (their ``working`` becomes
+  true): incidents of any category *in the dark* within 150 m fall by 25 % (daylight ones
+  unchanged);
 * ``placebo_cameras`` — 25 other cameras switched on 2025-04-01 with no effect at all.
 
 The demo spans 2024-01-01 to 2025-12-31, so every date leaves at least 14 months before and 7
@@ -31,18 +32,18 @@ from qauipsiz.hotspot.cities import City
 from qauipsiz.hotspot.timeutil import is_dark, to_utc
 
 GROUPS: list[dict[str, Any]] = [  # chosen in this order (the first gets the busiest places)
-    {"group": "lamps", "layer": "lamps", "id_col": "lamp_id", "n": 20, "installed": "2025-03-01",
-     "categories": None, "dark_only": True, "effect": -0.25, "ring_effect": 0.0},
     {"group": "cameras", "layer": "cameras", "id_col": "camera_id", "n": 25, "installed": "2025-06-01",
      "categories": ["theft"], "dark_only": False, "effect": -0.30, "ring_effect": 0.10},
+    {"group": "lamps", "layer": "lamps", "id_col": "lamp_id", "n": 20, "installed": "2025-01-01",
+     "categories": None, "dark_only": True, "effect": -0.25, "ring_effect": 0.0, "broken_before": True},
     {"group": "placebo_cameras", "layer": "cameras", "id_col": "camera_id", "n": 25, "installed": "2025-04-01",
      "categories": None, "dark_only": False, "effect": 0.0, "ring_effect": 0.0},
 ]
 RADIUS_M = 150.0
 RING_M = (150.0, 400.0)
-SITE_GAP_M = 450.0  # between sites of one group (their discs never overlap)
+SITE_GAP_M = 320.0  # between sites of one group (their 150 m discs never overlap)
 GROUP_GAP_M = 1_000.0  # between groups: areas, rings and their comparison exclusion apart
-HOTSPOT_GAP_M = 800.0  # from a planted hotspot's centre
+HOTSPOT_GAP_M = 650.0  # from a planted hotspot's centre (its disc stays out of every ring)
 FAR_M = 1_500.0  # incidents moved away go at least this far from every site
 
 
@@ -153,6 +154,8 @@ def plant_interventions(df: pd.DataFrame, L: dict, hot_rows: list[dict], city: C
         lay = L[g["layer"]]
         xy = np.c_[lay.geometry.x.to_numpy(), lay.geometry.y.to_numpy()]
         score = _site_scores(df, g, xy, city)
+        if g.get("broken_before"):  # yard lamps that did not work
+            score[lay["working"].to_numpy(bool) | (lay["lamp_class"].to_numpy() != "yard")] = 0
         if len(hot_xy):
             near_hot = cKDTree(hot_xy).query(xy)[0] < HOTSPOT_GAP_M
             score[near_hot] = 0
@@ -169,6 +172,8 @@ def plant_interventions(df: pd.DataFrame, L: dict, hot_rows: list[dict], city: C
         inst = lay["installed"].to_numpy(object).copy()
         inst[pick] = g["installed"]
         lay["installed"] = inst
+        if g.get("broken_before"):
+            lay.loc[lay.index[pick], "working"] = True
         pts = shapely.points(lay.geometry.x.to_numpy()[pick], lay.geometry.y.to_numpy()[pick])
         disc = shapely.union_all(shapely.buffer(pts, RADIUS_M))
         ring = shapely.difference(shapely.union_all(shapely.buffer(pts, RING_M[1])),

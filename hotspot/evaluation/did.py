@@ -83,19 +83,19 @@ def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np
     ndarray of int
         Row indices into ``feat_pre``.
     """
-    n, P = feat_pre.shape
+    n = feat_pre.shape[0]
     if n == 0:
         return np.empty(0, np.int64)
-    k = np.arange(P) - (P - 1) / 2
-    denom = max(float((k ** 2).sum()), 1e-9)
     lvl = feat_pre.mean(axis=1)
-    tr = (feat_pre @ k) / denom / (lvl + 0.05)
     u_lvl = unit_pre.mean() / max(n_equiv, 1e-9)
-    u_tr = float(unit_pre @ k) / denom / max(n_equiv, 1e-9) / (u_lvl + 0.05)
     f_l = np.log(lvl + 0.05)
     sd_l = f_l.std() or 1.0
-    sd_t = tr.std() or 1.0
-    dist = ((f_l - np.log(u_lvl + 0.05)) / sd_l) ** 2 + ((tr - u_tr) / sd_t) ** 2
+    # trend and season: the pre-period path relative to its own mean (a linear trend is part of it)
+    shape = feat_pre / (lvl[:, None] + 1e-9)
+    u_shape = unit_pre / max(float(unit_pre.mean()), 1e-9)
+    d_s = ((shape - u_shape) ** 2).mean(axis=1)
+    sd_s = d_s.std() or 1.0
+    dist = ((f_l - np.log(u_lvl + 0.05)) / sd_l) ** 2 + d_s / sd_s
     order = np.argsort(dist, kind="stable")
     need = ratio * unit_pre.sum()
     cum = np.cumsum(own_pre_tot[order])
@@ -135,30 +135,59 @@ def composite_sums(values: np.ndarray, pre_tot: np.ndarray, sizes: tuple[float, 
     k = values.shape[1]
     if (sizes_a <= 0).any() or pre_tot.sum() < sizes_a.sum():
         return np.empty((0, ns, k))
+    per = int(pre_tot.sum() // sizes_a.sum())
+    if per < 20 and sizes_a.min() >= 5 * max(float(np.quantile(pre_tot, 0.99)), 1.0):
+        return _big_composites(values, pre_tot, sizes_a, n, rng, per)
     out: list[np.ndarray] = []
+    got = 0
     for _ in range(max_perms):
         order = rng.permutation(len(pre_tot))
         cs = np.cumsum(pre_tot[order])
-        cv = np.cumsum(np.vstack([np.zeros((1, k)), values[order]]), axis=0)
+        before = np.r_[0.0, cs[:-1]]
+        # for each start position and each target size: the position where the composite ends
+        ends = [np.searchsorted(cs, before + sz - 1e-9, side="left").tolist() for sz in sizes_a]
+        n_cells = len(cs)
         bounds = [0]
-        base = 0.0
-        j = 0
-        while True:  # one cut per composite (a few dozen per shuffle), each a binary search
-            e = int(np.searchsorted(cs, base + sizes_a[j % ns] - 1e-9, side="left"))
-            if e >= len(cs):
+        pos, j = 0, 0
+        while pos < n_cells:  # pointer chase over precomputed ends: plain ints, no numpy per step
+            e = ends[j % ns][pos]
+            if e >= n_cells:
                 break
             bounds.append(e + 1)
-            base = cs[e]
-            j += 1
+            pos, j = e + 1, j + 1
         m = ((len(bounds) - 1) // ns) * ns
         if m:
-            b = np.asarray(bounds[: m + 1])
-            out.append((cv[b[1:]] - cv[b[:-1]]).reshape(-1, ns, k))
-            if sum(len(o) for o in out) >= n:
+            cv = np.cumsum(np.vstack([np.zeros((1, k)), values[order]]), axis=0)
+            bd = np.asarray(bounds[: m + 1])
+            out.append((cv[bd[1:]] - cv[bd[:-1]]).reshape(-1, ns, k))
+            got += m // ns
+            if got >= n:
                 break
     if not out:
         return np.empty((0, ns, k))
     return np.concatenate(out)[:n]
+
+
+def _big_composites(values: np.ndarray, pre_tot: np.ndarray, sizes: np.ndarray, n: int,
+                    rng: np.random.Generator, per: int) -> np.ndarray:
+    """:func:`composite_sums` for composites of many cells, all shuffles at once.
+
+    Cuts are placed where each shuffle's running total crosses fixed targets (``sizes`` repeated),
+    so a composite's total is within one cell's count of its target (almost always under a fifth of it).
+    """
+    ns, k = len(sizes), values.shape[1]
+    n_perm = -(-n // per)
+    order = np.argsort(rng.random((n_perm, len(pre_tot))), axis=1)
+    cs = np.cumsum(pre_tot[order], axis=1)
+    big = float(pre_tot.sum()) + 1.0
+    rows = np.arange(n_perm)[:, None]
+    targets = np.cumsum(np.tile(sizes, per))[None, :] + rows * big
+    ends = np.searchsorted((cs + rows * big).ravel(), targets.ravel() - 1e-9, side="left")
+    ends = ends.reshape(n_perm, per * ns) - rows * len(pre_tot)
+    cv = np.cumsum(values[order], axis=1)  # (n_perm, n_cells, k)
+    at = cv[rows, ends]  # (n_perm, per*ns, k) running sums at the cuts
+    sums = np.diff(np.concatenate([np.zeros((n_perm, 1, k)), at], axis=1), axis=1)
+    return sums.reshape(-1, ns, k)[:n]
 
 
 @dataclass

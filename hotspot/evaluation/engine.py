@@ -114,6 +114,8 @@ class EvaluationResult:
     n_comparison: int
     extra: dict[str, Any] = field(default_factory=dict)
     _text: dict[str, str] = field(default_factory=dict)
+    treated_estimate: UnitEstimate | None = None  # raw estimates (log scale), also when not decidable
+    ring_estimate: UnitEstimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (floats rounded, None for what is not reported)."""
@@ -283,6 +285,8 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
         n_treated_cells=int(n_cells),
         n_comparison=len(t.comp_idx),
         extra=extra,
+        treated_estimate=t,
+        ring_estimate=r,
     )
     res._text = report.texts(res.to_dict())
     return res
