@@ -9,7 +9,7 @@ import typer
 from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import INCIDENTS_HELP, city_incidents
 
-METHOD_HELP = "recent, longrun, prospective, kde, seppp, ranker or auto (the best on the last 56 days)."
+METHOD_HELP = "recent, longrun, prospective, kde, seppp, ranker, blend or auto (the best on the last 28 days)."
 
 
 def _split(v: str | None) -> list[str] | None:
@@ -107,7 +107,7 @@ def backtest_cmd(
     start: str = typer.Option(..., "--from", help="First test day, local YYYY-MM-DD."),
     end: str = typer.Option(..., "--to", help="Last test day (inclusive), local YYYY-MM-DD."),
     incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
-    methods: str = typer.Option("recent,longrun,prospective,kde,seppp,ranker,auto", "--methods",
+    methods: str = typer.Option("recent,longrun,prospective,kde,seppp,ranker,blend,auto", "--methods",
                                 help="Comma-separated methods; the two baselines are always added."),
     categories: str = typer.Option(None, "--categories", help="Comma-separated category labels."),
     res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution (default 9)."),

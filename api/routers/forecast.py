@@ -15,7 +15,7 @@ from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_c
 
 router = APIRouter(tags=["hotspots"])
 
-METHODS = ("recent", "longrun", "prospective", "kde", "seppp", "ranker", "auto")
+METHODS = ("recent", "longrun", "prospective", "kde", "seppp", "ranker", "blend", "auto")
 
 
 def _fitted(svc: Services, city: str, method: str, res: int, ver):
@@ -27,6 +27,17 @@ def _fitted(svc: Services, city: str, method: str, res: int, ver):
         key, lambda: make_forecaster(method, res=res, tz=city_obj(city).tz).fit(svc.incidents(city)))
 
 
+def _record(svc: Services, city: str, method: str, res: int, ver) -> dict:
+    """The method's backtest on the city's own last 28 days beside the baselines (cached per data version)."""
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.forecast.backtest import method_record
+
+    key = ("forecast-record", city, method, res, ver)
+    c = city_obj(city)
+    return svc.cache.get_or_compute(
+        key, lambda: method_record(svc.incidents(city), fill_city_cells(c, res), method, res=res, tz=c.tz))
+
+
 @router.get("/cities/{city}/forecast.geojson",
             responses={200: {"content": {GEOJSON: {}}, "description": "H3 hexagons with the day's forecast score"}},
             summary="Forecast of one local day per H3 cell (scores from the incidents before that day only)")
@@ -34,9 +45,11 @@ async def forecast_geojson(
     request: Request,
     city: CityKey,
     day: Annotated[str, Query(description="local date YYYY-MM-DD")],
-    method: Annotated[str, Query(description="recent, longrun, prospective, kde, seppp, ranker or auto")] = "auto",
+    method: Annotated[str, Query(description="recent, longrun, prospective, kde, seppp, ranker, blend or auto")] = "auto",
     res: Annotated[int, Query(ge=8, le=10, description="H3 resolution")] = 9,
     top: Annotated[float, Query(gt=0, le=1, description="share of the city's cells returned, best first")] = 0.1,
+    record: Annotated[bool, Query(description="add `meta.backtest`: the method's PAI on the city's last 28 days "
+                                              "beside the better count baseline")] = True,
     p: Principal = Depends(require("forecast")),
     svc: Services = Depends(services),
 ):
@@ -51,7 +64,7 @@ async def forecast_geojson(
         except ValueError as e:
             raise ValueError(f"day {day!r}: use YYYY-MM-DD") from e
     ver = svc.version(city)
-    key = ("forecast-geojson", city, d, method, res, top, ver)
+    key = ("forecast-geojson", city, d, method, res, top, record, ver)
 
     def build():
         from qauipsiz.hotspot.binning import fill_city_cells
@@ -71,6 +84,8 @@ async def forecast_geojson(
                 "cells": len(cells), "returned": n, "events_before_day": fc.events.before(d), **params}
         if method == "auto":
             meta["chosen"] = fc.chosen(cells, d)
+        if record:
+            meta["backtest"] = _record(svc, city, method, res, ver)
         return feature_collection(cells_to_boundaries(cells[order]), props.astype(object), precision=1e-5,
                                   extra={"meta": meta})
 

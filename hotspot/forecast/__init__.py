@@ -8,7 +8,8 @@
 | ``kde`` | :class:`DecayKDE` | quartic KDE with fitted radius and time decay |
 | ``seppp`` | :class:`SelfExciting` | self-exciting point process (Mohler et al. 2011), EM |
 | ``ranker`` | :class:`LearnedRanker` | gradient-boosted trees on lagged and neighbour counts |
-| ``auto`` | :class:`AutoSelect` | the best of the others on the last 56 days (past only) |
+| ``blend`` | :class:`CountBlend` | long-run + last-year counts, neighbour-smoothed, weights fitted on the past |
+| ``auto`` | :class:`AutoSelect` | the best of the others on the last 28 days (past only) |
 
 See ``docs/forecasting.md``.
 """
@@ -25,6 +26,7 @@ from qauipsiz.hotspot.forecast._base import (
     prepare_events,
 )
 from qauipsiz.hotspot.forecast.auto import AutoSelect
+from qauipsiz.hotspot.forecast.blend import CountBlend
 from qauipsiz.hotspot.forecast.counts import LongRunCounts, RecentCounts
 from qauipsiz.hotspot.forecast.etas import SelfExciting
 from qauipsiz.hotspot.forecast.kde_decay import DecayKDE
@@ -38,6 +40,7 @@ METHODS: dict[str, type[Forecaster]] = {
     "kde": DecayKDE,
     "seppp": SelfExciting,
     "ranker": LearnedRanker,
+    "blend": CountBlend,
     "auto": AutoSelect,
 }
 BASELINES = ("recent", "longrun")
@@ -54,7 +57,7 @@ def make_forecaster(method: str, **kw) -> Forecaster:
     Parameters
     ----------
     method : str
-        ``recent``, ``longrun``, ``prospective``, ``kde``, ``seppp``, ``ranker`` or ``auto``.
+        ``recent``, ``longrun``, ``prospective``, ``kde``, ``seppp``, ``ranker``, ``blend`` or ``auto``.
     **kw
         ``res``, ``tz``, ``seed``, ``refit_days`` and the method's own options.
 
@@ -92,6 +95,6 @@ def make_set(methods, **kw) -> dict[str, Forecaster]:
     return {m: out[m] for m in methods}
 
 
-__all__ = ["BASELINES", "FRACS", "METHODS", "AutoSelect", "DecayKDE", "Events", "Forecaster", "LearnedRanker",
+__all__ = ["BASELINES", "FRACS", "METHODS", "AutoSelect", "CountBlend", "DecayKDE", "Events", "Forecaster", "LearnedRanker",
            "LongRunCounts", "ProspectiveHotspot", "Query", "RecentCounts", "SelfExciting", "day_date",
            "day_number", "make_forecaster", "make_point_query", "make_set", "member_names", "prepare_events"]

@@ -29,7 +29,7 @@ class AutoSelect(Forecaster):
     name = "auto"
     assumes = "the method that ranked the last weeks best will rank the coming weeks best"
 
-    def __init__(self, members: dict | None = None, window: int = 56, **kw):
+    def __init__(self, members: dict | None = None, window: int = 28, **kw):
         super().__init__(**kw)
         self.window = int(window)
         if members is None:

@@ -196,3 +196,67 @@ def study_cells_from_events(events: pd.DataFrame, res: int, until=None, ring: in
     seed = np.unique(latlng_to_cells(lat[ok], lon[ok], res))
     _, dst = grid_disk_pairs(seed, ring)
     return np.unique(np.concatenate([seed, dst]))
+
+
+def method_record(events, cells, method: str, *, res: int = 9, tz: str = "UTC", days: int = 28,  # noqa: PLR0913 -- keyword-only options of one backtest
+                  end=None, seed: int = 0, n_boot: int = 500) -> dict:
+    """Backtest of one method and the two baselines on the last ``days`` days of the data.
+
+    Parameters
+    ----------
+    events : DataFrame or Events
+        The city's incidents (``occurred_at``, ``lat``, ``lon``).
+    cells : array of uint64
+        The study cells (the ranked area).
+    method : str
+        A key of :data:`qauipsiz.hotspot.forecast.METHODS`.
+    res : int
+        H3 resolution.
+    tz : str
+        Time zone of the forecast days.
+    days : int
+        Test days, ending at ``end``.
+    end : date-like, optional
+        Last test day (local); default the day of the last event.
+    seed : int
+        Seed of the forecasters and of the bootstrap.
+    n_boot : int
+        Bootstrap resamples of the test days.
+
+    Returns
+    -------
+    dict
+        ``method``, ``from``, ``to`` (local dates), ``days``, ``events`` (test events), ``cells``; per cut
+        ``f`` in 1/5/10 %: ``pai`` ``{f: [PAI, lo, hi]}`` (95 % bootstrap over days), ``pei``,
+        ``hit_rate``; ``baseline_pai`` ``{f: PAI}`` of the better of recent/longrun at that cut,
+        ``baseline`` ``{f: its name}`` and ``vs_baseline`` ``{f: PAI ratio}`` (``None`` for a baseline).
+    """
+    from qauipsiz.hotspot.forecast import make_set
+    from qauipsiz.hotspot.forecast._base import Events, prepare_events
+
+    if days < 1:
+        raise ValueError(f"days={days}: need at least one test day")
+    ev = events if isinstance(events, Events) else prepare_events(events, res, tz)
+    last = int(ev.day[-1]) if end is None else day_number(end)
+    fs = make_set(list(dict.fromkeys([*BASELINES, method])), res=res, tz=tz, seed=seed)
+    for f in fs.values():
+        f.fit(ev)
+    r = backtest(fs, cells, day_date(last - days + 1).date(), day_date(last).date())
+    t = r.table(n_boot=n_boot, seed=seed).set_index("method")
+    labs = [f"{f:.0%}" for f in r.fracs]
+    base = {lab: BASELINES[int(np.argmax([float(t.loc[b, f"PAI {lab}"]) for b in BASELINES]))] for lab in labs}
+    row = t.loc[method]
+
+    def rnd(x) -> float:
+        return round(float(x), 3)
+
+    return {
+        "method": method, "from": str(day_date(int(r.days[0])).date()), "to": str(day_date(int(r.days[-1])).date()),
+        "days": len(r.days), "events": int(r.n_events.sum()), "cells": int(r.n_cells),
+        "pai": {lab: [rnd(row[f"PAI {lab}"]), rnd(row[f"PAI {lab} lo"]), rnd(row[f"PAI {lab} hi"])] for lab in labs},
+        "pei": {lab: rnd(row[f"PEI* {lab}"]) for lab in labs},
+        "hit_rate": {lab: rnd(row[f"hit {lab}"]) for lab in labs},
+        "baseline": base,
+        "baseline_pai": {lab: rnd(t.loc[base[lab], f"PAI {lab}"]) for lab in labs},
+        "vs_baseline": None if method in BASELINES else {lab: rnd(row[f"vs base {lab}"]) for lab in labs},
+    }

@@ -12,6 +12,7 @@ cells with any event within one ring in the year before, on every ``day_step``-t
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qauipsiz.hotspot.forecast._base import NIGHT, Events, Forecaster, Query
 
@@ -29,7 +30,10 @@ def index_features(ev: Events, d: int) -> np.ndarray:
     night = (ev.hour >= NIGHT[0]) | (ev.hour < NIGHT[1])
     last = np.full(len(ev.index_cells), -1e9)
     i0 = ev.before(d - 365)
-    np.maximum.at(last, ev.pos[i0:k], ev.day[i0:k].astype(float))
+    # rows are sorted by time: a cell's last event is its first row in the reversed slice
+    cell_rev = ev.pos[i0:k][::-1]
+    u, first = np.unique(cell_rev, return_index=True)
+    last[u] = ev.day[i0:k][::-1][first]
     since = np.minimum(d - last, 400.0)
     return np.column_stack([c[1], c[7], c[28], c[91], c[365], rate, ev.ring1 @ c[28], ev.ring1 @ c[365],
                             ev.window_counts(d - 365, d, same_wd), ev.window_counts(d - 365, d, night), since])
@@ -84,7 +88,8 @@ class LearnedRanker(Forecaster):
         model = HistGradientBoostingRegressor(loss="poisson", max_iter=self.max_iter, learning_rate=0.05,
                                               max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0,
                                               early_stopping=False, random_state=self.seed)
-        model.fit(np.concatenate(xs), np.concatenate(ys))
+        with threadpool_limits(1):  # OpenMP on a shared machine oversubscribes: one thread is faster
+            model.fit(np.concatenate(xs), np.concatenate(ys))
         self._params[key] = model
         return model
 
@@ -102,7 +107,8 @@ class LearnedRanker(Forecaster):
         else:
             vals = np.zeros(len(fq))
             if active.any():
-                vals[active] = model.predict(fq[active])
+                with threadpool_limits(1):
+                    vals[active] = model.predict(fq[active])
             vals[~active] = 0.0
         out[ok] = vals
         return out

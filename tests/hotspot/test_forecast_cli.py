@@ -119,3 +119,54 @@ def test_service_forecast_roles_and_content(service):
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
     assert c.get(url.replace("recent", "oracle"), headers=h["analyst"]).status_code == 400
     assert c.get(url.replace(str(day), "tomorrow"), headers=h["analyst"]).status_code == 400
+
+
+def _hand_pai(cells_hex, inc, tz, days, frac):
+    """Long-run counts' pooled PAI at ``frac`` on ``days``, counted with h3-py and pandas (no forecast code)."""
+    import h3
+
+    loc = pd.to_datetime(inc["occurred_at"], utc=True).dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    cell = [h3.latlng_to_cell(a, b, 9) for a, b in zip(inc["lat"], inc["lon"], strict=True)]
+    df = pd.DataFrame({"day": loc.to_numpy(), "h3": cell})
+    n = len(cells_hex)
+    k = max(1, round(frac * n))
+    hits = total = 0.0
+    for d in days:
+        s = df[df["day"] < d]["h3"].value_counts().reindex(cells_hex, fill_value=0).to_numpy(float)
+        a = df[df["day"] == d]["h3"].value_counts().reindex(cells_hex, fill_value=0).to_numpy(float)
+        if a.sum() == 0:
+            continue
+        thr = np.sort(s)[::-1][k - 1]
+        above, tied = s > thr, s == thr
+        hits += a[above].sum() + a[tied].sum() * (k - above.sum()) / tied.sum()
+        total += a.sum()
+    return hits / total / (k / n)
+
+
+def test_service_forecast_has_the_methods_backtested_pai(service):
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.cities import get_city
+
+    c, h, store = service
+    inc = store.query_incidents("astana", located_only=True)
+    tz = get_city("astana").tz
+    last = pd.Timestamp(inc["occurred_at"].max()).tz_convert(tz).tz_localize(None).normalize()
+    url = f"/api/v1/cities/astana/forecast.geojson?day={(last + pd.Timedelta(days=1)).date()}&method="
+    r = c.get(url + "longrun", headers=h["commander"])
+    assert r.status_code == 200, r.text
+    b = r.json()["meta"]["backtest"]
+    assert (b["method"], b["days"], b["to"]) == ("longrun", 28, str(last.date()))
+    assert b["vs_baseline"] is None and b["baseline"]["1%"] in ("recent", "longrun")
+    cells = [format(int(x), "x") for x in fill_city_cells(get_city("astana"), 9)]
+    days = pd.date_range(last - pd.Timedelta(days=27), last)
+    for lab, frac in (("1%", 0.01), ("5%", 0.05)):
+        want = _hand_pai(cells, inc, tz, days, frac)
+        assert b["pai"][lab][0] == pytest.approx(want, abs=2e-3)
+        assert b["pai"][lab][1] <= b["pai"][lab][0] <= b["pai"][lab][2]
+        assert b["baseline_pai"][lab] >= b["pai"][lab][0] - 1e-9  # longrun is one of the two baselines
+    r = c.get(url + "blend", headers=h["analyst"])
+    assert r.status_code == 200, r.text
+    bb = r.json()["meta"]["backtest"]
+    assert bb["method"] == "blend" and set(bb["vs_baseline"]) == {"1%", "5%", "10%"}
+    assert bb["baseline_pai"] == b["baseline_pai"]  # the same baselines on the same days
+    assert c.get(url + "blend&record=false", headers=h["analyst"]).json()["meta"].get("backtest") is None
