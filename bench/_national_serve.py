@@ -39,6 +39,13 @@ def _rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+def _peak_mib() -> float:
+    """Peak resident memory of this process so far (Linux ``ru_maxrss`` is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def random_filters(n: int, day0: pd.Timestamp, days: int, districts: list[str], seed: int = 0) -> list[dict]:
     """``n`` random dashboard filters (local dates, hours, weekdays, light, categories, districts, res).
 
@@ -113,7 +120,7 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
     -------
     dict
         ``events``, ``load_s``, ``rss_before_mib``, ``rss_loaded_mib``, ``rss_delta_mib``,
-        ``columns_mib``, ``table_ms`` (list), ``table_p50_ms``, ``table_p95_ms``, ``table_warmup_ms``,
+        ``rss_peak_load_mib`` (process peak up to the end of loading), ``columns_mib``, ``table_ms`` (list), ``table_p50_ms``, ``table_p95_ms``, ``table_warmup_ms``,
         ``cached_p95_ms``, ``read_ms`` (list), ``read_p50_ms``, ``read_p95_ms``, ``baseline_ms`` (list),
         ``baseline_p50_ms``, ``ratio_p50`` (baseline / ours), ``verified``.  Times in milliseconds.
     """
@@ -131,7 +138,7 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
         t0 = time.perf_counter()
         cols = CityColumns.load(root, c)
         load_s = time.perf_counter() - t0
-        rss1 = _rss_mib()
+        rss1, peak1 = _rss_mib(), _peak_mib()
         day0 = pd.Timestamp(cols.day0)
         fl = random_filters(n_requests + 1, day0, int(cols.day.max()) + 1 if cols.n else 1, cols.districts, seed)
 
@@ -181,7 +188,7 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
     p = np.percentile
     out = {
         "city": c.key, "events": cols.n, "load_s": load_s, "rss_before_mib": rss0, "rss_loaded_mib": rss1,
-        "rss_delta_mib": rss1 - rss0, "columns_mib": cols.nbytes / 2**20,
+        "rss_delta_mib": rss1 - rss0, "rss_peak_load_mib": peak1, "columns_mib": cols.nbytes / 2**20,
         "table_ms": table_ms, "table_p50_ms": float(p(table_ms, 50)), "table_p95_ms": float(p(table_ms, 95)),
         "table_warmup_ms": 1000 * warm, "cached_p95_ms": float(p(cached_ms, 95)),
         "read_ms": read_ms, "read_p50_ms": float(p(read_ms, 50)) if read_ms else float("nan"),
@@ -192,6 +199,78 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
     ours_first = table_ms[: len(base_ms)]
     out["ratio_p50"] = (out["baseline_p50_ms"] / float(np.median(ours_first))) if base_ms else float("nan")
     return out
+
+
+def _query(f: dict) -> list[tuple[str, str]]:
+    """Dashboard query parameters of one random filter (:func:`random_filters`)."""
+    q = [("res", str(f["res"]))]
+    q += [("category", c) for c in f.get("categories", [])]
+    q += [(k, str(f[k])) for k in ("start", "end", "hours") if k in f]
+    q += [("weekdays", str(d)) for d in f.get("weekdays", [])]
+    if "dark" in f:
+        q.append(("light", "dark" if f["dark"] else "light"))
+    q += [("district", d) for d in f.get("districts", [])]
+    return q
+
+
+def measure_endpoint_latency(root, city: str, n_requests: int = 100, *, seed: int = 1) -> dict:
+    """Latency of the service's ``GET /api/v1/cities/{city}/hotspots.geojson`` (the whole request:
+    filter, table, GeoJSON) for distinct random dashboard filters, with ``QAUIPSIZ_ANALYTIC_DIR``
+    pointing at ``root`` and an empty store; then the same requests again (cached by data version).
+
+    Returns
+    -------
+    dict
+        ``first_ms`` (the first request: loading the city's columns), ``cold_ms`` (list),
+        ``cold_p50_ms``, ``cold_p95_ms``, ``cached_p50_ms``, ``cached_p95_ms``, ``rss_mib`` after all.
+    """
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="qauipsiz-serve-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'store.db'}"
+        store = Store(url)
+        key = store.create_api_key("analyst", "bench")
+        settings = dataclasses.replace(get_settings(), data_dir=Path(tmp), database_url=url, warm=False,
+                                       analytic_dir=Path(root))
+        app = create_app(settings, store=store)
+        hdr = {"X-API-Key": key}
+        path = f"/api/v1/cities/{city}/hotspots.geojson"
+        fl = random_filters(n_requests, pd.Timestamp("2021-01-01"), 5 * 365, [], seed)
+        with TestClient(app, raise_server_exceptions=True) as client:
+            t = time.perf_counter()
+            r = client.get(path, params=[("res", "9")], headers=hdr)
+            r2 = client.get(path, params=[("res", "10")], headers=hdr)
+            first = 1000 * (time.perf_counter() - t)
+            assert r.status_code == 200 and r2.status_code == 200, r.text[:300]
+            cold, cached = [], []
+            for f in fl:
+                t = time.perf_counter()
+                r = client.get(path, params=_query(f), headers=hdr)
+                cold.append(1000 * (time.perf_counter() - t))
+                assert r.status_code in (200, 422), r.text[:300]
+            for f in fl:
+                t = time.perf_counter()
+                client.get(path, params=_query(f), headers=hdr)
+                cached.append(1000 * (time.perf_counter() - t))
+        store.close()
+    p = np.percentile
+    return {"city": city, "first_ms": first, "cold_ms": cold, "cold_p50_ms": float(p(cold, 50)),
+            "cold_p95_ms": float(p(cold, 95)), "cached_p50_ms": float(p(cached, 50)),
+            "cached_p95_ms": float(p(cached, 95)), "rss_mib": _rss_mib()}
+
+
+def report_endpoint(r: dict) -> None:
+    """Print :func:`measure_endpoint_latency`'s result."""
+    print(f"service GET hotspots.geojson, {r['city']}, {len(r['cold_ms'])} distinct filters (whole request: "
+          f"filter + table + GeoJSON): first request (loads the city) {r['first_ms'] / 1000:.1f} s; "
+          f"cold p50 {r['cold_p50_ms']:.0f} ms, p95 {r['cold_p95_ms']:.0f} ms; cached by data version "
+          f"p50 {r['cached_p50_ms']:.1f} ms, p95 {r['cached_p95_ms']:.1f} ms; RSS {r['rss_mib']:.0f} MiB")
 
 
 def report(r: dict) -> None:
@@ -208,7 +287,8 @@ def report(r: dict) -> None:
     print(f"filtered read (read_events, month pruning) over {len(r['read_ms'])} filters: "
           f"p50 {r['read_p50_ms']:.1f} ms, p95 {r['read_p95_ms']:.1f} ms")
     print(f"memory: RSS {r['rss_loaded_mib']:.0f} MiB after loading the city (+{r['rss_delta_mib']:.0f} MiB for it; "
-          f"columns {r['columns_mib']:.0f} MiB; target < 1024 MiB per loaded city); load {r['load_s']:.1f} s")
+          f"columns {r['columns_mib']:.0f} MiB; target < 1024 MiB per loaded city); peak while loading "
+          f"{r['rss_peak_load_mib']:.0f} MiB; load {r['load_s']:.1f} s")
 
 
 def main() -> None:
@@ -223,16 +303,19 @@ def main() -> None:
     events = a.events or (300_000 if a.quick else 5_000_000)
     with tempfile.TemporaryDirectory(prefix="qauipsiz-national-") as tmp:
         root = a.data
-        if root is None:
-            from qauipsiz.hotspot.national.generate import generate
+        if root is None:  # in a child process, so this process's peak memory is the serving side's
+            import subprocess
 
             root = Path(tmp)
-            meta = generate(root, events, cities=[a.city], seed=20240301)
-            rows = sum(meta["counts"].values())
-            print(f"generated {a.city}: {rows:,} rows in {meta['seconds']:.1f} s ({meta['rows_per_s']:,.0f} rows/s)")
+            cli = Path(sys.executable).with_name("qauipsiz")
+            done = subprocess.run([str(cli), "national", "demo", "--out", str(root), "--events", str(events),
+                                   "--city", a.city], check=True, capture_output=True, text=True)
+            print(done.stdout.strip().splitlines()[-1])
         r = measure_filter_latency(root, a.city, a.requests or (60 if a.quick else 200), bandwidth_m=a.bandwidth,
                                    baseline_requests=max(a.runs, 5))
         report(r)
+        del r
+        report_endpoint(measure_endpoint_latency(root, a.city, a.requests or (60 if a.quick else 200) // 2))
 
 
 if __name__ == "__main__":
