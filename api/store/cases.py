@@ -116,6 +116,8 @@ def _text(value, name: str, *, required: bool = False) -> str | None:
         raise ValueError(f"case: field {name!r} must be text, got {type(value).__name__}")
     if len(value) > _MAX_TEXT:
         raise ValueError(f"case: field {name!r} is longer than {_MAX_TEXT} characters")
+    if "\x00" in value:
+        raise ValueError(f"case: field {name!r} contains a NUL character")
     return value.strip()
 
 
@@ -194,8 +196,11 @@ def area_geometry(area) -> shapely.Geometry:
             raise ValueError(f"case: field 'area': geometry {i + 1} is not GeoJSON ({e})") from None
     if not parts:
         raise ValueError("case: field 'area' has no geometry")
-    geom = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+    try:
+        geom = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    except Exception as e:  # GEOS refuses to merge invalid parts
+        raise ValueError(f"case: field 'area': the parts cannot be merged ({e})") from None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
         raise ValueError(f"case: field 'area' must be a Polygon or MultiPolygon, got {geom.geom_type}")
     if not geom.is_valid:
         raise ValueError(f"case: field 'area': invalid polygon ({shapely.is_valid_reason(geom)})")
