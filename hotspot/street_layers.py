@@ -364,13 +364,18 @@ def import_addresses(city: str, path: str | Path, layer: str | None = None, colu
     Raises
     ------
     ValueError
-        Not a user city, unreadable layer, unknown column, or no address inside the boundary.
+        Not a user city, a city without streets yet, unreadable layer, unknown column, or no
+        address inside the boundary.
     """
     from qauipsiz.hotspot.osm import rebuild_gazetteer
     from qauipsiz.hotspot.paths import sha256_file
+    from qauipsiz.hotspot.streets import streets_path
 
     say = progress or (lambda _m: None)
     c = _user_city(city)
+    if not streets_path(c.key).exists():
+        raise ValueError(f"city {c.key!r} has no streets yet: addresses are matched to streets, so import them first "
+                         f"(qauipsiz city import-streets {c.key} FILE, or import-osm)")
     say(f"reading {path}")
     a = read_address_layer(path, layer, columns, geometry_col)
     n_all = int((~a["from_range"]).sum())

@@ -235,6 +235,11 @@ def test_bad_layers_get_a_clear_error(env, lines, tmp_path):
     r = _run(e, "city", "import-streets", "lay-bad", str(tmp_path / "far.geojson"), "--name-col", "ulica")
     assert r.exit_code != 0 and "no line of the layer lies inside the boundary" in str(r.exception)
     assert not (Path(cities.get_city("lay-bad").folder) / "streets.parquet").exists()
+    r = _run(e, "city", "import-addresses", "lay-bad", str(tmp_path / "p.geojson"), "--street-col", "ulica",
+             "--house-col", "klass")
+    assert r.exit_code != 0 and "no streets yet" in str(r.exception)
+    assert not (Path(cities.get_city("lay-bad").folder) / "addresses.parquet").exists()
+    _import(env, "lay-bad", tmp_path / "s.gpkg")
     r = _run(e, "city", "import-addresses", "lay-bad", str(tmp_path / "s.gpkg"), "--street-col", "ulica",
              "--house-col", "klass")
     assert r.exit_code != 0 and "no point or polygon" in str(r.exception)
