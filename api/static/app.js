@@ -12,6 +12,7 @@ import { renderLegend } from "./js/legend.js";
 import { hideLayer, map } from "./js/map.js";
 import "./js/overlays.js";
 import "./js/emerging.js";
+import { initForecastPanel, renderForecastPanel } from "./js/forecast.js";
 import { initRecommendPanel } from "./js/recommend.js";
 import { initPatrolPanel, loadStations } from "./js/patrol.js";
 import { initReviewPanel } from "./js/review.js";
@@ -40,6 +41,7 @@ function initTools() {
 function evalPanels() {
   $("eval-section").hidden = !state.perms.has(EVAL_PERM);
   $("cases-section").hidden = !state.perms.has("cases");
+  renderForecastPanel();
   if (state.perms.has("cases")) loadCases(); else clearCases();
   renderEvaluationPanel();
 }
@@ -53,6 +55,7 @@ async function init() {
   initTools();
   initEvaluationPanel();
   initCasesPanel();
+  initForecastPanel();
   // phones: the side panel folds away over the map (CSS below 700 px); the button opens and closes it
   $("panel-toggle").addEventListener("click", () => {
     const open = document.body.classList.toggle("panel-open");

@@ -19,6 +19,8 @@ export const DESIGN_STYLE = { // design review: features by their `kind`
 };
 export const DESIGN_POINT = { lamp: "#f9a825", camera: "#1565c0", entrance: "#212121" };
 export const FAIL_COLOR = "#e53935";
+// forecast layer: [top share of the city's cells, colour], darkest for the best-ranked cells
+export const FORECAST_BANDS = [[0.01, "#7f2704"], [0.02, "#d94801"], [0.05, "#fd8d3c"], [0.1, "#fdd0a2"], [1, "#fff5eb"]];
 
 // the map layers, in panel and legend order; `perm` is the permission that shows the layer
 export const LAYERS = [
@@ -27,6 +29,7 @@ export const LAYERS = [
   { id: "heat", perm: "hotspots", on: true },
   { id: "hexagons", perm: "hotspots", on: false },
   { id: "emerging", perm: "hotspots", on: false },
+  { id: "forecast", perm: "forecast", on: false }, // tomorrow / this shift: analyst, commander, admin
   { id: "cpted", perm: "cpted", on: false },
   { id: "lamps", perm: "layers", on: false },
   { id: "cameras", perm: "layers", on: false },

@@ -1,5 +1,5 @@
 /* The map legend: one block per active layer (and the design under review), in the layer order. */
-import { FAIL_COLOR, GI, LAYERS, PATROL, REC_KINDS, SCORE, SEQ } from "./config.js";
+import { FAIL_COLOR, FORECAST_BANDS, GI, LAYERS, PATROL, REC_KINDS, SCORE, SEQ } from "./config.js";
 import { map } from "./map.js";
 import { state } from "./state.js";
 import { $, errorText, esc, fmt, t } from "./util.js";
@@ -33,6 +33,12 @@ export function renderLegend() {
         + (m.min_count ? `, ${esc(t("minCount"))} ${fmt(m.min_count, 0)}` : "") + "</div>";
     } else if (id === "emerging") {
       html += (m.legend || []).map((x) => swatch(x.colour, `${x.label[state.lang] || x.label.en} (${fmt((m.patterns || {})[x.pattern] || 0, 0)})`)).join("");
+    } else if (id === "forecast") { // bands of the city's cells by rank, and the method's backtested PAI
+      html += FORECAST_BANDS.filter(([top]) => top <= (m.returned || 0) / (m.cells || 1) + 1e-9)
+        .map(([top, c], i, a) => swatch(c, `${t("fcTop")} ${fmt(100 * (i ? a[i - 1][0] : 0), 0)}–${fmt(100 * top, 0)} %`)).join("");
+      if (m.backtest) html += `<div class="sub" id="lg-forecast-pai">${esc(`${m.method}${m.chosen ? " → " + m.chosen : ""}: `)}`
+        + `${esc(t("fcPai"))} 1 % ${fmt(m.backtest.pai["1%"][0], 2)}, 5 % ${fmt(m.backtest.pai["5%"][0], 2)}; `
+        + `${esc(t("fcBaseline"))} ${fmt(m.backtest.baseline_pai["1%"], 2)} / ${fmt(m.backtest.baseline_pai["5%"], 2)}</div>`;
     } else if (id === "public" || id === "publicCells") {
       const vmax = m.vmax || 0;
       html += `<div class="sub">${esc(id === "public" ? t("ratePer1000") : t("count"))}</div>`;
