@@ -30,7 +30,7 @@ import pandas as pd
 
 PARTS = ("hotspots9", "hotspots10", "density", "emerging", "forecast")
 SEED = 0  # permutation / ranker seed: a rerun gives identical numbers
-FORECAST_METHOD = "recent"
+FORECAST_METHOD = "longrun"  # see docs/national.md: auto costs ~500x and chose longrun
 EVENT_COLUMNS = ["occurred_at", "category", "lat", "lon", "district", "is_dark"]
 TOP_N = 5
 

@@ -210,7 +210,7 @@ def run_cmd(
                                                     "emerging, forecast (default: all)."),
     granularity: str = typer.Option("part", "--granularity", help="One Dask task per city 'part' or per 'city'."),
     forecast_method: str = typer.Option(None, "--forecast-method",
-                                        help="Forecaster of tomorrow (default recent: see docs/national.md)."),
+                                        help="Forecaster of tomorrow (default longrun: see docs/national.md)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Reruns of a failed task before the city is reported."),
     dashboard: str = typer.Option(":8787", "--dashboard-address", help="Dashboard of the local cluster."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

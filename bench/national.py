@@ -1,0 +1,207 @@
+"""The nightly national job (issue 19): ``qauipsiz national run`` on 1 and 2 local Dask workers.
+
+    python bench/national.py [--quick] [--events N] [--data ROOT] [--serve-data ROOT]
+
+* generates (or takes, ``--data``) a SYNTHETIC national dataset of ``--events`` events
+  (10,000,000; ``--quick``: 200,000) with ``qauipsiz national demo``'s generator;
+* times the whole job (cluster start, every city's hotspots res 9 and 10, density raster,
+  emerging hot spots, forecast, the summary) on a local cluster of 1 worker (the peer) and of 2
+  workers (ours), 1 thread each, and prints the scaling ratio (target ≥ 1.7x with 2) and the peak
+  RSS of each worker process (``getrusage`` of the worker, reported by its tasks);
+* checks outside the timing that both runs wrote identical outputs (every res-9 table and forecast);
+* ``--granularity both`` (default in ``--quick``) also times one task per city on 2 workers;
+* p95 filter latency for one 5,000,000-event city (``--quick``: 300,000) through
+  ``bench/_national_serve.py::measure_filter_latency`` (engineer A's serving path);
+* an extrapolation to 50,000,000 events on 4 workers: every task's seconds in the 2-worker run
+  scaled linearly by 50M / N (a ceiling: the per-cell work — Gi*, LISA, the cube — depends on the
+  cells, not on the events), scheduled largest-first on 4 workers by greedy list scheduling (what
+  the Dask scheduler does with the priorities ``national run`` gives), plus the measured fixed
+  cost of the run (cluster start, imports, JIT, summary: wall time minus the busiest worker's
+  task seconds).
+
+Each full run is one timed run (n=1, no warm-up run: a run takes minutes); ``--runs`` applies to
+``--quick`` only.
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import Timing, add_args, header, show
+
+TARGET_RATIO = 1.7
+GOAL_50M_S = 600.0
+
+
+def generate(root: Path, events: int, cities=None) -> None:
+    from qauipsiz.hotspot.national.generate import generate as gen
+
+    meta = gen(root, events, seed=20240301, cities=cities)
+    rows = sum(meta["counts"].values())
+    print(f"generated {len(meta['cities'])} cities, {rows:,} rows in {meta['seconds']:.1f} s "
+          f"({meta['rows_per_s']:,.0f} rows/s) -> {root}")
+
+
+def run_job(root: Path, out: Path, workers: int, granularity: str = "part") -> dict:
+    """One ``national run`` on a fresh local cluster; returns its summary plus ``wall_total_s``."""
+    from distributed import Client
+
+    from qauipsiz.api.cli.national_run import local_cluster, run_national
+
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    cluster = local_cluster(workers, dashboard_address=":0")
+    try:
+        with Client(cluster) as client:
+            s = run_national(client, root, out, granularity=granularity, progress=False)
+    finally:
+        cluster.close()
+    s["wall_total_s"] = time.perf_counter() - t0
+    if s["failed"]:
+        raise SystemExit(f"bench/national.py: cities failed: {s['failed']}")
+    return s
+
+
+def worker_rss(s: dict) -> dict[int, float]:
+    """Peak RSS (MiB) of each worker process, the largest its tasks saw."""
+    out: dict[int, float] = {}
+    for p in s["parts"]:
+        out[p["pid"]] = max(out.get(p["pid"], 0.0), p["peak_rss_mib"])
+    return out
+
+
+def busy(s: dict) -> dict[int, float]:
+    """Task seconds per worker process."""
+    out: dict[int, float] = {}
+    for p in s["parts"]:
+        out[p["pid"]] = out.get(p["pid"], 0.0) + p["seconds"]
+    return out
+
+
+def lpt(times: list[float], workers: int) -> float:
+    """Makespan of greedy list scheduling, largest task first, on ``workers`` machines (seconds)."""
+    loads = [0.0] * workers
+    heapq.heapify(loads)
+    for t in sorted(times, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + t)
+    return max(loads)
+
+
+def same_outputs(a: Path, b: Path) -> bool:
+    """The res-9 tables and forecasts of two runs are identical (read back, cell for cell)."""
+    import pandas as pd
+
+    ok = True
+    for d in sorted((a / "cities").iterdir()):
+        e = b / "cities" / d.name
+        ok &= pd.read_parquet(d / "hotspots_res9.parquet").equals(pd.read_parquet(e / "hotspots_res9.parquet"))
+        ok &= (d / "forecast.csv").read_bytes() == (e / "forecast.csv").read_bytes()
+    return bool(ok)
+
+
+def report_job(events: int, one: dict, two: dict) -> float:
+    t1 = Timing(float("nan"), (one["wall_total_s"],))
+    t2 = Timing(float("nan"), (two["wall_total_s"],))
+    r = show(f"national run, {events:,} events, {len(two['rows'])} cities, {len(two['parts'])} tasks "
+             f"({two['granularity']} granularity), 2 local workers (ours) vs 1 (peer)", t2, t1,
+             "the same job on 1 worker", note=f"= scaling with 2 workers (target >= {TARGET_RATIO}x)")
+    for name, s in (("1 worker", one), ("2 workers", two)):
+        rss = worker_rss(s)
+        bz = busy(s)
+        print(f"  {name}: wall {s['wall_total_s']:.1f} s (job {s['wall_s']:.1f} s after cluster start); "
+              + "; ".join(f"worker pid {p}: peak RSS {rss[p]:.0f} MiB, {bz[p]:.1f} s of tasks" for p in sorted(rss)))
+    print(f"scaling ratio 1 worker / 2 workers = {r:.2f}x "
+          f"({'meets' if r >= TARGET_RATIO else 'misses'} the {TARGET_RATIO}x target)")
+    return r
+
+
+def by_part(s: dict) -> str:
+    tot: dict[str, float] = {}
+    for p in s["parts"]:
+        tot[p["part"]] = tot.get(p["part"], 0.0) + p["seconds"]
+    return ", ".join(f"{k} {v:.1f} s" for k, v in sorted(tot.items(), key=lambda kv: -kv[1]))
+
+
+def extrapolate(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4) -> float:
+    k = target_events / events
+    if two["granularity"] == "city":
+        tasks: dict[str, float] = {}
+        for p in two["parts"]:
+            tasks[p["city"]] = tasks.get(p["city"], 0.0) + p["seconds"]
+        times = list(tasks.values())
+    else:
+        times = [p["seconds"] for p in two["parts"]]
+    fixed = max(0.0, two["wall_total_s"] - max(busy(two).values()))
+    span = lpt([t * k for t in times], workers)
+    est = span + fixed
+    print(f"extrapolation to {target_events:,} events on {workers} workers: {est:.0f} s = "
+          f"{est / 60:.1f} min (goal < {GOAL_50M_S / 60:.0f} min: {'met' if est < GOAL_50M_S else 'missed'}); "
+          f"method: each of the {len(times)} task times of the 2-worker run x {k:.1f} (linear in events, a "
+          f"ceiling), greedy largest-first on {workers} workers = {span:.0f} s, + fixed cost {fixed:.0f} s "
+          f"(wall minus the busiest worker's task seconds); largest task {max(times) * k:.0f} s")
+    return est
+
+
+def main() -> None:
+    ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+    ap.add_argument("--events", type=int, default=None, help="national events (default 10,000,000; quick 200,000)")
+    ap.add_argument("--data", type=Path, default=None, help="an existing national dataset of that size")
+    ap.add_argument("--serve-data", type=Path, default=None,
+                    help="an existing dataset holding the serving city (default: generate one)")
+    ap.add_argument("--serve-city", default="almaty")
+    ap.add_argument("--serve-events", type=int, default=None, help="default 5,000,000; quick 300,000")
+    ap.add_argument("--granularity", default=None, choices=("part", "city", "both"),
+                    help="tasks of the timed runs (default: part; quick: both)")
+    ap.add_argument("--no-serve", action="store_true", help="skip the filter-latency part")
+    a = ap.parse_args()
+    header("national nightly job on Dask (qauipsiz national run)", a.quick, 1 if not a.quick else a.runs)
+    events = a.events or (200_000 if a.quick else 10_000_000)
+    gran = a.granularity or ("both" if a.quick else "part")
+    with tempfile.TemporaryDirectory(prefix="qauipsiz-bench-national-") as tmp:
+        tmp = Path(tmp)
+        root = a.data
+        if root is None:
+            root = tmp / "data"
+            generate(root, events)
+        else:
+            events = json.loads((root / "_dataset.json").read_text(encoding="utf-8"))["events"]
+        one = run_job(root, tmp / "out1", 1, "part" if gran == "both" else gran)
+        two = run_job(root, tmp / "out2", 2, "part" if gran == "both" else gran)
+        ok = same_outputs(tmp / "out1", tmp / "out2")
+        r = report_job(events, one, two)
+        print(f"outputs of the 1- and 2-worker runs identical (res-9 tables, forecasts): {ok}")
+        print(f"task seconds by part (2 workers): {by_part(two)}")
+        if gran == "both":
+            city = run_job(root, tmp / "out3", 2, "city")
+            show(f"national run, {events:,} events, one task per city ({len(city['rows'])} tasks) vs one per "
+                 f"part ({len(two['parts'])} tasks), 2 workers", Timing(float("nan"), (two["wall_total_s"],)),
+                 Timing(float("nan"), (city["wall_total_s"],)), "one task per city",
+                 note="= per-city tasks / per-part tasks")
+        extrapolate(events, two)
+        rows = sorted(two["rows"], key=lambda x: -x["seconds"])[:3]
+        print("slowest cities (2 workers): " + "; ".join(
+            f"{x['city']} {x['events']:,} events, {x['cells']:,} res-9 cells, {x['seconds']:.1f} s" for x in rows))
+        if not ok:
+            raise SystemExit("bench/national.py: the 1- and 2-worker outputs differ")
+        if not a.no_serve:
+            from _national_serve import measure_filter_latency, report
+
+            n_serve = a.serve_events or (300_000 if a.quick else 5_000_000)
+            sroot = a.serve_data
+            if sroot is None:
+                sroot = tmp / "serve"
+                generate(sroot, n_serve, cities=[a.serve_city])
+            res = measure_filter_latency(sroot, a.serve_city, 60 if a.quick else 200, baseline_requests=5)
+            report(res)
+        print(f"summary: scaling {r:.2f}x with 2 workers (target {TARGET_RATIO}x)")
+
+
+if __name__ == "__main__":
+    main()
