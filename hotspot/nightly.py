@@ -172,7 +172,7 @@ def forecast_day(df: pd.DataFrame, tz: str) -> str:
 
 def _forecast(df: pd.DataFrame, c, folder: Path, method: str, res: int = 9) -> dict:
     from qauipsiz.hotspot.binning import fill_city_cells
-    from qauipsiz.hotspot.forecast import day_number, make_forecaster
+    from qauipsiz.hotspot.forecast import AutoSelect, day_number, make_forecaster
 
     day = forecast_day(df, c.tz)
     fc = make_forecaster(method, res=res, tz=c.tz, seed=SEED).fit(df)
@@ -180,8 +180,9 @@ def _forecast(df: pd.DataFrame, c, folder: Path, method: str, res: int = 9) -> d
     d = day_number(day)
     table = pd.DataFrame({"h3": [format(int(v), "x") for v in cells], "score": fc.predict(cells, d)})
     _atomic(folder / "forecast.csv", lambda tmp: table.to_csv(tmp, index=False, float_format="%.17g"))
-    out = {"method": method, "day": day, "cells": len(table), "events_before_day": fc.events.before(d)}
-    if method == "auto":
+    ev = fc.events
+    out = {"method": method, "day": day, "cells": len(table), "events_before_day": ev.before(d) if ev else 0}
+    if isinstance(fc, AutoSelect):
         out["chosen"] = fc.chosen(cells, d)
     return out
 
