@@ -46,7 +46,7 @@ class CityColumns:
     district: np.ndarray               # per event: code into districts, -1 = none (int8)
     districts: list[str]
     dark: np.ndarray                   # per event: bool
-    res_codes: dict                    # res 7..10 -> per event: row in fill_city_cells(city, res), -1 outside
+    res_codes: dict                    # res 7..10 -> per event: 1 + row in fill_city_cells(city, res), 0 outside
     _centres: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -93,8 +93,8 @@ class CityColumns:
             lon = b.column("lon").to_numpy()
             parts["cell"].append(latlng_to_cells(lat, lon, H3_STORE_RES))
             for r in RESOLUTIONS:
-                dt = np.int16 if len(filled[r]) < 32767 else np.int32
-                parts[r].append(assign_cells(latlng_to_cells(lat, lon, r), filled[r])[1].astype(dt))
+                dt = np.int16 if len(filled[r]) < 32766 else np.int32
+                parts[r].append((assign_cells(latlng_to_cells(lat, lon, r), filled[r])[1] + 1).astype(dt))
             occ = pd.Series(b.column("occurred_at").to_pandas())
             parts["day"].append(occ.dt.tz_convert(c.tz).dt.tz_localize(None).to_numpy().astype("datetime64[D]"))
             parts["hour"].append(b.column("hour_local").to_numpy().astype(np.int8))
@@ -138,8 +138,7 @@ class CityColumns:
         """
         m = np.ones(self.n, bool)
         if categories is not None:
-            codes = [i for i, k in enumerate(self.categories) if k in set(categories)]
-            m &= np.isin(self.category, np.asarray(codes, np.int8))
+            m &= _lut(self.categories, categories)[self.category]
         for bound, lower in ((start, True), (end, False)):
             if bound is None:
                 continue
@@ -161,8 +160,7 @@ class CityColumns:
         if dark is not None:
             m &= self.dark if dark else ~self.dark
         if districts is not None:
-            codes = [i for i, k in enumerate(self.districts) if k in set(districts)]
-            m &= np.isin(self.district, np.asarray(codes, np.int8))
+            m &= _lut(self.districts, districts)[self.district]
         return m
 
     def cell_counts(self, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -239,16 +237,18 @@ class CityColumns:
 
         if res not in self.res_codes:
             raise ValueError(f"res={res}: the analytic columns hold H3 resolutions {', '.join(map(str, RESOLUTIONS))}")
-        m = self.mask(**filters)
         cells = binning.fill_city_cells(self.city, res)
         centres = binning.city_cell_centres(self.city, res)
-        code = self.res_codes[res][m]
-        code = code[code >= 0]
-        count = np.bincount(code, minlength=len(cells)).astype(np.int64)
+        if any(v is not None for v in filters.values()):
+            idx = np.flatnonzero(self.mask(**filters))  # one pass, then two gathers
+            code, c11 = self.res_codes[res][idx], self.cell_code[idx]
+        else:
+            code, c11 = self.res_codes[res], self.cell_code
+        count = np.bincount(code, minlength=len(cells) + 1)[1:].astype(np.int64)  # code 0: outside the cells
         y = count.astype(float)
         # density: the events' res-11 cell centres, weighted by their counts (a cached sparse kernel
         # matrix cells x res-11 cells per radius, so a new filter costs one sparse product)
-        n11 = np.bincount(self.cell_code[m], minlength=len(self.cells11)).astype(float)
+        n11 = np.bincount(c11, minlength=len(self.cells11)).astype(float)
         xy11 = self._xy11()
         occ = n11 > 0
         h, rule = surface._bandwidth(xy11[occ], n11[occ], centres, bandwidth_m)
@@ -270,7 +270,7 @@ class CityColumns:
             "res": res, "value": "count", "neighbours": "h3_ring", "k": int(k), "kernel": "quartic",
             "bandwidth_m": float(h), "bandwidth_rule": rule, **inf,
             "points": "KDE on res-11 cell centres weighted by their counts (analytic store)",
-            "n_filtered": int(m.sum()), "n_binned": len(code), "n_cells": n, "data_version": self.version,
+            "n_filtered": len(code), "n_binned": int(count.sum()), "n_cells": n, "data_version": self.version,
             "filters": {k_: _plain(v) for k_, v in filters.items() if v is not None}}
         return t
 
@@ -289,6 +289,14 @@ def analytic_synthetic(root: str | Path) -> bool:
         return bool(analytic.read_manifest(root).get("synthetic"))
     except ValueError:
         return False
+
+
+def _lut(values: list[str], wanted) -> np.ndarray:
+    """Boolean lookup table over int8 codes of ``values`` (index -1, the last entry, is null: False)."""
+    want = {str(w) for w in wanted}
+    lut = np.zeros(len(values) + 1, bool)
+    lut[[i for i, v in enumerate(values) if v in want]] = True
+    return lut
 
 
 def _plain(v):
