@@ -71,14 +71,14 @@ function trend(monthly, brk) {
 
 // horizontal bars of the largest categories (names in the UI language)
 function categoryBars(cats) {
-  const top8 = cats.slice(0, 8), w = 262, rowH = 15, l = 112;
+  const top8 = cats.slice(0, 8), w = 262, rowH = 15, l = 118;
   const vmax = Math.max(1, ...top8.map((c) => c.count || 0));
   const name = (k) => { const c = state.categories.find((x) => x.category === k); return c ? c["name_" + state.lang] : k; };
   let b = "";
   top8.forEach((c, i) => {
     const y = i * rowH, bw = c.count === null ? 0 : ((w - l - 40) * c.count) / vmax;
     const label = name(c.category);
-    b += `<text x="${l - 4}" y="${y + 11}" class="ax" text-anchor="end">${esc(label.length > 20 ? label.slice(0, 19) + "…" : label)}<title>${esc(label)}</title></text>`
+    b += `<text x="${l - 4}" y="${y + 11}" class="ax" text-anchor="end">${esc(label.length > 18 ? label.slice(0, 17) + "…" : label)}<title>${esc(label)}</title></text>`
       + `<rect x="${l}" y="${y + 2}" width="${bw.toFixed(1)}" height="${rowH - 4}" class="bar" data-category="${esc(c.category)}"/>`
       + `<text x="${l + bw + 3}" y="${y + 11}" class="ax">${c.count === null ? "< " + state.minPublic : fmt(c.count, 0)}</text>`;
   });

@@ -87,12 +87,20 @@ export function drawLabels() {
   if (!lab.fc) return;
   const z = map.getZoom(), b = map.getBounds().pad(0.05);
   let n = 0;
+  const placed = []; // [x, y, name] on the screen: no label on top of another, no name twice close by
+  const clash = (pt, name) => placed.some(([x, y, nm]) => {
+    const d = Math.hypot(x - pt.x, y - pt.y);
+    return d < 28 || (nm === name && d < 220);
+  });
   // districts first (places), then the longest streets
   for (const f of lab.fc.features) {
     const p = f.properties;
     if (p.min_zoom > z || (p.kind === "district" && z > 15)) continue;
     const [lon, lat] = f.geometry.coordinates;
     if (!b.contains([lat, lon])) continue;
+    const pt = map.latLngToContainerPoint([lat, lon]);
+    if (clash(pt, p.name)) continue;
+    placed.push([pt.x, pt.y, p.name]);
     if (++n > MAX_LABELS) break;
     const cls = p.kind === "district" ? "map-label place" : "map-label street";
     const rot = p.kind === "district" ? 0 : -p.angle;
