@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -120,6 +121,33 @@ class CityColumns:
                    {r: np.concatenate(parts[r]) if parts[r] else np.zeros(0, np.int16) for r in RESOLUTIONS})
 
     # ------------------------------------------------------------------ filters
+    def _spec(self, *, categories=None, start=None, end=None, hours=None, weekdays=None,
+              dark: bool | None = None, districts=None) -> tuple:
+        """The filters as lookup tables and a day range, for :func:`_filter_count`."""
+        top = int(np.iinfo(self.day.dtype).max) + 1  # every stored day is below
+        days = [0, top]
+        for i, bound in enumerate((start, end)):
+            if bound is not None:
+                d = int((np.datetime64(pd.Timestamp(bound).date(), "D") - self.day0) // np.timedelta64(1, "D"))
+                days[i] = min(max(d, 0), top)
+        hour_lut = np.ones(24, np.bool_)
+        if hours is not None:
+            from qauipsiz.hotspot.binning import parse_hours
+
+            a, b = parse_hours(hours)
+            h = np.arange(24)
+            hour_lut = ((h >= a) | (h < b)) if a > b else ((h >= a) & (h < b))
+        wd_lut = np.ones(7, np.bool_)
+        if weekdays is not None:
+            wd_lut = np.zeros(7, np.bool_)
+            wd_lut[[int(d) for d in weekdays]] = True
+        cat_lut = _lut(self.categories, categories) if categories is not None else np.ones(len(self.categories) + 1,
+                                                                                            np.bool_)
+        dist_lut = _lut(self.districts, districts) if districts is not None else np.ones(len(self.districts) + 1,
+                                                                                         np.bool_)
+        dark_mode = 0 if dark is None else (1 if dark else 2)
+        return days[0], days[1], hour_lut, wd_lut, cat_lut, dist_lut, dark_mode
+
     def mask(self, *, categories=None, start=None, end=None, hours=None, weekdays=None,
              dark: bool | None = None, districts=None) -> np.ndarray:
         """Boolean mask of the events passing the dashboard filters.
@@ -239,16 +267,16 @@ class CityColumns:
             raise ValueError(f"res={res}: the analytic columns hold H3 resolutions {', '.join(map(str, RESOLUTIONS))}")
         cells = binning.fill_city_cells(self.city, res)
         centres = binning.city_cell_centres(self.city, res)
-        if any(v is not None for v in filters.values()):
-            idx = np.flatnonzero(self.mask(**filters))  # one pass, then two gathers
-            code, c11 = self.res_codes[res][idx], self.cell_code[idx]
-        else:
-            code, c11 = self.res_codes[res], self.cell_code
-        count = np.bincount(code, minlength=len(cells) + 1)[1:].astype(np.int64)  # code 0: outside the cells
+        lo, hi, hl, wl, cl, dl, dm = self._spec(**filters)
+        # one pass over the events: filter and count per cell of res and per res-11 cell (numba)
+        cnt, n11, n_pass = _filter_count(self.day, self.hour, self.weekday, self.category, self.district, self.dark,
+                                         lo, hi, hl, wl, cl, dl, dm, self.res_codes[res], self.cell_code,
+                                         len(cells) + 1, len(self.cells11))
+        count = cnt[1:]  # code 0: outside the city's cells
         y = count.astype(float)
         # density: the events' res-11 cell centres, weighted by their counts (a cached sparse kernel
         # matrix cells x res-11 cells per radius, so a new filter costs one sparse product)
-        n11 = np.bincount(c11, minlength=len(self.cells11)).astype(float)
+        n11 = n11.astype(float)
         xy11 = self._xy11()
         occ = n11 > 0
         h, rule = surface._bandwidth(xy11[occ], n11[occ], centres, bandwidth_m)
@@ -270,7 +298,7 @@ class CityColumns:
             "res": res, "value": "count", "neighbours": "h3_ring", "k": int(k), "kernel": "quartic",
             "bandwidth_m": float(h), "bandwidth_rule": rule, **inf,
             "points": "KDE on res-11 cell centres weighted by their counts (analytic store)",
-            "n_filtered": len(code), "n_binned": int(count.sum()), "n_cells": n, "data_version": self.version,
+            "n_filtered": int(n_pass), "n_binned": int(count.sum()), "n_cells": n, "data_version": self.version,
             "filters": {k_: _plain(v) for k_, v in filters.items() if v is not None}}
         return t
 
@@ -289,6 +317,30 @@ def analytic_synthetic(root: str | Path) -> bool:
         return bool(analytic.read_manifest(root).get("synthetic"))
     except ValueError:
         return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _filter_count(day, hour, weekday, category, district, dark, lo, hi, hour_lut, wd_lut, cat_lut, dist_lut,  # noqa: PLR0913 -- numba kernel: arrays and scalars only
+                  dark_mode, code_r, code11, n_r, n11):
+    """Counts per res-r code and per res-11 cell of the events passing the filters, and their number.
+
+    Codes -1 of ``category``/``district`` (null) index the last entry of their lookup table.
+    """
+    cr = np.zeros(n_r, np.int64)
+    c11 = np.zeros(n11, np.int64)
+    k = 0
+    for i in range(len(day)):
+        d = day[i]
+        if d < lo or d >= hi or not hour_lut[hour[i]] or not wd_lut[weekday[i]]:
+            continue
+        if not cat_lut[category[i]] or not dist_lut[district[i]]:
+            continue
+        if (dark_mode == 1 and not dark[i]) or (dark_mode == 2 and dark[i]):
+            continue
+        cr[code_r[i]] += 1
+        c11[code11[i]] += 1
+        k += 1
+    return cr, c11, k
 
 
 def _lut(values: list[str], wanted) -> np.ndarray:

@@ -103,3 +103,21 @@ def test_service_serves_the_analytic_city(shymkent, tmp_path):
         ref2 = _reference(shymkent, FILTERS[1], 9, 350.0)
         assert after == ref2["count"].sum() != before
     store.close()
+
+
+def test_district_filter_and_the_numpy_mask(tmp_path):
+    """Districts (with null codes outside them) on Astana; the fused numba count = the numpy mask."""
+    generate(tmp_path, 5_000, seed=4, start="2024-01-01", years=1.0, cities=["astana"])
+    cols = CityColumns.load(tmp_path, "astana")
+    df = analytic.read_events(tmp_path, "astana")
+    assert df["district"].isna().any() or len(cols.districts) == 6
+    d = [cols.districts[0], cols.districts[3]]
+    for f in ({"districts": d}, {"districts": d, "categories": ["theft"], "end": "2024-06-01"}, {"dark": False}):
+        got = cols.hotspot_table(9, bandwidth_m=300.0, **f)
+        kw = {k: (pd.Timestamp(v) if k == "end" else v) for k, v in f.items() if k != "districts"}
+        m = filter_mask(df, "astana", **kw)
+        if "districts" in f:
+            m &= df["district"].isin(f["districts"]).to_numpy(bool)
+        ref = hotspot_table(df[m], "astana", res=9, bandwidth_m=300.0, lisa=False)
+        np.testing.assert_array_equal(got["count"], ref["count"])
+        assert got.attrs["params"]["n_filtered"] == int(m.sum()) == int(cols.mask(**f).sum())
