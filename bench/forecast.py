@@ -8,7 +8,8 @@ PAI and PEI* at 1, 5 and 10 % of the area with 95 % bootstrap intervals over tes
 
 Speed (``bench/_timing.py``: one warm-up, >= 5 timed runs, median [min–max]): one daily forecast
 of ``auto`` after fitting, on the Chicago sample and on the 60,000-incident demo city, and the
-whole ``qauipsiz forecast`` command on the demo city. There is no peer for speed.
+whole ``qauipsiz forecast`` command on the demo city (fitting included), each beside the same
+call for the recent-counts baseline in the same run (the peer: the cheapest forecast there is).
 
     .venv/bin/python bench/forecast.py --quick   # last 2 months, all crimes only
     .venv/bin/python bench/forecast.py           # last 6 months, all crimes, THEFT, BATTERY
@@ -68,36 +69,47 @@ def run(ev: pd.DataFrame, label: str, cells, start, end, methods, res: int) -> d
 
 
 def timings(runs: int, res: int, chicago: pd.DataFrame, command_method: str = "auto") -> None:
-    print("\n## Speed (no peer: no other tool forecasts these cells with these methods)")
+    """Ours (``auto``) and the recent-counts baseline, timed the same way in the same run."""
+    print("\n## Speed: auto against the recent-counts baseline (the same events, the same cells, the same day)")
     demo = DEMO / "incidents_truth.parquet"
     sets = [("Chicago sample", chicago, TZ)]
     if demo.exists():
         d = pd.read_parquet(demo, columns=["occurred_at", "lat", "lon"]).dropna()
         sets.append((f"demo city ({len(d):,} incidents)", d, "Asia/Almaty"))
     for name, ev, tz in sets:
-        f = make_set(["auto"], res=res, tz=tz)["auto"].fit(ev)
         cells = study_cells_from_events(ev, res)
         last = pd.Timestamp(ev["occurred_at"].max()).tz_convert(tz).normalize().tz_localize(None)
         day = (last + pd.Timedelta(days=1)).date()
-        t0 = time.perf_counter()
-        f.predict(cells, day)  # fitting: tuning and training at the day's cut-off
-        fit_s = time.perf_counter() - t0
-        t, _ = measure(lambda f=f, cells=cells, day=day: f.predict(cells, day), runs)
-        show(f"one daily forecast of auto (it runs its chosen member, {f.chosen(cells, day)}) after fitting, "
-             f"{name}, {len(cells):,} cells "
-             f"(fit at the cut-off: {fit_s:.1f} s, once per 28 days)", t, None,
-             "no other tool offers these forecasters; target < 1 s")
+        e = prepare_events(ev, res, tz)
+        fit = {}
+        for m in (command_method, "recent"):
+            f = make_set([m], res=res, tz=tz)[m].fit(e)
+            t0 = time.perf_counter()
+            f.predict(cells, day)  # fitting: tuning, validation and training at the day's cut-off
+            fit[m] = (f, time.perf_counter() - t0)
+        f, fit_s = fit[command_method]
+        r, _ = fit["recent"]
+        ours, _ = measure(lambda f=f, cells=cells, day=day: f.predict(cells, day), runs)
+        peer, _ = measure(lambda r=r, cells=cells, day=day: r.predict(cells, day), runs)
+        chosen = f" (it runs its chosen member, {f.chosen(cells, day)})" if command_method == "auto" else ""
+        show(f"one daily forecast of {command_method}{chosen} after fitting, {name}, {len(cells):,} cells "
+             f"(fitting at the cut-off, once per 28 days: {fit_s:.1f} s; recent: {fit['recent'][1]:.3f} s)",
+             ours, peer, "recent counts of the last 28 days, the baseline", "target: ours < 1 s")
     if demo.exists():
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "f.csv"
             last = pd.read_parquet(demo, columns=["occurred_at"])["occurred_at"].max()
             day = (pd.Timestamp(last).tz_convert("Asia/Almaty") + pd.Timedelta(days=1)).date()
-            cmd = [str(Path(sys.executable).parent / "qauipsiz"), "forecast", "--city", "astana", "--incidents",
-                   str(demo), "--day", str(day), "--method", command_method, "--out", str(out)]
-            t, _ = measure(lambda: subprocess.run(cmd, check=True, capture_output=True), max(runs, 5))
-            show(f"whole `qauipsiz forecast --method {command_method}` command, demo city (process start to CSV)",
-                 t, None,
-                 "target < 10 s")
+            exe = str(Path(sys.executable).parent / "qauipsiz")
+
+            def cmd(m: str) -> list[str]:
+                return [exe, "forecast", "--city", "astana", "--incidents", str(demo), "--day", str(day),
+                        "--method", m, "--out", str(out)]
+
+            ours, _ = measure(lambda: subprocess.run(cmd(command_method), check=True, capture_output=True), runs)
+            peer, _ = measure(lambda: subprocess.run(cmd("recent"), check=True, capture_output=True), runs)
+            show(f"whole `qauipsiz forecast --method {command_method}` command, demo city (process start to CSV, "
+                 "fitting included)", ours, peer, "the same command with --method recent", "target: ours < 10 s")
 
 
 def main() -> None:

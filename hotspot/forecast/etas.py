@@ -192,7 +192,7 @@ class SelfExciting(Forecaster):
         out = np.array(p["mu"], dtype=float, copy=True)
         if p["theta"] <= 0:
             return out
-        horizon = min(self.max_days * 3, 20.0 / max(p["omega"], 1e-6))
+        horizon = min(self.max_days, 20.0 / max(p["omega"], 1e-6))  # the fit saw lags up to max_days only
         i, j = ev.before(d - horizon), ev.before(d)
         if j > i:
             age = d - ev.t[i:j]
