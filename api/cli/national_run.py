@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -68,17 +69,21 @@ def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
 
 def _submit(client, part_fn, root: Path, out: Path, cities: list[str], granularity: str,
             forecast_method: str, retries: int, parts: tuple) -> dict:
+    # One task group ("nightly" / "nightly_city" after the hex suffix): Dask queues a group's tasks
+    # on the scheduler and hands them out in priority order as worker threads free up. Keys such as
+    # "national-almaty-emerging" split into groups of their own ("national-almaty" vs the rest) and
+    # broke that order (each city's emerging and forecast ran after every city's tables).
     futs = {}
     n = len(cities)
     for i, city in enumerate(cities):  # priority: largest city first
         if granularity == "city":
             f = client.submit(city_task, part_fn, str(root), str(out), city, parts, forecast_method,
-                              key=f"national-{city}", retries=retries, pure=False, priority=n - i)
+                              key=f"nightly_city-{uuid.uuid4().hex}", retries=retries, priority=n - i)
             futs[f] = (city, None)
             continue
         for j, part in enumerate(parts):
             f = client.submit(part_fn, str(root), str(out), city, part, forecast_method=forecast_method,
-                              key=f"national-{city}-{part}", retries=retries, pure=False,
+                              key=f"nightly-{uuid.uuid4().hex}", retries=retries,
                               priority=(n - i) * 10 + len(parts) - j)
             futs[f] = (city, part)
     return futs
