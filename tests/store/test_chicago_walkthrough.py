@@ -100,3 +100,13 @@ def test_hotspots_and_map_of_the_walkthrough(walked):
     assert r.exit_code == 0, (r.output, r.exception)
     html = (tmp / "map.html").read_text(encoding="utf-8")
     assert "Chicago" in html and len(html) > 100_000
+
+
+def test_assault_lands_on_the_threat_key(walked):
+    """The map's ASSAULT → ``threat`` (Criminal Code Article 115, угроза; data/taxonomy/README.md):
+    the rows are stored under that key with its class, a criminal misdemeanour."""
+    raw, _rep, got, _q = walked
+    assert load_category_map(CATMAP)["ASSAULT"] == "threat"
+    thr = got[got["category"] == "threat"]
+    assert len(thr) >= 0.99 * int((raw["primary_type"] == "ASSAULT").sum())
+    assert set(thr["severity_class"]) == {"misdemeanour"}
