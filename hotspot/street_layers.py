@@ -99,6 +99,15 @@ def read_layer(path: str | Path, layer: str | None = None, geometry_col: str | N
     return gdf.set_crs(4326) if gdf.crs is None else gdf.to_crs(4326)
 
 
+def read_layer_columns(path, layer: str | None = None, geometry_col: str | None = None) -> list[str]:
+    """Attribute column names of a layer (a street JSON: ``name``)."""
+    p = Path(path)
+    if p.suffix.lower() == ".json" and _is_street_json(p):
+        return ["name"]
+    src = read_layer(p, layer, geometry_col)
+    return [str(c) for c in src.columns if c != src.geometry.name]
+
+
 def resolve_columns(gdf, fields: dict, given: dict, path) -> dict[str, str | None]:
     """Column of the layer for each field: the one given (it must exist) or the first default found.
 
@@ -278,6 +287,10 @@ def import_streets(city: str, path: str | Path, layer: str | None = None, column
     if not len(g):
         raise ValueError(f"{path}: no line of the layer lies inside the boundary of {c.key!r} (plus {margin_m:g} m); "
                          f"the layer has {n_all} lines; is it the right file (and CRS)?")
+    if not (g["name"] != "").any():
+        have = ", ".join(str(c) for c in read_layer_columns(path, layer, geometry_col))
+        raise ValueError(f"{path}: no line has a street name (name column: {(columns or {}).get('name') or 'name'}); "
+                         f"geocoding needs names: give the name column with --name-col; the layer's columns are: {have}")
     canon = canonical_names(g)
     g.insert(2, "gazetteer_name", g["name"].map(canon).fillna("").astype(str))
     say(f"{len(g):,} of {n_all:,} lines inside {c.key}; finding intersections")
