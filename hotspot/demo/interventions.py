@@ -13,8 +13,10 @@ from each other (so their areas and rings never overlap):
 The demo spans 2024-01-01 to 2025-12-31, so every date leaves at least 14 months before and 7
 after.  Effects are made by *moving* incidents, never adding or deleting them, so the incident
 count and every other planted truth stay as they were: a removed incident is moved to the place
-of another background incident of the same place type far from every intervention; a
-displaced one is taken from such a far place into the ring.  Only background incidents that are
+and time of another background incident of the same place type anywhere in the city at least
+700 m from every site (so it adds the same thin share everywhere else, before and after alike,
+which a difference-in-differences cancels); a displaced one is taken from such a place, in the
+post-period, into the ring.  Only background incidents that are
 neither a near repeat nor the source of one are moved (planted hotspots and near-repeat pairs keep
 their places).  The number moved is exact: ``round(effect × count)`` of the area's own
 post-period count, so the realised effect equals the planted one up to rounding.
@@ -44,7 +46,7 @@ RING_M = (150.0, 400.0)
 SITE_GAP_M = 320.0  # between sites of one group (their 150 m discs never overlap)
 GROUP_GAP_M = 1_000.0  # between groups: areas, rings and their comparison exclusion apart
 HOTSPOT_GAP_M = 650.0  # from a planted hotspot's centre (its disc stays out of every ring)
-FAR_M = 1_500.0  # incidents moved away go at least this far from every site
+FAR_M = 700.0  # moved incidents go to (or come from) anywhere at least this far from every site
 
 
 def _greedy(xy: np.ndarray, score: np.ndarray, n: int, taken: np.ndarray, gap_self: float,
@@ -70,9 +72,12 @@ def _movable(df: pd.DataFrame) -> np.ndarray:
 
 
 def _relocate_far(df: pd.DataFrame, rows: np.ndarray, far: np.ndarray, rng) -> None:
-    """Move ``rows`` to the places of random ``far`` background incidents of the same place type (±15 m)."""
+    """Move ``rows`` to the place *and time* of random ``far`` background incidents of the same place
+    type (±15 m, ±3 h): the moved incidents follow the background in space and time, so they add the
+    same small share everywhere outside the sites, before and after alike."""
     pt = df["place_type"].to_numpy()
     x, y = df["x"].to_numpy().copy(), df["y"].to_numpy().copy()
+    t = df["occurred_local"].to_numpy().copy()
     far_idx = np.flatnonzero(far)
     for p in np.unique(pt[rows]):
         r = rows[pt[rows] == p]
@@ -82,7 +87,10 @@ def _relocate_far(df: pd.DataFrame, rows: np.ndarray, far: np.ndarray, rng) -> N
         d = pool[rng.integers(0, len(pool), len(r))]
         x[r] = x[d] + rng.normal(0, 15.0, len(r))
         y[r] = y[d] + rng.normal(0, 15.0, len(r))
+        t[r] = t[d] + rng.integers(-180, 181, len(r)).astype("timedelta64[m]")
     df["x"], df["y"] = x, y
+    lo, hi = df["occurred_local"].min(), df["occurred_local"].max()
+    df["occurred_local"] = pd.Series(t, index=df.index).clip(lower=lo, upper=hi).dt.floor("min")
 
 
 def _random_in_area(area, n: int, rng) -> tuple[np.ndarray, np.ndarray]:

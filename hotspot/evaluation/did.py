@@ -25,6 +25,7 @@ import numpy as np
 
 from qauipsiz.hotspot.evaluation.power import mde_log, mde_pct
 
+GEO_SCALE_KM = 3.0  # a comparison cell this far from the unit costs as much as one SD of level
 MIN_PLACEBO = 39  # fewer null estimates cannot give a 95 % interval of any use
 
 
@@ -56,7 +57,7 @@ def _null_effects(a_pre, a_post, b_pre, b_post) -> np.ndarray:
 
 
 def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np.ndarray, n_equiv: float,
-                     ratio: float = 8.0, min_cells: int = 20) -> np.ndarray:
+                     ratio: float = 8.0, min_cells: int = 20, dist_km: np.ndarray | None = None) -> np.ndarray:
     """Comparison cells nearest the unit in pre-period level and trend.
 
     Parameters
@@ -77,6 +78,9 @@ def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np
         the unit's (so the comparison's own noise stays small).
     min_cells : int
         At least this many cells.
+    dist_km : ndarray, shape (n_cells,), optional
+        Distance of each cell from the unit, km: ``(dist_km / GEO_SCALE_KM)²`` is added to the
+        matching distance, so near cells are preferred (local trends are shared).
 
     Returns
     -------
@@ -96,6 +100,8 @@ def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np
     d_s = ((shape - u_shape) ** 2).mean(axis=1)
     sd_s = d_s.std() or 1.0
     dist = ((f_l - np.log(u_lvl + 0.05)) / sd_l) ** 2 + d_s / sd_s
+    if dist_km is not None:
+        dist = dist + (dist_km / GEO_SCALE_KM) ** 2
     order = np.argsort(dist, kind="stable")
     need = ratio * unit_pre.sum()
     cum = np.cumsum(own_pre_tot[order])
@@ -213,9 +219,9 @@ class UnitEstimate:
         return None if self.mde is None else mde_pct(self.mde)
 
 
-def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.ndarray,
+def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.ndarray,  # noqa: PLR0913 -- the unit, the pool, its features and the options
                   pool_post_tot: np.ndarray, feat_pre: np.ndarray, n_equiv: float, rng: np.random.Generator,
-                  n_placebo: int = 999) -> UnitEstimate:
+                  n_placebo: int = 999, dist_km: np.ndarray | None = None) -> UnitEstimate:
     """DiD estimate, placebo p-value, 95 % interval and minimum detectable effect of one unit.
 
     Parameters
@@ -235,6 +241,8 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
     rng : numpy.random.Generator
     n_placebo : int
         Placebo pairs wanted.
+    dist_km : ndarray, optional
+        Distance of each pool cell from the unit, km (see :func:`match_comparison`).
 
     Returns
     -------
@@ -244,7 +252,7 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
     pool_total = float(pool_pre_p.sum())
     # a comparison 8x the unit's size, but small enough that the city holds placebo pairs of both
     ratio = min(8.0, max(1.0, 0.4 * pool_total / max(u_pre, 1.0) - 1.0))
-    idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=ratio)
+    idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=ratio, dist_km=dist_km)
     c_pre = float(pool_pre_p[idx].sum())
     c_post = float(pool_post_tot[idx].sum())
     est, se = ratio_effect(u_pre, unit_post_tot, c_pre, c_post)

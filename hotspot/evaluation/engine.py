@@ -177,9 +177,10 @@ def _counts(ev: EventTable, areas: Areas, design: Design) -> _Counts:
 
 
 def _unit(series: np.ndarray, pool_cube: np.ndarray, feat: np.ndarray, p_pre: int, area_m2: float, rng,
-          n_placebo: int) -> UnitEstimate:
+          n_placebo: int, dist_km: np.ndarray) -> UnitEstimate:
     return estimate_unit(series[:p_pre], float(series[p_pre:].sum()), pool_cube[:, :p_pre],
-                         pool_cube[:, p_pre:].sum(axis=1), feat[:, :p_pre], area_m2 / CELL_AREA_M2, rng, n_placebo)
+                         pool_cube[:, p_pre:].sum(axis=1), feat[:, :p_pre], area_m2 / CELL_AREA_M2, rng, n_placebo,
+                         dist_km=dist_km)
 
 
 def _synth(c: _Counts, pool_cube: np.ndarray, design: Design, rng) -> float | None:
@@ -242,8 +243,9 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
     if len(pool_cube) == 0:
         raise ValueError("treated: no comparison cell left in the city outside the treated area and ring")
     feat = np.asarray(ev.neighbours[c.pool] @ c.cube[:, : design.p_pre])
-    t = _unit(c.treated, pool_cube, feat, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo)
-    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo)
+    dist_km = shapely.distance(areas.treated, shapely.points(ev.cell_x[c.pool], ev.cell_y[c.pool])) / 1000.0
+    t = _unit(c.treated, pool_cube, feat, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo, dist_km)
+    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo, dist_km)
     ok = _decidable(t.mde) and t.p_value is not None
     q = wdq(t.unit_pre, t.unit_post, r.unit_pre, r.unit_post, t.comp_pre, t.comp_post)
     sm = success_measure(t.unit_pre, t.unit_post, t.comp_pre, t.comp_post)
