@@ -119,6 +119,27 @@ def test_charts_search_scale_print(server, tmp_path):  # noqa: F811
         assert max((x1 - x0) / (vb[2] - vb[0]), (y1 - y0) / (vb[3] - vb[1])) > 0.3
         page.select_option("#f-district", "")
 
+        # PNG: the map composed on one canvas in the browser (title band with the synthetic banner, heat tiles,
+        # vector layers, labels, scale bar, credit line)
+        with page.expect_download(timeout=30_000) as dl:
+            page.click("#print-png")
+        assert dl.value.suggested_filename == "astana_SYNTHETIC_map.png"
+        png = tmp_path / "map.png"
+        dl.value.save_as(str(png))
+        from PIL import Image
+
+        img = Image.open(png).convert("RGB")
+        mb = page.locator("#map").bounding_box()
+        assert abs(img.width - mb["width"]) <= 2 and img.height > mb["height"]
+        assert img.getpixel((img.width - 3, 3)) == (0xFF, 0xF3, 0xCD)  # the synthetic-data band
+        body = img.crop((0, 64, img.width, 64 + int(mb["height"])))
+        assert len(body.getcolors(1 << 20)) > 200  # tiles, streets and labels drawn, not a blank canvas
+        import numpy as np
+
+        px = np.asarray(body).astype(int)
+        heat = (px[..., 0] > 200) & (px[..., 1] < 215) & (px[..., 2] < 190) & (px[..., 0] - px[..., 2] > 60)
+        assert heat.sum() > 500, heat.sum()  # the heat tiles are in the picture
+
         # print: the button fills the title block and calls the browser's print; the print CSS lays out the map
         page.evaluate("() => { window.print = () => { window.__printed = (window.__printed || 0) + 1; }; }")
         page.click("#print-map")
