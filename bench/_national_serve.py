@@ -121,7 +121,8 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
     dict
         ``events``, ``load_s``, ``rss_before_mib``, ``rss_loaded_mib``, ``rss_delta_mib``,
         ``rss_peak_load_mib`` (process peak up to the end of loading), ``columns_mib``, ``table_ms`` (list), ``table_p50_ms``, ``table_p95_ms``, ``table_warmup_ms``,
-        ``cached_p95_ms``, ``read_ms`` (list), ``read_p50_ms``, ``read_p95_ms``, ``baseline_ms`` (list),
+        ``table_cpu_p50_ms``, ``table_cpu_p95_ms`` (CPU time of this process per table: what the
+        request costs without other work on the machine), ``cached_p95_ms``, ``read_ms`` (list), ``read_p50_ms``, ``read_p95_ms``, ``baseline_ms`` (list),
         ``baseline_p50_ms``, ``ratio_p50`` (baseline / ours), ``verified``.  Times in milliseconds.
     """
     from qauipsiz.hotspot import analytic
@@ -150,12 +151,13 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
         ours(fl[0])  # warm-up: numba JIT, the cached filled cells / ring weights of both resolutions
         ours({**fl[0], "res": 19 - fl[0]["res"]})
         warm = time.perf_counter() - t
-        table_ms, cache = [], {}
+        table_ms, cpu_ms, cache = [], [], {}
         for f in fl[1:]:
-            t = time.perf_counter()
+            t, tc = time.perf_counter(), time.process_time()
             key = (cols.version, repr(sorted(f.items())))
             cache[key] = ours(f)
             table_ms.append(1000 * (time.perf_counter() - t))
+            cpu_ms.append(1000 * (time.process_time() - tc))
         cached_ms = []
         for f in fl[1:]:
             t = time.perf_counter()
@@ -190,6 +192,7 @@ def measure_filter_latency(root, city: str, n_requests: int = 200, *, seed: int 
         "city": c.key, "events": cols.n, "load_s": load_s, "rss_before_mib": rss0, "rss_loaded_mib": rss1,
         "rss_delta_mib": rss1 - rss0, "rss_peak_load_mib": peak1, "columns_mib": cols.nbytes / 2**20,
         "table_ms": table_ms, "table_p50_ms": float(p(table_ms, 50)), "table_p95_ms": float(p(table_ms, 95)),
+        "table_cpu_p50_ms": float(p(cpu_ms, 50)), "table_cpu_p95_ms": float(p(cpu_ms, 95)),
         "table_warmup_ms": 1000 * warm, "cached_p95_ms": float(p(cached_ms, 95)),
         "read_ms": read_ms, "read_p50_ms": float(p(read_ms, 50)) if read_ms else float("nan"),
         "read_p95_ms": float(p(read_ms, 95)) if read_ms else float("nan"),
@@ -282,7 +285,8 @@ def report(r: dict) -> None:
          ours, peer, "pandas filter of all incidents + hotspot.surface.hotspot_table (the service's store path)",
          note=f"(same counts and Gi* bins: {r['verified']})")
     print(f"hotspot-table path over {len(r['table_ms'])} distinct filters (cold, none cached): "
-          f"p50 {r['table_p50_ms']:.1f} ms, p95 {r['table_p95_ms']:.1f} ms (target p95 < 200 ms); "
+          f"p50 {r['table_p50_ms']:.1f} ms, p95 {r['table_p95_ms']:.1f} ms wall (target p95 < 200 ms), "
+          f"CPU p50 {r['table_cpu_p50_ms']:.1f} ms, p95 {r['table_cpu_p95_ms']:.1f} ms; "
           f"cached by data version: p95 {r['cached_p95_ms']:.4f} ms")
     print(f"filtered read (read_events, month pruning) over {len(r['read_ms'])} filters: "
           f"p50 {r['read_p50_ms']:.1f} ms, p95 {r['read_p95_ms']:.1f} ms")
