@@ -9,6 +9,7 @@ from qauipsiz.api.cli import cities as _cities  # noqa: F401
 from qauipsiz.api.cli import cpted as _cpted  # noqa: F401
 from qauipsiz.api.cli import demo as _demo  # noqa: F401
 from qauipsiz.api.cli import emerging as _emerging  # noqa: F401
+from qauipsiz.api.cli import evaluate as _evaluate  # noqa: F401
 from qauipsiz.api.cli import export as _export  # noqa: F401
 from qauipsiz.api.cli import forecast as _forecast  # noqa: F401
 from qauipsiz.api.cli import geocode as _geocode  # noqa: F401

@@ -212,3 +212,66 @@ def comparison_mask(ev: EventTable, areas: Areas) -> np.ndarray:
 def in_area(ev: EventTable, geom) -> np.ndarray:
     """Boolean per event: inside ``geom`` (metric)."""
     return shapely.contains_xy(geom, ev.x, ev.y)
+
+
+LAYER_ID = {"cameras": "camera_id", "lamps": "lamp_id", "sos_buttons": "sos_id"}
+
+
+def select_features(layer, name: str, ids=None, installed=None):
+    """Point features of one layer and their installation date.
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        The layer (any CRS; returned geometry is WGS84).
+    name : str
+        ``cameras``, ``lamps`` or ``sos_buttons`` (names the id column: ``camera_id`` …).
+    ids : list of int, optional
+        Feature ids to take; by default the features whose ``installed`` equals ``installed``.
+    installed : str, optional
+        Installation date (YYYY-MM-DD).  When None, the features' own ``installed`` column must
+        give exactly one date.
+
+    Returns
+    -------
+    (shapely geometry, str)
+        The union of the chosen points (WGS84) and the installation date.
+    """
+    if name not in LAYER_ID:
+        raise ValueError(f"layer {name!r}: use one of {', '.join(LAYER_ID)}")
+    if layer is None or len(layer) == 0:
+        raise ValueError(f"layer {name!r}: no features in this city")
+    g = layer.to_crs(4326) if layer.crs is not None else layer
+    col = LAYER_ID[name] if LAYER_ID[name] in g.columns else None
+    has_inst = "installed" in g.columns
+    inst_col = (pd.to_datetime(g["installed"], errors="coerce").dt.strftime("%Y-%m-%d") if has_inst
+                else pd.Series(None, index=g.index, dtype=object))
+    if ids:
+        key = g[col] if col else pd.Series(range(len(g)), index=g.index)
+        want = [int(i) for i in ids]
+        sel = g[key.isin(want).to_numpy()]
+        missing = sorted(set(want) - set(key[key.isin(want)].astype(int)))
+        if missing:
+            raise ValueError(f"ids: {name} {', '.join(map(str, missing[:10]))} not found")
+    elif installed is not None and has_inst:
+        day = pd.Timestamp(installed).strftime("%Y-%m-%d")
+        sel = g[(inst_col == day).to_numpy()]
+        if len(sel) == 0:
+            raise ValueError(f"installed {day}: no {name} feature has that installed date; give --ids")
+    elif has_inst and inst_col.notna().any():
+        days = sorted(inst_col.dropna().unique())
+        if len(days) > 1:
+            raise ValueError(f"installed: {name} were installed on several dates ({', '.join(days[:5])}); "
+                             "choose one or give ids")
+        sel = g[(inst_col == days[0]).to_numpy()]
+    else:
+        raise ValueError(f"ids: the {name} layer has no installed dates; give the feature ids")
+    if installed is None:
+        days = sorted(inst_col[sel.index].dropna().unique())
+        if len(days) != 1:
+            raise ValueError(f"installed: the chosen {name} have {len(days)} installed dates; give the date")
+        installed = days[0]
+    pts = sel.geometry.values
+    if not all(shapely.get_type_id(pts) == 0):
+        raise ValueError(f"layer {name!r}: features must be points")
+    return shapely.union_all(pts), str(pd.Timestamp(installed).date())

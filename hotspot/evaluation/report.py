@@ -19,6 +19,13 @@ VERB = {  # intervention kind -> (kk, ru, en) "were switched on / installed"
 }
 
 
+def _span(months: float, lang: str) -> str:
+    if months < 1:
+        d = round(months * 365.2425 / 12)
+        return {"kk": f"{d} күн", "ru": f"{d} дн.", "en": f"{d} days"}[lang]
+    return {"kk": f"{months:g} ай", "ru": f"{months:g} мес.", "en": f"{months:g} months"}[lang]
+
+
 def _pct(v: float) -> str:
     return f"{abs(v):.0f}"
 
@@ -55,9 +62,9 @@ def _ring(d: dict[str, Any], lang: str) -> str:
         "diffusion": {"kk": f"{lo}–{hi} м белдеуге пайданың таралуы бар ({ch}WDQ {qs})",
                       "ru": f"есть распространение пользы на кольцо {lo}–{hi} м ({ch}WDQ {qs})",
                       "en": f"diffusion of benefit into the {lo}–{hi} m ring ({ch}WDQ {qs})"},
-        "none": {"kk": f"{lo}–{hi} м белдеуге ығысу жоқ (WDQ {qs})",
-                 "ru": f"смещения в кольцо {lo}–{hi} м нет (WDQ {qs})",
-                 "en": f"no displacement into the {lo}–{hi} m ring (WDQ {qs})"},
+        "none": {"kk": f"{lo}–{hi} м белдеуде маңызды ығысу да, пайданың таралуы да жоқ (WDQ {qs})",
+                 "ru": f"значимого смещения или распространения пользы в кольце {lo}–{hi} м нет (WDQ {qs})",
+                 "en": f"no significant displacement or diffusion in the {lo}–{hi} m ring (WDQ {qs})"},
         "not_applicable": {"kk": f"{lo}–{hi} м белдеу бойынша WDQ мағынасыз (әсер жоқ)",
                            "ru": f"WDQ для кольца {lo}–{hi} м не имеет смысла (нет эффекта)",
                            "en": f"the WDQ for the {lo}–{hi} m ring does not apply (no effect to weigh)"},
@@ -80,13 +87,13 @@ def sentence(d: dict[str, Any], lang: str) -> str:
     if not d["decidable"]:
         mde = d.get("mde_pct")
         m = "?" if mde is None else f"{mde:.0f}"
-        b, a = d["before_months"], d["after_months"]
+        b, a = _span(d["before_months"], lang), _span(d["after_months"], lang)
         return {
-            "kk": f"Деректер жеткіліксіз: {b:g} ай бұрын және {a:g} ай кейін бойынша {m} %-дан кіші өзгерісті "
+            "kk": f"Деректер жеткіліксіз: {b} бұрын және {a} кейін бойынша {m} %-дан кіші өзгерісті "
                   "анықтау мүмкін емес (ең аз анықталатын әсер); әсер көрсетілмейді.",
-            "ru": f"Данных недостаточно: за {b:g} мес. до и {a:g} мес. после изменение меньше {m} % не обнаружить "
+            "ru": f"Данных недостаточно: за {b} до и {a} после изменение меньше {m} % не обнаружить "
                   "(минимальный обнаружимый эффект); эффект не приводится.",
-            "en": f"Not enough data to decide: with {b:g} months before and {a:g} after, a change smaller than "
+            "en": f"Not enough data to decide: with {b} before and {a} after, a change smaller than "
                   f"{m} % would go unnoticed (minimum detectable effect); no effect is reported.",
         }[lang]
     e, lo, hi, p = d["effect_pct"], d["ci_low_pct"], d["ci_high_pct"], d["p_value"]
