@@ -197,6 +197,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
         app.include_router(r, prefix=API, responses=errors.PROBLEM_RESPONSES)
     app.include_router(__import__("qauipsiz.api.routers.forecast", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
     app.include_router(__import__("qauipsiz.api.routers.spacetime", fromlist=["router"]).router, prefix=API, responses=errors.PROBLEM_RESPONSES)
+    app.include_router(__import__("qauipsiz.api.routers.evaluations", fromlist=["router"]).router, prefix=API,
+                       responses=errors.PROBLEM_RESPONSES)  # intervention evaluation (issue 18)
     for _name in ("charts", "compare", "search"):  # the analyst's tools (issue 17 item 11)
         app.include_router(__import__(f"qauipsiz.api.routers.{_name}", fromlist=["router"]).router, prefix=API,
                            responses=errors.PROBLEM_RESPONSES)

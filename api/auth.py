@@ -13,7 +13,7 @@ Roles and what they may do (``PERMISSIONS``):
 ============  ==============================================================================
 public        health, cities/districts/streets basemap, the public indicators
 analyst       + hotspots, heat tiles, city layers, CPTED, recommendations, incident query
-              and upload, problem-oriented cases
+              and upload, problem-oriented cases, intervention evaluations (audited)
 planner       + hotspots, city layers, CPTED, design review, recommendations (no incidents)
 commander     + hotspots, city layers, CPTED, recommendations, incident query, patrol plans,
               problem-oriented cases
@@ -46,12 +46,12 @@ ROLES = ("public", "analyst", "planner", "commander", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),
     "analyst": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                          "incidents:write", "review", "forecast", "cases"}),
+                          "incidents:write", "review", "forecast", "cases", "evaluations"}),
     "planner": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "review"}),
     "commander": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
                             "patrol", "forecast", "cases"}),
     "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                        "incidents:write", "review", "patrol", "admin", "forecast", "cases"}),
+                        "incidents:write", "review", "patrol", "admin", "forecast", "cases", "evaluations"}),
 }
 """role -> permissions.  Restricted reads (``incidents:read``, ``patrol``) are audited by their
 routers (:func:`audit`)."""

@@ -1,0 +1,87 @@
+"""Intervention evaluation (issue 18): did the cameras, SOS buttons or lamps work? (analyst, admin; audited)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from qauipsiz.api.auth import Principal, audit, require
+from qauipsiz.api.errors import ApiError, client_input
+from qauipsiz.api.routers import _engine
+from qauipsiz.api.routers._deps import CityKey, Services, city_obj, services
+
+router = APIRouter(tags=["evaluations"])
+
+
+class EvaluationRequest(BaseModel):
+    """One intervention: a drawn area or a set of layer features, and its installation date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area: dict | None = Field(default=None, description="GeoJSON geometry (WGS84): Polygon/MultiPolygon, or "
+                                                        "Point/MultiPoint buffered by radius_m")
+    layer: Literal["cameras", "sos_buttons", "lamps"] | None = Field(
+        default=None, description="use buffers around this layer's features instead of an area")
+    ids: list[int] | None = Field(default=None, max_length=5000,
+                                  description="feature ids of the layer (default: those installed on `installed`)")
+    installed: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                  description="installation date YYYY-MM-DD, local (default: the features' "
+                                              "installed column)")
+    before_months: Annotated[float, Field(gt=0, le=60)] = 12.0
+    after_months: Annotated[float, Field(gt=0, le=60)] = 6.0
+    radius_m: Annotated[float, Field(gt=0, le=2000)] = 150.0
+    ring_m: tuple[Annotated[float, Field(ge=0, le=5000)], Annotated[float, Field(gt=0, le=5000)]] = (150.0, 400.0)
+    categories: list[str] | None = Field(default=None, max_length=50)
+    dark_only: bool = False
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+def _geometry(svc: Services, city: str, body: EvaluationRequest):
+    import shapely
+
+    if (body.area is None) == (body.layer is None):
+        raise ApiError(422, "give exactly one of `area` (GeoJSON geometry) or `layer`", slug="validation-error")
+    if body.area is not None:
+        if body.installed is None:
+            raise ApiError(422, "`installed` is required with `area`", slug="validation-error")
+        with client_input():
+            try:
+                geom = shapely.from_geojson(__import__("json").dumps(body.area))
+            except shapely.errors.GEOSException as e:
+                raise ValueError(f"area: not a GeoJSON geometry ({e})") from e
+        return geom, body.installed, "area"
+    from qauipsiz.hotspot.evaluation.areas import select_features
+
+    lay = _engine.city_layers(svc, city).get(body.layer)
+    with client_input():
+        geom, installed = select_features(lay, body.layer, body.ids, body.installed)
+    return geom, installed, body.layer
+
+
+@router.post("/cities/{city}/evaluations",
+             summary="Evaluate one intervention: DiD against matched comparison cells, placebo p-value and 95 % "
+                     "interval, minimum detectable effect, WDQ for the ring, kk/ru/en text (analyst, admin; audited)")
+async def evaluate_intervention(
+    request: Request,
+    city: CityKey,
+    body: EvaluationRequest,
+    p: Principal = Depends(require("evaluations")),
+    svc: Services = Depends(services),
+) -> dict:
+    c = city_obj(city)
+    params = {"city": city, **body.model_dump(exclude={"area"}), "area": body.area is not None}
+    await run_in_threadpool(audit, request, p, "evaluations.run", params)
+
+    def run() -> dict:
+        from qauipsiz.hotspot.evaluation import evaluate
+
+        geom, installed, kind = _geometry(svc, city, body)
+        with client_input():
+            res = evaluate(svc.incidents(city), geom, installed, city=c, before_months=body.before_months,
+                           after_months=body.after_months, radius_m=body.radius_m, ring_m=tuple(body.ring_m),
+                           categories=body.categories, dark_only=body.dark_only, seed=body.seed, intervention=kind)
+        return res.to_dict()
+
+    return await run_in_threadpool(run)
