@@ -23,6 +23,9 @@ STUB_PRINT = "() => { window.__printed = 0; window.print = () => { window.__prin
 def test_evaluation_panel_chart_sentence_and_print(server, tmp_path):  # noqa: F811 -- the fixture's value
     from playwright.sync_api import sync_playwright
 
+    cams = httpx.get(server["base"] + API + "/layers/cameras.geojson", headers={"X-API-Key": server["key"]},
+                     timeout=60).json()["features"]
+    ids = sorted(int(f["properties"]["camera_id"]) for f in cams)[:40]
     with sync_playwright() as p:
         browser, page = _page(p, server, lang="en")
         assert page.locator("#eval-section").is_hidden()  # public: no evaluation, no cases
@@ -31,12 +34,15 @@ def test_evaluation_panel_chart_sentence_and_print(server, tmp_path):  # noqa: F
         page.wait_for_selector("#eval-section", state="visible")
         page.check("#ev-kind-layer")
         page.select_option("#ev-layer", "cameras")
+        page.fill("#ev-ids", ", ".join(map(str, ids)))
         page.fill("#ev-date", "2024-07-01")
         page.fill("#ev-before", "6")
         page.fill("#ev-after", "5")
         with page.expect_response(lambda r: r.url.endswith("/cities/astana/evaluations"), timeout=180_000) as resp:
             page.click("#ev-run")
         assert resp.value.status == 200, resp.value.text()
+        sent = resp.value.request.post_data_json
+        assert (sent["layer"], sent["ids"], sent["installed"]) == ("cameras", ids, "2024-07-01")
         res = resp.value.json()
         page.wait_for_selector("#ev-result[data-done='1'] svg.ev-chart", timeout=30_000)
         # the chart draws the answer's own series: one vertex per month for treated and comparison
