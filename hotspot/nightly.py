@@ -102,12 +102,16 @@ def write_geoparquet(table: pd.DataFrame, path: Path, params: dict) -> None:
     _atomic(path, write)
 
 
-def _bandwidth(df: pd.DataFrame, c) -> tuple[float, dict]:
+def _bandwidth(df: pd.DataFrame, c, cache: dict) -> tuple[float, dict]:
+    """The city default radius of all the city's incidents (once per loaded frame: ``cache``)."""
     from qauipsiz.hotspot.bandwidth import city_bandwidth_of, resolve
 
-    cb = city_bandwidth_of(df, c)
-    h, source, rule = resolve(None, cb)
-    return h, {"bandwidth_source": source, "bandwidth_rule": rule, "bandwidth_default": cb.as_dict()}
+    if "bandwidth" not in cache:
+        cb = city_bandwidth_of(df, c)
+        h, source, rule = resolve(None, cb)
+        cache["bandwidth"] = h, {"bandwidth_source": source, "bandwidth_rule": rule,
+                                 "bandwidth_default": cb.as_dict()}
+    return cache["bandwidth"]
 
 
 def _top_cells(table: pd.DataFrame, n: int = TOP_N) -> list[str]:
@@ -117,10 +121,10 @@ def _top_cells(table: pd.DataFrame, n: int = TOP_N) -> list[str]:
     return [format(int(v), "x") for v in pick["h3"].to_numpy()]
 
 
-def _hotspots(df: pd.DataFrame, c, folder: Path, res: int) -> dict:
+def _hotspots(df: pd.DataFrame, c, folder: Path, res: int, cache: dict) -> dict:
     from qauipsiz.hotspot.surface import hotspot_table
 
-    h, bw = _bandwidth(df, c)
+    h, bw = _bandwidth(df, c, cache)
     table = hotspot_table(df, c, res, value="count", bandwidth_m=h, seed=SEED)
     params = {**table.attrs["params"], **bw, "generator": "qauipsiz.hotspot.nightly"}
     params.pop("created_utc", None)
@@ -131,10 +135,10 @@ def _hotspots(df: pd.DataFrame, c, folder: Path, res: int) -> dict:
             "permutations": params["permutations"], "top_cells": _top_cells(table)}
 
 
-def _density(df: pd.DataFrame, c, folder: Path, cell_m: float = 50.0) -> dict:
+def _density(df: pd.DataFrame, c, folder: Path, cache: dict, cell_m: float = 50.0) -> dict:
     from qauipsiz.hotspot.kde import kde_geotiff
 
-    h, _ = _bandwidth(df, c)
+    h, _ = _bandwidth(df, c, cache)
     lat = df["lat"].to_numpy(float)
     lon = df["lon"].to_numpy(float)
     ok = np.isfinite(lat) & np.isfinite(lon)
@@ -216,29 +220,35 @@ def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
     Returns
     -------
     dict
-        ``city``, ``part``, ``events`` (incidents read), ``seconds`` (wall time of the part, s),
+        ``city``, ``part``, ``events`` (incidents read), ``read_s`` (reading them, s), ``seconds``
+        (wall time of the part, reading included, s),
         ``pid`` (the process that ran it), ``peak_rss_mib`` (its peak resident memory so far, MiB)
         and the part's own figures; also written to
         ``part_<part>.json``.
     """
-    from qauipsiz.hotspot.cities import get_city
-
     if part not in PARTS:
         raise ValueError(f"part {part!r}: use one of {', '.join(PARTS)}")
     t0 = time.perf_counter()
     df = load_city_events(root, city)
+    return _part(df, city, out, part, forecast_method, {}, t0, time.perf_counter() - t0)
+
+
+def _part(df: pd.DataFrame, city: str, out, part: str, forecast_method: str, cache: dict,
+          t0: float, read_s: float) -> dict:
+    from qauipsiz.hotspot.cities import get_city
+
     c = get_city(city)
     folder = city_dir(out, city)
     folder.mkdir(parents=True, exist_ok=True)
     if part.startswith("hotspots"):
-        info = _hotspots(df, c, folder, int(part.removeprefix("hotspots")))
+        info = _hotspots(df, c, folder, int(part.removeprefix("hotspots")), cache)
     elif part == "density":
-        info = _density(df, c, folder)
+        info = _density(df, c, folder, cache)
     elif part == "emerging":
         info = _emerging(df, c, folder)
     else:
         info = _forecast(df, c, folder, forecast_method)
-    res = {"city": city, "part": part, "events": len(df), **info,
+    res = {"city": city, "part": part, "events": len(df), **info, "read_s": round(read_s, 3),
            "seconds": round(time.perf_counter() - t0, 3), "pid": os.getpid(), "peak_rss_mib": peak_rss_mib(),
            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     _atomic(folder / f"part_{part}.json",
@@ -250,12 +260,26 @@ def run_city(root: str | Path, out: str | Path, city: str, *, forecast_method: s
              parts=PARTS) -> list[dict]:
     """Every part of one city in one process, in order (the single-machine run; one Dask task per city).
 
+    The incidents are read once and the city default radius computed once for all the parts (the
+    outputs equal :func:`run_part`'s, part by part); the read time counts in the first part.
+
     Returns
     -------
     list of dict
         :func:`run_part` summaries, one per part.
     """
-    return [run_part(root, out, city, p, forecast_method=forecast_method) for p in parts]
+    bad = [p for p in parts if p not in PARTS]
+    if bad:
+        raise ValueError(f"parts: unknown {', '.join(bad)}; use {', '.join(PARTS)}")
+    t0 = time.perf_counter()
+    df = load_city_events(root, city)
+    read_s = time.perf_counter() - t0
+    cache: dict = {}
+    out_rows = []
+    for i, p in enumerate(parts):
+        out_rows.append(_part(df, city, out, p, forecast_method, cache, t0 if i == 0 else time.perf_counter(),
+                              read_s if i == 0 else 0.0))
+    return out_rows
 
 
 def city_row(city: str, parts: list[dict], *, status: str = "ok", error: str | None = None) -> dict:

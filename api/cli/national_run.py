@@ -55,7 +55,12 @@ def pick_cities(root: Path, cities: list[str] | None) -> list[str]:
 
 
 def city_task(part_fn, root: str, out: str, city: str, parts: tuple, forecast_method: str) -> list[dict]:
-    """One Dask task per city: every part of ``city`` in order through ``part_fn`` (``run_part``)."""
+    """One Dask task per city: every part of ``city`` in order; :func:`hotspot.nightly.run_city` (one
+    read of the city's incidents) unless a custom ``part_fn`` is given."""
+    from qauipsiz.hotspot import nightly
+
+    if part_fn is nightly.run_part:
+        return nightly.run_city(root, out, city, forecast_method=forecast_method, parts=parts)
     return [part_fn(root, out, city, p, forecast_method=forecast_method) for p in parts]
 
 

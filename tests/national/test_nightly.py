@@ -22,7 +22,7 @@ from qauipsiz.hotspot import nightly
 
 # (key, lon, lat) of small test cities inside Kazakhstan (Karaganda, Pavlodar, Aktobe)
 TOWNS = (("tkar", 73.10, 49.80, 1800), ("tpav", 76.95, 52.29, 1400), ("takt", 57.17, 50.28, 1000))
-VOLATILE = {"seconds", "pid", "peak_rss_mib", "finished_utc"}
+VOLATILE = {"seconds", "read_s", "pid", "peak_rss_mib", "finished_utc"}
 
 
 def _box(lon: float, lat: float, dx: float = 0.035, dy: float = 0.025):
@@ -157,6 +157,18 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
         want = nightly.city_row(key, parts)
         assert {k: v for k, v in want.items() if k != "seconds"} == \
                {k: v for k, v in rows[key].items() if k != "seconds"}
+
+
+def test_one_task_per_city_equals_single_machine(national_set, reference, client, tmp_path):
+    """``granularity="city"`` (one task per city, one read of its incidents) writes the same outputs."""
+    from qauipsiz.api.cli.national_run import run_national
+
+    s = run_national(client, national_set, tmp_path / "out", granularity="city", progress=False)
+    assert s["failed"] == [] and len(s["parts"]) == 5 * len(TOWNS)
+    for key, *_ in TOWNS:  # the city's incidents were read once, by its first part
+        reads = [p["read_s"] for p in s["parts"] if p["city"] == key]
+        assert reads[0] > 0 and reads[1:] == [0.0] * 4
+    assert_same_outputs(reference, tmp_path / "out")
 
 
 def test_failed_city_is_retried_then_reported(national_set, reference, client, tmp_path):
