@@ -210,6 +210,7 @@ def _series(c: _Counts, pool_cube: np.ndarray, comp_idx: np.ndarray, design: Des
 
 def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months: float = 12,  # noqa: PLR0913 -- the evaluation's options, each documented
                       after_months: float = 6, seed: int = 0, n_placebo: int = 999, with_synth: bool = True,
+                      with_ring: bool = True,
                       meta: dict[str, Any] | None = None) -> EvaluationResult:
     """Evaluate one intervention on prepared incidents and areas (reuse ``ev`` for many areas).
 
@@ -227,6 +228,9 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
         Seed of the placebo composites.
     n_placebo : int
         Placebo pairs (null estimates) wanted.
+    with_ring : bool
+        Also run the placebo inference for the ring (its effect, interval and the WDQ's reading);
+        False leaves those None (for fast batch runs).
     with_synth : bool
         Also fit the synthetic control (needs ≥ 8 pre-periods).
     meta : dict, optional
@@ -245,7 +249,8 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
     feat = np.asarray(ev.neighbours[c.pool] @ c.cube[:, : design.p_pre])
     dist_km = shapely.distance(areas.treated, shapely.points(ev.cell_x[c.pool], ev.cell_y[c.pool])) / 1000.0
     t = _unit(c.treated, pool_cube, feat, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo, dist_km)
-    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng, n_placebo, dist_km)
+    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng,
+              n_placebo if with_ring else 0, dist_km)
     ok = _decidable(t.mde) and t.p_value is not None
     q = wdq(t.unit_pre, t.unit_post, r.unit_pre, r.unit_post, t.comp_pre, t.comp_post)
     sm = success_measure(t.unit_pre, t.unit_post, t.comp_pre, t.comp_post)
