@@ -79,6 +79,14 @@ def worker_rss(s: dict) -> dict[int, float]:
     return out
 
 
+def cpu(s: dict) -> dict[int, float]:
+    """CPU seconds of each worker process during its tasks (0 when the run predates ``cpu_s``)."""
+    out: dict[int, float] = {}
+    for p in s["parts"]:
+        out[p["pid"]] = out.get(p["pid"], 0.0) + p.get("cpu_s", 0.0)
+    return out
+
+
 def busy(s: dict) -> dict[int, float]:
     """Task seconds per worker process."""
     out: dict[int, float] = {}
@@ -117,8 +125,11 @@ def report_job(events: int, one: dict, two: dict) -> float:
     for name, s in (("1 worker", one), ("2 workers", two)):
         rss = worker_rss(s)
         bz = busy(s)
+        cp = cpu(s)
         print(f"  {name}: wall {s['wall_total_s']:.1f} s (job {s['wall_s']:.1f} s after cluster start); "
-              + "; ".join(f"worker pid {p}: peak RSS {rss[p]:.0f} MiB, {bz[p]:.1f} s of tasks" for p in sorted(rss)))
+              + "; ".join(f"worker pid {p}: peak RSS {rss[p]:.0f} MiB, {bz[p]:.1f} s of tasks using {cp[p]:.1f} s "
+                          f"CPU ({100 * cp[p] / max(bz[p], 1e-9):.0f} % of a core: the rest went to other "
+                          "processes on this shared machine)" for p in sorted(rss)))
     print(f"scaling ratio 1 worker / 2 workers = {r:.2f}x "
           f"({'meets' if r >= TARGET_RATIO else 'misses'} the {TARGET_RATIO}x target)")
     return r

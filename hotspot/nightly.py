@@ -221,20 +221,20 @@ def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
     -------
     dict
         ``city``, ``part``, ``events`` (incidents read), ``read_s`` (reading them, s), ``seconds``
-        (wall time of the part, reading included, s),
+        (wall time of the part, reading included, s), ``cpu_s`` (CPU seconds of the process meanwhile),
         ``pid`` (the process that ran it), ``peak_rss_mib`` (its peak resident memory so far, MiB)
         and the part's own figures; also written to
         ``part_<part>.json``.
     """
     if part not in PARTS:
         raise ValueError(f"part {part!r}: use one of {', '.join(PARTS)}")
-    t0 = time.perf_counter()
+    t0 = time.perf_counter(), time.process_time()
     df = load_city_events(root, city)
-    return _part(df, city, out, part, forecast_method, {}, t0, time.perf_counter() - t0)
+    return _part(df, city, out, part, forecast_method, {}, t0, time.perf_counter() - t0[0])
 
 
 def _part(df: pd.DataFrame, city: str, out, part: str, forecast_method: str, cache: dict,
-          t0: float, read_s: float) -> dict:
+          t0: tuple[float, float], read_s: float) -> dict:
     from qauipsiz.hotspot.cities import get_city
 
     c = get_city(city)
@@ -249,7 +249,8 @@ def _part(df: pd.DataFrame, city: str, out, part: str, forecast_method: str, cac
     else:
         info = _forecast(df, c, folder, forecast_method)
     res = {"city": city, "part": part, "events": len(df), **info, "read_s": round(read_s, 3),
-           "seconds": round(time.perf_counter() - t0, 3), "pid": os.getpid(), "peak_rss_mib": peak_rss_mib(),
+           "seconds": round(time.perf_counter() - t0[0], 3), "cpu_s": round(time.process_time() - t0[1], 3),
+           "pid": os.getpid(), "peak_rss_mib": peak_rss_mib(),
            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     _atomic(folder / f"part_{part}.json",
             lambda tmp: tmp.write_text(json.dumps(res, ensure_ascii=False, default=str), encoding="utf-8"))
@@ -271,14 +272,14 @@ def run_city(root: str | Path, out: str | Path, city: str, *, forecast_method: s
     bad = [p for p in parts if p not in PARTS]
     if bad:
         raise ValueError(f"parts: unknown {', '.join(bad)}; use {', '.join(PARTS)}")
-    t0 = time.perf_counter()
+    t0 = time.perf_counter(), time.process_time()
     df = load_city_events(root, city)
-    read_s = time.perf_counter() - t0
+    read_s = time.perf_counter() - t0[0]
     cache: dict = {}
     out_rows = []
     for i, p in enumerate(parts):
-        out_rows.append(_part(df, city, out, p, forecast_method, cache, t0 if i == 0 else time.perf_counter(),
-                              read_s if i == 0 else 0.0))
+        t = t0 if i == 0 else (time.perf_counter(), time.process_time())
+        out_rows.append(_part(df, city, out, p, forecast_method, cache, t, read_s if i == 0 else 0.0))
     return out_rows
 
 

@@ -22,7 +22,7 @@ from qauipsiz.hotspot import nightly
 
 # (key, lon, lat) of small test cities inside Kazakhstan (Karaganda, Pavlodar, Aktobe)
 TOWNS = (("tkar", 73.10, 49.80, 1800), ("tpav", 76.95, 52.29, 1400), ("takt", 57.17, 50.28, 1000))
-VOLATILE = {"seconds", "read_s", "pid", "peak_rss_mib", "finished_utc"}
+VOLATILE = {"seconds", "read_s", "cpu_s", "pid", "peak_rss_mib", "finished_utc"}
 
 
 def _box(lon: float, lat: float, dx: float = 0.035, dy: float = 0.025):
