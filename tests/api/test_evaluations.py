@@ -76,3 +76,32 @@ def test_bad_input_is_a_problem(client, headers, body, code, needle):
     assert r.status_code == code, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert needle in r.json()["detail"]
+
+
+def test_cli_json_html_and_error_line(demo_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from qauipsiz.api.cli import app
+
+    args = ["evaluate", "--layer", "cameras", "--ids", "0,1,2,3,4,5,6,7,8,9", "--installed", "2024-08-01",
+            "--before", "6M", "--after", "4M", "--incidents", str(demo_dir / "incidents_truth.parquet"),
+            "--layers", str(demo_dir / "layers")]
+    out = tmp_path / "report.html"
+    r = CliRunner().invoke(app, [*args, "--json", "--html", str(out)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["installed"] == "2024-08-01" and d["before_months"] == 6 and d["after_months"] == 4
+    page = out.read_text("utf-8")
+    assert "<svg" in page and d["text"]["ru"][:20] in page
+    r = CliRunner().invoke(app, [*args, "--lang", "kk"])
+    assert r.exit_code == 0 and r.output.strip() == d["text"]["kk"]
+    exe = Path(sys.executable).with_name("qauipsiz")
+    bad = [str(exe), *args[:6], "2024-02-01", *args[7:]]
+    p = subprocess.run(bad, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2
+    lines = [s for s in p.stderr.splitlines() + p.stdout.splitlines() if s.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "installed" in lines[0]
