@@ -31,7 +31,7 @@ import pandas as pd
 PARTS = ("hotspots9", "hotspots10", "density", "emerging", "forecast")
 SEED = 0  # permutation / ranker seed: a rerun gives identical numbers
 FORECAST_METHOD = "longrun"  # see docs/national.md: auto costs ~500x and chose longrun
-EVENT_COLUMNS = ["occurred_at", "category", "lat", "lon", "district", "is_dark"]
+EVENT_COLUMNS = ["occurred_at", "lat", "lon"]  # all the unfiltered statistics use; strings cost 6x the read
 TOP_N = 5
 
 
@@ -61,7 +61,7 @@ def load_city_events(root: str | Path, city: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``occurred_at`` (UTC), ``category``, ``lat``, ``lon`` (degrees), ``district``, ``is_dark``.
+        ``occurred_at`` (UTC), ``lat``, ``lon`` (degrees): what the unfiltered per-city statistics use.
     """
     from qauipsiz.hotspot.analytic import read_events
 
