@@ -98,7 +98,8 @@ export function chartSVG(series, W = 440, H = 190) {
       + `<line x1="${x0.toFixed(1)}" x2="${x0.toFixed(1)}" y1="${m.t}" y2="${H - m.b}" stroke="#ef6c00" stroke-dasharray="4 3"/>`
       + `<text x="${(x0 + 3).toFixed(1)}" y="${m.t + 10}" font-size="10" fill="#ef6c00">${esc(t("evAfter"))}</text>`;
   }
-  const lab = (i) => `<text x="${x(i).toFixed(1)}" y="${H - m.b + 13}" font-size="10" text-anchor="middle">${esc(String(s[i].period).slice(0, 7))}</text>`;
+  const anchor = (i) => (i === 0 ? "start" : i === s.length - 1 ? "end" : "middle"); // the end labels stay inside
+  const lab = (i) => `<text x="${x(i).toFixed(1)}" y="${H - m.b + 13}" font-size="10" text-anchor="${anchor(i)}">${esc(String(s[i].period).slice(0, 7))}</text>`;
   const ticks = [0, firstAfter > 0 ? firstAfter : -1, s.length - 1].filter((i, k, a) => i >= 0 && a.indexOf(i) === k).map(lab).join("");
   return `<svg class="ev-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(t("evChart"))}">`
     + after
@@ -125,6 +126,16 @@ function numbers(res) {
   rowsOf.push([t("evMde"), res.mde_pct === null || res.mde_pct === undefined ? "—" : fmt(res.mde_pct, 1) + " %"]);
   rowsOf.push([t("evCells"), `${fmt(res.n_treated_cells, 0)} / ${fmt(res.n_comparison, 0)}`]);
   if (res.installed) rowsOf.push([t("evInstalled"), String(res.installed).slice(0, 10)]);
+  if (res.before_months) rowsOf.push([t("evPeriods"), `${fmt(res.before_months, 1)} / ${fmt(res.after_months, 1)}`]);
+  if (res.radius_m) {
+    const ring = res.ring_m ? `; ${t("evRing")} ${fmt(res.ring_m[0], 0)}–${fmt(res.ring_m[1], 0)} m` : "";
+    rowsOf.push([t("evRadius"), `${fmt(res.radius_m, 0)} m${ring}`]);
+  }
+  const cats = (res.categories || []).map((k) => {
+    const c = (state.categories || []).find((x) => x.category === k);
+    return c ? c["name_" + state.lang] : k;
+  }).join(", ");
+  rowsOf.push([t("category"), (cats || t("evAllCategories")) + (res.dark_only ? ` · ${t("evDark")}` : "")]);
   return "<table class='pp ev-num'>" + rowsOf.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("") + "</table>";
 }
 
