@@ -171,10 +171,13 @@ class JobManager:
         Most job records kept; the oldest finished ones go first.
     max_result_bytes : int
         Most bytes of results kept on disk, in total.
+    max_backlog : int, optional
+        Most tasks queued or running in the pool (default 4 × ``job_workers``); past it a request
+        gets 429 with ``Retry-After``.
     """
 
     def __init__(self, settings, services, *, ttl_s: float = 900.0, max_jobs: int = 256,
-                 max_result_bytes: int = 256 * 2**20):
+                 max_result_bytes: int = 256 * 2**20, max_backlog: int | None = None):
         self.settings, self.services = settings, services
         self.workers = max(1, int(getattr(settings, "job_workers", 1)))
         self.mode = getattr(settings, "job_pool", "process")
@@ -184,6 +187,8 @@ class JobManager:
         self.dir = Path(settings.data_dir) / "jobs"
         self._pool: Executor | None = None
         self._lock = threading.Lock()
+        self._inflight = 0
+        self.max_backlog = max_backlog if max_backlog is not None else 4 * self.workers
 
     # -- the pool ---------------------------------------------------------------------------------
     def pool(self) -> Executor:
@@ -213,8 +218,26 @@ class JobManager:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _call(self, target: str, args: tuple, job: tuple | None = None):
+        """Submit to the pool, or refuse (429, ``Retry-After``) when ``max_backlog`` tasks are waiting
+        or running already: a queue that grows without bound would only answer after its callers
+        gave up (a synchronous request that times out with 504 cancels its task if it has not started)."""
+        with self._lock:
+            if self._inflight >= self.max_backlog:
+                raise ApiError(429, f"the service is computing {self._inflight} expensive requests; "
+                                    "retry shortly", slug="busy", headers={"Retry-After": "5"})
+            self._inflight += 1
         svc = self.services if self.mode == "thread" else None
-        return self.pool().submit(_execute, target, args, job, svc)
+        try:
+            fut = self.pool().submit(_execute, target, args, job, svc)
+        except BaseException:
+            self._done(None)
+            raise
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, _fut) -> None:
+        with self._lock:
+            self._inflight -= 1
 
     async def run(self, target: str, *args) -> Any:
         """Await ``target(services, *args)`` computed in the pool; its :class:`ApiError` is re-raised.
@@ -245,7 +268,11 @@ class JobManager:
                "owner_role": principal.role, "owner_key": principal.key_id, "permission": permission,
                "resource": resource, "media_type": media_type, "params": params or {}}
         _write_atomic(self.dir / f"{jid}.json", json.dumps(rec, default=str).encode())
-        fut = self._call(target, args, (str(self.dir), jid))
+        try:
+            fut = self._call(target, args, (str(self.dir), jid))
+        except ApiError:
+            (self.dir / f"{jid}.json").unlink(missing_ok=True)
+            raise
         fut.add_done_callback(lambda f, jid=jid: self._crashed(f, jid))
         return rec
 

@@ -7,6 +7,14 @@ not in the medians), then the same number of timed windows (``--runs``, default 
 the median and min–max over the windows and the ratio of medians. Errors are counted over all
 windows. Target: p95 ≤ 150 ms (median over windows) and 0 errors.
 
+**Mixed load** (issue 20): the cheap requests (cached hotspot GeoJSON, heat tiles, ``/cities``,
+public district indicators) from ``clients - expensive`` clients, first alone, then with
+``--expensive`` clients (default 4) requesting patrol plans whose parameters change on every
+request (never cached) — so 32 clients in all.  It prints the cheap requests' p95 without and with
+the plans in flight (target ≤ 150 ms with), and the RSS of every server process (``serve``, its
+workers, their job pools; psutil) before, at the peak during, and after the load.  ``--pool``
+runs it with the job pool made of processes (default), threads, or both (a server each).
+
 The peer is a plain static-file server (``python -m http.server``, threaded) serving the same
 pre-rendered bytes, loaded the same way; the ratio says what the service costs over bare file
 serving.
@@ -151,6 +159,78 @@ def fmt(name: str, r: dict) -> str:
             f"errors {r['warm']['errors']}")
 
 
+def start_server(workers: int, pool: str) -> tuple[subprocess.Popen, str]:
+    """``qauipsiz serve`` on a free port with the job pool ``pool``; returns the process and base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    print(f"starting qauipsiz serve on {base} (store: {os.environ.get('DATABASE_URL') or 'settings default'}; "
+          f"{workers} worker(s), job pool: {pool})", flush=True)
+    p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
+                          "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm",
+                          "--workers", str(workers)], cwd=ROOT, env={**os.environ, "QAUIPSIZ_JOB_POOL": pool})
+    wait_up(base + "/api/v1/health", p, timeout=900)
+    return p, base
+
+
+def stop(p: subprocess.Popen) -> None:
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def mixed(base: str, hdr: dict, key: str, tile_urls: list[str], seconds: float, args, server_pid: int | None):
+    """Cheap requests alone, then with expensive clients in flight; RSS before, during (peak), after."""
+    from _load_mixed import Expensive, RssSampler, fmt_rss, process_tree, rss_mib
+
+    cheap = ([f"{base}/api/v1/cities/astana/hotspots.geojson?res=9"] + tile_urls[:16]
+             + [f"{base}/api/v1/cities", f"{base}/api/v1/public/cities/astana/districts"])
+    n = args.clients - args.expensive
+    pids = (lambda: process_tree(server_pid, args.workers)) if server_pid else dict
+    before = rss_mib(pids())
+    alone = windows(cheap, hdr, seconds, n, args.procs, args.runs)
+    print(fmt("ours  cheap requests alone", alone), flush=True)
+    sampler = RssSampler(server_pid, args.workers) if server_pid else None
+    if sampler:
+        sampler.start()
+    with Expensive(base, key, args.expensive) as ex:
+        withx = windows(cheap, hdr, seconds, n, args.procs, args.runs)
+        xr = ex.result()
+    peak = sampler.stop() if sampler else {}
+    print(fmt(f"ours  cheap requests with {args.expensive} clients on patrol plans in flight", withx), flush=True)
+    lat = np.array(xr["lat"]) if xr["lat"] else np.array([np.nan])
+    print(f"  patrol plans meanwhile: {len(xr['lat'])} answered, statuses {xr['codes']}, median "
+          f"{np.median(lat):.2f} s, max {np.max(lat):.2f} s", flush=True)
+    time.sleep(3.0)
+    after = rss_mib(pids())
+    if server_pid:
+        print(fmt_rss("before the mixed load", before))
+        print(fmt_rss("peak during it", peak))
+        print(fmt_rss("3 s after it", after))
+    return alone, withx, (before, peak, after)
+
+
+def run_mixed(args, base: str, procs: list, hdr: dict, key: str, tiles, seconds: float) -> list:
+    """The mixed load on the running server, then on a fresh server for each other ``--pool``."""
+    print(f"\nmixed load: {args.clients - args.expensive} clients on cheap requests (hotspots.geojson, 16 tiles, "
+          f"/cities, public districts), without and with {args.expensive} clients on patrol plans whose parameters "
+          "change every request (never cached)", flush=True)
+    pools = ["(running server)"] if args.url else (["process", "thread"] if args.pool == "both" else [args.pool])
+    out = []
+    for i, pool in enumerate(pools):
+        if i > 0:
+            stop(procs.pop(0))
+            p, base = start_server(args.workers, pool)
+            procs.insert(0, p)
+        tile_urls = [f"{base}/api/v1/cities/astana/heat/{z}/{x}/{y}.png" for z, x, y in tiles]
+        with httpx.Client(headers=hdr, timeout=600) as c:  # the cheap requests are cached ones
+            for u in [f"{base}/api/v1/cities/astana/hotspots.geojson?res=9", *tile_urls[:16]]:
+                c.get(u).raise_for_status()
+        out.append((pool, mixed(base, hdr, key, tile_urls, seconds, args, None if args.url else procs[0].pid)))
+    return out
+
+
 def main() -> int:
     ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--url", help="target a running server (default: start one)")
@@ -160,6 +240,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="server processes of the started server (serve --workers)")
     ap.add_argument("--procs", type=int, default=4, help="client processes sharing the clients")
     ap.add_argument("--no-peer", action="store_true", help="skip the static-file peer")
+    ap.add_argument("--expensive", type=int, default=4, help="clients requesting fresh patrol plans (mixed load)")
+    ap.add_argument("--pool", choices=("process", "thread", "both"), default="both",
+                    help="job pool of the server(s) for the mixed load (QAUIPSIZ_JOB_POOL)")
     args = ap.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 12.0)
     header("service load benchmark", args.quick, args.runs)
@@ -178,17 +261,10 @@ def main() -> int:
             from qauipsiz.api.store import Store
 
             store = Store(get_settings().database_url)
-            key = created_key = store.create_api_key("analyst", "bench/api_load.py")
+            key = created_key = store.create_api_key("commander", "bench/api_load.py")  # hotspots + patrol
         if not base:
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            print(f"starting qauipsiz serve on {base} (store: {os.environ.get('DATABASE_URL') or 'settings default'})",
-                  flush=True)
-            p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
-                                  "astana", "--host", "127.0.0.1", "--port", str(port), "--no-warm",
-                                  "--workers", str(args.workers)], cwd=ROOT)
+            p, base = start_server(args.workers, "thread" if args.pool == "thread" else "process")
             procs.append(p)
-            wait_up(base + "/api/v1/health", p, timeout=900)
         hdr = {"X-API-Key": key}
         geo = f"{base}/api/v1/cities/astana/hotspots.geojson?res=9"
         tiles = astana_tiles()
@@ -235,6 +311,8 @@ def main() -> int:
             print(fmt("peer  python -m http.server, same tile bytes", peer_tiles), flush=True)
             peer = (peer_geo, peer_tiles)
 
+        mixed_results = run_mixed(args, base, procs, hdr, key, tiles, seconds) if args.expensive > 0 else []
+
         print("\nresult")
         ok = True
         for name, r in (("hotspots.geojson res 9", ours_geo), ("heat tiles", ours_tiles)):
@@ -242,6 +320,11 @@ def main() -> int:
             ok &= good
             print(f"  {name:<24} p95 median {r['p95']:.1f} ms (target ≤ 150), errors {r['errors']} (target 0): "
                   f"{'PASS' if good else 'FAIL'}")
+        for pool, (alone, withx, _) in mixed_results:
+            good = withx["p95"] <= 150.0 and withx["errors"] == 0
+            ok &= good
+            print(f"  cheap requests, {pool} pool: p95 median {alone['p95']:.1f} ms alone, {withx['p95']:.1f} ms with "
+                  f"patrol plans in flight (target ≤ 150), errors {withx['errors']}: {'PASS' if good else 'FAIL'}")
         if peer:
             for name, r, q in (("hotspots.geojson", ours_geo, peer[0]), ("heat tiles", ours_tiles, peer[1])):
                 print(f"  {name:<24} ratio of medians: p95 ours/peer = {r['p95'] / q['p95']:.2f}, "
@@ -249,11 +332,7 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop(p)
         if created_key and store is not None:
             k = store.verify_api_key(created_key)
             if k is not None:

@@ -63,7 +63,10 @@ class KeyInfo(BaseModel):
     revoked_at: str | None
 
 
-@router.post("/admin/keys", response_model=CreatedKey, status_code=201, summary="Create an API key (admin)")
+@router.post("/admin/keys", response_model=CreatedKey, status_code=201, summary="Create an API key (admin)",
+             responses={201: {"links": {"RevokeKey": {  # OpenAPI link: the stateful schemathesis run follows it
+                 "operationId": "revoke_key_api_v1_admin_keys__key_id__delete",
+                 "parameters": {"key_id": "$response.body#/id"}, "description": "revoke the key just created"}}}})
 def create_key(request: Request, body: NewKey, p: Principal = Depends(require("admin")),
                svc: Services = Depends(services)) -> CreatedKey:
     store = svc.store()

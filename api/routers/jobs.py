@@ -1,7 +1,7 @@
 """Background jobs: the status and the result of an expensive request made with ``?async=true``.
 
-A job belongs to the API key that submitted it: any other caller gets 404 (as if it did not
-exist).  Reading the result of a job of a restricted, audited route (a patrol plan) is audited like
+A job belongs to the API key that submitted it: a caller without a key gets 401, any other key
+404 (as if the job did not exist).  Reading the result of a job of a restricted, audited route (a patrol plan) is audited like
 the synchronous route.  See :mod:`api.jobs`.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from qauipsiz.api.auth import Principal, audit, principal
-from qauipsiz.api.errors import PROBLEM, Problem, problem_response
+from qauipsiz.api.errors import PROBLEM, ApiError, Problem, problem_response
 from qauipsiz.api.jobs import jobs_of, status_view
 
 router = APIRouter(tags=["jobs"])
@@ -37,6 +37,14 @@ class JobStatus(BaseModel):
     problem: Problem | None = Field(default=None, description="why the job failed (problem+json body)")
 
 
+async def keyed(p: Principal = Depends(principal)) -> Principal:
+    """Jobs belong to API keys: without one, 401."""
+    if p.key_id is None:
+        raise ApiError(401, "jobs belong to the API key that submitted them; send it", slug="unauthorized",
+                       headers={"WWW-Authenticate": 'Bearer realm="qauipsiz"'})
+    return p
+
+
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="job id from the 202's `Location`")]
 
 ACCEPTED = {202: {"model": JobStatus, "description": "Accepted: computed as a background job "
@@ -45,8 +53,10 @@ ACCEPTED = {202: {"model": JobStatus, "description": "Accepted: computed as a ba
                                        "description": "the job's status"},
                             "GetJobResult": {"operationId": "get_job_result",
                                              "parameters": {"job_id": "$response.body#/id"},
-                                             "description": "the job's result once done"}}}}
-"""``responses=`` entry of a route that can run as a job."""
+                                             "description": "the job's result once done"}}},
+            429: {"model": Problem, "content": {PROBLEM: {}},
+                  "description": "too many expensive requests in progress; retry after `Retry-After` s"}}
+"""``responses=`` entry of a route that runs in the job pool (202 when asynchronous, 429 when the pool is full)."""
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus, operation_id="get_job",
@@ -54,7 +64,7 @@ ACCEPTED = {202: {"model": JobStatus, "description": "Accepted: computed as a ba
             responses={404: {"model": Problem, "content": {PROBLEM: {}},
                              "description": "no such job of this caller (or expired)"}})
 async def get_job(request: Request, response: Response, job_id: JobId,
-                  p: Principal = Depends(principal)) -> JobStatus:
+                  p: Principal = Depends(keyed)) -> JobStatus:
     rec = await run_in_threadpool(jobs_of(request).get, job_id, p)
     response.headers["Cache-Control"] = "private, no-store"
     if rec["status"] in ("queued", "running"):
@@ -72,7 +82,7 @@ async def get_job(request: Request, response: Response, job_id: JobId,
                              "description": "no such job of this caller (or expired)"},
                        422: {"model": Problem, "content": {PROBLEM: {}},
                              "description": "the job failed: its problem document (any 4xx/5xx status)"}})
-async def get_job_result(request: Request, job_id: JobId, p: Principal = Depends(principal)):
+async def get_job_result(request: Request, job_id: JobId, p: Principal = Depends(keyed)):
     jobs = jobs_of(request)
     rec = await run_in_threadpool(jobs.get, job_id, p)
     if rec["status"] in ("queued", "running"):

@@ -78,7 +78,7 @@ def test_other_principals_cannot_see_a_job(client, headers):
     for role in ("admin", "analyst", "planner", "public"):
         for u in (loc, loc + "/result"):
             r = client.get(u, headers=headers[role])
-            assert r.status_code == 404, (role, u, r.status_code)
+            assert r.status_code == (401 if role == "public" else 404), (role, u, r.status_code)
             assert r.headers["content-type"] == PROBLEM
             assert "features" not in r.text
     assert client.get(loc, headers=hdr).status_code == 200
@@ -183,3 +183,20 @@ def test_thread_pool_and_bounds(api_env, headers, tmp_path):
     assert jm.sweep(now=time.time() + 61) == 2
     assert not list(jm.dir.glob("*.json")) and not list(jm.dir.glob("*.result"))
     jm.shutdown()
+
+    # a full pool refuses with 429 + Retry-After and leaves no record behind; finished tasks free their place
+    from qauipsiz.api.errors import ApiError
+
+    full = JobManager(s, app.state.services, max_backlog=0)
+    with pytest.raises(ApiError) as e:
+        full.submit(who, kind="stats", permission="patrol", resource="/x", media_type="application/json",
+                    target="qauipsiz.api.jobs:cache_stats", args=())
+    assert e.value.status == 429 and e.value.headers["Retry-After"]
+    assert not list(full.dir.glob("*.json"))
+    one = JobManager(s, app.state.services, max_backlog=1)
+    for _ in range(3):
+        rec = one.submit(who, kind="stats", permission="patrol", resource="/x", media_type="application/json",
+                         target="qauipsiz.api.jobs:cache_stats", args=())
+        one.pool().submit(lambda: None).result()
+        assert one.get(rec["id"], who)["status"] == "done"
+    one.shutdown()
