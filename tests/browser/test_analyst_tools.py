@@ -210,3 +210,50 @@ def test_incident_layer_and_compare_after_sign_in(server):  # noqa: F811
         page.click("#cmp-clear")
         assert page.inner_text("#cmp-result") == ""
         _finish(browser, page)
+
+
+def test_trend_marks_the_2019_series_break(server, demo_dir, tmp_path):  # noqa: F811
+    """Incidents of late 2018 added to the store (real ingestion) make the monthly series span January 2019:
+    the trend chart marks the series break and says why, in the UI language."""
+    from playwright.sync_api import sync_playwright
+
+    from qauipsiz.api.ingest import ingest_file
+    from qauipsiz.api.store import Store
+
+    lines = (demo_dir / "incidents_export.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows = []
+    for i, line in enumerate(lines[1:41]):
+        f = line.split(";")
+        day, month = 1 + i % 27, 11 + i % 2
+        f[0] = f"18{i:013d}"
+        f[1] = f"{day:02d}.{month:02d}.2018 {f[1][-5:]}"
+        f[2] = f"{day:02d}.{month:02d}.2018 23:59"
+        rows.append(";".join(f))
+    csv = tmp_path / "planted_2018.csv"
+    csv.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8-sig")
+    store = Store(server["url"])
+    rep = ingest_file(csv, city="astana", store=store, source="planted2018")
+    store.close()
+    assert rep.accepted >= 30
+    import time
+
+    for _ in range(20):  # the service sees another process's ingestion within its version clock's second
+        body = httpx.get(f"{server['base']}/api/v1/cities/astana/charts", headers={"X-API-Key": server["key"]},
+                         timeout=60).json()
+        if body["series_break"]:
+            break
+        time.sleep(0.5)
+    assert body["series_break"]["month"] == "2019-01", [m["month"] for m in body["monthly"]][:3]
+    months = [m["month"] for m in body["monthly"]]
+    assert months[0] == "2018-11" and "2019-01" in months
+    with sync_playwright() as p:
+        browser, page = _page(p, server, lang="en")
+        _sign_in(page, server["key"])
+        page.wait_for_selector("#ch-break", state="attached", timeout=60_000)  # a vertical line: no width
+        assert "2019: series break" in page.inner_text("#ch-break-note")
+        # the mark sits between December 2018 and January 2019 on the time axis
+        xs = page.evaluate("""(() => { const c = (m) => { const e = document.querySelector(`#ch-trend-svg circle[data-month='${m}']`);
+            return e ? +e.getAttribute('cx') : null; };
+            return [c('2018-12'), +document.getElementById('ch-break').getAttribute('x1'), c('2019-01')]; })()""")
+        assert xs[0] is not None and xs[2] is not None and xs[0] < xs[1] < xs[2]
+        _finish(browser, page)
