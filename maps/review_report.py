@@ -21,6 +21,7 @@ LABELS = {
     "required": {"kk": "Талап", "ru": "Требуется", "en": "Required"},
     "detail": {"kk": "Толығырақ", "ru": "Подробности", "en": "Detail"},
     "source": {"kk": "Дереккөз", "ru": "Источник", "en": "Source"},
+    "fix": {"kk": "Қалай түзету", "ru": "Как исправить", "en": "How to fix"},
     "legend": {"kk": "Белгілер: сары — шамдар, көк — камералар («тану» аймағы), жасыл/қызғылт сары — бақыланатын/ашық кіреберістер, "
                      "қызыл — талапқа сай емес геометрия; фон — жарықтандыру (лк)",
                "ru": "Обозначения: жёлтые — светильники, синие — камеры (зона «распознавание»), зелёные/оранжевые — входы с контролем/открытые, "
@@ -171,12 +172,14 @@ def render_review_html(result: dict, lang: str = "ru") -> str:
     rows = []
     for r in result["rules"]:
         st = r["status"]
-        meas = "—" if r["measured"] is None else f'{r["measured"]:g} {r["unit"]}'
-        req = "—" if r["required"] is None else f'{r["required"]:g} {r["unit"]}'
+        meas = r.get(f"measured_{lang}") or ("—" if r["measured"] is None else f'{r["measured"]:g} {r["unit"]}')
+        req = r.get(f"required_{lang}") or ("—" if r["required"] is None else f'{r["required"]:g} {r["unit"]}')
+        fix = r.get(f"fix_{lang}")
+        detail = str(r.get(f"detail_{lang}", r["detail"])) + (f"\n{L['fix']}: {fix}" if fix else "")
         rows.append(f'<tr><td><b>{html.escape(r["id"])}</b><br>{html.escape(r[f"title_{lang}"])}</td>'
                     f'<td style="color:#fff;background:{COLORS[st]};font-weight:bold">{L[st]}</td>'
-                    f'<td>{html.escape(meas)}</td><td>{html.escape(req)}</td><td>{html.escape(str(r.get(f"detail_{lang}", r["detail"])))}</td>'
-                    f'<td style="font-size:85%">{html.escape(r["source"])}</td></tr>')
+                    f'<td>{html.escape(meas)}</td><td>{html.escape(req)}</td><td style="white-space:pre-line">{html.escape(detail)}</td>'
+                    f'<td style="font-size:85%">{html.escape(r.get(f"source_{lang}") or r["source"])}</td></tr>')
     s = result["summary"]
     summary = " · ".join(f'<span style="color:{COLORS[k]}"><b>{L[k]}</b>: {v}</span>' for k, v in s.items())
     return f"""<!doctype html>

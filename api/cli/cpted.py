@@ -97,7 +97,9 @@ def review_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
     rules: Path | None = typer.Option(None, "--rules", help="Rule set YAML (default cpted/rules/default.yaml)."),
-    norms: Path | None = typer.Option(None, "--norms", help="Lighting norm table CSV."),
+    norms: Path | None = typer.Option(None, "--norms", help="Lighting norm table CSV (a city's СП РК / СН РК "
+                                      "values); default <data dir>/cities/<city>/norms/lighting.csv or "
+                                      "<data dir>/norms/lighting.csv if present, else SanPiN 1.2.3685-21 (RF)."),
     city: str | None = typer.Option(None, "--city", help="City key for the metric CRS (default: UTM zone of the site)."),
     lang: str = typer.Option("ru", "--lang", help="Report language: kk, ru or en."),
 ) -> None:
@@ -105,11 +107,16 @@ def review_cmd(
 
     Exit code 0 when no rule fails, 1 when some rule fails, 2 on bad input.
     """
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.cpted.norms import find_city_norms
     from qauipsiz.cpted.review import review, to_json
     from qauipsiz.maps.review_report import render_review_html
 
+    if lang not in ("kk", "ru", "en"):
+        typer.echo(f"error: --lang {lang!r}: use kk, ru or en", err=True)
+        raise typer.Exit(2)
     try:
-        res = review(design, rules, norms=norms, city=city)
+        res = review(design, rules, norms=norms or find_city_norms(get_settings().data_dir, city), city=city)
     except (ValueError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -119,10 +126,16 @@ def review_cmd(
     if as_json:
         typer.echo(to_json(res))
     else:
+        words = {"kk": ("өлшенді", "талап", "қалай түзету", "дереккөз", "нормалар"),
+                 "ru": ("измерено", "требуется", "как исправить", "источник", "нормы"),
+                 "en": ("measured", "required", "how to fix", "source", "norms")}[lang]
+        nm = res["norms"]
+        typer.echo(f"{words[4]}: {nm['designation']} — {nm[f'note_{lang}']}")
         for r in res["rules"]:
-            meas = "—" if r["measured"] is None else f"{r['measured']:g}"
-            req = "—" if r["required"] is None else f"{r['required']:g}"
-            typer.echo(f"{r['status']:<14} {r['id']:<24} measured {meas} / required {req} {r['unit']}  "
-                       f"{r[f'title_{lang}']}")
+            typer.echo(f"{r['status']:<14} {r['id']:<24} {words[0]} {r[f'measured_{lang}']} / "
+                       f"{words[1]} {r[f'required_{lang}']}  {r[f'title_{lang}']}")
+            if r[f"fix_{lang}"]:
+                typer.echo(f"{'':<15}{words[2]}: {r[f'fix_{lang}']}")
+            typer.echo(f"{'':<15}{words[3]}: {r[f'source_{lang}']}")
         typer.echo(f"summary: {res['summary']}" + (f"; report: {html_out}" if html_out else ""))
     raise typer.Exit(1 if res["summary"]["FAIL"] else 0)

@@ -25,6 +25,7 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
                                   Query(description="city whose UTM zone to use")] = None,
                   p: Principal = Depends(require("review")), svc: Services = Depends(services)):
     from qauipsiz.cpted import review as rv
+    from qauipsiz.cpted.norms import find_city_norms
     from qauipsiz.maps.review_report import render_review_html
 
     raw = file.file.read(MAX_DESIGN_BYTES + 1)
@@ -41,7 +42,7 @@ def review_design(file: Annotated[UploadFile, File(description="the design as Ge
     gj.setdefault("name", (file.filename or "design").rsplit(".", 1)[0])
     with client_input():
         try:
-            result = rv.review(gj, city=city)
+            result = rv.review(gj, city=city, norms=find_city_norms(svc.settings.data_dir, city))
         except (KeyError, TypeError, AttributeError) as e:  # malformed feature members
             raise ApiError(400, f"design: malformed GeoJSON ({type(e).__name__}: {e})", slug="invalid-design") from e
     if format == "html":

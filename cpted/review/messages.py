@@ -38,6 +38,21 @@ class Catalogue:
 
     messages: dict[str, dict[str, str]]
     terms: dict[str, dict[str, dict[str, str]]]
+    units: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def human(self, value: float | None, unit: str, lang: str) -> str:
+        """A measured or required value as the user reads it: ``"33 %"`` for a share of 0.333,
+        ``"3,1 лк"`` (kk/ru decimal comma) or ``"3.1 lx"``, ``"20 m"``; ``"—"`` for ``None``."""
+        if value is None:
+            return "—"
+        v = float(value)
+        if unit == "share":
+            v *= 100.0
+        txt = f"{v:.0f}" if unit == "share" or abs(v - round(v)) < 0.05 else f"{v:.1f}"
+        if lang in ("kk", "ru"):
+            txt = txt.replace(".", ",")
+        u = self.units.get(unit, {}).get(lang, unit)
+        return f"{txt} {u}".strip()
 
     def text(self, m: Message, lang: str) -> str:
         """The message in ``lang`` (kk, ru or en); raises ``KeyError`` for an id not in the catalogue."""
@@ -77,5 +92,6 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     terms = {k: dict(v) for k, v in (cfg.get("terms") or {}).items()}
     lv = dori_levels()
     terms["level"] = {r.level: {"kk": r.name_kk, "ru": r.name_ru, "en": r.name_en} for r in lv.itertuples()}
-    return Catalogue(messages, terms)
+    units = {k: dict(v) for k, v in (cfg.get("units") or {}).items()}
+    return Catalogue(messages, terms, units)
 

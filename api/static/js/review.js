@@ -87,7 +87,8 @@ function drawReview() {
       style: () => ({ color: FAIL_COLOR, weight: 4, fillColor: FAIL_COLOR, fillOpacity: 0.35 }),
       pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, weight: 3, color: FAIL_COLOR, fillColor: "#fff", fillOpacity: 0.6 }),
       onEachFeature: (f, l) => l.bindPopup(() => `<b>${esc(r.id)}</b> ${esc(ruleTitle(r))}`
-        + rows([[t("measured"), measure(r.measured, r.unit)], [t("required"), measure(r.required, r.unit)]])),
+        + rows([[t("measured"), measure(r, "measured")], [t("required"), measure(r, "required")]])
+        + (r["fix_" + state.lang] ? `<div class="fix">${esc(t("ruleFix"))}: ${esc(r["fix_" + state.lang])}</div>` : "")),
     }).addTo(group);
   }
   rv.layer = group.addTo(map);
@@ -95,11 +96,14 @@ function drawReview() {
   if (b.isValid()) map.fitBounds(b, { maxZoom: 18, padding: [20, 20] });
 }
 
-// a measured or required value with its unit; shares as per cent
-function measure(v, unit) {
+// a measured or required value with its unit in the UI language ("3,1 лк", "33 %"), as the server wrote it
+function measure(r, which) {
+  const txt = r[`${which}_${state.lang}`];
+  if (txt) return txt;
+  const v = r[which];
   if (v === null || v === undefined) return "—";
-  if (unit === "share" && typeof v === "number") return pct(v);
-  return `${fmt(v)}${unit ? " " + unit : ""}`;
+  if (r.unit === "share" && typeof v === "number") return pct(v);
+  return `${fmt(v)}${r.unit ? " " + r.unit : ""}`;
 }
 
 const STATUS_KEY = { PASS: "rulePass", FAIL: "ruleFail", NOT_CHECKABLE: "ruleNotCheckable" };
@@ -122,10 +126,11 @@ export function renderReview() {
     const zoom = rv.failLayers && rv.failLayers[r.id];
     html += `<li class="rule ${cls}${zoom ? " zoom" : ""}" data-rule="${esc(r.id)}" data-status="${esc(r.status)}">`
       + `<span class="badge ${cls}">${esc(t(STATUS_KEY[r.status] || "ruleNotCheckable"))}</span> <b>${esc(ruleTitle(r))}</b>`
-      + `<div class="mv">${esc(t("measured"))}: <b>${esc(measure(r.measured, r.unit))}</b> · ${esc(t("required"))}: `
-      + `<b>${esc(measure(r.required, r.unit))}</b></div>`
+      + `<div class="mv">${esc(t("measured"))}: <b>${esc(measure(r, "measured"))}</b> · ${esc(t("required"))}: `
+      + `<b>${esc(measure(r, "required"))}</b></div>`
       + `<div class="detail">${esc(r["detail_" + state.lang] || r.detail || "")}</div>`
-      + `<div class="src">${esc(t("ruleSource"))}: ${esc(r.source)} <span class="rid">${esc(r.id)}</span></div></li>`;
+      + (r["fix_" + state.lang] ? `<div class="fix"><b>${esc(t("ruleFix"))}:</b> ${esc(r["fix_" + state.lang])}</div>` : "")
+      + `<div class="src">${esc(t("ruleSource"))}: ${esc(r["source_" + state.lang] || r.source)} <span class="rid">${esc(r.id)}</span></div></li>`;
   }
   box.innerHTML = html + "</ul>";
 }
