@@ -77,6 +77,8 @@ def build_areas(treated, city: City, radius_m: float = 150.0,
         raise ValueError(f"treated: geometry type {shapely.get_type_id(other[0])} not allowed "
                          "(use points or polygons)")
     pieces_t, pieces_out, pieces_in = [], [], []
+    if len(pts) and hi <= radius_m:
+        raise ValueError(f"ring_m {ring_m}: the ring's outer edge must lie beyond radius_m {radius_m:g}")
     if len(pts):
         pieces_t.append(shapely.union_all(shapely.buffer(pts, radius_m)))
         pieces_out.append(shapely.union_all(shapely.buffer(pts, hi)))
@@ -157,6 +159,8 @@ def prepare_events(events: pd.DataFrame, city: City, categories=None, dark_only:
     if missing:
         raise ValueError(f"events: missing column(s) {', '.join(missing)} (need occurred_at, lat, lon)")
     df = events
+    if isinstance(categories, str):
+        categories = [categories]
     if categories:
         if "category" not in df.columns:
             raise ValueError("events: no 'category' column to select categories from")

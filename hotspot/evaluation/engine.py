@@ -306,6 +306,8 @@ def evaluate(events: pd.DataFrame, treated, installed, *, city: City, before_mon
     """Evaluate one intervention: see the package docstring (:mod:`qauipsiz.hotspot.evaluation`)."""
     ev = prepare_events(events, city, categories, dark_only)
     areas = build_areas(treated, city, radius_m, ring_m)
+    if isinstance(categories, str):
+        categories = [categories]
     meta = {"intervention": intervention, "place": place, "categories": categories, "dark_only": dark_only}
     return evaluate_prepared(ev, areas, installed, before_months=before_months, after_months=after_months,
                              seed=seed, meta=meta)

@@ -129,6 +129,8 @@ def test_bad_input_names_the_field(demo):
         evaluate(events, shapely.Polygon(), "2025-06-01", city=city)
     with pytest.raises(ValueError, match="ring_m"):
         evaluate(events, geom, "2025-06-01", city=city, ring_m=(400, 150))
+    with pytest.raises(ValueError, match="ring_m"):
+        evaluate(events, geom, "2025-06-01", city=city, radius_m=500)  # ring 150-400 m inside the disc
     with pytest.raises(ValueError, match="occurred_at"):
         evaluate(events.drop(columns=["occurred_at"]), geom, "2025-06-01", city=city)
     with pytest.raises(ValueError, match="category"):
