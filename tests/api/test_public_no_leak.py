@@ -12,7 +12,8 @@ INCIDENT_FIELDS = ("incident_id", "source_id", "address_raw", "occurred_at", "re
                    "geocode_precision", "coord_flags")
 TILE = lonlat_to_tile(71.43, 51.13, 12)
 PATH_VALUES = {"city": "astana", "layer": "cameras", "kind": "sos", "z": "12", "x": str(TILE[0]),
-               "y": str(TILE[1]), "key_id": "1"}
+               "y": str(TILE[1]), "key_id": "1", "case_id": "1", "action_id": "1",
+               "job_id": "0123456789abcdef0123456789abcdef"}
 
 
 def _routes(app):
