@@ -146,3 +146,31 @@ def test_postgis_geometry_column(store):
         else:
             wkb = conn.execute(text("SELECT geom FROM cases WHERE id = :i"), {"i": c.id}).scalar()
             assert shapely.from_wkb(bytes(wkb)).geom_type == "Polygon"
+
+
+def test_a_store_made_before_cases_is_upgraded(store_url):
+    """A store at migration 0001 (made before issue 18) gains the case tables on open, keeping its data."""
+    from alembic import command
+    from alembic.config import Config
+
+    from qauipsiz.api.store.database import _MIGRATIONS, Database
+
+    old = Database(store_url, migrate=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with old.write() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO store_meta (key, value) VALUES ('instance_id', 'abc')"))
+    with old.engine.connect() as conn:
+        names = set(old.engine.dialect.get_table_names(conn))
+    assert "api_keys" in names and "cases" not in names
+    old.close()
+    s = Store(store_url)  # migrates to the newest revision
+    try:
+        c = s.create_case("astana", "after the upgrade", area=AREA)
+        assert s.get_case(c.id).title == "after the upgrade"
+        with s.engine.connect() as conn:
+            assert conn.execute(text("SELECT value FROM store_meta WHERE key = 'instance_id'")).scalar() == "abc"
+    finally:
+        s.close()
