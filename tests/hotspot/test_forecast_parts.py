@@ -73,3 +73,26 @@ def test_blend_neighbour_term_is_the_ring1_sum(events):
         want.append(rate.get(hx, 0.0) + sum(rate.get(x, 0.0) for x in h3.grid_disk(hx, 1) if x != hx))
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-15)
     assert fc.describe(fc.query(cells), d)["params"]["beta"] in (0.0, 0.1, 0.2, 0.4)
+
+
+def test_kde_and_prospective_sparse_sums_equal_direct_sums(events):
+    from qauipsiz.hotspot.forecast._base import cell_spacing_m
+
+    cells = study_cells_from_events(events, 9)
+    ev = prepare_events(events, 9, "UTC")
+    d = int(ev.day.max()) - 20
+    j = ev.before(d)
+    kd = make_forecaster("kde").fit(ev)
+    q = kd.query(cells)
+    for h, tau in ((150.0, 30.0), (600.0, np.inf)):
+        i = 0 if not np.isfinite(tau) else ev.before(d - 8 * tau)
+        w = np.ones(j - i) if not np.isfinite(tau) else np.exp(-(d - ev.t[i:j]) / tau)
+        want = kde_brute(ev.xy[i:j], q.xy, h, "quartic", weights=w)
+        np.testing.assert_allclose(kd.score_with(q, d, {"bandwidth_m": h, "tau_days": tau}), want, rtol=1e-10, atol=1e-12)
+    ph = make_forecaster("prospective").fit(ev)
+    q = ph.query(cells)
+    i = ev.before(d - 7 * 8)
+    r = np.sqrt(((q.xy[:, None, :] - ev.xy[None, i:j, :]) ** 2).sum(-1))
+    age = np.floor((d - ev.t[i:j]) / 7.0)
+    want = np.where(r <= 400.0, 1.0 / (1.0 + r / cell_spacing_m(9)) / (1.0 + age)[None, :], 0.0).sum(1)
+    np.testing.assert_allclose(ph.score_with(q, d, {"bandwidth_m": 400.0, "weeks": 8}), want, rtol=1e-10)
