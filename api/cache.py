@@ -5,7 +5,9 @@ A key is ``(kind, city, params, data_version)``; ``data_version`` is the store's
 or another process — makes old entries unreachable.  Ingestion through the API also calls
 :meth:`SurfaceCache.invalidate` so their memory is freed at once.
 
-The cache is an in-process LRU bounded by an approximate byte budget.  Concurrent requests for
+The cache is an in-process LRU bounded by an approximate byte budget (256 MiB of computed values
+per server process, 128 MiB of response bytes; GEOS geometries are counted by estimate, and
+freed memory is handed back to the OS after evictions; see docs/service.md, "Memory").  Concurrent requests for
 the same missing key compute it once (a per-key lock), which keeps a cold start under load cheap.
 """
 from __future__ import annotations
@@ -27,18 +29,40 @@ def params_key(params: dict) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
+GEOS_COORD_BYTES, GEOS_GEOM_BYTES = 24, 160
+"""Estimated GEOS memory per coordinate (x, y, z doubles) and per geometry object: pandas'
+``memory_usage(deep=True)`` sees only the small Python wrapper of a shapely geometry."""
+
+
+def _geos_bytes(frame) -> int:
+    """Estimated GEOS heap of the geometry columns of a (Geo)DataFrame or GeoSeries, bytes."""
+    import shapely
+
+    cols = [frame] if getattr(frame, "dtype", None) is not None else [
+        frame[c] for c in frame.columns if str(frame[c].dtype) == "geometry"]
+    total = 0
+    for col in cols:
+        if str(col.dtype) != "geometry":
+            continue
+        arr = col.to_numpy(dtype=object) if hasattr(col, "to_numpy") else col
+        total += int(shapely.get_num_coordinates(arr).sum()) * GEOS_COORD_BYTES + len(arr) * GEOS_GEOM_BYTES
+    return total
+
+
 def _size_of(value: Any) -> int:
+    """Approximate memory of a cached value, bytes (GEOS geometries included by estimate)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return len(value)
+    mem = getattr(value, "memory_usage", None)
+    if callable(mem):  # pandas: before ``nbytes``, which counts an object column as its pointers only
+        try:
+            used = mem(deep=True)
+            return int(used.sum() if hasattr(used, "sum") else used) + _geos_bytes(value)
+        except Exception:  # a size estimate only
+            pass
     nbytes = getattr(value, "nbytes", None)
     if isinstance(nbytes, int | float):
         return int(nbytes)
-    mem = getattr(value, "memory_usage", None)
-    if callable(mem):
-        try:
-            return int(mem(deep=True).sum())
-        except Exception:  # a size estimate only
-            pass
     if isinstance(value, tuple | list):
         return sum(_size_of(v) for v in value) + 64
     if isinstance(value, dict):
@@ -55,8 +79,12 @@ class SurfaceCache:
         Approximate memory budget in bytes (default 512 MiB).
     """
 
-    def __init__(self, max_bytes: int = 512 * 2**20):
+    TRIM_EVERY = 64 * 2**20
+    """After this many bytes were evicted or invalidated, freed heap is handed back to the OS."""
+
+    def __init__(self, max_bytes: int = 256 * 2**20):
         self.max_bytes = int(max_bytes)
+        self._freed = 0
         self._d: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -85,6 +113,19 @@ class SurfaceCache:
             while self._bytes > self.max_bytes and len(self._d) > 1:
                 _, (_, s) = self._d.popitem(last=False)
                 self._bytes -= s
+                self._freed += s
+        self._maybe_trim()
+
+    def _maybe_trim(self) -> None:
+        """``malloc_trim`` once ``TRIM_EVERY`` bytes have been dropped: glibc keeps freed pages of
+        a threaded heap mapped, so without it RSS stays at its high-water mark (docs/service.md)."""
+        with self._lock:
+            if self._freed < self.TRIM_EVERY:
+                return
+            self._freed = 0
+        from qauipsiz.api.jobs import malloc_trim
+
+        malloc_trim()
 
     def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """Cached value of ``key``, computing it once (other threads wait) when missing."""
@@ -110,7 +151,10 @@ class SurfaceCache:
         with self._lock:
             keys = [k for k in self._d if city is None or (len(k) > 1 and k[1] == city)]
             for k in keys:
-                self._bytes -= self._d.pop(k)[1]
+                size = self._d.pop(k)[1]
+                self._bytes -= size
+                self._freed += size
+        self._maybe_trim()
         return len(keys)
 
     def stats(self) -> dict:
@@ -174,7 +218,7 @@ class ResponseCacheMiddleware:
 
     PREFIXES = ("/api/v1/cities/", "/api/v1/public/cities/")
 
-    def __init__(self, app, services, key_cache, max_bytes: int = 256 * 2**20):
+    def __init__(self, app, services, key_cache, max_bytes: int = 128 * 2**20):
         self.app, self.services, self.key_cache = app, services, key_cache
         self.store = SurfaceCache(max_bytes)
 
