@@ -154,6 +154,23 @@ def test_cases_panel_open_stage_evaluate(server):  # noqa: F811
         assert page.locator("#panel").is_hidden()
         assert len(re.findall(rb"/Type\s*/Page(?!s)", page.pdf(format="A4"))) == 1
         page.emulate_media(media="screen")
+        # a new case from the panel's form: it is stored, listed and opened
+        page.fill("#cs-new-title", "Ночные грабежи")
+        page.select_option("#cs-new-layer", "lamps")
+        page.fill("#cs-new-ids", "3, 5")
+        page.select_option("#cs-new-category", "robbery")
+        page.fill("#cs-new-hours", "22-04")
+        page.fill("#cs-new-first", "Починить фонари")
+        page.fill("#cs-new-first-due", "2024-08-15")
+        with page.expect_response(lambda r: r.url.endswith("/cities/astana/cases") and r.request.method == "POST") as cr:
+            page.click("#cs-create")
+        assert cr.value.status == 201, cr.value.text()
+        new = cr.value.json()
+        assert new["place"] == {"layer": "lamps", "ids": [3, 5]}
+        assert new["problem"]["categories"] == ["robbery"] and new["problem"]["hours"] == "22-04"
+        assert new["actions"][0]["due_date"] == "2024-08-15" and new["created_by"].startswith("key:")
+        expect(page.locator("#cs-detail h3")).to_contain_text("Ночные грабежи")
+        expect(page.locator(f"#cs-list .cs-row[data-id='{new['id']}']")).to_have_count(1)
         _finish(browser, page)
     stored = httpx.get(server["base"] + API + f"/cases/{cid}", headers=h, timeout=30).json()
     assert stored["status"] == "response" and all(a["done_date"] for a in stored["actions"])

@@ -5,7 +5,7 @@
 import { map } from "./map.js";
 import { state, today } from "./state.js";
 import { $, errorText, esc, fetchJSON, t } from "./util.js";
-import { renderEvaluation, sendJSON } from "./evaluation.js";
+import { drawnArea, renderEvaluation, sendJSON } from "./evaluation.js";
 
 export const CASE_STATUSES = ["scanning", "analysis", "response", "assessment", "closed"];
 const cs = { list: [], open: null, shape: null, evals: {}, before: 12, after: 6 };
@@ -17,6 +17,7 @@ function setState(msg, isError) {
 
 export async function loadCases() {
   if (!state.perms.has("cases")) return;
+  fillNewCaseCategories();
   setState(t("loading"));
   try {
     cs.list = (await fetchJSON(`/cities/${state.city}/cases`)).cases;
@@ -28,6 +29,7 @@ export async function loadCases() {
 export function renderCaseList() {
   const box = $("cs-list");
   if (!box) return;
+  fillNewCaseCategories();
   box.innerHTML = "";
   for (const c of cs.list) {
     const done = c.actions.filter((a) => a.done_date).length;
@@ -150,9 +152,68 @@ export function renderCase() {
   if (cs.evals[c.id]) renderEvaluation(out, cs.evals[c.id], `#${c.id} ${c.title}`);
 }
 
+// a new case: title, place (layer features by id, or the area drawn in the Evaluation panel), problem, first item
+function newCaseForm() {
+  const f = document.createElement("form");
+  f.id = "cs-new"; f.noValidate = true;
+  f.innerHTML = `<h3 data-i18n="caseNew">${esc(t("caseNew"))}</h3>`
+    + `<input id="cs-new-title" data-i18n-placeholder="caseTitleHint" placeholder="${esc(t("caseTitleHint"))}">`
+    + `<div class="row"><select id="cs-new-layer"><option value="cameras" data-i18n="layer_cameras">${esc(t("layer_cameras"))}</option>`
+    + `<option value="sos_buttons" data-i18n="layer_sos">${esc(t("layer_sos"))}</option>`
+    + `<option value="lamps" data-i18n="layer_lamps">${esc(t("layer_lamps"))}</option>`
+    + `<option value="area" data-i18n="caseDrawnArea">${esc(t("caseDrawnArea"))}</option></select>`
+    + `<input id="cs-new-ids" data-i18n-placeholder="evIds" placeholder="${esc(t("evIds"))}"></div>`
+    + `<div class="row"><select id="cs-new-category"></select><input id="cs-new-hours" placeholder="18-02" size="5"></div>`
+    + `<input id="cs-new-first" data-i18n-placeholder="caseActionText" placeholder="${esc(t("caseActionText"))}">`
+    + `<div class="row"><input id="cs-new-first-owner" data-i18n-placeholder="caseOwner" placeholder="${esc(t("caseOwner"))}">`
+    + `<input id="cs-new-first-due" type="date"></div>`
+    + `<button type="submit" id="cs-create" data-i18n="caseCreate">${esc(t("caseCreate"))}</button>`;
+  f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const title = $("cs-new-title").value.trim();
+    if (!title) { setState(t("caseNeedTitle"), true); return; }
+    const body = { title };
+    if ($("cs-new-layer").value === "area") {
+      const area = drawnArea();
+      if (!area) { setState(t("evNeedArea"), true); return; }
+      body.area = area;
+    } else {
+      body.layer = $("cs-new-layer").value;
+      const ids = $("cs-new-ids").value.split(/[\s,;]+/).filter(Boolean).map(Number);
+      if (ids.some((x) => !Number.isInteger(x) || x < 0)) { setState(t("evIdsInvalid"), true); return; }
+      if (ids.length) body.ids = ids;
+    }
+    if ($("cs-new-category").value) body.categories = [$("cs-new-category").value];
+    if ($("cs-new-hours").value.trim()) body.hours = $("cs-new-hours").value.trim();
+    const first = $("cs-new-first").value.trim();
+    if (first) {
+      const a = { text: first, owner: $("cs-new-first-owner").value.trim() || null };
+      if ($("cs-new-first-due").value) a.due_date = $("cs-new-first-due").value;
+      body.actions = [a];
+    }
+    try {
+      const c = await sendJSON(`/cities/${state.city}/cases`, body);
+      f.reset(); setState(t("caseSaved").replace("{id}", c.id));
+      await loadCases(); openCase(c.id);
+    } catch (e) { setState(errorText(e), true); }
+  });
+  return f;
+}
+
+export function fillNewCaseCategories() {
+  const sel = $("cs-new-category");
+  if (!sel) return;
+  const keep = sel.value;
+  sel.innerHTML = "";
+  sel.append(new Option(t("evAllCategories"), ""));
+  (state.categories || []).forEach((c) => sel.append(new Option(c["name_" + state.lang], c.category)));
+  sel.value = keep;
+}
+
 export function clearCases() { cs.list = []; cs.open = null; showPlace(null); renderCaseList(); renderCase(); setState(""); }
 
 export function initCasesPanel() {
+  $("cs-detail").before(newCaseForm());
   $("cs-refresh").addEventListener("click", loadCases);
   document.addEventListener("qauipsiz:cases", loadCases);
 }
