@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -65,12 +65,14 @@ def _geometry(svc: Services, city: str, body: EvaluationRequest):
                      "interval, minimum detectable effect, WDQ for the ring, kk/ru/en text (analyst, admin; audited)")
 async def evaluate_intervention(
     request: Request,
+    response: Response,
     city: CityKey,
     body: EvaluationRequest,
     p: Principal = Depends(require("evaluations")),
     svc: Services = Depends(services),
 ) -> dict:
     c = city_obj(city)
+    response.headers["Cache-Control"] = "private, no-store"  # a restricted, audited answer
     params = {"city": city, **body.model_dump(exclude={"area"}), "area": body.area is not None}
     await run_in_threadpool(audit, request, p, "evaluations.run", params)
 

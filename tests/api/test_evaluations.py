@@ -36,6 +36,7 @@ def test_answer_is_the_library_answer_and_audited(client, headers, api_env):
     r = client.post(BASE, json=BODY, headers=headers["analyst"])
     assert r.status_code == 200, r.text
     d = r.json()
+    assert "no-store" in r.headers["cache-control"]
     for key in ("effect_pct", "ci_low_pct", "ci_high_pct", "p_value", "mde_pct", "decidable", "wdq", "wdq_reading",
                 "synth_effect_pct", "series", "n_treated_cells", "n_comparison", "text"):
         assert key in d
