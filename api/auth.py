@@ -17,8 +17,16 @@ analyst       + hotspots, heat tiles, city layers, CPTED, recommendations, incid
 planner       + hotspots, city layers, CPTED, design review, recommendations (no incidents)
 commander     + hotspots, city layers, CPTED, recommendations, incident query, patrol plans,
               problem-oriented cases
+inspector     the district inspector (участковый инспектор / учаскелік инспектор): only the beat
+              the key is bound to (``qauipsiz keys create inspector --beat BEAT_ID``) — its outline,
+              aggregated profile (trend, top places, social-map layers, fix-first CPTED blocks) and
+              its incidents inside the beat (audited); 403 on any other beat; no city-wide incident
+              query or export
 admin         everything, and API-key management
 ============  ==============================================================================
+
+Beats (``beats``: outlines and profiles of any beat) are for analyst, commander and admin; the
+inspector's ``beat:own`` is checked against :attr:`Principal.beat` by the beats router.
 
 The analyst's tools (issue 17 item 11): charts of the current filter and the before/after comparison
 need ``hotspots`` (aggregated counts); the public role gets the fixed public chart table
@@ -41,17 +49,19 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from qauipsiz.api.errors import ApiError
 
-ROLES = ("public", "analyst", "planner", "commander", "admin")
+ROLES = ("public", "analyst", "planner", "commander", "admin", "inspector")
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "public": frozenset({"public"}),
     "analyst": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                          "incidents:write", "review", "forecast", "cases", "evaluations"}),
+                          "incidents:write", "review", "forecast", "cases", "evaluations", "beats"}),
     "planner": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "review"}),
     "commander": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                            "patrol", "forecast", "cases"}),
+                            "patrol", "forecast", "cases", "beats"}),
     "admin": frozenset({"public", "hotspots", "layers", "cpted", "recommendations", "incidents:read",
-                        "incidents:write", "review", "patrol", "admin", "forecast", "cases", "evaluations"}),
+                        "incidents:write", "review", "patrol", "admin", "forecast", "cases", "evaluations",
+                        "beats"}),
+    "inspector": frozenset({"public", "beat:own"}),
 }
 """role -> permissions.  Restricted reads (``incidents:read``, ``patrol``) are audited by their
 routers (:func:`audit`)."""
@@ -62,11 +72,13 @@ _bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: role, key id and label (``key_id`` is ``None`` for the public role)."""
+    """Who is calling: role, key id and label (``key_id`` is ``None`` for the public role), and the
+    beat an inspector key is bound to."""
 
     role: str
     key_id: int | None = None
     label: str = ""
+    beat: str | None = None
 
     @property
     def who(self) -> str:
@@ -182,7 +194,8 @@ async def identify(scope, key_cache: _KeyCache, services) -> Principal:
             from starlette.concurrency import run_in_threadpool
 
             k = await run_in_threadpool(services.store().verify_api_key, key)
-            p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label)
+            p = None if k is None or k.role not in ROLES else Principal(k.role, k.id, k.label,
+                                                                        getattr(k, "beat", None))
             key_cache.put(digest, p)
         if p is None:
             raise _unauthorized("unknown or revoked API key")

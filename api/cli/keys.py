@@ -21,8 +21,10 @@ def _store():
 
 @keys_app.command("create")
 def create(
-    role: str = typer.Argument(..., help="public | analyst | planner | commander | admin"),
+    role: str = typer.Argument(..., help="public | analyst | planner | commander | admin | inspector"),
     label: str = typer.Option("", "--label", help="Who or what the key is for."),
+    beat: str | None = typer.Option(None, "--beat", help="Beat id an inspector key is bound to (required for "
+                                    "inspector; ids from GET /cities/{city}/beats.geojson)."),
     save: Path = typer.Option(None, "--save", help="Also write the key to this file (mode 600)."),
 ) -> None:
     """Create a key and print it once."""
@@ -30,7 +32,11 @@ def create(
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}", param_hint="ROLE")
-    key = _store().create_api_key(role, label)
+    try:
+        key = _store().create_api_key(role, label, beat)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     if save is not None:
         save.parent.mkdir(parents=True, exist_ok=True)
         save.write_text(key + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from qauipsiz.api.routers import (
     admin,
+    beats,
     cases,
     cities,
     cpted,
@@ -19,4 +20,4 @@ from qauipsiz.api.routers import (
 
 ROUTERS = [health.router, cities.router, layers.router, incidents.router, hotspots.router, cpted.router,
            review.router, recommendations.router, patrol.router, public.router, admin.router,
-           exports.router, cases.router]
+           exports.router, cases.router, beats.router]

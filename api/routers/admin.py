@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from qauipsiz.api.auth import ROLES, Principal, audit, principal, require
-from qauipsiz.api.errors import ApiError
+from qauipsiz.api.errors import ApiError, client_input
 from qauipsiz.api.routers._deps import Services, services
 
 router = APIRouter(tags=["admin"])
@@ -19,13 +19,14 @@ class Me(BaseModel):
     key_id: int | None
     label: str
     permissions: list[str]
+    beat: str | None = None
 
 
 @router.get("/me", response_model=Me, summary="The caller's role and permissions")
 def me(p: Principal = Depends(principal)) -> Me:
     from qauipsiz.api.auth import PERMISSIONS
 
-    return Me(role=p.role, key_id=p.key_id, label=p.label, permissions=sorted(PERMISSIONS[p.role]))
+    return Me(role=p.role, key_id=p.key_id, label=p.label, permissions=sorted(PERMISSIONS[p.role]), beat=p.beat)
 
 
 class Config(BaseModel):
@@ -43,8 +44,9 @@ def config(svc: Services = Depends(services)) -> Config:
 
 
 class NewKey(BaseModel):
-    role: Literal["public", "analyst", "planner", "commander", "admin"]
+    role: Literal["public", "analyst", "planner", "commander", "admin", "inspector"]
     label: str = Field("", max_length=200)
+    beat: str | None = Field(None, max_length=64, description="beat id; required for (only for) an inspector")
 
 
 class CreatedKey(BaseModel):
@@ -70,7 +72,8 @@ class KeyInfo(BaseModel):
 def create_key(request: Request, body: NewKey, p: Principal = Depends(require("admin")),
                svc: Services = Depends(services)) -> CreatedKey:
     store = svc.store()
-    key = store.create_api_key(body.role, body.label)
+    with client_input():
+        key = store.create_api_key(body.role, body.label, body.beat)
     k = store.verify_api_key(key)
     audit(request, p, "keys.create", {"id": k.id, "role": body.role, "label": body.label})
     return CreatedKey(id=k.id, key=key, role=k.role, label=k.label)
@@ -115,4 +118,4 @@ def audit_log(limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        resource=_s(r.resource), params=_s(r.params)) for r in t.itertuples()]
 
 
-assert set(ROLES) == {"public", "analyst", "planner", "commander", "admin"}
+assert set(ROLES) == {"public", "analyst", "planner", "commander", "admin", "inspector"}

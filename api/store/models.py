@@ -133,6 +133,7 @@ api_keys = Table(
     Column("label", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("beat", String(64), comment="beat id an inspector key is bound to (NULL for other roles); migration 0003"),
     UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
 
