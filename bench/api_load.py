@@ -208,6 +208,12 @@ def mixed(base: str, hdr: dict, key: str, tile_urls: list[str], seconds: float, 
         print(fmt_rss("before the mixed load", before))
         print(fmt_rss("peak during it", peak))
         print(fmt_rss("3 s after it", after))
+    try:
+        st = httpx.get(f"{base}/api/v1/ready", headers=hdr, timeout=30).json().get("cache") or {}
+        print(f"  cache of the worker that answered /ready: {st.get('bytes', 0) / 2**20:.0f} MiB accounted in "
+              f"{st.get('entries', 0)} entries (budget {st.get('max_bytes', 0) / 2**20:.0f} MiB)")
+    except (httpx.HTTPError, ValueError):
+        pass
     return alone, withx, (before, peak, after)
 
 
