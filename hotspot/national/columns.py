@@ -113,12 +113,15 @@ class CityColumns:
         cat_codes, cats = _recode(parts["cat"])
         dist_codes, dists = _recode(parts["dist"])
         version = _version(root, c.key, files)
-        return cls(c, version, cells11, code.astype(np.int32), dnum, day0,
-                   np.concatenate(parts["hour"]) if parts["hour"] else np.zeros(0, np.int8),
-                   np.concatenate(parts["wd"]) if parts["wd"] else np.zeros(0, np.int8),
-                   cat_codes, cats, dist_codes, dists,
-                   np.concatenate(parts["dark"]) if parts["dark"] else np.zeros(0, bool),
-                   {r: np.concatenate(parts[r]) if parts[r] else np.zeros(0, np.int16) for r in RESOLUTIONS})
+        # events in cell order: the counting pass then adds into neighbouring histogram slots
+        order = np.argsort(code, kind="stable")
+
+        def cat(key, dtype):
+            return np.concatenate(parts[key])[order] if parts[key] else np.zeros(0, dtype)
+
+        return cls(c, version, cells11, code.astype(np.int32)[order], dnum[order], day0, cat("hour", np.int8),
+                   cat("wd", np.int8), cat_codes[order], cats, dist_codes[order], dists, cat("dark", bool),
+                   {r: cat(r, np.int16) for r in RESOLUTIONS})
 
     # ------------------------------------------------------------------ filters
     def _spec(self, *, categories=None, start=None, end=None, hours=None, weekdays=None,
@@ -272,7 +275,7 @@ class CityColumns:
         cnt, n11, n_pass = _filter_count(self.day, self.hour, self.weekday, self.category, self.district, self.dark,
                                          lo, hi, hl, wl, cl, dl, dm, self.res_codes[res], self.cell_code,
                                          len(cells) + 1, len(self.cells11))
-        count = cnt[1:]  # code 0: outside the city's cells
+        count = cnt[1:].astype(np.int64)  # code 0: outside the city's cells
         y = count.astype(float)
         # density: the events' res-11 cell centres, weighted by their counts (a cached sparse kernel
         # matrix cells x res-11 cells per radius, so a new filter costs one sparse product)
@@ -326,8 +329,8 @@ def _filter_count(day, hour, weekday, category, district, dark, lo, hi, hour_lut
 
     Codes -1 of ``category``/``district`` (null) index the last entry of their lookup table.
     """
-    cr = np.zeros(n_r, np.int64)
-    c11 = np.zeros(n11, np.int64)
+    cr = np.zeros(n_r, np.int32)
+    c11 = np.zeros(n11, np.int32)
     k = 0
     for i in range(len(day)):
         d = day[i]
