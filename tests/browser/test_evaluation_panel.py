@@ -50,6 +50,10 @@ def test_evaluation_panel_chart_sentence_and_print(server, tmp_path):  # noqa: F
         assert len(pts) == len(res["series"]) >= 6
         assert len(page.get_attribute("#ev-result polyline.comparison", "points").split()) == len(res["series"])
         assert page.locator("#ev-result rect.after").count() == 1  # the post-period is shaded
+        # the map shows what was evaluated: one 150 m disc and one ring edge per chosen camera
+        page.wait_for_function(f"""(() => {{ let n = 0; window.qauipsiz.map.eachLayer((l) => {{
+            if (l instanceof L.Circle && Math.abs(l.getRadius() - {res['radius_m']}) < 1e-6) n += 1; }});
+            return n === {len(ids)}; }})()""", timeout=30_000)
         assert page.inner_text("#ev-result .ev-sentence").strip() == res["text"]["en"].strip()
         nums = page.inner_text("#ev-result table.ev-num")
         assert "Minimum detectable effect" in nums

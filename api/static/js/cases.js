@@ -5,7 +5,7 @@
 import { map } from "./map.js";
 import { state, today } from "./state.js";
 import { $, errorText, esc, fetchJSON, t } from "./util.js";
-import { drawnArea, renderEvaluation, sendJSON } from "./evaluation.js";
+import { drawnArea, renderEvaluation, sendJSON, showPlace as showTreated } from "./evaluation.js";
 
 export const CASE_STATUSES = ["scanning", "analysis", "response", "assessment", "closed"];
 const cs = { list: [], open: null, shape: null, evals: {}, before: 12, after: 6 };
@@ -52,6 +52,11 @@ function showPlace(c) {
   if (c && c.place.area) {
     cs.shape = L.geoJSON(c.place.area, { style: { color: "#00838f", weight: 3, fillOpacity: 0.12 } }).addTo(map);
     if (cs.shape.getBounds().isValid()) map.fitBounds(cs.shape.getBounds(), { padding: [40, 40], maxZoom: 16 });
+  } else if (c && c.place.ids && c.place.ids.length) { // its features with their 150 m discs
+    showTreated(c.place, 150, null).then((g) => {
+      const b = g && L.featureGroup(g.getLayers()).getBounds();
+      if (b && b.isValid()) map.fitBounds(b, { padding: [40, 40], maxZoom: 16 });
+    }).catch(() => {});
   }
 }
 

@@ -7,7 +7,7 @@
 import { API } from "./config.js";
 import { map } from "./map.js";
 import { state } from "./state.js";
-import { $, errorText, esc, fmt, headers, t } from "./util.js";
+import { $, errorText, esc, fetchJSON, fmt, headers, t } from "./util.js";
 
 export const EVAL_PERM = "evaluations";  // the permission of POST /cities/{city}/evaluations (api/auth.py)
 
@@ -49,6 +49,32 @@ function toggleDraw() {
   redraw();
 }
 function clearDraw() { draw.on = false; draw.pts = []; $("ev-draw").textContent = t("evDraw"); redraw(); $("ev-area-state").textContent = ""; }
+
+// ------------------------------------------------------------------ the evaluated place on the map
+const ID_COL = { cameras: "camera_id", sos_buttons: "sos_id", lamps: "lamp_id" };
+let placeLayer = null;
+// draw the treated place (its features' radius discs, or the area) and the outer edge of the ring
+export async function showPlace(place, radius, ring) {
+  if (placeLayer) { placeLayer.remove(); placeLayer = null; }
+  if (!place) return null;
+  const g = L.layerGroup();
+  const treated = { color: "#c62828", weight: 2, fillOpacity: 0.12 };
+  const outer = { color: "#ef6c00", weight: 1, dashArray: "4 4", fill: false };
+  if (place.area) {
+    L.geoJSON(place.area, { style: () => treated }).addTo(g);
+  } else if (place.layer && place.ids && place.ids.length) {
+    const fc = await fetchJSON(`/cities/${state.city}/layers/${place.layer}.geojson`);
+    const want = new Set(place.ids.map(Number));
+    fc.features.filter((f) => want.has(Number(f.properties[ID_COL[place.layer]]))).forEach((f) => {
+      if (!f.geometry || f.geometry.type !== "Point") return;
+      const ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+      L.circle(ll, Object.assign({ radius: radius || 150 }, treated)).addTo(g);
+      if (ring) L.circle(ll, Object.assign({ radius: ring[1] }, outer)).addTo(g);
+    });
+  }
+  placeLayer = g.addTo(map);
+  return placeLayer;
+}
 
 // ------------------------------------------------------------------ the request
 function parseIds(text) {
@@ -182,6 +208,7 @@ async function run(ev) {
     last.body = body;
     st.textContent = "";
     renderEvaluation($("ev-result"), last.res);
+    showPlace(body, last.res.radius_m, last.res.ring_m).catch(() => {}); // the map shows what was evaluated
     $("ev-save").disabled = false;
   } catch (e) { st.textContent = errorText(e); st.classList.add("error"); }
   finally { $("ev-run").disabled = false; }
