@@ -215,7 +215,7 @@ export function fillNewCaseCategories() {
   sel.value = keep;
 }
 
-export function clearCases() { cs.list = []; cs.open = null; showPlace(null); renderCaseList(); renderCase(); setState(""); }
+export function clearCases() { cs.list = []; cs.open = null; showPlace(null); showTreated(null); renderCaseList(); renderCase(); setState(""); }
 
 export function initCasesPanel() {
   $("cs-detail").before(newCaseForm());
