@@ -46,7 +46,7 @@ def pick_cities(root: Path, cities: list[str] | None) -> list[str]:
     if cities:
         bad = [c for c in cities if c not in have]
         if bad:
-            raise ValueError(f"--cities: {', '.join(bad)} not in the dataset {root} (it has {', '.join(have)})")
+            raise ValueError(f"{', '.join(bad)}: not in the dataset {root} (it has {', '.join(have)})")
         have = list(dict.fromkeys(cities))
     if not have:
         raise ValueError(f"--data {root}: no city partitions under incidents/")
@@ -238,6 +238,10 @@ def run_cmd(
         raise typer.BadParameter("use part or city", param_hint="--granularity")
     keys = [s.strip() for s in cities.split(",") if s.strip()] if cities else None
     part_list = [s.strip() for s in parts.split(",") if s.strip()] if parts else None
+    try:
+        pick_cities(data, keys)  # bad --cities fail before any cluster starts
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--cities") from e
     cluster = local_cluster(workers, dashboard) if scheduler == "local" else None
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
