@@ -1,8 +1,11 @@
 """Intervention evaluation (issue 18): did the cameras, SOS buttons or lamps work? (analyst, admin; audited)."""
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +41,17 @@ class EvaluationRequest(BaseModel):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
 
 
+@contextmanager
+def _geometry_errors():
+    """A geometry the engine cannot process (GEOS error) is the caller's input: 400."""
+    import shapely
+
+    try:
+        yield
+    except shapely.errors.ShapelyError as e:
+        raise ValueError(f"area: {e}") from e
+
+
 def _geometry(svc: Services, city: str, body: EvaluationRequest):
     import shapely
 
@@ -48,8 +62,8 @@ def _geometry(svc: Services, city: str, body: EvaluationRequest):
             raise ApiError(422, "`installed` is required with `area`", slug="validation-error")
         with client_input():
             try:
-                geom = shapely.from_geojson(__import__("json").dumps(body.area))
-            except shapely.errors.GEOSException as e:
+                geom = shapely.from_geojson(json.dumps(body.area))
+            except (shapely.errors.ShapelyError, TypeError, ValueError) as e:
                 raise ValueError(f"area: not a GeoJSON geometry ({e})") from e
         return geom, body.installed, "area"
     from qauipsiz.hotspot.evaluation.areas import select_features
@@ -77,10 +91,14 @@ async def evaluate_intervention(
     await run_in_threadpool(audit, request, p, "evaluations.run", params)
 
     def run() -> dict:
+        import shapely
+
         from qauipsiz.hotspot.evaluation import evaluate
 
         geom, installed, kind = _geometry(svc, city, body)
-        with client_input():
+        if not shapely.is_empty(geom) and not np.isfinite(shapely.bounds(geom)).all():
+            raise ApiError(400, "area: coordinates must be finite longitude/latitude", slug="bad-request")
+        with client_input(), _geometry_errors():
             res = evaluate(svc.incidents(city), geom, installed, city=c, before_months=body.before_months,
                            after_months=body.after_months, radius_m=body.radius_m, ring_m=tuple(body.ring_m),
                            categories=body.categories, dark_only=body.dark_only, seed=body.seed, intervention=kind)
