@@ -203,8 +203,11 @@ def test_repeat_visits_are_30_min_apart_and_fill_the_shift(night):
     assert hot["arrive"].min() <= sh.start + hour
     assert hot["arrive"].max() >= sh.end - hour
     assert (hot["depart"] <= sh.end).all()
-    # 3 × 30 visits nearly fill 5 units' night: a few do not fit (10 here, as many as before issue 17)
-    assert stops.attrs["missed_visits"] <= 12
+    # 3 × 30 visits fit 5 units' night: their dwell plus the cheapest drive into each hotspot is
+    # about 1,215 of the fleet's 2,400 minutes, and a 40 s search serves all 90.  So the plan may miss
+    # none: the misses once seen here (10, then 14 with the corrected severity classes) came from the
+    # first-solution heuristic, not from the shift (patrol.FIRST_SOLUTION)
+    assert stops.attrs["missed_visits"] == 0 and stops.attrs["dropped"] == []
 
 
 def test_repeat_visits_follow_each_hotspots_own_hours(plan):
