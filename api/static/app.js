@@ -17,6 +17,7 @@ import { initRecommendPanel } from "./js/recommend.js";
 import { initPatrolPanel, loadStations } from "./js/patrol.js";
 import { initReviewPanel } from "./js/review.js";
 import { initFixFirstPanel } from "./js/fixfirst.js";
+import { initBeatPanel, renderBeatPanel, renderProfile as renderBeatProfile } from "./js/beat.js";
 import { EVAL_PERM, initEvaluationPanel, renderEvaluationPanel } from "./js/evaluation.js";
 import { clearCases, initCasesPanel, loadCases, renderCase, renderCaseList } from "./js/cases.js";
 import { applyLanguage, loadCity, whoami } from "./js/session.js";
@@ -44,6 +45,7 @@ function evalPanels() {
   renderForecastPanel();
   if (state.perms.has("cases")) loadCases(); else clearCases();
   renderEvaluationPanel();
+  renderBeatPanel(); // the inspector's beat (issue 17)
 }
 
 async function init() {
@@ -52,6 +54,7 @@ async function init() {
   initRecommendPanel();
   initReviewPanel();
   initFixFirstPanel();
+  initBeatPanel();
   initTools();
   initEvaluationPanel();
   initCasesPanel();
@@ -63,7 +66,7 @@ async function init() {
   });
   document.querySelectorAll(".lang-btn").forEach((b) => b.addEventListener("click", () => {
     state.lang = b.dataset.lang; localStorage.setItem("qauipsiz.lang", state.lang); applyLanguage();
-    renderEvaluationPanel(); renderCaseList(); renderCase();
+    renderEvaluationPanel(); renderCaseList(); renderCase(); renderBeatProfile();
   }));
   $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); reloadActive(); });
   $("filters").addEventListener("reset", () => setTimeout(reloadActive, 0));
