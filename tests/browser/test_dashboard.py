@@ -269,8 +269,10 @@ def test_design_review_panel(server, tmp_path):
         li = page.locator(f"#rv-rules li[data-rule='{rule['id']}']")
         text = li.inner_text()
         assert rule["title_ru"] in text and "не соответствует" in text
-        assert "Измерено" in text and "Норма" in text and rule["source"][:20] in text
-        assert ("%" if rule["unit"] == "share" else rule["unit"]) in text, text  # shares shown as per cent
+        assert "Измерено" in text and "Норма" in text and rule["source_ru"][:20] in text
+        # values with their unit in the UI language ("4,2 лк", shares as per cent "33 %"), and how to fix it
+        assert rule["measured_ru"] in text and rule["required_ru"] in text, text
+        assert "Как исправить" in text and rule["fix_ru"] in text
         # drawn on the map: the design, and the failing features of each failing rule
         drawn = page.evaluate("(() => { const r = window.qauipsiz.state.review;"
                               " return {layers: r.layer.getLayers().length, fail: Object.keys(r.failLayers)}; })()")
