@@ -113,8 +113,8 @@ def case_start(case: Case, installed=None) -> tuple[date, str]:
     return d, rule
 
 
-def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installed=None, before_months: int = 12,  # noqa: PLR0913 -- keyword-only options with defaults
-                  after_months: int = 6, radius_m: float = 150.0, ring_m: tuple[float, float] = (150.0, 400.0),
+def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installed=None, before_months: float = 12,  # noqa: PLR0913 -- keyword-only options with defaults
+                  after_months: float = 6, radius_m: float = 150.0, ring_m: tuple[float, float] = (150.0, 400.0),
                   seed: int = 0, dark_only: bool = False) -> dict:
     """The evaluation of ``case`` now, as a JSON-ready dict.
 
@@ -128,8 +128,8 @@ def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installe
         The city's layers (only the case's layer is used).
     installed : date or str, optional
         Intervention date (local calendar date); default: the plan's (:func:`case_start`).
-    before_months, after_months : int
-        Lengths of the pre- and post-periods, months.
+    before_months, after_months : float
+        Lengths of the pre- and post-periods, months of 30.44 days (0.46 ≈ two weeks).
     radius_m : float
         Buffer around point features, metres.
     ring_m : (float, float)
@@ -156,8 +156,8 @@ def evaluate_case(case: Case, incidents: pd.DataFrame, layers: dict, *, installe
         from qauipsiz.hotspot.binning import filter_mask
 
         events = incidents[filter_mask(incidents, city, hours=case.hours)]
-    res = evaluate(events, treated, pd.Timestamp(start), city=city, before_months=int(before_months),
-                   after_months=int(after_months), radius_m=float(radius_m), ring_m=tuple(ring_m),
+    res = evaluate(events, treated, pd.Timestamp(start), city=city, before_months=float(before_months),
+                   after_months=float(after_months), radius_m=float(radius_m), ring_m=tuple(ring_m),
                    categories=case.categories or None, dark_only=bool(dark_only), seed=int(seed),
                    intervention=case.place_layer or "area")
     out = json_safe(res.to_dict())

@@ -207,28 +207,14 @@ def action_cmd(
         store.close()
 
 
-def _months(v: str, name: str) -> int:
-    mt = re.fullmatch(r"\s*(\d+)\s*[mM]?\s*", v)
-    if not mt or not 1 <= int(mt.group(1)) <= 120:
-        raise ValueError(f"{name} {v!r}: expected months, e.g. 12M")
-    return int(mt.group(1))
-
-
-def _ring(v: str) -> tuple[float, float]:
-    mt = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*", v)
-    if not mt or float(mt.group(1)) >= float(mt.group(2)):
-        raise ValueError(f"--ring-m {v!r}: expected INNER:OUTER metres, e.g. 150:400")
-    return float(mt.group(1)), float(mt.group(2))
-
-
 @case_app.command("evaluate")
 def evaluate_cmd(
     case_id: int = typer.Argument(..., help="Case id."),
     installed: str = typer.Option(None, "--installed", help="Intervention date YYYY-MM-DD (default: the earliest "
                                                             "done date of the action plan, else its earliest "
                                                             "due date)."),
-    before: str = typer.Option("12M", "--before", help="Pre-period, months (e.g. 12M)."),
-    after: str = typer.Option("6M", "--after", help="Post-period, months (e.g. 6M)."),
+    before: str = typer.Option("12M", "--before", help="Pre-period: 12M, 1Y, 26W, 90D …"),
+    after: str = typer.Option("6M", "--after", help="Post-period: 6M, 2W, 30D …"),
     radius_m: float = typer.Option(150.0, "--radius-m", help="Buffer around point features, metres."),
     ring_m: str = typer.Option("150:400", "--ring-m", help="Displacement ring INNER:OUTER, metres."),
     seed: int = typer.Option(0, "--seed", help="Seed of the permutation test."),
@@ -237,14 +223,17 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a case's intervention now: effect with 95 % CI, WDQ, the kk/ru/en sentence."""
     from qauipsiz.api.casework import evaluate_case
+    from qauipsiz.api.cli.evaluate import parse_ring, parse_span
+
+    # --before/--after/--ring-m read as `qauipsiz evaluate` reads them
 
     store = _store()
     try:
         c = _get(store, case_id)
         inc = store.query_incidents(c.city, located_only=True)
         layers = store.load_layers(c.city, [c.place_layer]) if c.place_layer else {}
-        res = evaluate_case(c, inc, layers, installed=installed, before_months=_months(before, "--before"),
-                            after_months=_months(after, "--after"), radius_m=radius_m, ring_m=_ring(ring_m),
+        res = evaluate_case(c, inc, layers, installed=installed, before_months=parse_span(before, "--before"),
+                            after_months=parse_span(after, "--after"), radius_m=radius_m, ring_m=parse_ring(ring_m),
                             seed=seed, dark_only=dark_only)
     finally:
         store.close()

@@ -82,8 +82,8 @@ class EvaluateIn(BaseModel):
 
     installed: date | None = Field(default=None, description="intervention date; default: the earliest done date "
                                                              "of the plan, else its earliest due date")
-    before_months: int = Field(default=12, ge=1, le=60)
-    after_months: int = Field(default=6, ge=1, le=36)
+    before_months: float = Field(default=12.0, gt=0, le=60, description="months of 30.44 days")
+    after_months: float = Field(default=6.0, gt=0, le=60, description="months; 0.46 ≈ two weeks")
     radius_m: float = Field(default=150.0, ge=10, le=2000, description="buffer around point features, metres")
     ring_m: tuple[float, float] = Field(default=(150.0, 400.0), description="displacement ring, metres")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)

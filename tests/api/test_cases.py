@@ -188,3 +188,4 @@ def test_cli_case_create_show_action_evaluate(api_env, client, headers, tmp_path
     bad = run("create", "--city", "astana", "--title", "x", "--layer", "cameras", "--hours", "25-1")
     assert bad.exit_code != 0 and "'hours'" in str(bad.exception or bad.output)
     assert "no such case" in str(run("show", "999999").exception)
+    assert run("evaluate", str(cid), "--before", "12X").exit_code != 0  # spans as `qauipsiz evaluate` reads them
