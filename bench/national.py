@@ -132,6 +132,13 @@ def report_job(events: int, one: dict, two: dict) -> float:
                           "processes on this shared machine)" for p in sorted(rss)))
     print(f"scaling ratio 1 worker / 2 workers = {r:.2f}x "
           f"({'meets' if r >= TARGET_RATIO else 'misses'} the {TARGET_RATIO}x target)")
+    c1, c2 = cpu(one), cpu(two)
+    if sum(c1.values()) > 0 and c2:
+        rc = (sum(c1.values()) + (one["wall_total_s"] - max(busy(one).values()))) / (
+            max(c2.values()) + (two["wall_total_s"] - max(busy(two).values())))
+        print(f"CPU-time scaling (as if each worker had a core to itself): 1 worker's task CPU {sum(c1.values()):.1f} s "
+              f"/ the busier of 2 workers' {max(c2.values()):.1f} s, each + its run's fixed cost = {rc:.2f}x "
+              f"(total task CPU with 2 workers {sum(c2.values()):.1f} s)")
     return r
 
 
@@ -142,7 +149,7 @@ def by_part(s: dict) -> str:
     return ", ".join(f"{k} {v:.1f} s" for k, v in sorted(tot.items(), key=lambda kv: -kv[1]))
 
 
-def cost_model(s: dict) -> dict[str, tuple[float, float, float]]:
+def cost_model(s: dict, key: str = "seconds") -> dict[str, tuple[float, float, float]]:
     """Per part, seconds = a + b·events + c·cells (res-9 cells of the city), a, b, c ≥ 0, fitted by
     non-negative least squares (``scipy.optimize.nnls``) across the cities of one run."""
     import numpy as np
@@ -153,23 +160,26 @@ def cost_model(s: dict) -> dict[str, tuple[float, float, float]]:
     for part in sorted({p["part"] for p in s["parts"]}):
         rows = [p for p in s["parts"] if p["part"] == part and p["city"] in cells]
         X = np.array([[1.0, p["events"] / 1e6, cells[p["city"]] / 1e3] for p in rows])
-        y = np.array([p["seconds"] for p in rows])
+        y = np.array([p.get(key, 0.0) for p in rows])
         coef, _ = nnls(X, y)
         out[part] = (float(coef[0]), float(coef[1]), float(coef[2]))
     return out
 
 
-def extrapolate_model(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4) -> float:
+def extrapolate_model(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4,
+                      key: str = "seconds") -> float:
     """The fitted cost model (:func:`cost_model`) at ``target_events / events`` times each city's events."""
     k = target_events / events
-    model = cost_model(two)
+    model = cost_model(two, key)
     cells = {p["city"]: p["cells"] for p in two["parts"] if p["part"] == "hotspots9"}
     times = [model[p["part"]][0] + model[p["part"]][1] * p["events"] * k / 1e6
              + model[p["part"]][2] * cells[p["city"]] / 1e3 for p in two["parts"] if p["city"] in cells]
     fixed = max(0.0, two["wall_total_s"] - max(busy(two).values()))
     est = lpt(times, workers) + fixed
     terms = "; ".join(f"{part} {a:.2f} s + {b:.2f} s/M events + {c:.2f} s/k cells" for part, (a, b, c) in model.items())
-    print(f"extrapolation to {target_events:,} events on {workers} workers, fitted cost model: {est:.0f} s = "
+    what = "task CPU seconds" if key == "cpu_s" else "task wall seconds"
+    print(f"extrapolation to {target_events:,} events on {workers} workers, fitted cost model of {what}: "
+          f"{est:.0f} s = "
           f"{est / 60:.1f} min (goal < {GOAL_50M_S / 60:.0f} min: {'met' if est < GOAL_50M_S else 'missed'}); "
           f"method: per part, seconds = a + b x events + c x res-9 cells fitted by non-negative least squares "
           f"across the {len(cells)} cities of the 2-worker run ({terms}), each city at {k:.1f}x its events, "
@@ -177,19 +187,22 @@ def extrapolate_model(events: int, two: dict, target_events: int = 50_000_000, w
     return est
 
 
-def extrapolate(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4) -> float:
+def extrapolate(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4,
+                key: str = "seconds") -> float:
     k = target_events / events
     if two["granularity"] == "city":
         tasks: dict[str, float] = {}
         for p in two["parts"]:
-            tasks[p["city"]] = tasks.get(p["city"], 0.0) + p["seconds"]
+            tasks[p["city"]] = tasks.get(p["city"], 0.0) + p.get(key, 0.0)
         times = list(tasks.values())
     else:
-        times = [p["seconds"] for p in two["parts"]]
+        times = [p.get(key, 0.0) for p in two["parts"]]
     fixed = max(0.0, two["wall_total_s"] - max(busy(two).values()))
     span = lpt([t * k for t in times], workers)
     est = span + fixed
-    print(f"extrapolation to {target_events:,} events on {workers} workers, linear ceiling: {est:.0f} s = "
+    what = "task CPU seconds" if key == "cpu_s" else "task wall seconds"
+    print(f"extrapolation to {target_events:,} events on {workers} workers, linear ceiling of {what}: "
+          f"{est:.0f} s = "
           f"{est / 60:.1f} min (goal < {GOAL_50M_S / 60:.0f} min: {'met' if est < GOAL_50M_S else 'missed'}); "
           f"method: each of the {len(times)} task times of the 2-worker run x {k:.1f} (linear in events, a "
           f"ceiling), greedy largest-first on {workers} workers = {span:.0f} s, + fixed cost {fixed:.0f} s "
@@ -234,8 +247,9 @@ def main() -> None:
                  f"part ({len(two['parts'])} tasks), 2 workers", Timing(float("nan"), (two["wall_total_s"],)),
                  Timing(float("nan"), (city["wall_total_s"],)), "one task per city",
                  note="= per-city tasks / per-part tasks")
-        extrapolate(events, two)
-        extrapolate_model(events, two)
+        for key in ("seconds", "cpu_s"):  # wall time on this shared machine; CPU time = a core each
+            extrapolate(events, two, key=key)
+            extrapolate_model(events, two, key=key)
         rows = sorted(two["rows"], key=lambda x: -x["seconds"])[:3]
         print("slowest cities (2 workers): " + "; ".join(
             f"{x['city']} {x['events']:,} events, {x['cells']:,} res-9 cells, {x['seconds']:.1f} s" for x in rows))
