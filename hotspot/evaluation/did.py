@@ -8,7 +8,9 @@ with ``T`` the unit's counts and ``C`` the summed counts of its matched comparis
 exactly the treatment coefficient of a Poisson regression with unit and period (pre/post) fixed
 effects on the 2 × 2 table, and ``se_poisson`` its model standard error
 ``sqrt(1/T_pre + 1/T_post + 1/C_pre + 1/C_post)`` (both checked against statsmodels in the tests).
-When a count is zero, 0.5 is added to all four (Haldane).
+When a count is zero, 0.5 is added to all four (Haldane).  A unit too large for a matched
+comparison 2× its size to leave room for placebo pairs (a ring of many sites, say) is compared with
+the whole pool instead, and its placebo pairs are a composite of its size against the rest.
 
 The Poisson error ignores over-dispersion and local shocks, so inference is by placebo units
 instead: random composites of comparison cells, in pairs of a pseudo-treated composite with the
@@ -251,14 +253,20 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
     u_pre = float(unit_pre_p.sum())
     pool_total = float(pool_pre_p.sum())
     # a comparison 8x the unit's size, but small enough that the city holds placebo pairs of both
-    ratio = min(8.0, max(1.0, 0.4 * pool_total / max(u_pre, 1.0) - 1.0))
-    idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=ratio, dist_km=dist_km)
+    ratio = 0.4 * pool_total / max(u_pre, 1.0) - 1.0
+    whole = ratio < 2.0  # a unit this large (e.g. a ring) is compared with the whole pool, unmatched
+    if whole:
+        idx = np.arange(len(pool_pre_p))
+    else:
+        idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=min(8.0, ratio),
+                               dist_km=dist_km)
     c_pre = float(pool_pre_p[idx].sum())
     c_post = float(pool_post_tot[idx].sum())
     est, se = ratio_effect(u_pre, unit_post_tot, c_pre, c_post)
     pre_tot = pool_pre_p.sum(axis=1).astype(float)
-    sums = composite_sums(np.c_[pre_tot, pool_post_tot], pre_tot, (max(u_pre, 1.0), max(c_pre, 1.0)),
-                          n_placebo, rng)
+    # placebo pairs: a composite of the unit's size against one of the comparison's size (whole: the rest)
+    sizes = (max(u_pre, 1.0), max(pool_total - 1.05 * u_pre, 1.0) if whole else max(c_pre, 1.0))
+    sums = composite_sums(np.c_[pre_tot, pool_post_tot], pre_tot, sizes, n_placebo, rng)
     ci = p = se_null = mde = None
     if len(sums) >= MIN_PLACEBO and u_pre > 0:
         d = _null_effects(sums[:, 0, 0], sums[:, 0, 1], sums[:, 1, 0], sums[:, 1, 1])

@@ -54,8 +54,8 @@ def test_cameras_effect_and_displacement_recovered(demo):
     d = r.to_dict()
     assert d["decidable"] and d["p_value"] < 0.05
     assert d["ci_low_pct"] <= -30 <= d["ci_high_pct"], d
-    # displacement where planted: the ring rose (WDQ < 0) and +10 % lies in the ring's interval
-    assert d["wdq"] < 0 and d["ring_effect_pct"] > 0
+    # displacement where planted: the ring rose (WDQ < 0, significant) and +10 % lies in its interval
+    assert d["wdq"] < 0 and d["ring_effect_pct"] > 0 and d["wdq_reading"] == "displacement"
     assert d["ring_ci_low_pct"] <= 10 <= d["ring_ci_high_pct"], d
     assert d["synth_effect_pct"] is not None and -45 < d["synth_effect_pct"] < -15
     assert len(d["series"]) == 24 and sum(not s["after"] for s in d["series"]) == 17
@@ -80,6 +80,7 @@ def test_placebo_group_not_significant(demo):
     d = _run(demo, "placebo_cameras", 14, 8).to_dict()
     assert d["decidable"], d
     assert d["p_value"] >= 0.05 and d["ci_low_pct"] <= 0 <= d["ci_high_pct"]
+    assert d["wdq_reading"] in ("none", "not_applicable")
 
 
 def test_mde_guard_on_two_week_post_period(demo):
