@@ -154,6 +154,7 @@ def test_cases_panel_open_stage_evaluate(server):  # noqa: F811
         assert page.evaluate("window.__printed") == 1
         page.emulate_media(media="print")
         expect(page.locator("#eval-print h1")).to_have_text(f"#{cid} Кражи у камер")
+        assert page.locator("#eval-print table.cs-plan tr").count() == 3  # the plan's two items under a header
         assert page.locator("#eval-print svg.ev-chart").is_visible() and page.locator("#map").is_hidden()
         assert page.locator("#panel").is_hidden()
         assert len(re.findall(rb"/Type\s*/Page(?!s)", page.pdf(format="A4"))) == 1

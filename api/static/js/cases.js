@@ -84,6 +84,16 @@ function placeText(c) {
   return `${t("layer_" + (c.place.layer === "sos_buttons" ? "sos" : c.place.layer))}: ${ids}`;
 }
 
+// the case on its printed report: summary, problem and the action plan (all text escaped)
+function casePrintHTML(c) {
+  const items = c.actions.map((a) => `<tr><td>${a.done_date ? "✓" : ""}</td><td>${esc(a.text)}</td><td>${esc(a.owner || "—")}</td>`
+    + `<td>${esc(a.due_date || "—")}</td><td>${esc(a.done_date || "—")}</td></tr>`).join("");
+  return `<p class="cs-summary">${esc((c.summary || {})[state.lang] || "")}</p>`
+    + (c.problem.description ? `<p>${esc(c.problem.description)}</p>` : "")
+    + `<table class="pp cs-plan"><tr><th></th><th>${esc(t("caseActionText"))}</th><th>${esc(t("caseOwner"))}</th>`
+    + `<th>${esc(t("caseDue"))}</th><th>${esc(t("caseDone"))}</th></tr>${items}</table>`;
+}
+
 export function renderCase() {
   const box = $("cs-detail");
   const c = cs.open;
@@ -149,12 +159,12 @@ export function renderCase() {
       const res = await sendJSON(`/cities/${state.city}/cases/${c.id}/evaluations`,
         { before_months: cs.before, after_months: cs.after });
       cs.evals[c.id] = res;
-      setState(""); renderEvaluation(out, res, `#${c.id} ${c.title}`);
+      setState(""); renderEvaluation(out, res, `#${c.id} ${c.title}`, () => casePrintHTML(c));
     } catch (e) { setState(errorText(e), true); }
     finally { ev.disabled = false; }
   });
   box.append(ev, out);
-  if (cs.evals[c.id]) renderEvaluation(out, cs.evals[c.id], `#${c.id} ${c.title}`);
+  if (cs.evals[c.id]) renderEvaluation(out, cs.evals[c.id], `#${c.id} ${c.title}`, () => casePrintHTML(c));
 }
 
 // a new case: title, place (layer features by id, or the area drawn in the Evaluation panel), problem, first item

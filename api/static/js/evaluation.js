@@ -172,23 +172,24 @@ export function resultHTML(res) {
 }
 
 // the one-page printable report: filled into #eval-print, shown alone by the print CSS
-export function printReport(res, title) {
+export function printReport(res, title, extra) {
   let box = $("eval-print");
   if (!box) { box = document.createElement("div"); box.id = "eval-print"; document.body.appendChild(box); }
   const city = state.cityInfo ? state.cityInfo["name_" + state.lang] || state.city : state.city;
   const synth = state.cityInfo && state.cityInfo.synthetic ? `<p class="ev-synth-note">${esc(t("syntheticBanner"))}</p>` : "";
   box.innerHTML = `<h1>${esc(title || t("evTitle"))}</h1><p class="ev-meta">${esc(city)} · ${esc(new Date().toISOString().slice(0, 10))}</p>`
-    + synth + resultHTML(res) + `<p class="notice">${esc(t("evNotice"))}</p>`;
+    + synth + (extra || "") + resultHTML(res) + `<p class="notice">${esc(t("evNotice"))}</p>`;
   document.body.classList.add("print-eval");
   window.addEventListener("afterprint", () => document.body.classList.remove("print-eval"), { once: true });
   window.print();
 }
 
-export function renderEvaluation(box, res, title) {
+// extra: trusted HTML (escaped by its maker) printed above the result, e.g. a case's plan
+export function renderEvaluation(box, res, title, extra) {
   box.innerHTML = resultHTML(res);
   const b = document.createElement("button");
   b.type = "button"; b.className = "ev-print"; b.textContent = t("evPrint");
-  b.addEventListener("click", () => printReport(res, title));
+  b.addEventListener("click", () => printReport(res, title, typeof extra === "function" ? extra() : extra));
   box.appendChild(b);
   box.dataset.done = "1";
 }
