@@ -38,7 +38,7 @@ def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
 
 def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=None, source: str = "demo",  # noqa: PLR0913 -- keyword-only options with defaults
                  notice: str | None = None, res: int = 9, cameras: int = 50, sos: int = 20, posts: int = 10,
-                 shift: str | None = None, units: int = 4, progress: bool = True) -> dict:
+                 shift: str | None = None, units: int = 4, progress: bool = True, lang: str = "ru") -> dict:
     """Run the whole analysis for ``city`` and write every output into folder ``out``.
 
     Parameters
@@ -65,6 +65,8 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
         of the data.
     units : int
         Patrol units for that shift.
+    lang : {"kk", "ru", "en"}
+        Language of the route cards and the fix-first list (one language only).
 
     Returns
     -------
@@ -117,7 +119,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     stage("cpted")
     blocks = score_blocks(c.key, layers, table)
     _write_geojson(blocks, out / "cpted_blocks.geojson", {"notice": notice})
-    ff = fix_first(blocks, n=50, lang="ru", streets=city_streets(c.key))
+    ff = fix_first(blocks, n=50, lang=lang, streets=city_streets(c.key))
     write_csv_safe(ff, out / "fix_first.csv", sep=",")
     if notice:
         (out / "NOTICE.txt").write_text(notice + "\n", encoding="utf-8")
@@ -144,7 +146,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     done("recommend")
 
     stage("patrol")
-    summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units, notice)
+    summary["patrol"] = _patrol(c, incidents, layers, out / "patrol", shift, units, notice, lang)
     done("patrol")
 
     return _finish(summary, timings, out, progress, recs)
@@ -201,7 +203,7 @@ def _finish(summary: dict, timings: dict, out: Path, progress, recs: dict) -> di
 
 
 def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str | None, units: int,
-            notice: str | None) -> dict:
+            notice: str | None, lang: str = "ru") -> dict:
     from qauipsiz.hotspot.patrol import parse_shift, plan_patrol, route_cards_html
 
     if shift is None:
@@ -216,7 +218,7 @@ def _patrol(c, incidents: pd.DataFrame, layers: dict, folder: Path, shift: str |
                                 depot_name=str(depot.get("name", "")))
     folder.mkdir(parents=True, exist_ok=True)
     _write_geojson(routes, folder / "routes.geojson", {"notice": notice, "shift": shift})
-    cards = route_cards_html(routes, stops, c, out_dir=folder)
+    cards = route_cards_html(routes, stops, c, out_dir=folder, lang=lang)
     return {"shift": shift, "units": units, "hotspots_visited": int((stops["kind"] == "hotspot").sum()),
             "cards": sorted(str(folder / f"route_card_unit_{u}.html") for u in cards)}
 

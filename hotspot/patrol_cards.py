@@ -11,7 +11,10 @@ import pandas as pd
 from qauipsiz.hotspot.cities import get_city
 
 MARKING = "ДЛЯ СЛУЖЕБНОГО ПОЛЬЗОВАНИЯ / ҚЫЗМЕТТІК ПАЙДАЛАНУ ҮШІН"
-"""Restricted-use marking printed on every route card."""
+"""Restricted-use marking printed on every route card in kk and ru together (``lang=None``)."""
+MARKINGS = {"kk": "ҚЫЗМЕТТІК ПАЙДАЛАНУ ҮШІН", "ru": "ДЛЯ СЛУЖЕБНОГО ПОЛЬЗОВАНИЯ", "en": "FOR OFFICIAL USE ONLY"}
+"""The marking of a card in one language (``lang="kk"|"ru"|"en"``)."""
+LANGS = ("kk", "ru", "en")
 
 _CARD_CSS = """
 body{font-family:'DejaVu Sans',Arial,sans-serif;margin:18mm;color:#111}
@@ -36,11 +39,20 @@ _LABELS = {
     "window": ("Уақыт терезесі", "Окно времени", "Time window"),
     "why": ("Себебі", "Причина", "Why"),
     "sign": ("Наряд бастығының қолы", "Подпись старшего наряда", "Signature of the unit leader"),
+    "walk": ("жаяу", "пеший", "on foot"),
+    "drive": ("автопатруль", "автопатруль", "by car"),
+    "depot_word": ("депо", "депо", "depot"),
+    "min": ("мин", "мин", "min"),
+    "km": ("км", "км", "km"),
+    "koper": ("Копер: нүктеде 10–16 мин.", "Копер: 10–16 мин на точке.", "Koper: 10–16 min at a stop."),
 }
 
 
-def _lab(key):
-    return " / ".join(_LABELS[key])
+def _lab(key, lang: str | None = None):
+    """The label ``key`` in ``lang`` (kk/ru/en), or all three joined by " / " for ``lang=None``."""
+    if lang is None:
+        return " / ".join(_LABELS[key])
+    return _LABELS[key][LANGS.index(lang)]
 
 
 def _square_box(p: np.ndarray, pad: float = 150.0):
@@ -83,14 +95,23 @@ def _svg_map(route_xy: np.ndarray, stop_xy: np.ndarray, streets_xy: list, size: 
 
 
 def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name: str | None = None,
-                     streets=None) -> dict[int, str]:
+                     streets=None, lang: str | None = None) -> dict[int, str]:
     """One printable HTML route card per unit (inline SVG map, no external resources).
 
-    Each card carries the restricted-use marking :data:`MARKING`, the shift, the depot, the
-    stops with arrival / departure times, dwell and time windows, a small map and a signature
-    line.  Returns ``{unit: html}`` and writes ``route_card_unit_<n>.html`` into ``out_dir`` when
-    given.
+    Each card carries the restricted-use marking, the shift, the depot, the stops with arrival /
+    departure times (local clock, HH:MM), dwell (minutes) and time windows, a small map (scale bar in
+    metres) and a signature line.  Returns ``{unit: html}`` and writes ``route_card_unit_<n>.html``
+    into ``out_dir`` when given.
+
+    Parameters
+    ----------
+    lang : {"kk", "ru", "en"} or None
+        Language of every label, the city name, the offence names and the marking
+        (:data:`MARKINGS`); ``None`` (default) prints kk / ru / en together with :data:`MARKING`.
     """
+    if lang is not None and lang not in LANGS:
+        raise ValueError(f"lang {lang!r}: expected one of kk, ru, en")
+    mark = MARKING if lang is None else MARKINGS[lang]
     from pathlib import Path
 
     import shapely
@@ -133,33 +154,36 @@ def route_cards_html(routes, stops: pd.DataFrame, city, out_dir=None, depot_name
         trs = []
         for s in st.itertuples(index=False):
             if s.kind == "depot":
-                place = html.escape(depot_name or "депо / depot")
+                place = html.escape(depot_name or _lab("depot_word", lang))
                 why = ""
                 window = ""
             else:
                 place = (html.escape(str(s.street)) + "<br>" if getattr(s, "street", "") else "") + f"{s.lat:.5f}, {s.lon:.5f}"
                 cn = cat_names.get(s.top_category, {})
-                why = html.escape(" / ".join(v for v in (cn.get("category_kk"), cn.get("category_ru")) if v)
-                                  or str(s.top_category))
+                names = (cn.get("category_kk"), cn.get("category_ru")) if lang is None else (cn.get(f"category_{lang}"),)
+                why = html.escape(" / ".join(v for v in names if v) or str(s.top_category))
                 window = f"{s.window_start:%H:%M}–{s.window_end:%H:%M}"
             trs.append(f"<tr><td>{s.seq}</td><td>{place}</td><td>{s.arrive:%H:%M}</td><td>{s.depart:%H:%M}</td>"
                        f"<td>{s.dwell_min or ''}</td><td>{window}</td><td>{why}</td></tr>")
         shift_txt = f"{shift.start:%Y-%m-%d %H:%M}–{shift.end:%H:%M} ({shift.start.tz})" if shift else ""
         mode = stops.attrs.get("mode", "drive")
-        mode_txt = "жаяу / пеший / on foot" if mode == "walk" else "автопатруль / автопатруль / by car"
-        doc = f"""<!doctype html><html lang="ru"><head><meta charset="utf-8">
-<title>{_LABELS['title'][1]} — {_LABELS['unit'][1]} {r.unit}</title><style>{_CARD_CSS}</style></head><body>
-<div class="mark">{MARKING}</div>
-<h1>{_lab('title')} — {_lab('unit')} {r.unit}</h1>
-<div class="meta">{html.escape(c.name_kk)} / {html.escape(c.name_ru)} · {_lab('shift')}: {shift_txt} ·
-{_lab('depot')}: {html.escape(depot_name or '')} · {_lab('mode')}: {mode_txt} ·
-{_lab('total')}: {r.minutes} мин, {r.distance_m / 1000:.1f} км, {r.n_stops} · {r.start:%H:%M}–{r.end:%H:%M}</div>
+        mode_txt = _lab("walk" if mode == "walk" else "drive", lang)
+        li = 1 if lang is None else LANGS.index(lang)
+        city_txt = (f"{c.name_kk} / {c.name_ru}" if lang is None else getattr(c, f"name_{lang}"))
+        koper = "Koper: 10–16 мин на точке." if lang is None else _lab("koper", lang)
+        doc = f"""<!doctype html><html lang="{lang or 'ru'}"><head><meta charset="utf-8">
+<title>{_LABELS['title'][li]} — {_LABELS['unit'][li]} {r.unit}</title><style>{_CARD_CSS}</style></head><body>
+<div class="mark">{mark}</div>
+<h1>{_lab('title', lang)} — {_lab('unit', lang)} {r.unit}</h1>
+<div class="meta">{html.escape(city_txt)} · {_lab('shift', lang)}: {shift_txt} ·
+{_lab('depot', lang)}: {html.escape(depot_name or '')} · {_lab('mode', lang)}: {mode_txt} ·
+{_lab('total', lang)}: {r.minutes} {_LABELS['min'][li]}, {r.distance_m / 1000:.1f} {_LABELS['km'][li]}, {r.n_stops} · {r.start:%H:%M}–{r.end:%H:%M}</div>
 {svg}
-<table><tr><th>{_lab('seq')}</th><th>{_lab('place')}</th><th>{_lab('arrive')}</th><th>{_lab('depart')}</th>
-<th>{_lab('dwell')}</th><th>{_lab('window')}</th><th>{_lab('why')}</th></tr>
+<table><tr><th>{_lab('seq', lang)}</th><th>{_lab('place', lang)}</th><th>{_lab('arrive', lang)}</th><th>{_lab('depart', lang)}</th>
+<th>{_lab('dwell', lang)}</th><th>{_lab('window', lang)}</th><th>{_lab('why', lang)}</th></tr>
 {''.join(trs)}</table>
-<p class="foot">Koper: 10–16 мин на точке. © OpenStreetMap contributors. {_lab('sign')}: ____________________</p>
-<div class="mark">{MARKING}</div>
+<p class="foot">{koper} © OpenStreetMap contributors. {_lab('sign', lang)}: ____________________</p>
+<div class="mark">{mark}</div>
 </body></html>"""
         out[int(r.unit)] = doc
         if out_dir is not None:

@@ -31,6 +31,7 @@ def patrol_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
     risk: str = typer.Option("counts", "--risk", help="counts (past incidents at the shift's hours) or forecast "
                                                       "(the shift day's forecast, method auto; docs/forecasting.md)."),
+    lang: str = typer.Option("ru", "--lang", help="Language of the route cards: kk, ru or en (one language only)."),
 ) -> None:
     """Plan patrol routes through tonight's hotspots (OR-Tools) and write route cards."""
     import numpy as np
@@ -54,6 +55,8 @@ def patrol_cmd(
     with err.status("loading data"):
         inc, _ = city_incidents(city, incidents)
         lay = city_layers(city, layers)
+    if lang not in ("kk", "ru", "en"):
+        raise typer.BadParameter(f"{lang!r}: use kk, ru or en", param_hint="--lang")
     if risk not in ("counts", "forecast"):
         raise typer.BadParameter("use counts or forecast", param_hint="--risk")
     counts = shift_risk(inc, c, sh)
@@ -92,7 +95,7 @@ def patrol_cmd(
     r["end"] = r["end"].astype(str)
     r.to_file(out / "routes.geojson", driver="GeoJSON")
     write_csv_safe(stops, out / "stops.csv", sep=",", bom=False)
-    cards = route_cards_html(routes, stops, c, out)
+    cards = route_cards_html(routes, stops, c, out, lang=lang)
     summary = {"city": city, "shift": f"{sh.start} / {sh.end}", "depot": name,
                "depot_detail": {**stops.attrs["depot"], "station": i}, "units": units,
                "hotspots": int(stops.loc[stops["kind"] == "hotspot", "hotspot"].nunique()), "visits": visits,

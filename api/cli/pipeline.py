@@ -23,12 +23,16 @@ def pipeline_cmd(
     shift: str = typer.Option(None, "--shift", help='Patrol shift "YYYY-MM-DD HH:MM/HH:MM" (local time).'),
     units: int = typer.Option(4, "--units", help="Patrol units."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    lang: str = typer.Option("ru", "--lang", help="Language of the route cards and fix-first list: kk, ru or en."),
 ) -> None:
     """Ingest incidents and layers, then write hotspots, density, CPTED scores, a fix-first list,
     camera/SOS/post recommendations and patrol route cards into OUT."""
     from qauipsiz.api.pipeline import run_demo, run_pipeline
 
-    kw = dict(res=res, cameras=cameras, sos=sos, posts=posts, shift=shift, units=units, progress=not as_json)
+    if lang not in ("kk", "ru", "en"):
+        raise typer.BadParameter(f"{lang!r}: use kk, ru or en", param_hint="--lang")
+    kw = dict(res=res, cameras=cameras, sos=sos, posts=posts, shift=shift, units=units, progress=not as_json,
+              lang=lang)
     if demo is not None:
         summary = run_demo(demo, out, **kw)
     elif export is not None and layers is not None:
