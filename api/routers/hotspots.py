@@ -16,7 +16,13 @@ from qauipsiz.api.auth import Principal, require
 from qauipsiz.api.errors import client_input
 from qauipsiz.api.routers import _engine
 from qauipsiz.api.routers._deps import CityKey, Filters, Services, city_obj, filters, services
-from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_collection
+from qauipsiz.api.routers._geo import (
+    GEOJSON,
+    cached_bytes,
+    cell_geojson,
+    etag_for,
+    feature_collection,
+)
 
 router = APIRouter(tags=["hotspots"])
 
@@ -83,8 +89,14 @@ async def hotspots_geojson(
             low = t["count"].to_numpy() < k_min
             props.loc[low, [c for c in ("count", "weighted", "density") if c in props]] = None
             meta["counts_hidden_below"] = k_min
-        return feature_collection(cells_to_boundaries(t["h3"].to_numpy(np.uint64)), props,
-                                  precision=1e-5, extra={"meta": {"city": city, "res": res, **meta}})
+        # the city's filled cells are encoded once (cached); the table's rows are a subset of them
+        allc = cells["h3"].to_numpy(np.uint64)
+        gj = cell_geojson(allc, 1e-5) if np.all(allc[1:] > allc[:-1]) else None
+        if gj is not None:
+            gj = gj[np.searchsorted(allc, t["h3"].to_numpy(np.uint64))]
+        return feature_collection(None if gj is not None else cells_to_boundaries(t["h3"].to_numpy(np.uint64)),
+                                  props, precision=1e-5, extra={"meta": {"city": city, "res": res, **meta}},
+                                  geojson=gj)
 
     body = svc.cache.get(key)  # fast path on the event loop; computing goes to a worker thread
     if body is None:

@@ -121,3 +121,18 @@ def test_district_filter_and_the_numpy_mask(tmp_path):
         ref = hotspot_table(df[m], "astana", res=9, bandwidth_m=300.0, lisa=False)
         np.testing.assert_array_equal(got["count"], ref["count"])
         assert got.attrs["params"]["n_filtered"] == int(m.sum()) == int(cols.mask(**f).sum())
+
+
+def test_cached_cell_geometry_gives_the_same_bytes():
+    """hotspots.geojson encodes a city's cells once (api.routers._geo.cell_geojson): same bytes as
+    encoding the table's own cells."""
+    from qauipsiz.api.routers._geo import cell_geojson, feature_collection
+    from qauipsiz.hotspot.binning import fill_city_cells
+    from qauipsiz.hotspot.h3grid import cells_to_boundaries
+
+    allc = fill_city_cells("shymkent", 9)
+    sub = allc[::7]
+    props = pd.DataFrame({"h3": [format(int(x), "x") for x in sub], "count": np.arange(len(sub))}).astype(object)
+    want = feature_collection(cells_to_boundaries(sub), props, precision=1e-5, extra={"meta": {"a": 1}})
+    gj = cell_geojson(allc, 1e-5)[np.searchsorted(allc, sub)]
+    assert feature_collection(None, props, precision=1e-5, extra={"meta": {"a": 1}}, geojson=gj) == want
