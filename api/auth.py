@@ -35,6 +35,11 @@ need ``hotspots`` (aggregated counts); the public role gets the fixed public cha
 
 Restricted reads — incident-level data and patrol plans — are written to the store's audit log
 (who, role, action, resource, parameters) before the data is returned.
+
+Background jobs (``?async=true`` on patrol plans, route cards and recommendations; ``/jobs/{id}``,
+:mod:`api.jobs`) add no permission: a job is readable only by the key that submitted it (no key:
+401, another key: 404), only while its role holds the submitting route's permission, and reading a
+patrol plan's result is audited as ``patrol.read`` like the route itself.
 """
 from __future__ import annotations
 
