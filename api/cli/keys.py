@@ -25,15 +25,28 @@ def create(
     label: str = typer.Option("", "--label", help="Who or what the key is for."),
     beat: str | None = typer.Option(None, "--beat", help="Beat id an inspector key is bound to (required for "
                                     "inspector; ids from GET /cities/{city}/beats.geojson)."),
+    city: str | None = typer.Option(None, "--city", help="City whose beats --beat is checked against "
+                                    "(default: the configured city)."),
     save: Path = typer.Option(None, "--save", help="Also write the key to this file (mode 600)."),
 ) -> None:
-    """Create a key and print it once."""
+    """Create a key and print it once (an inspector key: bound to the beat given by --beat)."""
     from qauipsiz.api.auth import ROLES
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}; roles: {', '.join(ROLES)}", param_hint="ROLE")
+    store = _store()
+    if role == "inspector" and beat:
+        from qauipsiz.api.routers.beats import compute_beats
+        from qauipsiz.api.settings import get_settings
+
+        c = city or get_settings().city
+        ids = sorted(compute_beats(store, c)["beat_id"])
+        if beat not in ids:
+            typer.echo(f"error: --beat {beat!r}: not a beat of {c} ({len(ids)} beats, e.g. "
+                       f"{', '.join(ids[:3])}; GET /cities/{c}/beats.geojson lists them)", err=True)
+            raise typer.Exit(2)
     try:
-        key = _store().create_api_key(role, label, beat)
+        key = store.create_api_key(role, label, beat)
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

@@ -41,6 +41,9 @@ POP_SOURCE = {
     "official": {"kk": "қаланың ресми учаскелері (beats қабаты)", "ru": "официальные участки города (слой beats)",
                  "en": "the city's official beats (layer beats)"},
 }
+POI_GROUP = {"bar": "bars", "pub": "bars", "liquor_shop": "bars", "school": "schools", "mall": "gathering",
+             "marketplace": "gathering", "transit_stop": "gathering", "police": "police"}
+"""The city gazetteer's POI kinds (``hotspot.osm_read.poi_kind``, from an OSM import) by profile group."""
 SOCIAL = {  # profile group -> (layer, landuse kinds or None)
     "bars": (("bars", None),),
     "schools": (("schools", None),),
@@ -63,35 +66,36 @@ def _who_may_see(p: Principal, beat: str | None = None) -> None:
     raise ApiError(403, f"role {p.role!r} lacks the 'beats' permission", slug="forbidden")
 
 
-def city_beats(svc: Services, city: str) -> gpd.GeoDataFrame:
-    """The city's beats (EPSG:4326; ``attrs["source"]`` official | generated), cached per data version."""
+def compute_beats(store, city: str) -> gpd.GeoDataFrame:
+    """The city's beats from a store (EPSG:4326; ``attrs["source"]`` official | generated)."""
     from qauipsiz.hotspot import beats as hb
 
-    def compute():
-        store = svc.store()
-        layers = store.list_layers(city)
-        if layers.get("beats"):
-            with client_input():
-                g = hb.official_beats(store.load_layer(city, "beats"))
-            g.attrs["source"] = "official"
-            return g
-        from qauipsiz.api.routers.public import _population
-
-        c = city_obj(city)
-        res = None
-        if layers.get("buildings"):
-            b = store.load_layer(city, "buildings")
-            use = b["use"].astype(str).str.lower() if "use" in b.columns else pd.Series("residential", index=b.index)
-            b = b[use.isin(["residential", "nan", "none"])].copy()
-            lv = pd.to_numeric(b["levels"], errors="coerce").fillna(1).clip(lower=1) if "levels" in b.columns else 1
-            b["weight"] = b.to_crs(c.epsg).area.to_numpy() * np.asarray(lv, dtype=float)
-            res = b
+    layers = store.list_layers(city)
+    if layers.get("beats"):
         with client_input():
-            g = hb.generate_beats(c.districts, _population(city), res, c.epsg, seed=SEED)
-        g.attrs["source"] = "generated"
+            g = hb.official_beats(store.load_layer(city, "beats"))
+        g.attrs["source"] = "official"
         return g
+    from qauipsiz.api.routers.public import _population
 
-    return svc.cache.get_or_compute(("beats", city, svc.version(city)), compute)
+    c = city_obj(city)
+    res = None
+    if layers.get("buildings"):
+        b = store.load_layer(city, "buildings")
+        use = b["use"].astype(str).str.lower() if "use" in b.columns else pd.Series("residential", index=b.index)
+        b = b[use.isin(["residential", "nan", "none"])].copy()
+        lv = pd.to_numeric(b["levels"], errors="coerce").fillna(1).clip(lower=1) if "levels" in b.columns else 1
+        b["weight"] = b.to_crs(c.epsg).area.to_numpy() * np.asarray(lv, dtype=float)
+        res = b
+    with client_input():
+        g = hb.generate_beats(c.districts, _population(city), res, c.epsg, seed=SEED)
+    g.attrs["source"] = "generated"
+    return g
+
+
+def city_beats(svc: Services, city: str) -> gpd.GeoDataFrame:
+    """The city's beats (:func:`compute_beats`), cached per data version."""
+    return svc.cache.get_or_compute(("beats", city, svc.version(city)), lambda: compute_beats(svc.store(), city))
 
 
 def _beat(svc: Services, city: str, beat: str) -> pd.Series:
@@ -153,7 +157,26 @@ def _social(svc: Services, city: str, geom) -> dict:
                 feats.append({"layer": layer, "kind": kind, "name": name,
                               "lat": round(float(shapely.get_y(pts[i])), 6), "lon": round(float(shapely.get_x(pts[i])), 6)})
         out[group] = {"n": len(feats), "features": feats, "absent_layers": absent}
+    for f in _gazetteer_pois(svc, city, geom):
+        out[POI_GROUP[f["kind"]]]["features"].append(f)
+        out[POI_GROUP[f["kind"]]]["n"] += 1
     return out
+
+
+def _gazetteer_pois(svc: Services, city: str, geom) -> list[dict]:
+    """Named POIs of the city's own gazetteer (bars, schools, malls, markets, …) inside ``geom``."""
+    from qauipsiz.hotspot.geocode import Geocoder
+
+    try:
+        poi = svc.cache.get_or_compute(("gazetteer-pois", city), lambda: Geocoder.for_city(city).poi)
+    except (ValueError, FileNotFoundError, KeyError):  # a city without a gazetteer
+        return []
+    if poi is None or not len(poi) or not {"kind", "lat", "lon"} <= set(poi.columns):
+        return []
+    poi = poi[poi["kind"].isin(list(POI_GROUP))]
+    m = shapely.contains_xy(geom, poi["lon"].to_numpy(float), poi["lat"].to_numpy(float))
+    return [{"layer": "gazetteer", "kind": str(r.kind), "name": str(getattr(r, "name", "") or ""),
+             "lat": round(float(r.lat), 6), "lon": round(float(r.lon), 6)} for r in poi[m].itertuples()]
 
 
 @router.get("/cities/{city}/beats/{beat}/profile",

@@ -144,6 +144,8 @@ def test_keys_cli_binds_inspector_to_a_beat(tmp_path):
     assert bad.exit_code == 2 and "error: api key: field beat" in bad.output
     bad = CliRunner().invoke(app, ["keys", "create", "analyst", "--beat", "esil-03"], env=env)
     assert bad.exit_code == 2 and "only an inspector key" in bad.output
+    bad = CliRunner().invoke(app, ["keys", "create", "inspector", "--beat", "esil-999", "--city", "astana"], env=env)
+    assert bad.exit_code == 2 and "error: --beat 'esil-999': not a beat of astana" in bad.output
 
 
 def test_migration_adds_the_beat_column_to_an_old_store(tmp_path):
