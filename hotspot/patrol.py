@@ -173,15 +173,20 @@ def _local_shift(shift_start, shift_end, tz: str) -> Shift:
     return Shift(s0, s1)
 
 
-def _time_windows(hs: pd.DataFrame, H: int, visits: int, window_min: float) -> tuple[np.ndarray, np.ndarray]:
+def _time_windows(hs: pd.DataFrame, H: int, visits: int, window_min: float,
+                  target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Earliest and latest arrival (minutes into the shift) of every routing node but the depot.
 
-    One visit: a window of ``window_min`` centred on each hotspot's peak.  ``visits > 1``: one node
-    per (round, hotspot), node ``1 + r·k + h``, each allowed anywhere in its round.
+    One visit: a window of ``window_min`` centred on ``target`` (:func:`_single_targets`), else on
+    each hotspot's peak.  ``visits > 1``: one node per (round, hotspot), node ``1 + r·k + h``, each
+    allowed anywhere in its round.
     """
     k = len(hs)
     if visits == 1:
-        peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
+        if target is not None:
+            peak = np.asarray(target, float)
+        else:
+            peak = hs["peak_min"].to_numpy(float) if "peak_min" in hs.columns else np.full(k, H / 2)
         half = window_min / 2
         ws = np.clip(np.round(peak - half), 0, max(H - window_min, 0)).astype(int)
         we = np.minimum(ws + int(window_min), H - 1).astype(int)  # latest arrival
@@ -230,6 +235,31 @@ def _visit_targets(hs: pd.DataFrame, H: int, visits: int) -> np.ndarray:
     return np.round(np.concatenate(out)).astype(int)
 
 
+def _single_targets(hs: pd.DataFrame, H: int, earliest: np.ndarray, latest: np.ndarray,
+                    width: int = 60) -> np.ndarray:
+    """Target arrival (minutes into the shift) of each hotspot's one visit: the middle of its
+    riskiest ``width``-minute window of the shift by its own hourly risk (:func:`_minute_profile`,
+    the profile the repeat visits follow) among the arrivals it can make, ``earliest`` (the drive
+    from the depot) to ``latest`` (time left for the dose and the way back).  Ties (a flat profile)
+    take the middle of the tied windows."""
+    prof = _minute_profile(hs, H)
+    k = len(hs)
+    w = int(min(width, H))
+    cs = np.c_[np.zeros(k), np.cumsum(prof, axis=1)]
+    win = cs[:, w:] - cs[:, :-w]  # risk of the window starting at minute a, a = 0 … H − w
+    mid = np.arange(win.shape[1]) + w / 2
+    out = np.empty(k)
+    for i in range(k):
+        ok = (mid >= earliest[i]) & (mid <= latest[i])
+        if not ok.any():  # no whole window fits: the feasible arrival nearest the middle of the shift
+            out[i] = float(np.clip(H / 2, earliest[i], max(earliest[i], latest[i])))
+            continue
+        score = np.where(ok, win[i], -np.inf)
+        best = np.flatnonzero(score >= score.max() - 1e-9 * max(1.0, abs(score.max())))
+        out[i] = mid[best[len(best) // 2]]
+    return np.round(out).astype(int)
+
+
 def _unit_sequence(routing, manager, sol, time_dim, v: int, T: np.ndarray) -> list[tuple[int, int, int]]:
     """Unit ``v``'s solved route as ``(node, earliest, latest)`` minutes, depot to depot.
 
@@ -250,20 +280,22 @@ def _unit_sequence(routing, manager, sol, time_dim, v: int, T: np.ndarray) -> li
     return seq
 
 
-def _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell, gap_min) -> None:  # noqa: PLR0913 -- the routing model's parts
-    """Repeat visits: soft targets inside each round (:func:`_visit_targets`, ±10 min free, 20 per
-    minute beyond) and, for every two visits to one hotspot that are both served, the later arrival
-    at least ``dwell + gap_min`` after the earlier.  Nothing for one visit."""
-    if visits == 1:
-        return
+def _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell, gap_min,  # noqa: PLR0913 -- the routing model's parts
+                   single=None) -> None:
+    """Soft arrival targets (±10 min free, 20 per minute beyond): one visit, the middle of each
+    hotspot's riskiest feasible hour (``single``, :func:`_single_targets`); repeat visits, inside
+    each round (:func:`_visit_targets`) and, for every two visits to one hotspot that are both
+    served, the later arrival at least ``dwell + gap_min`` after the earlier."""
     k = len(hs)
-    target = _visit_targets(hs, H, visits)
+    target = single if visits == 1 else _visit_targets(hs, H, visits)
     for node in range(1, k * visits + 1):
         idx = manager.NodeToIndex(node)
         lo, hi = int(ws[node - 1]), int(we[node - 1])
         t = int(np.clip(target[node - 1], lo, hi))
         time_dim.SetCumulVarSoftLowerBound(idx, max(lo, t - 10), 20)
         time_dim.SetCumulVarSoftUpperBound(idx, min(hi, t + 10), 20)
+    if visits == 1:
+        return
     solver = routing.solver()
     for h in range(k):
         gap = int(dwell[h] + gap_min)
@@ -376,13 +408,17 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     risk = hs["risk"].to_numpy(float)
     rr = (risk - risk.min()) / (risk.max() - risk.min()) if risk.max() > risk.min() else np.ones(k)
     dwell = np.round(dwell_min[0] + (dwell_min[1] - dwell_min[0]) * rr).astype(int)
-    ws, we = _time_windows(hs, H, visits, window_min)
     hot_of = np.tile(np.arange(k), visits)  # routing node − 1 → hotspot
     visit_of = np.repeat(np.arange(1, visits + 1), k)
     xy = np.vstack([np.asarray(depot_xy, float).reshape(1, 2), hs[["x", "y"]].to_numpy(float)])
     dist_m, tmin, nodes, pred = _travel_matrix(net, xy, mode)
     loc = np.r_[0, 1 + hot_of]  # routing node → row of the travel matrix
     T = np.ceil(tmin).astype(np.int64)[np.ix_(loc, loc)]
+    # one visit: at the riskiest hour of the hotspot's own hourly risk that the unit can reach from
+    # the depot and still dose and get back before the shift ends
+    single = (_single_targets(hs, H, T[0, 1:k + 1].astype(float), (H - dwell - T[1:k + 1, 0]).astype(float))
+              if visits == 1 else None)
+    ws, we = _time_windows(hs, H, visits, window_min, single)
     dwell, rr = dwell[hot_of], rr[hot_of]
     service = np.r_[0, dwell]
     kv = k * visits
@@ -398,9 +434,9 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
     routing.SetArcCostEvaluatorOfAllVehicles(ti)
     routing.AddDimension(ti, H, H, False, "Time")
     time_dim = routing.GetDimensionOrDie("Time")
-    # one visit: keep the routes short around the peaks; repeat visits: the rounds already spread
-    # them, a span cost would only pull every round towards the middle of the shift
-    time_dim.SetGlobalSpanCostCoefficient(100 if visits == 1 else 0)
+    # no span cost: the soft targets place every stop at its hotspot's risky hours (one visit) or
+    # through the rounds (repeat visits); a span cost would pull them towards one block of the shift
+    time_dim.SetGlobalSpanCostCoefficient(0)
     # balance the number of hotspots per unit too: the longest list of stops costs
     ci = routing.RegisterUnaryTransitCallback(lambda i: 0 if manager.IndexToNode(i) == 0 else 1)
     routing.AddDimension(ci, 0, kv, True, "Stops")
@@ -410,7 +446,7 @@ def plan_patrol(city, incidents: pd.DataFrame, shift_start, shift_end, units: in
         time_dim.CumulVar(idx).SetRange(int(ws[node - 1]), int(we[node - 1]))
         # dropping a hotspot costs more than any route: only when its window cannot be met
         routing.AddDisjunction([idx], int(10_000_000 * (1 + rr[node - 1])))
-    _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell[:k], repeat_gap_min)
+    _spread_rounds(routing, manager, time_dim, hs, H, visits, ws, we, dwell[:k], repeat_gap_min, single)
     for v in range(units):
         time_dim.CumulVar(routing.Start(v)).SetRange(0, H)
         time_dim.CumulVar(routing.End(v)).SetRange(0, H)
