@@ -128,7 +128,7 @@ def test_cheap_requests_answered_while_a_job_runs(client, headers):
     """The event loop is free while the pool computes: a cheap request issued while a long plan is
     running completes before the plan does (ordering from the job's own record, no time threshold)."""
     hdr = headers["commander"]
-    params = {"shift": "2025-12-08 06:00/18:00", "units": 12, "visits": 6, "station": 0}
+    params = {"shift": "2025-12-08 06:00/18:00", "units": 8, "visits": 4, "station": 0}
     loc, _ = submit(client, PLANS, params, hdr)
     for _ in range(6000):
         st = client.get(loc, headers=hdr).json()["status"]
@@ -157,7 +157,7 @@ def test_thread_pool_and_bounds(api_env, headers, tmp_path):
     s = dataclasses.replace(api_env["settings"], job_pool="thread", data_dir=tmp_path)
     app = create_app(s, store=api_env["store"])
     hdr = headers["commander"]
-    params = {"shift": "2025-12-09 20:00/23:00", "units": 1, "station": 0}
+    params = {"shift": "2025-12-09 20:00/22:00", "units": 1, "station": 0}
     with TestClient(app, raise_server_exceptions=False) as c:
         loc, _ = submit(c, PLANS, params, hdr)
         doc = wait_done(c, loc, hdr)
