@@ -189,3 +189,40 @@ def test_cli_case_create_show_action_evaluate(api_env, client, headers, tmp_path
     assert bad.exit_code != 0 and "'hours'" in str(bad.exception or bad.output)
     assert "no such case" in str(run("show", "999999").exception)
     assert run("evaluate", str(cid), "--before", "12X").exit_code != 0  # spans as `qauipsiz evaluate` reads them
+
+
+def test_inspector_works_only_on_cases_in_its_beat(client, headers, api_env):
+    """The district inspector: cases whose place touches the key's beat — list, read, change, evaluate,
+    create — and 403 on any other; the roles with ``cases`` still see every case."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    fc = client.get("/api/v1/cities/astana/beats.geojson", headers=headers["analyst"]).json()["features"]
+    beats = {f["properties"]["beat_id"]: shape(f["geometry"]) for f in fc}
+    mine = next(iter(beats))
+    far = max(beats, key=lambda b: beats[b].centroid.distance(beats[mine].centroid))
+    inside = mapping(shapely.buffer(beats[mine].representative_point(), 0.0005))  # ~50 m disc in the beat
+    outside = mapping(shapely.buffer(beats[far].representative_point(), 0.0005))
+    a = _new(client, headers, layer=None, area=inside, actions=[])
+    b = _new(client, headers, layer=None, area=outside, actions=[])
+    key = api_env["store"].create_api_key("inspector", "case inspector", beat=mine)
+    h = {"X-API-Key": key}
+    listed = {c["id"] for c in client.get(BASE, headers=h).json()["cases"]}
+    assert a["id"] in listed and b["id"] not in listed
+    assert all(c["place"].get("area") for c in client.get(BASE, headers=h).json()["cases"]
+               if c["id"] in (a["id"], b["id"]))
+    assert client.get(f"{BASE}/{a['id']}", headers=h).status_code == 200
+    for r in (client.get(f"{BASE}/{b['id']}", headers=h),
+              client.patch(f"{BASE}/{b['id']}", json={"status": "closed"}, headers=h),
+              client.post(f"{BASE}/{b['id']}/actions", json={"text": "x"}, headers=h),
+              client.post(f"{BASE}/{b['id']}/evaluations", json={"installed": "2024-07-01"}, headers=h),
+              client.post(BASE, json={"title": "elsewhere", "area": outside}, headers=h),
+              client.patch(f"{BASE}/{a['id']}", json={"area": outside}, headers=h)):  # nor move one out
+        assert r.status_code == 403 and r.json()["type"].endswith("/forbidden"), (r.request.url, r.text)
+    r = client.patch(f"{BASE}/{a['id']}", json={"status": "analysis"}, headers=h)
+    assert r.status_code == 200 and r.json()["updated_by"].startswith("key:")
+    made = client.post(BASE, json={"title": "in my beat", "area": inside}, headers=h)
+    assert made.status_code == 201
+    log = api_env["store"].audit_log(20)
+    assert "inspector" in set(log[log["resource"] == f"cases/{made.json()['id']}"]["role"])
+    assert b["id"] in {c["id"] for c in client.get(BASE, headers=headers["commander"]).json()["cases"]}
