@@ -20,8 +20,9 @@ commander     + hotspots, city layers, CPTED, recommendations, incident query, p
 inspector     the district inspector (участковый инспектор / учаскелік инспектор): only the beat
               the key is bound to (``qauipsiz keys create inspector --beat BEAT_ID``) — its outline,
               aggregated profile (trend, top places, social-map layers, fix-first CPTED blocks) and
-              its incidents inside the beat (audited); 403 on any other beat; no city-wide incident
-              query or export
+              its incidents inside the beat (audited), and the problem-oriented cases whose place
+              touches the beat (``api/routers/cases.py``); 403 on any other beat or case; no
+              city-wide incident query or export
 admin         everything, and API-key management
 ============  ==============================================================================
 

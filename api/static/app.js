@@ -19,7 +19,7 @@ import { initReviewPanel } from "./js/review.js";
 import { initFixFirstPanel } from "./js/fixfirst.js";
 import { initBeatPanel, renderBeatPanel, renderProfile as renderBeatProfile } from "./js/beat.js";
 import { EVAL_PERM, initEvaluationPanel, renderEvaluationPanel } from "./js/evaluation.js";
-import { clearCases, initCasesPanel, loadCases, renderCase, renderCaseList } from "./js/cases.js";
+import { casesAllowed, clearCases, initCasesPanel, loadCases, renderCase, renderCaseList } from "./js/cases.js";
 import { applyLanguage, loadCity, whoami } from "./js/session.js";
 import { state } from "./js/state.js";
 import { $, fetchJSON, status } from "./js/util.js";
@@ -41,9 +41,9 @@ function initTools() {
 // issue 18: the evaluation and cases panels follow the role (and the city)
 function evalPanels() {
   $("eval-section").hidden = !state.perms.has(EVAL_PERM);
-  $("cases-section").hidden = !state.perms.has("cases");
+  $("cases-section").hidden = !casesAllowed();
   renderForecastPanel();
-  if (state.perms.has("cases")) loadCases(); else clearCases();
+  if (casesAllowed()) loadCases(); else clearCases();
   renderEvaluationPanel();
   renderBeatPanel(); // the inspector's beat (issue 17)
 }

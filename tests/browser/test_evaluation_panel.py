@@ -179,3 +179,33 @@ def test_cases_panel_open_stage_evaluate(server):  # noqa: F811
         _finish(browser, page)
     stored = httpx.get(server["base"] + API + f"/cases/{cid}", headers=h, timeout=30).json()
     assert stored["status"] == "response" and all(a["done_date"] for a in stored["actions"])
+
+
+def test_inspector_sees_the_cases_of_its_beat(server):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+    from shapely.geometry import mapping, shape
+
+    from qauipsiz.api.store import Store
+
+    base, h = server["base"], {"X-API-Key": server["key"]}
+    beats = httpx.get(base + API + "/beats.geojson", headers=h, timeout=120).json()["features"]
+    mine, far = beats[0], max(beats[1:], key=lambda f: shape(f["geometry"]).centroid.distance(
+        shape(beats[0]["geometry"]).centroid))
+    ids = []
+    for f, title in ((mine, "в участке"), (far, "чужой участок")):
+        area = mapping(shape(f["geometry"]).representative_point().buffer(0.0005))
+        r = httpx.post(base + API + "/cases", json={"title": title, "area": area}, headers=h, timeout=30)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    store = Store(server["url"])
+    key = store.create_api_key("inspector", "browser inspector", beat=mine["properties"]["beat_id"])
+    store.close()
+    with sync_playwright() as p:
+        browser, page = _page(p, server, lang="ru")
+        page.fill("#apikey", key)
+        page.click("#login")
+        page.wait_for_selector("#cases-section", state="visible", timeout=30_000)
+        expect(page.locator(f"#cs-list .cs-row[data-id='{ids[0]}']")).to_have_count(1)
+        assert page.locator(f"#cs-list .cs-row[data-id='{ids[1]}']").count() == 0
+        assert page.locator("#eval-section").is_hidden()  # the free evaluation stays with analyst and admin
+        _finish(browser, page)
