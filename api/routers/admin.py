@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from qauipsiz.api.auth import ROLES, Principal, audit, principal, require
@@ -44,9 +44,15 @@ def config(svc: Services = Depends(services)) -> Config:
 
 
 class NewKey(BaseModel):
-    role: Literal["public", "analyst", "planner", "commander", "admin", "inspector"]
+    role: Literal["public", "analyst", "planner", "commander", "admin"]
     label: str = Field("", max_length=200)
-    beat: str | None = Field(None, max_length=64, description="beat id; required for (only for) an inspector")
+
+
+class NewInspectorKey(BaseModel):
+    role: Literal["inspector"]
+    label: str = Field("", max_length=200)
+    beat: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+                      description="the beat the district inspector's key is bound to")
 
 
 class CreatedKey(BaseModel):
@@ -69,11 +75,13 @@ class KeyInfo(BaseModel):
              responses={201: {"links": {"RevokeKey": {  # OpenAPI link: the stateful schemathesis run follows it
                  "operationId": "revoke_key_api_v1_admin_keys__key_id__delete",
                  "parameters": {"key_id": "$response.body#/id"}, "description": "revoke the key just created"}}}})
-def create_key(request: Request, body: NewKey, p: Principal = Depends(require("admin")),
+def create_key(request: Request,
+               body: Annotated[NewKey | NewInspectorKey, Body(discriminator="role")],
+               p: Principal = Depends(require("admin")),
                svc: Services = Depends(services)) -> CreatedKey:
     store = svc.store()
     with client_input():
-        key = store.create_api_key(body.role, body.label, body.beat)
+        key = store.create_api_key(body.role, body.label, getattr(body, "beat", None))
     k = store.verify_api_key(key)
     audit(request, p, "keys.create", {"id": k.id, "role": body.role, "label": body.label})
     return CreatedKey(id=k.id, key=key, role=k.role, label=k.label)
