@@ -16,8 +16,14 @@ DEFAULT_LIGHTING = NORMS_DIR / "lighting_sanpin_1.2.3685-21.csv"
 
 
 @cache
-def _read(path: str) -> pd.DataFrame:
+def _read_version(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
     return pd.read_csv(path, encoding="utf-8")
+
+
+def _read(path: str) -> pd.DataFrame:
+    """The CSV at ``path``, cached per file version (a city's table edited in place is read again)."""
+    st = Path(path).stat()
+    return _read_version(path, st.st_mtime_ns, st.st_size)
 
 
 CITY_NORMS_NAME = "lighting.csv"
