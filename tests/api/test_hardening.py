@@ -18,7 +18,7 @@ API = "/api/v1"
 PROBLEM = "application/problem+json"
 TILE = lonlat_to_tile(71.43, 51.13, 12)
 SCALARS = {"z": "12", "x": str(TILE[0]), "y": str(TILE[1]), "key_id": "1", "layer": "hotspots", "case_id": "1",
-           "action_id": "1", "job_id": "0123456789abcdef0123456789abcdef"}
+           "action_id": "1", "job_id": "0123456789abcdef0123456789abcdef", "beat": "1"}
 # extra query strings worth replaying on a route (the issue's own example among them)
 EXTRA_QUERIES = {"/api/v1/cities/{city}/hotspots.geojson": ["res=10&k=2"]}
 

@@ -13,7 +13,7 @@ INCIDENT_FIELDS = ("incident_id", "source_id", "address_raw", "occurred_at", "re
 TILE = lonlat_to_tile(71.43, 51.13, 12)
 PATH_VALUES = {"city": "astana", "layer": "cameras", "kind": "sos", "z": "12", "x": str(TILE[0]),
                "y": str(TILE[1]), "key_id": "1", "case_id": "1", "action_id": "1",
-               "job_id": "0123456789abcdef0123456789abcdef"}
+               "job_id": "0123456789abcdef0123456789abcdef", "beat": "1"}
 
 
 def _routes(app):
