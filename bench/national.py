@@ -9,7 +9,7 @@
   workers (ours), 1 thread each, and prints the scaling ratio (target ≥ 1.7x with 2) and the peak
   RSS of each worker process (``getrusage`` of the worker, reported by its tasks);
 * checks outside the timing that both runs wrote identical outputs (every res-9 table and forecast);
-* ``--granularity both`` (default in ``--quick``) also times one task per city on 2 workers;
+* ``--granularity both`` (default in ``--quick``) also times one task per city part on 2 workers;
 * p95 filter latency for one 5,000,000-event city (``--quick``: 300,000) through
   ``bench/_national_serve.py::measure_filter_latency`` (engineer A's serving path);
 * an extrapolation to 50,000,000 events on 4 workers: every task's seconds in the 2-worker run
@@ -219,14 +219,14 @@ def main() -> None:
     ap.add_argument("--serve-city", default="almaty")
     ap.add_argument("--serve-events", type=int, default=None, help="default 5,000,000; quick 300,000")
     ap.add_argument("--granularity", default=None, choices=("part", "city", "both"),
-                    help="tasks of the timed runs (default: part; quick: both)")
+                    help="tasks of the timed runs (default: city, as national run; quick: both)")
     ap.add_argument("--no-serve", action="store_true", help="skip the filter-latency part")
     a = ap.parse_args()
     print(f"national nightly job on Dask (qauipsiz national run) ({'quick' if a.quick else 'full'} run; each "
           "configuration timed once, no warm-up run: a run starts its own cluster and takes minutes)")
     print(machine_line())
     events = a.events or (200_000 if a.quick else 10_000_000)
-    gran = a.granularity or ("both" if a.quick else "part")
+    gran = a.granularity or ("both" if a.quick else "city")
     with tempfile.TemporaryDirectory(prefix="qauipsiz-bench-national-") as tmp:
         tmp = Path(tmp)
         root = a.data
@@ -235,18 +235,20 @@ def main() -> None:
             generate(root, events)
         else:
             events = json.loads((root / "_dataset.json").read_text(encoding="utf-8"))["events"]
-        one = run_job(root, tmp / "out1", 1, "part" if gran == "both" else gran)
-        two = run_job(root, tmp / "out2", 2, "part" if gran == "both" else gran)
+        one = run_job(root, tmp / "out1", 1, "city" if gran == "both" else gran)
+        two = run_job(root, tmp / "out2", 2, "city" if gran == "both" else gran)
         ok = same_outputs(tmp / "out1", tmp / "out2")
         r = report_job(events, one, two)
         print(f"outputs of the 1- and 2-worker runs identical (res-9 tables, forecasts): {ok}")
         print(f"task seconds by part (2 workers): {by_part(two)}")
         if gran == "both":
-            city = run_job(root, tmp / "out3", 2, "city")
-            show(f"national run, {events:,} events, one task per city ({len(city['rows'])} tasks) vs one per "
-                 f"part ({len(two['parts'])} tasks), 2 workers", Timing(float("nan"), (two["wall_total_s"],)),
-                 Timing(float("nan"), (city["wall_total_s"],)), "one task per city",
-                 note="= per-city tasks / per-part tasks")
+            part = run_job(root, tmp / "out3", 2, "part")
+            show(f"national run, {events:,} events, one task per city ({len(two['rows'])} tasks) vs one per "
+                 f"part ({len(part['parts'])} tasks), 2 workers", Timing(float("nan"), (two["wall_total_s"],)),
+                 Timing(float("nan"), (part["wall_total_s"],)), "one task per city part",
+                 note="= per-part tasks / per-city tasks")
+            print(f"  task CPU seconds with 2 workers: per city {sum(cpu(two).values()):.1f} s, "
+                  f"per part {sum(cpu(part).values()):.1f} s")
         for key in ("seconds", "cpu_s"):  # wall time on this shared machine; CPU time = a core each
             extrapolate(events, two, key=key)
             extrapolate_model(events, two, key=key)

@@ -1,8 +1,9 @@
 """``qauipsiz national run``: the nightly job over every city of a national dataset, as Dask tasks.
 
 The per-city work is :mod:`hotspot.nightly`; this module only schedules it. A task is one *part*
-of one city (``--granularity part``, the default: hotspots res 9, res 10, density, emerging,
-forecast) or a whole city (``--granularity city``); ``bench/national.py`` measures both. Tasks are
+of one city (``--granularity part``: hotspots res 9, res 10, density, emerging, forecast) or a
+whole city (``--granularity city``, the default: one read of its incidents, one city radius);
+``bench/national.py`` measures both. Tasks are
 submitted largest city first (partition bytes on disk), so the long ones start early. Workers read
 their own partitions from ``--data`` (which must be on a path every worker sees) and write into
 ``--out``; only small summary dicts travel back. A task that raises is retried (``--retries``) and
@@ -95,7 +96,7 @@ def _submit(client, part_fn, root: Path, out: Path, cities: list[str], granulari
 
 
 def run_national(client, root: Path, out: Path, *, cities: list[str] | None = None,
-                 granularity: str = "part", forecast_method: str | None = None, retries: int = 2,
+                 granularity: str = "city", forecast_method: str | None = None, retries: int = 2,
                  progress: bool = True, part_fn=None, parts=None) -> dict:
     """Run the nightly job on ``client``'s cluster and write the national summary.
 
@@ -107,8 +108,9 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         National dataset and output folder.
     cities : list of str, optional
         Default: every city of the dataset.
-    granularity : {"part", "city"}
-        One task per city part, or per city.
+    granularity : {"city", "part"}
+        One task per city (default: reads the city once, measured faster in ``bench/national.py``),
+        or one per city part (finer: for more workers than total work / the largest city's).
     forecast_method : str, optional
         Default :data:`hotspot.nightly.FORECAST_METHOD`.
     retries : int
@@ -218,7 +220,8 @@ def run_cmd(
     cities: str = typer.Option(None, "--cities", help="Comma-separated city keys (default: every city)."),
     parts: str = typer.Option(None, "--parts", help="Comma-separated parts: hotspots9, hotspots10, density, "
                                                     "emerging, forecast (default: all)."),
-    granularity: str = typer.Option("part", "--granularity", help="One Dask task per city 'part' or per 'city'."),
+    granularity: str = typer.Option("city", "--granularity",
+                                    help="One Dask task per 'city' (reads it once) or per city 'part' (finer)."),
     forecast_method: str = typer.Option(None, "--forecast-method",
                                         help="Forecaster of tomorrow (default longrun: see docs/national.md)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Reruns of a failed task before the city is reported."),

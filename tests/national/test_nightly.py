@@ -148,8 +148,11 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
     csv = pd.read_csv(out / "national_summary.csv")
     assert list(csv["city"]) == [row["city"] for row in s["rows"]]
     # both workers computed something: the work was spread
-    pids = {p["pid"] for p in json.loads((out / "national_summary.json").read_text())["parts"]}
-    assert len(pids) == 2
+    parts = json.loads((out / "national_summary.json").read_text())["parts"]
+    assert len({p["pid"] for p in parts}) == 2
+    for key, *_ in TOWNS:  # default: one task per city, which read the city's incidents once
+        reads = [p["read_s"] for p in parts if p["city"] == key]
+        assert reads[0] > 0 and reads[1:] == [0.0] * 4
     assert_same_outputs(reference, out)
     # the single-machine summary rows agree with the cluster's (apart from timings)
     for key, *_ in TOWNS:
@@ -159,15 +162,13 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
                {k: v for k, v in rows[key].items() if k != "seconds"}
 
 
-def test_one_task_per_city_equals_single_machine(national_set, reference, client, tmp_path):
-    """``granularity="city"`` (one task per city, one read of its incidents) writes the same outputs."""
+def test_one_task_per_part_equals_single_machine(national_set, reference, client, tmp_path):
+    """``granularity="part"`` (one task per city part, each reading the city) writes the same outputs."""
     from qauipsiz.api.cli.national_run import run_national
 
-    s = run_national(client, national_set, tmp_path / "out", granularity="city", progress=False)
+    s = run_national(client, national_set, tmp_path / "out", granularity="part", progress=False)
     assert s["failed"] == [] and len(s["parts"]) == 5 * len(TOWNS)
-    for key, *_ in TOWNS:  # the city's incidents were read once, by its first part
-        reads = [p["read_s"] for p in s["parts"] if p["city"] == key]
-        assert reads[0] > 0 and reads[1:] == [0.0] * 4
+    assert all(p["read_s"] > 0 for p in s["parts"])  # every part read the city itself
     assert_same_outputs(reference, tmp_path / "out")
 
 
@@ -187,7 +188,7 @@ def test_failed_city_is_retried_then_reported(national_set, reference, client, t
         return nightly.run_part(root_, out_, city, part, **kw)
 
     s = run_national(client, root, tmp_path / "out", parts=("hotspots9",), retries=2, progress=False,
-                     part_fn=logged)
+                     part_fn=logged, granularity="part")
     rows = {r["city"]: r for r in s["rows"]}
     assert s["failed"] == ["tpav"]
     assert rows["tpav"]["status"] == "failed" and "hotspots9" in rows["tpav"]["error"]
@@ -214,7 +215,7 @@ def test_killed_worker_still_gives_complete_outputs(national_set, reference, cli
 
     before = set(client.scheduler_info()["workers"])
     s = run_national(client, national_set, tmp_path / "out", parts=("hotspots9", "forecast"), retries=1,
-                     progress=False, part_fn=die_once)
+                     progress=False, part_fn=die_once, granularity="part")
     assert marker.exists(), "the worker was not killed"
     dead = json.loads(marker.read_text())["pid"]
     assert s["failed"] == [] and all(r["status"] == "ok" for r in s["rows"])
