@@ -232,6 +232,6 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
 
     app.add_middleware(ResponseCacheMiddleware, services=app.state.services, key_cache=app.state.key_cache)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["X-API-Key", "Authorization", "Content-Type"])
     return app
