@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -77,11 +78,11 @@ async def get_job(request: Request, response: Response, job_id: JobId,
             responses={200: {"content": {"application/geo+json": {}, "text/html": {}},
                              "description": "the same bytes the synchronous request returns"},
                        409: {"model": Problem, "content": {PROBLEM: {}},
-                             "description": "the job has not finished yet (retry after `Retry-After` s)"},
+                             "description": "the job has not finished yet (`job-not-finished`, retry after "
+                                            "`Retry-After` s) or it failed (`job-failed`; the route's own "
+                                            "problem document in `job_problem` and in the status)"},
                        404: {"model": Problem, "content": {PROBLEM: {}},
-                             "description": "no such job of this caller (or expired)"},
-                       422: {"model": Problem, "content": {PROBLEM: {}},
-                             "description": "the job failed: its problem document (any 4xx/5xx status)"}})
+                             "description": "no such job of this caller (or expired)"}})
 async def get_job_result(request: Request, job_id: JobId, p: Principal = Depends(keyed)):
     jobs = jobs_of(request)
     rec = await run_in_threadpool(jobs.get, job_id, p)
@@ -89,9 +90,16 @@ async def get_job_result(request: Request, job_id: JobId, p: Principal = Depends
         return problem_response(409, f"job {job_id} is {rec['status']}", instance=request.url.path,
                                 slug="job-not-finished", headers={"Retry-After": "1"})
     if rec["status"] == "failed":
+        # 409: this request is fine, the job it names failed; the route's own problem (its status,
+        # type and detail) is in the job's status document and repeated here as `job_problem`
         pr = rec.get("problem") or {}
-        return problem_response(int(pr.get("status", 500)), pr.get("detail"), instance=pr.get("instance"),
-                                slug=str(pr.get("type", "")).rsplit("/", 1)[-1] or None)
+        resp = problem_response(409, f"job {job_id} failed with {pr.get('status')}: {pr.get('detail')}",
+                                instance=request.url.path, slug="job-failed")
+        import json
+
+        body = json.loads(resp.body)
+        body["job_problem"] = pr
+        return JSONResponse(body, status_code=409, media_type=PROBLEM)
     action = AUDITED.get(rec["permission"])
     if action:
         await run_in_threadpool(audit, request, p, action, {"job": job_id, **rec.get("params", {})})

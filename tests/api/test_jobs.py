@@ -107,9 +107,11 @@ def test_failing_job_reports_a_problem(client, headers):
     assert doc["status"] == "failed"
     pr = doc["problem"]
     assert pr["status"] == 422 and pr["type"] == sync.json()["type"] and pr["detail"] == sync.json()["detail"]
-    res = client.get(doc["result"], headers=hdr)
-    assert res.status_code == 422 and res.headers["content-type"] == PROBLEM
-    assert res.json()["detail"] == sync.json()["detail"]
+    res = client.get(doc["result"], headers=hdr)  # the job failed, not this request: 409 job-failed
+    assert res.status_code == 409 and res.headers["content-type"] == PROBLEM
+    jp = res.json()["job_problem"]
+    assert res.json()["type"].endswith("/job-failed")
+    assert (jp["status"], jp["type"], jp["detail"]) == (pr["status"], pr["type"], pr["detail"])
 
 
 def test_recommendations_async_equals_sync(client, headers):
