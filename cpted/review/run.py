@@ -57,7 +57,7 @@ def review(design, rules: str | Path | list | None = None, *, norms: str | Path 
         src = _source(r, nt, cat)
         h = {lang: (cat.human(res.measured, res.unit, lang), cat.human(res.required, res.unit, lang))
              for lang in LANGS}
-        fix = {lang: None for lang in LANGS}
+        fix: dict[str, str | None] = {lang: None for lang in LANGS}
         if res.status == FAIL and r.get("fix"):
             fix = {lang: cat.text(Message(r["fix"], {**res.message.params, "measured": h[lang][0],
                                                      "required": h[lang][1]}), lang) for lang in LANGS}
