@@ -7,7 +7,8 @@ The dashboard draws them as inline SVG from these tables (issue 17 item 11).  Tw
 - ``GET /public/cities/{city}/charts``: the public role's fixed published table (calendar ``year``
   and category ``group`` only, as ``/public/cities/{city}/districts``); every count below
   ``QAUIPSIZ_MIN_PUBLIC_COUNT`` (zero included) is ``null`` and the others are rounded to the nearest
-  ``QAUIPSIZ_PUBLIC_ROUND``, exactly as the other public routes do.
+  ``QAUIPSIZ_PUBLIC_ROUND``, exactly as the other public routes do.  No category mix (the group is the finest
+  public split) and every month of the period (:func:`public_layout`; issue 20's differencing attack).
 
 Months run in the city's local time.  A monthly series that spans January 2019 carries a
 ``series_break``: the 2019 reclassification changed severity classes, so counts before and after are
@@ -131,6 +132,34 @@ def charts_model(city: str, tables: dict, *, k: int | None, base: int | None, no
         public=k is not None, min_count=k, rounded_to=base if k is not None else None, notice=notice)
 
 
+def _period_months(df: pd.DataFrame, tz: str, year: int | None) -> pd.Index:
+    """Every month of the published period: the calendar ``year``, or (``year=None``) every year the
+    city's incidents span, whatever the group (``YYYY-MM`` strings, local time)."""
+    if year is None:
+        yrs = pd.to_datetime(df["occurred_at"], utc=True).dt.tz_convert(tz).dt.year.dropna()
+        if not len(yrs):
+            return pd.Index([], dtype=object)
+        y0, y1 = int(yrs.min()), int(yrs.max())
+    else:
+        y0 = y1 = int(year)
+    return pd.Index(pd.period_range(f"{y0}-01", f"{y1}-12", freq="M").strftime("%Y-%m"))
+
+
+def public_layout(tables: dict, months: pd.Index) -> dict:
+    """The public charts' layout: nothing in it may tell what the suppression hides.
+
+    - ``categories`` is empty: the public table is published per category *group* (as the district
+      table), never split by category.  A category mix beside the group's own rounded total let the
+      differencing attack of ``tests/api/test_public_attack.py`` pin hidden category counts to a range
+      1 wide (the total's rounding band less the shown categories' bands), and listing only the
+      categories present told a hidden 0 from a hidden 1..k-1.
+    - ``monthly`` covers every month of the period (``months``, :func:`_period_months`), not from the
+      first to the last incident of the group, whose ends would show months with at least one.
+    """
+    monthly = tables["monthly"].reindex(months.union(tables["monthly"].index), fill_value=0).astype(np.int64)
+    return {**tables, "categories": pd.Series([], dtype=np.int64), "monthly": monthly}
+
+
 def _json(model: BaseModel) -> bytes:
     return json.dumps(model.model_dump(), ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -168,8 +197,10 @@ def public_charts(request: Request, city: CityKey, year: Year = None, group: Gro
 
     def build() -> bytes:
         sub = _subset(svc, city, year, group)
-        df = svc.incidents(city).loc[sub.index, ["occurred_at", "category"]]
-        return _json(charts_model(city, chart_tables(df, c.tz), k=k, base=base, notice=_notice(svc, city)))
+        every = svc.incidents(city)
+        df = every.loc[sub.index, ["occurred_at", "category"]]
+        tables = public_layout(chart_tables(df, c.tz), _period_months(every, c.tz, year))
+        return _json(charts_model(city, tables, k=k, base=base, notice=_notice(svc, city)))
 
     body = svc.cache.get_or_compute(key, build)
     return cached_bytes(request, body, "application/json", etag_for(*key), public=True)

@@ -94,10 +94,9 @@ def test_charts_restricted_and_public_suppressed(client, headers, located, api_e
         months = {x["month"]: x["count"] for x in body["monthly"]}
         for mth, n in exp["months"].items():
             check(months[mth], n)
-        cats = {x["category"]: x["count"] for x in body["categories"]}
-        for c, n in exp["cats"].items():
-            check(cats[c], n)
-        assert any(v is None for v in cats.values()) or min(exp["cats"]) >= k  # rare categories are hidden
+        # no category mix for the public: beside the group's rounded total it let the differencing attack
+        # pin hidden counts (tests/api/test_public_attack.py)
+        assert body["categories"] == [] and len(exp["cats"]) > 1
     # the public table ignores the restricted filters: a category set cannot be asked for
     r2 = client.get(f"/api/v1/public/cities/{CITY}/charts", params={"category": "theft"})
     assert r2.json()["count"] == client.get(f"/api/v1/public/cities/{CITY}/charts").json()["count"]
