@@ -170,9 +170,9 @@ def cards_html(svc: Services, city: str, q: PlanQuery, unit: int | None, lang: s
 
     def render():
         with client_input():
-            return patrol.route_cards_html(routes, stops, c)
+            return patrol.route_cards_html(routes, stops, c, lang=lang)
 
-    cards = svc.cache.get_or_compute(("patrol-cards", *key[1:]), render)
+    cards = svc.cache.get_or_compute(("patrol-cards", lang, *key[1:]), render)
     if unit is not None:
         if unit not in cards:
             raise ApiError(404, f"unit {unit} has no route in this plan", slug="not-found")
@@ -197,7 +197,7 @@ async def patrol_cards(
     city: CityKey,
     q: PlanQuery = Depends(plan_query),
     unit: Annotated[int | None, Query(ge=1, le=20, description="only this unit's card (default: every unit)")] = None,
-    lang: Annotated[Literal["kk", "ru", "en"], Query(description="language of the print button")] = "ru",
+    lang: Annotated[Literal["kk", "ru", "en"], Query(description="language of the cards and their print button")] = "ru",
     as_job: AsyncFlag = False,
     p: Principal = Depends(require("patrol")),
 ):

@@ -24,7 +24,9 @@ def test_cards_roles(client, headers, role, code):
 
 
 def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
-    from qauipsiz.hotspot.patrol import MARKING
+    from qauipsiz.hotspot.patrol_cards import MARKINGS
+
+    MARKING = MARKINGS["ru"]  # the default card language
 
     store = api_env["store"]
     svc = app.state.jobs  # plans and cards are computed in the job pool (api/jobs.py), with its own cache
@@ -64,13 +66,18 @@ def test_cards_content_audit_and_shared_plan(client, headers, api_env, app):
     assert one.text.count(MARKING) == 2 and re.search(r"<h1>[^<]*\b2</h1>", one.text)
     assert not re.search(r"<h1>[^<]*\b1</h1>", one.text)
 
+    # the cards are in the asked language only: Kazakh labels and marking, no Russian marking
+    kk = client.get(CARDS, params={**params, "unit": 2, "lang": "kk"}, headers=headers["admin"])
+    assert kk.status_code == 200
+    assert kk.text.count(MARKINGS["kk"]) == 2 and MARKING not in kk.text and MARKINGS["en"] not in kk.text
+
     # every card read is audited, before the data is returned, with its parameters
     log = store.audit_log(10_000, action="patrol.read")
-    assert len(log) == before + 3
-    new = log.head(3)  # newest first
+    assert len(log) == before + 4
+    new = log.head(4)  # newest first
     assert new["resource"].str.endswith("/patrol-plans.geojson").sum() == 1
     cards_entries = new[new["resource"].str.endswith("/patrol-cards.html")]
-    assert len(cards_entries) == 2
+    assert len(cards_entries) == 3
     assert set(cards_entries["role"]) == {"commander", "admin"}
     assert all("cards" in p and "2025-12-06 20:00/04:00" in p for p in cards_entries["params"])
 
