@@ -179,6 +179,26 @@ def _gazetteer_pois(svc: Services, city: str, geom) -> list[dict]:
              "lat": round(float(r.lat), 6), "lon": round(float(r.lon), 6)} for r in poi[m].itertuples()]
 
 
+def _top_streets(inc: pd.DataFrame, streets, top: int) -> list[dict]:
+    """The streets with most incidents: each incident counted on the street nearest to its point (the
+    city's own street layer, so "ул Достык" and "Достық к-сі" are one street); ``street, n`` and the
+    median point of those incidents.  Without a street layer: the address text as written."""
+    if not len(inc):
+        return []
+    from qauipsiz.cpted.fix_list import _street_names
+
+    pts = shapely.points(inc["lon"].to_numpy(float), inc["lat"].to_numpy(float))
+    names = pd.Series(_street_names(pts, streets), index=inc.index).astype(str).str.strip()
+    if not (names != "").any():
+        names = inc["address_raw"].fillna("").astype(str).str.strip()
+    out = []
+    for name, n in names[names != ""].value_counts().head(top).items():
+        sub = inc[names == name]
+        out.append({"street": name, "n": int(n), "lat": round(float(sub["lat"].median()), 6),
+                    "lon": round(float(sub["lon"].median()), 6)})
+    return out
+
+
 @router.get("/cities/{city}/beats/{beat}/profile",
             summary="A beat's profile: monthly trend, top places, social-map layers and fix-first CPTED blocks")
 def beat_profile(request: Request, city: CityKey, beat: BeatId, lang: Lang = "ru",
@@ -195,13 +215,10 @@ def beat_profile(request: Request, city: CityKey, beat: BeatId, lang: Lang = "ru
     span = sorted(set(allm.dropna())) if len(allm) else []
     counts = months.value_counts()
     trend = [{"month": m, "n": int(counts.get(m, 0))} for m in span]
-    addr = inc["address_raw"].fillna("").astype(str).str.strip()
-    ta = addr[addr != ""].value_counts().head(top)
-    places = []
-    for a, n in ta.items():
-        sub = inc[addr == a]
-        places.append({"address": a, "n": int(n), "lat": round(float(sub["lat"].median()), 6),
-                       "lon": round(float(sub["lon"].median()), 6)})
+    from qauipsiz.cpted import fix_list
+
+    streets = svc.cache.get_or_compute(("streets-frame", city), lambda: fix_list.city_streets(city))
+    places = _top_streets(inc, streets, top)
     cells = []
     if len(inc):
         import h3
@@ -210,12 +227,9 @@ def beat_profile(request: Request, city: CityKey, beat: BeatId, lang: Lang = "ru
         for cell, n in pd.Series(h9, dtype=object).value_counts().head(top).items():
             la, lo = h3.cell_to_latlng(cell)
             cells.append({"h3": cell, "n": int(n), "lat": round(la, 6), "lon": round(lo, 6)})
-    from qauipsiz.cpted import fix_list
-
     scored = _engine.scored_blocks(svc, city)
     inner = shapely.point_on_surface(np.asarray(scored.to_crs(4326).geometry.values, dtype=object))
     mine = scored[shapely.contains_xy(b.geometry, shapely.get_x(inner), shapely.get_y(inner))]
-    streets = svc.cache.get_or_compute(("streets-frame", city), lambda: fix_list.city_streets(city))
     ff = fix_list.fix_first(mine, n=top, lang=lang, streets=streets)
     ff = ff.astype(object).where(ff.notna(), None)
     residents = b.get("residents")

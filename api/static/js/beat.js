@@ -41,7 +41,10 @@ export async function renderBeatPanel() {
     sel.hidden = !canAll();
     bt.beat = canOwn() ? me.beat : (sel.options[0] ? sel.options[0].value : "");
     sel.value = bt.beat;
-    if (canOwn() && bt.beat) await loadBeat();
+    if (canOwn() && bt.beat) {  // the inspector's own beat: loaded at once, the panel brought into view
+      await loadBeat();
+      sec.scrollIntoView({ block: "start" });
+    }
   } catch (e) {
     if (seq !== bt.seq) return;
     bt.error = e; renderProfile();
@@ -86,7 +89,7 @@ function drawBeat() {
   }
   p.top_places.forEach((pl, i) => {
     L.circleMarker([pl.lat, pl.lon], { radius: 8, weight: 2, color: "#b71c1c", fillColor: "#fff", fillOpacity: 0.7 })
-      .bindPopup(`<b>${i + 1}. ${esc(pl.address)}</b><br>${esc(t("btIncidents"))}: ${fmt(pl.n, 0)}`).addTo(g);
+      .bindPopup(`<b>${i + 1}. ${esc(pl.street)}</b><br>${esc(t("btIncidents"))}: ${fmt(pl.n, 0)}`).addTo(g);
   });
   bt.layer = g.addTo(map);
   state.beat = { id: bt.beat, layer: g, outline: f || null }; // what the map shows (tests and printing read it)
@@ -125,7 +128,7 @@ export function renderProfile() {
   html += `<h3>${esc(t("btTrend"))}</h3>${trendSvg(p.trend) || esc(t("btNone"))}`;
   html += `<h3>${esc(t("btTopPlaces"))}</h3>`;
   html += p.top_places.length
-    ? `<ol id="bt-places">${p.top_places.map((x) => `<li>${esc(x.address)} — ${fmt(x.n, 0)}</li>`).join("")}</ol>`
+    ? `<ol id="bt-places">${p.top_places.map((x) => `<li>${esc(x.street)} — ${fmt(x.n, 0)}</li>`).join("")}</ol>`
     : esc(t("btNone"));
   html += `<h3>${esc(t("btSocial"))}</h3><ul id="bt-social">`
     + SOCIAL.map(([grp, key]) => {
