@@ -119,7 +119,8 @@ def same_outputs(a: Path, b: Path) -> bool:
 def report_job(events: int, one: dict, two: dict) -> float:
     t1 = Timing(float("nan"), (one["wall_total_s"],))
     t2 = Timing(float("nan"), (two["wall_total_s"],))
-    r = show(f"national run, {events:,} events, {len(two['rows'])} cities, {len(two['parts'])} tasks "
+    n_tasks = len(two["rows"]) if two["granularity"] == "city" else len(two["parts"])
+    r = show(f"national run, {events:,} events, {len(two['rows'])} cities, {n_tasks} tasks "
              f"({two['granularity']} granularity), 2 local workers (ours) vs 1 (peer)", t2, t1,
              "the same job on 1 worker", note=f"= scaling with 2 workers (target >= {TARGET_RATIO}x)")
     for name, s in (("1 worker", one), ("2 workers", two)):
