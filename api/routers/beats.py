@@ -38,6 +38,12 @@ POP_SOURCE = {
                         "по жилой площади этажей зданий (прокси)",
                   "en": "district population is official (data/population); spread inside each district by the "
                         "residential floor area of buildings (a proxy)"},
+    "floor_area": {"kk": "ресми халық саны жоқ: тұрғындар тұрғын үйлердің қабат ауданынан бағаланды "
+                          "(30 м² / адам, прокси)",
+                   "ru": "официальной численности нет: жители оценены по жилой площади этажей зданий "
+                         "(30 м² на человека, прокси)",
+                   "en": "no official population: residents estimated from the residential floor area of "
+                         "buildings (30 m² per resident, a proxy)"},
     "official": {"kk": "қаланың ресми учаскелері (beats қабаты)", "ru": "официальные участки города (слой beats)",
                  "en": "the city's official beats (layer beats)"},
 }
@@ -87,9 +93,17 @@ def compute_beats(store, city: str) -> gpd.GeoDataFrame:
         lv = pd.to_numeric(b["levels"], errors="coerce").fillna(1).clip(lower=1) if "levels" in b.columns else 1
         b["weight"] = b.to_crs(c.epsg).area.to_numpy() * np.asarray(lv, dtype=float)
         res = b
+    pop = dict(_population(city))
+    source = "generated"
+    missing = [str(k) for k in c.districts["district"] if str(k) not in pop]
+    if missing and res is not None and len(res):
+        est = hb.population_from_floor_area(c.districts, res, c.epsg)
+        pop.update({k: est[k] for k in missing if est.get(k, 0) > 0})
+        source = "floor_area" if len(missing) == len(c.districts) else "generated"
     with client_input():
-        g = hb.generate_beats(c.districts, _population(city), res, c.epsg, seed=SEED)
-    g.attrs["source"] = "generated"
+        g = hb.generate_beats(c.districts, pop, res, c.epsg, seed=SEED)
+    g.attrs["source"] = source
+    g.attrs["estimated_districts"] = missing
     return g
 
 
@@ -236,10 +250,12 @@ def beat_profile(request: Request, city: CityKey, beat: BeatId, lang: Lang = "ru
     res_n = None if residents is None or pd.isna(residents) else int(residents)
     total = len(inc)
     src = city_beats(svc, city).attrs.get("source", "generated")
+    est = city_beats(svc, city).attrs.get("estimated_districts") or []
+    pop_note = POP_SOURCE["floor_area" if str(b.get("district") or "") in est else src][lang]
     return {
         "city": city, "beat": beat, "district": str(b.get("district") or ""), "residents": res_n,
         "area_km2": None if pd.isna(b.get("area_km2", np.nan)) else float(b["area_km2"]),
-        "source": src, "population_source": POP_SOURCE[src][lang], "synthetic": svc.synthetic(city),
+        "source": src, "population_source": pop_note, "synthetic": svc.synthetic(city),
         "incidents": total,
         "per_1000_residents": round(1000 * total / res_n, 1) if res_n else None,
         "trend": trend, "top_places": places, "top_cells": cells,

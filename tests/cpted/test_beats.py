@@ -130,3 +130,24 @@ def test_official_layer_is_normalised_and_checked():
     pts = gpd.GeoDataFrame({"name": ["p"]}, geometry=[shapely.Point(71.4, 51.1)], crs=4326)
     with pytest.raises(ValueError, match="row 0, field geometry: a beat must be a polygon"):
         official_beats(pts)
+
+
+def test_population_from_floor_area_planted():
+    """Two districts; homes of known floor area: residents = floor area / 30 m² in each, and the beats
+    made from that estimate hold 3,000–5,000 residents."""
+    from qauipsiz.hotspot.beats import population_from_floor_area
+
+    rng = np.random.default_rng(11)
+    a, b = shapely.box(0, 0, 3000, 3000), shapely.box(3000, 0, 6000, 3000)
+    d = gpd.GeoDataFrame({"district": ["a", "b"]}, geometry=[a, b], crs=UTM).to_crs(4326)
+    xy = np.c_[rng.uniform(10, 2990, 800), rng.uniform(10, 2990, 800)]
+    homes = gpd.GeoDataFrame({"weight": rng.uniform(500, 3000, 800)},
+                             geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=UTM)
+    est = population_from_floor_area(d, homes, UTM)
+    assert est["a"] == pytest.approx(homes["weight"].sum() / 30.0, rel=1e-9) and est["b"] == 0.0
+    assert population_from_floor_area(d, homes, UTM, m2_per_resident=60.0)["a"] == pytest.approx(est["a"] / 2)
+    with pytest.raises(ValueError, match="m2_per_resident must be > 0"):
+        population_from_floor_area(d, homes, UTM, m2_per_resident=0)
+    beats = generate_beats(d, est, homes, UTM)
+    assert set(beats["district"]) == {"a"} and beats["residents"].between(3000, 5000).all()
+    assert beats["residents"].sum() == pytest.approx(est["a"], abs=len(beats))
