@@ -51,7 +51,7 @@ class NewKey(BaseModel):
 class NewInspectorKey(BaseModel):
     role: Literal["inspector"]
     label: str = Field("", max_length=200)
-    beat: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
+    beat: str = Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$",
                       description="the beat the district inspector's key is bound to")
 
 

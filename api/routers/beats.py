@@ -29,7 +29,7 @@ from qauipsiz.api.routers._geo import GEOJSON, feature_collection
 router = APIRouter(tags=["beats"])
 
 Lang = Annotated[Literal["kk", "ru", "en"], Query(description="language of the texts")]
-BeatId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="beat id")]
+BeatId = Annotated[str, Path(max_length=64, pattern=r"^[\w.:-]+$", description="beat id")]
 SEED = 20240301
 POP_SOURCE = {
     "generated": {"kk": "аудан халқы — ресми деректер (data/population); аудан ішінде тұрғын үйлердің "

@@ -178,3 +178,38 @@ def test_admin_api_creates_inspector_keys(client, headers):
     assert r.status_code == 201, r.text
     r = client.post(f"{API}/admin/keys", json={"role": "inspector", "label": "i"}, headers=headers["admin"])
     assert r.status_code == 422 and "beat" in r.text
+
+
+def test_official_beats_layer_replaces_generated_ones(tmp_path, api_env):
+    """A city's own beats, imported like any layer (beats.geojson in a layers folder), are the beats the
+    API serves and an inspector key binds to."""
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.store import Store
+
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    g = gpd.GeoDataFrame({"beat_id": ["УП-1", "УП-2"], "district": ["esil", "esil"], "residents": [3900, 4100]},
+                         geometry=[shapely.box(71.40, 51.10, 71.41, 51.11), shapely.box(71.41, 51.10, 71.42, 51.11)],
+                         crs=4326)
+    g.to_file(layers / "beats.geojson", driver="GeoJSON")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store(url)
+    assert store.import_layers_dir("astana", layers) == {"beats": 2}
+    key = store.create_api_key("inspector", "official", beat="УП-2")
+    settings = dataclasses.replace(api_env["settings"], data_dir=tmp_path, database_url=url)
+    with TestClient(create_app(settings, store=store), raise_server_exceptions=False) as c:
+        admin = store.create_api_key("admin", "a")
+        fc = c.get(f"{API}/cities/astana/beats.geojson", headers={"X-API-Key": admin}).json()
+        assert fc["meta"]["source"] == "official" and "official" in fc["meta"]["population_source_en"]
+        assert [f["properties"]["beat_id"] for f in fc["features"]] == ["УП-1", "УП-2"]
+        own = c.get(f"{API}/cities/astana/beats.geojson", headers={"X-API-Key": key}).json()
+        assert [f["properties"]["residents"] for f in own["features"]] == [4100]
+        r = c.get(f"{API}/cities/astana/beats/УП-2/profile", headers={"X-API-Key": key})
+        assert r.status_code == 200 and r.json()["residents"] == 4100 and r.json()["source"] == "official"
+        assert c.get(f"{API}/cities/astana/beats/УП-1/profile", headers={"X-API-Key": key}).status_code == 403
+        r = c.post(f"{API}/admin/keys", json={"role": "inspector", "beat": "УП-1"}, headers={"X-API-Key": admin})
+        assert r.status_code == 201
