@@ -187,7 +187,8 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
     app.state.settings = settings
     app.state.services = Services(settings, store)
     app.state.key_cache = _KeyCache()
-    from qauipsiz.api.jobs import JobManager, limit_malloc_arenas
+    from qauipsiz.api.jobs import JobManager
+    from qauipsiz.api.memory import limit_malloc_arenas
     from qauipsiz.api.routers import jobs as jobs_router
 
     limit_malloc_arenas(2)  # one glibc arena per request thread only fragments the heap (docs/service.md)

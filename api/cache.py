@@ -123,7 +123,7 @@ class SurfaceCache:
             if self._freed < self.TRIM_EVERY:
                 return
             self._freed = 0
-        from qauipsiz.api.jobs import malloc_trim
+        from qauipsiz.api.memory import malloc_trim
 
         malloc_trim()
 

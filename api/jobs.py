@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import importlib
 import json
 import logging
@@ -47,6 +46,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from qauipsiz.api.errors import TYPE_BASE, ApiError
+from qauipsiz.api.memory import limit_malloc_arenas, malloc_trim
 
 log = logging.getLogger("qauipsiz.api")
 
@@ -60,35 +60,14 @@ _CHILD: dict[str, Any] = {}
 """In a pool process: ``{"services": Services}`` (set by :func:`_child_init`)."""
 
 
-def limit_malloc_arenas(n: int = 2) -> bool:
-    """Cap glibc's malloc arenas of this process at ``n`` (``mallopt(M_ARENA_MAX, n)``).
-
-    Each thread that allocates gets an arena of its own (up to 8 × cores); freed memory of one arena
-    is not reused by another, so a threaded server's heap grows with its thread count.  Returns
-    ``False`` where there is no glibc (the call is then a no-op).
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-8, int(n)))  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        return False
-
-
-def malloc_trim() -> bool:
-    """Give freed heap pages back to the OS (glibc ``malloc_trim(0)``); ``False`` without glibc."""
-    try:
-        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
-
-
-def _child_init(settings) -> None:
-    from qauipsiz.api.routers._deps import Services
+def _child_init(settings, services_type) -> None:
+    # the service's own Services class is handed in (it pickles by name), so this module never
+    # imports the routers that import it
     from qauipsiz.api.settings import apply
 
     limit_malloc_arenas()
     apply(settings)
-    _CHILD["services"] = Services(settings)
+    _CHILD["services"] = services_type(settings)
 
 
 def _now() -> str:
@@ -201,7 +180,7 @@ class JobManager:
                     else:
                         self._pool = ProcessPoolExecutor(
                             self.workers, mp_context=multiprocessing.get_context("spawn"),
-                            initializer=_child_init, initargs=(self.settings,),
+                            initializer=_child_init, initargs=(self.settings, type(self.services)),
                             max_tasks_per_child=MAX_TASKS_PER_CHILD)
         return self._pool
 

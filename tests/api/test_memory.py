@@ -39,7 +39,7 @@ def test_budget_and_eviction_order():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc controls")
 def test_glibc_controls_available():
-    from qauipsiz.api.jobs import limit_malloc_arenas, malloc_trim
+    from qauipsiz.api.memory import limit_malloc_arenas, malloc_trim
 
     assert limit_malloc_arenas(2) is True
     assert malloc_trim() in (True, False)  # 1 when memory was released, 0 when there was none to release
