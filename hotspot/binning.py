@@ -48,10 +48,15 @@ def polygon_cells(geom, res: int) -> np.ndarray:
     return np.unique(np.asarray(cells, dtype=np.uint64))
 
 
+def _shape_key(c) -> tuple[str, bytes]:
+    # the caches below are keyed by the boundary too: a user city removed and added again under
+    # the same key with another polygon must not get the old one's cells
+    return c.key, shapely.to_wkb(c.boundary)
+
+
 @functools.lru_cache(maxsize=32)
-def _filled(city_key: str, res: int) -> np.ndarray:
-    c = _city(city_key)
-    out = polygon_cells(c.boundary, res)
+def _filled(shape_key: tuple[str, bytes], res: int) -> np.ndarray:
+    out = polygon_cells(shapely.from_wkb(shape_key[1]), res)
     out.setflags(write=False)
     return out
 
@@ -73,14 +78,15 @@ def fill_city_cells(city, res: int) -> np.ndarray:
         sorted ascending.  Cached per (city, res); the array is read-only.
     """
     c = _city(city)
-    return _filled(c.key, _check_res(res))
+    return _filled(_shape_key(c), _check_res(res))
 
 
 @functools.lru_cache(maxsize=32)
-def _centres(city_key: str, res: int) -> tuple[np.ndarray, np.ndarray]:
-    c = _city(city_key)
-    lat, lon = cells_to_latlng(_filled(city_key, res))
-    x, y = c.to_metric(lon, lat)
+def _centres(shape_key: tuple[str, bytes], res: int, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    lat, lon = cells_to_latlng(_filled(shape_key, res))
+    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)  # City.to_metric
     xy = np.column_stack([x, y])
     xy.setflags(write=False)
     ll = np.column_stack([lat, lon])
@@ -91,7 +97,7 @@ def _centres(city_key: str, res: int) -> tuple[np.ndarray, np.ndarray]:
 def city_cell_centres(city, res: int) -> np.ndarray:
     """Metric (city UTM, metres) centres of :func:`fill_city_cells`, shape (n, 2); cached, read-only."""
     c = _city(city)
-    return _centres(c.key, _check_res(res))[0]
+    return _centres(_shape_key(c), _check_res(res), int(c.epsg))[0]
 
 
 # ---------------------------------------------------------------------------- filters
@@ -376,8 +382,8 @@ def distance_band_weights(xy, distance_m: float, *, self_weight: bool = False) -
 
 
 @functools.lru_cache(maxsize=32)
-def _city_ring(city_key: str, res: int, k: int) -> sp.csr_matrix:
-    w = ring_weights(_filled(city_key, res), k, self_weight=True)
+def _city_ring(shape_key: tuple[str, bytes], res: int, k: int) -> sp.csr_matrix:
+    w = ring_weights(_filled(shape_key, res), k, self_weight=True)
     return w
 
 
@@ -387,4 +393,4 @@ def city_ring_weights(city, res: int, k: int = 1) -> sp.csr_matrix:
     Treat the returned matrix as read-only: it is shared between calls.
     """
     c = _city(city)
-    return _city_ring(c.key, _check_res(res), int(k))
+    return _city_ring(_shape_key(c), _check_res(res), int(k))

@@ -172,3 +172,22 @@ def test_h3py_fallback_matches_h3ronpy(monkeypatch):
 
     assert all(shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=1e-9)
                for a, b in zip(g.cells_to_boundaries(fast[:5]), poly_fast, strict=True))
+
+
+def test_cell_caches_follow_the_boundary_not_only_the_key(tmp_path):
+    """A user city removed and added again under the same key with another polygon gets its new
+    polygon's cells, centres and ring weights (the caches were keyed by the city key alone)."""
+    import dataclasses
+
+    import geopandas as gpd
+
+    big = get_city("astana")
+    gpd.GeoDataFrame(geometry=[big.boundary.buffer(-0.03)], crs=4326).to_file(tmp_path / "small.geojson")
+    small = dataclasses.replace(big, boundary_file="small.geojson", folder=str(tmp_path))
+    assert small.key == big.key
+    cells_big, cells_small = binning.fill_city_cells(big, 8), binning.fill_city_cells(small, 8)
+    assert 0 < len(cells_small) < len(cells_big)
+    assert np.array_equal(cells_small, binning.polygon_cells(small.boundary, 8))
+    assert len(binning.city_cell_centres(small, 8)) == len(cells_small)
+    assert binning.city_ring_weights(small, 8).shape == (len(cells_small),) * 2
+    assert np.array_equal(binning.fill_city_cells(big, 8), cells_big)  # the first is still right
