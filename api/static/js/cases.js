@@ -5,7 +5,7 @@
 import { map } from "./map.js";
 import { state, today } from "./state.js";
 import { $, errorText, esc, fetchJSON, t } from "./util.js";
-import { drawnArea, renderEvaluation, sendJSON, showPlace as showTreated } from "./evaluation.js";
+import { drawnArea, fillCategorySelect, renderEvaluation, sendJSON, showPlace as showTreated } from "./evaluation.js";
 
 export const CASE_STATUSES = ["scanning", "analysis", "response", "assessment", "closed"];
 // the cases roles, and the district inspector for the cases in its own beat (api/routers/cases.py)
@@ -217,15 +217,7 @@ function newCaseForm() {
   return f;
 }
 
-export function fillNewCaseCategories() {
-  const sel = $("cs-new-category");
-  if (!sel) return;
-  const keep = sel.value;
-  sel.innerHTML = "";
-  sel.append(new Option(t("evAllCategories"), ""));
-  (state.categories || []).forEach((c) => sel.append(new Option(c["name_" + state.lang], c.category)));
-  sel.value = keep;
-}
+export const fillNewCaseCategories = () => fillCategorySelect("cs-new-category");
 
 export function clearCases() { cs.list = []; cs.open = null; showPlace(null); showTreated(null); renderCaseList(); renderCase(); setState(""); }
 

@@ -231,8 +231,11 @@ async function saveAsCase() {
   } catch (e) { st.textContent = errorText(e); st.classList.add("error"); }
 }
 
-export function fillEvalCategories() {
-  const sel = $("ev-category");
+export const fillEvalCategories = () => fillCategorySelect("ev-category");
+
+/** Fill a category <select> (first option: all categories) in the UI language, keeping its choice. */
+export function fillCategorySelect(id) {
+  const sel = $(id);
   if (!sel) return;
   const keep = sel.value;
   sel.innerHTML = "";
