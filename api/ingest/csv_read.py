@@ -169,11 +169,18 @@ def _unescape_quarantine_export(df: pd.DataFrame) -> None:
         df[c] = unescape_formula(df[c])
 
 
-def _field_re(sep: str):
+def _field_re(sep: str, strict: bool = False):
+    """A whole line (record) of fields.  Lenient: text may follow a closing quote (``"a"b``), as
+    spreadsheets write.  Strict (RFC 4180), for a record spanning lines: a quoted field closes right
+    before a separator or the end, and a newline only stands inside quotes, so a stray quote cannot
+    pair with a quote of a later line into a record of the right width."""
     import re
 
     d = re.escape(sep)
-    field = f'(?:"(?:[^"]|"")*"(?:[^"{d}][^{d}]*)?|[^"{d}][^{d}]*|)'
+    if strict:
+        field = f'(?:"(?:[^"]|"")*"|[^"{d}\n][^{d}\n]*|)'
+    else:
+        field = f'(?:"(?:[^"]|"")*"(?:[^"{d}][^{d}]*)?|[^"{d}][^{d}]*|)'
     return re.compile(f"{field}(?:{d}{field})*", re.S)
 
 
@@ -186,7 +193,7 @@ def _read_csv_guarded(text: str, sep: str):
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    rx = _field_re(sep)
+    rx, rx_span = _field_re(sep), _field_re(sep, strict=True)
     is_open = [('"' in ln) and rx.fullmatch(ln) is None for ln in lines]
     if not any(is_open[1:]) and is_open[:1] != [True]:
         return None, None, None
@@ -208,7 +215,7 @@ def _read_csv_guarded(text: str, sep: str):
         while j + 1 < len(lines) and j + 1 - i < MAX_RECORD_LINES and len(chunk) <= MAX_RECORD_CHARS:
             j += 1
             chunk += "\n" + lines[j]
-            if rx.fullmatch(chunk) is not None:
+            if rx_span.fullmatch(chunk) is not None:
                 ok = True
                 break
         rec = next(csv.reader([chunk], delimiter=sep)) if ok else None

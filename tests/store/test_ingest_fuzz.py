@@ -112,3 +112,15 @@ def test_random_bytes_fail_cleanly(tmp_path_factory, data, ext):
         assert "random" in str(e)
         return
     assert len(t.df) == len(t.row_numbers)
+
+
+def test_a_stray_quote_does_not_pair_with_a_later_lines_quote(tmp_path):
+    """Found by the fuzz test: a stray quote and a quote inside a later line made a two-line record of
+    exactly the header's width (``"…\\n…,"51.1694"`` read leniently as one quoted field plus text).
+    A record may span lines only as RFC 4180 allows: the closing quote right before a separator."""
+    lines = [',"0,000",188,",51.13,71.43,лишнее', ',,188,,"51.1694","71.4491",лишнее',
+             ',"0,000",188,"ул. Абая\n12","51.1694","71.4491"']
+    p = _file(tmp_path, ",".join(HEADER), lines, "utf-8")
+    t = read_table(p)
+    assert len(t.df) == 3  # the stray line, the next one alone, and one real two-line record
+    assert t.df["Адрес места происшествия"].iloc[2] == "ул. Абая\n12"
