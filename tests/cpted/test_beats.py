@@ -80,7 +80,9 @@ def test_deterministic_for_a_seed_and_random_points_without_homes():
 
 
 @pytest.fixture(scope="module")
-def astana():
+def astana(full_demo_truth):
+    """Astana's beats from the demo's buildings (the full demo as `qauipsiz demo` makes it; the
+    session fixture generates it, so a clean checkout needs no `make demo`)."""
     from qauipsiz.hotspot.cities import get_city
 
     c = get_city("astana")
@@ -89,7 +91,7 @@ def astana():
             "Saryarqa": "saryarka", "Bayqoñyr": "baikonur"}
     pop = {name[r.district_name]: float(r.official_population) for r in t.itertuples() if r.district_name in name}
     assert len(pop) == 6
-    b = gpd.read_file(ROOT / "data" / "demo" / "astana" / "layers" / "buildings.geojson")
+    b = gpd.read_file(full_demo_truth.parent / "layers" / "buildings.geojson")
     b = b[b["use"] == "residential"].copy()
     b["weight"] = b.to_crs(UTM).area.to_numpy() * b["levels"].astype(float).to_numpy()
     beats = generate_beats(c.districts, pop, b, UTM, seed=1)
