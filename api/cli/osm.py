@@ -25,11 +25,7 @@ def city_import_osm(
     kk: Қала көшелерін, мекенжайларын, нысандарын және ғимараттарын OSM файлынан жүктеу.
     ru: Загрузить улицы, адреса, объекты и здания города из выгрузки OSM.
     """
-    def progress(msg: str) -> None:
-        if not as_json:
-            typer.echo(msg, err=True)
-
-    s = import_osm(key, file, margin_m=margin_m, progress=progress)
+    s = import_osm(key, file, margin_m=margin_m, progress=_echo_progress(as_json))
     if as_json:
         typer.echo(json.dumps(s, ensure_ascii=False, indent=1))
         return
