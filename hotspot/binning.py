@@ -82,11 +82,9 @@ def fill_city_cells(city, res: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _centres(shape_key: tuple[str, bytes], res: int, epsg: int) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
-
+def _centres(shape_key: tuple[str, bytes], res: int, city) -> tuple[np.ndarray, np.ndarray]:
     lat, lon = cells_to_latlng(_filled(shape_key, res))
-    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)  # City.to_metric
+    x, y = city.to_metric(lon, lat)
     xy = np.column_stack([x, y])
     xy.setflags(write=False)
     ll = np.column_stack([lat, lon])
@@ -97,7 +95,7 @@ def _centres(shape_key: tuple[str, bytes], res: int, epsg: int) -> tuple[np.ndar
 def city_cell_centres(city, res: int) -> np.ndarray:
     """Metric (city UTM, metres) centres of :func:`fill_city_cells`, shape (n, 2); cached, read-only."""
     c = _city(city)
-    return _centres(_shape_key(c), _check_res(res), int(c.epsg))[0]
+    return _centres(_shape_key(c), _check_res(res), c)[0]
 
 
 # ---------------------------------------------------------------------------- filters
