@@ -98,6 +98,46 @@ def city_cell_centres(city, res: int) -> np.ndarray:
     return _centres(_shape_key(c), _check_res(res), c)[0]
 
 
+@functools.lru_cache(maxsize=32)
+def _area_share(shape_key: tuple[str, bytes], res: int, city) -> np.ndarray:
+    from qauipsiz.hotspot.h3grid import cells_to_boundaries
+
+    hexes = shapely.transform(cells_to_boundaries(_filled(shape_key, res)),
+                              lambda ll: np.column_stack(city.to_metric(ll[:, 0], ll[:, 1])))
+    poly = city.boundary_metric
+    shapely.prepare(poly)
+    share = np.ones(len(hexes))
+    edge = ~shapely.contains(poly, hexes)
+    if edge.any():
+        inter = shapely.intersection(hexes[edge], poly)
+        share[edge] = shapely.area(inter) / shapely.area(hexes[edge])
+    share = np.clip(share, 0.0, 1.0)
+    share.setflags(write=False)
+    return share
+
+
+def city_cell_area_share(city, res: int) -> np.ndarray:
+    """Share of each cell's area that lies inside the city polygon, aligned with :func:`fill_city_cells`.
+
+    Parameters
+    ----------
+    city : str or hotspot.cities.City
+        City key or City object.
+    res : int
+        H3 resolution 7–11.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n,)
+        Unitless 0–1 (1 for cells wholly inside; boundary cells less), measured in the city's
+        metric CRS.  Under incidents spread uniformly over the city a cell's expected count is
+        proportional to this, which is the exposure the Gi* binomial term uses
+        (:func:`hotspot.gistar.gi_star` ``exposure=``).  Cached per (city polygon, res); read-only.
+    """
+    c = _city(city)
+    return _area_share(_shape_key(c), _check_res(res), c)
+
+
 # ---------------------------------------------------------------------------- filters
 def parse_hours(hours) -> tuple[int, int]:
     """``"18-02"`` / ``(18, 2)`` → ``(18, 2)``: local hours from ``start`` (inclusive) to ``end``

@@ -89,7 +89,7 @@ def spacetime_weights(w_spatial: sp.csr_matrix, n_steps: int, time_window: int =
 
 
 def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int = 1, *,
-                 inference: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+                 inference: str = "auto", exposure=None) -> tuple[np.ndarray, np.ndarray]:
     """Space-time Gi* z and two-sided p of every bin of a cube.
 
     Parameters
@@ -104,6 +104,10 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
         ``"auto"``: for non-negative integer values, ``p = max(normal p, exact binomial p)`` of
         the window count given the cube total (Binomial(N, m/(n·T)) under a homogeneous Poisson
         null); otherwise the normal p.  ``"analytic"``: the normal p only.
+    exposure : array-like, shape (n,), optional
+        Relative expected count of each cell (unitless, e.g. its area share inside the city,
+        :func:`hotspot.binning.city_cell_area_share`); the binomial window probability becomes
+        Σ_window e·steps / (Σ e·T).  None: equal.
 
     Returns
     -------
@@ -139,8 +143,15 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
     if inference == "auto" and counts and np.all(ws.data == 1.0):
         tot = round(x.sum())
         obs = np.round(wsum)
-        up = stats.binom.sf(obs - 1, tot, wi / big_n)
-        lo = stats.binom.cdf(obs, tot, wi / big_n)
+        if exposure is None:
+            share = wi / big_n
+        else:
+            e = np.asarray(exposure, float)
+            if e.shape != (n,) or not np.isfinite(e).all() or (e < 0).any() or e.sum() <= 0:
+                raise ValueError(f"exposure: need {n} finite non-negative values with a positive sum")
+            share = np.minimum(1.0, (ws @ e)[:, None] * nsteps[None, :] / (e.sum() * nt))
+        up = stats.binom.sf(obs - 1, tot, share)
+        lo = stats.binom.cdf(obs, tot, share)
         p = np.maximum(p, np.minimum(1.0, 2.0 * np.minimum(up, lo)))
     return z, p
 
@@ -361,7 +372,7 @@ def emerging_analysis(cube, *, k: int = 1, time_window: int = 1, value: str = "c
     EmergingResult
         ``table`` as :func:`emerging_hotspots` returns it, and ``z``, ``q``, ``bins`` per bin.
     """
-    from qauipsiz.hotspot.binning import city_ring_weights, ring_weights
+    from qauipsiz.hotspot.binning import city_cell_area_share, city_ring_weights, ring_weights
 
     if value not in ("count", "weighted"):
         raise ValueError(f"value={value!r}: use 'count' or 'weighted'")
@@ -371,11 +382,13 @@ def emerging_analysis(cube, *, k: int = 1, time_window: int = 1, value: str = "c
     n, nt = x.shape
     if nt < 3:
         raise ValueError(f"emerging hot spots need at least 3 time steps, the cube has {nt}")
+    exposure = None
     if cube.city is not None and cube.params.get("n_cells") == n:
         w = city_ring_weights(cube.city, cube.res, k)
+        exposure = city_cell_area_share(cube.city, cube.res)  # boundary cells expect less
     else:
         w = ring_weights(cube.cells, k, self_weight=True)
-    z, p = spacetime_gi(x, w, time_window, inference=inference)
+    z, p = spacetime_gi(x, w, time_window, inference=inference, exposure=exposure)
     q = bh_adjust(p.ravel()).reshape(n, nt)
     bins = esri_bins(z.ravel(), q.ravel()).reshape(n, nt)
     bins[q >= alpha] = 0

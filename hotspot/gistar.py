@@ -98,18 +98,23 @@ def _equal_window_weight(wp: sp.csr_matrix) -> float | None:
     return None
 
 
-def window_binomial_p(y: np.ndarray, wp: sp.csr_matrix, c: float) -> np.ndarray:
+def window_binomial_p(y: np.ndarray, wp: sp.csr_matrix, c: float,
+                      exposure: np.ndarray | None = None) -> np.ndarray:
     """Two-sided exact p of each Gi* window count under complete spatial randomness.
 
-    Given the total ``N`` of independent Poisson counts with one common mean, the count in a
-    window of ``m`` of the ``n`` cells is Binomial(N, m/n) exactly, at every sparsity.
+    Given the total ``N`` of independent Poisson counts with means proportional to the cells'
+    exposure ``e`` (equal when None), the count in a window is Binomial(N, Σ_window e / Σ e)
+    exactly, at every sparsity; with equal exposure that is Binomial(N, m/n) for m of n cells.
     """
     n = len(y)
     N = round(y.sum())
-    m = np.diff(wp.indptr).astype(float)
+    if exposure is None:
+        share = np.diff(wp.indptr).astype(float) / n
+    else:
+        share = np.minimum(1.0, (wp @ exposure) / c / exposure.sum())
     obs = np.round((wp @ y) / c)
-    up = stats.binom.sf(obs - 1, N, m / n)
-    lo = stats.binom.cdf(obs, N, m / n)
+    up = stats.binom.sf(obs - 1, N, share)
+    lo = stats.binom.cdf(obs, N, share)
     return np.minimum(1.0, 2.0 * np.minimum(up, lo))
 
 
@@ -135,8 +140,8 @@ def gi_z(y: np.ndarray, w: sp.csr_matrix, star: bool) -> np.ndarray:
     return z
 
 
-def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=None, alpha: float = 0.05,
-            inference: str = "auto", min_count: int = 0) -> GiStarResult:
+def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=None, alpha: float = 0.05,  # noqa: PLR0913 -- keyword-only options with defaults
+            inference: str = "auto", min_count: int = 0, exposure=None) -> GiStarResult:
     """Getis–Ord local G statistic: Gi* (``star=True``, self included) or Gi.
 
     Parameters
@@ -174,6 +179,13 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
     min_count : int
         A hot cell (z > 0) is flagged only if its Gi* window (weights incl. self, times ``y``)
         sums to at least this; 0 (default) applies no floor.
+    exposure : array-like, shape (n,), optional
+        Relative expected count of each cell under the null (unitless, ≥ 0, e.g. the share of
+        the cell's area inside the study polygon: :func:`hotspot.binning.city_cell_area_share`).
+        Used by the exact binomial term of ``"binomial+analytic"`` inference, whose window
+        probability becomes Σ_window e / Σ e: a boundary cell half outside the city then expects
+        half the incidents, so uniform incidents do not light up the edge as cold spots.  None
+        (default): equal exposure.  z stays the textbook Gi* (esda parity).
 
     Returns
     -------
@@ -195,6 +207,11 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
     off, _ = split_diagonal(wp)
     c_win = _equal_window_weight(wp) if star else None
     counts = bool(np.all(y >= 0) and np.all(y == np.round(y)))
+    if exposure is not None:
+        exposure = np.asarray(exposure, float)
+        if exposure.shape != (n,) or not np.isfinite(exposure).all() or (exposure < 0).any() \
+                or exposure.sum() <= 0:
+            raise ValueError(f"exposure: need {n} finite non-negative values with a positive sum")
     if inference == "auto" and permutations is None and c_win is not None and counts:
         inference, permutations = "binomial+analytic", 0
         reason = ("auto: integer counts on equal-weight windows: p = max(normal p, exact binomial p "
@@ -207,7 +224,7 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
     z = gi_z(y, wp, star)
     z_sim = None
     if inference == "binomial+analytic" and c_win is not None:  # set above only with equal weights
-        p = np.maximum(2.0 * stats.norm.sf(np.abs(z)), window_binomial_p(y, wp, c_win))
+        p = np.maximum(2.0 * stats.norm.sf(np.abs(z)), window_binomial_p(y, wp, c_win, exposure))
     elif permutations and reason.startswith("auto") and c_win is not None:
         c = _equal_window_weight(wp)
         res = window_permutation(y, np.diff(wp.indptr), (wp @ y) / c, permutations, seed)
