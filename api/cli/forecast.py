@@ -10,6 +10,16 @@ from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import INCIDENTS_HELP, city_incidents
 
 METHOD_HELP = "recent, longrun, prospective, kde, seppp, ranker, blend or auto (the best on the last 28 days)."
+CACHE_HELP = ("Reuse the fitted state of this 28-day cut-off from <data dir>/cities/<city>/cache/forecast "
+              "(refitted when an incident before the cut-off, the options, the cells or the code change).")
+
+
+def fit_cache(city: str):
+    """The city's fitted-state cache: ``<data dir>/cities/<city>/cache/forecast`` (``QAUIPSIZ_DATA_DIR``)."""
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.hotspot.forecast.fitcache import FitCache
+
+    return FitCache(get_settings().data_dir / "cities" / city / "cache" / "forecast")
 
 
 def _split(v: str | None) -> list[str] | None:
@@ -63,10 +73,20 @@ def forecast_cmd(
                                                      "the city's H3 cells."),
     res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution of the counts (default 9)."),
     seed: int = typer.Option(0, "--seed", help="Seed (the learned ranker)."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help=CACHE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
-    """Score every cell for one day from the incidents before it (higher = more expected crime)."""
+    """Score every cell for one day from the incidents before it (higher = more expected crime).
+
+    Fitting (tuning, training and auto's validation) happens once per 28-day cut-off; its result is
+    kept in <data dir>/cities/<city>/cache/forecast and reused until an incident before the cut-off
+    changes, the options or cells change, a new cut-off starts or the code changes (--no-cache: fit
+    afresh and keep nothing).
+    """
+    import time
+
     import pandas as pd
+    from rich.console import Console
 
     from qauipsiz.hotspot.binning import fill_city_cells
     from qauipsiz.hotspot.cities import get_city
@@ -79,21 +99,34 @@ def forecast_cmd(
         raise typer.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--day") from e
     df, source = forecast_events(city, incidents, categories)
     fc = make_forecaster(method, res=res, tz=c.tz, seed=seed).fit(df)
+    store = fit_cache(city) if cache else None
+    fc.use_cache(store)
     if cells is not None:
         grid = read_cells_csv(cells)
         q = make_point_query(fc.events, grid["lat"].to_numpy(float), grid["lon"].to_numpy(float))
-        table = pd.DataFrame({"cell": grid["cell"].to_numpy(), "score": fc.predict(q, d)})
     else:
         h3 = fill_city_cells(c, res)
-        table = pd.DataFrame({"h3": [format(int(x), "x") for x in h3], "score": fc.predict(h3, d)})
         q = fc.query(h3)
+    t0 = time.perf_counter()
+    with Console(stderr=True).status(f"{method}: fitting at the cut-off of {day}") as st:
+        if hasattr(fc, "progress"):
+            fc.progress = st.update
+        score = fc.predict(q, d)
+    fit_s = time.perf_counter() - t0
+    if cells is not None:
+        table = pd.DataFrame({"cell": grid["cell"].to_numpy(), "score": score})
+    else:
+        table = pd.DataFrame({"h3": [format(int(x), "x") for x in h3], "score": score})
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False, float_format="%.6g")
     info = fc.describe(q, d)
     summary = {"out": str(out), "city": city, "day": str(pd.Timestamp(day).date()), "method": method,
                "cells": len(table), "incidents": source, "events_before_day": fc.events.before(d),
                "params": {k: v for k, v in (info.get("params") or {}).items()
-                          if isinstance(v, int | float | str | dict)}}
+                          if isinstance(v, int | float | str | dict)},
+               "fit_seconds": round(fit_s, 3),
+               "fit_cache": None if store is None else {"dir": str(store.folder), "hits": store.hits,
+                                                        "misses": store.misses}}
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, default=str))
     else:

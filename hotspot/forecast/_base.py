@@ -274,6 +274,7 @@ class Forecaster:
     def __init__(self, *, res: int = 9, tz: str = "UTC", seed: int = 0, refit_days: int = 28):
         self.res, self.tz, self.seed, self.refit_days = int(res), tz, int(seed), int(refit_days)
         self.events: Events | None = None
+        self.cache = None  # a FitCache (hotspot.forecast.fitcache): tuned parameters kept across runs
         self._params: dict = {}
         self._queries: dict = {}
 
@@ -328,13 +329,31 @@ class Forecaster:
         """The refit cut-off of day ``d``: parameters for ``d`` use events before it only."""
         return (int(d) // self.refit_days) * self.refit_days
 
+    def use_cache(self, cache) -> Forecaster:
+        """Keep tuned parameters in ``cache`` (a :class:`~qauipsiz.hotspot.forecast.fitcache.FitCache`,
+        or ``None`` for none) across runs; returns ``self``."""
+        self.cache = cache
+        return self
+
     def params_for(self, q: Query, d: int):
-        """Tuned parameters for day ``d`` (cached per cut-off and query)."""
+        """Tuned parameters for day ``d`` (cached per cut-off and query; on disk with :meth:`use_cache`)."""
         c = self.cutoff(d)
         key = (c, q.key)
         if key not in self._params:
-            self._params[key] = self.tune(q, c)
+            self._params[key] = self._tuned(q, c)
         return self._params[key]
+
+    def _tuned(self, q: Query, c: int):
+        """:meth:`tune` at cut-off ``c``, through the fitted-state cache when there is one."""
+        if self.cache is None or type(self).tune is Forecaster.tune:  # nothing tuned: nothing to keep
+            return self.tune(q, c)
+        key = self.cache.key(self, q, c)
+        hit, value = self.cache.load(key)
+        if hit:
+            return value
+        value = self.tune(q, c)
+        self.cache.save(key, value)
+        return value
 
     def tune(self, q: Query, cutoff: int):
         """Parameters fitted on events before ``cutoff``; none by default."""

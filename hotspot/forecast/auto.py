@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qauipsiz.hotspot.forecast._base import Events, Forecaster, Query, validation_score
+from qauipsiz.hotspot.forecast._base import Events, Forecaster, Query, day_date, validation_score
 
 
 class AutoSelect(Forecaster):
@@ -37,6 +37,18 @@ class AutoSelect(Forecaster):
 
             members = {m: make_forecaster(m, **kw) for m in member_names()}
         self.members = dict(members)
+        self.progress = None  # optional callable(message: str), told which member is being validated
+
+    def use_cache(self, cache) -> AutoSelect:
+        """Keep this choice and every member's tuned parameters in ``cache`` (see :meth:`Forecaster.use_cache`)."""
+        super().use_cache(cache)
+        for m in self.members.values():
+            m.use_cache(cache)
+        return self
+
+    def _say(self, msg: str) -> None:
+        if self.progress is not None:
+            self.progress(msg)
 
     def fit(self, events) -> AutoSelect:
         """Fit every member on the same events (members already fitted on them are kept)."""
@@ -51,10 +63,15 @@ class AutoSelect(Forecaster):
         """Validation PAI of every member on ``[cutoff − window, cutoff)`` and the chosen name."""
         ev: Events = self._need()
         days = [v for v in range(cutoff - self.window, cutoff) if v > ev.first_day + 28]
-        scores = {name: validation_score(m, q, days) for name, m in self.members.items()}
+        scores = {}
+        for k, (name, m) in enumerate(self.members.items()):
+            self._say(f"auto: validating {name} on {len(days)} days before {day_date(cutoff).date()} "
+                      f"({k + 1}/{len(self.members)})")
+            scores[name] = validation_score(m, q, days)
         finite = {k: v for k, v in scores.items() if np.isfinite(v)}
         chosen = max(finite, key=lambda k: (finite[k], -list(self.members).index(k))) if finite else \
             ("longrun" if "longrun" in self.members else next(iter(self.members)))
+        self._say(f"auto: chose {chosen}; fitting it at {day_date(cutoff).date()}")
         return {"chosen": chosen, "validation_pai": {k: round(v, 3) for k, v in scores.items()}}
 
     def score(self, q: Query, d: int) -> np.ndarray:

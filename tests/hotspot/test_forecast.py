@@ -179,3 +179,69 @@ def test_patrol_forecast_risk_ranks_the_planted_cell_first(events):
     hot = latlng_to_cells(np.array([HOT[0]]), np.array([HOT[1]]), 9)[0]
     assert cells_to_parent(hs["h3"].to_numpy(np.uint64)[:1], 9)[0] == hot
     assert np.all(np.diff(hs["risk"].to_numpy()) <= 0)
+
+
+def _small_auto(**kw):
+    from qauipsiz.hotspot.forecast import AutoSelect
+
+    members = make_set(["kde", "blend", "seppp"], res=9, tz="UTC", seed=0)  # members with tuned state
+    return AutoSelect(members=members, res=9, tz="UTC", seed=0, **kw)
+
+
+def test_fit_cache_reused_after_the_cut_off_and_refitted_before_it(events, cells, tmp_path):
+    """Fitted state on disk: the next day's run (same cut-off, newer events) reuses it and equals a
+    fresh fit; an event moved before the cut-off, other options or a damaged entry refit."""
+    from qauipsiz.hotspot.forecast.fitcache import FitCache
+
+    day = START + pd.Timedelta(days=200)  # day 19923: cut-off 19908, as is the next day's
+    d = day_number(day.date())
+    assert _small_auto().cutoff(d) == _small_auto().cutoff(d + 1)
+    past = events[events["occurred_at"] < day]
+    first = FitCache(tmp_path)
+    fc = _small_auto().use_cache(first).fit(past)
+    s0 = fc.predict(cells, d)
+    assert first.hits == 0 and first.misses > 0
+    n_files = len(list(tmp_path.glob("*.pkl")))
+    assert n_files == first.misses  # auto's choice + every member at the validation cut-off + the chosen one
+    np.testing.assert_array_equal(s0, _small_auto().fit(past).predict(cells, d))
+
+    # the next day: one more day of events (after the cut-off) -> every fitted state comes from disk
+    nxt = events[events["occurred_at"] < day + pd.Timedelta(days=1)]
+    again = FitCache(tmp_path)
+    fc2 = _small_auto().use_cache(again).fit(nxt)
+    s1 = fc2.predict(cells, d + 1)
+    assert again.misses == 0 and again.hits == 2  # auto's choice and the chosen member's parameters
+    np.testing.assert_array_equal(s1, _small_auto().fit(nxt).predict(cells, d + 1))
+    assert fc2.chosen(cells, d + 1) == fc.chosen(cells, d)
+
+    # an incident before the cut-off moved: a different key, so a fresh fit (equal to the uncached one)
+    moved = nxt.copy()
+    moved.loc[moved.index[10], "lat"] += 0.001
+    third = FitCache(tmp_path)
+    s2 = _small_auto().use_cache(third).fit(moved).predict(cells, d + 1)
+    assert third.hits == 0 and third.misses > 0
+    np.testing.assert_array_equal(s2, _small_auto().fit(moved).predict(cells, d + 1))
+
+    # other options (a shorter validation window) miss too
+    other = FitCache(tmp_path)
+    _small_auto(window=14).use_cache(other).fit(nxt).predict(cells, d + 1)
+    assert other.misses > 0 and all(p.stat().st_size > 0 for p in tmp_path.glob("*.pkl"))
+
+    # a damaged entry is a miss, removed and written again
+    for p in tmp_path.glob("auto-*.pkl"):
+        p.write_bytes(b"not a pickle")
+    fourth = FitCache(tmp_path)
+    s3 = _small_auto().use_cache(fourth).fit(nxt).predict(cells, d + 1)
+    assert fourth.misses >= 1
+    np.testing.assert_array_equal(s3, s1)
+
+
+def test_fit_cache_keeps_the_most_recently_used(events, cells, tmp_path):
+    from qauipsiz.hotspot.forecast.fitcache import FitCache
+
+    c = FitCache(tmp_path, max_entries=3)
+    for i in range(5):
+        c.save(f"k{i}", {"i": i})
+    assert sorted(p.stem for p in tmp_path.glob("*.pkl")) == ["k2", "k3", "k4"]
+    assert c.load("k4") == (True, {"i": 4}) and c.load("k0") == (False, None)
+    assert (c.hits, c.misses) == (1, 1)

@@ -25,6 +25,12 @@ def inc_csv(tmp_path_factory):
     return p
 
 
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, monkeypatch):
+    """The fitted-state cache and anything else the CLI keeps goes to a temporary data dir."""
+    monkeypatch.setenv("QAUIPSIZ_DATA_DIR", str(tmp_path / "var"))
+
+
 def _run(args):
     from qauipsiz.api.cli import app
 
@@ -170,3 +176,21 @@ def test_service_forecast_has_the_methods_backtested_pai(service):
     assert bb["method"] == "blend" and set(bb["vs_baseline"]) == {"1%", "5%", "10%"}
     assert bb["baseline_pai"] == b["baseline_pai"]  # the same baselines on the same days
     assert c.get(url + "blend&record=false", headers=h["analyst"]).json()["meta"].get("backtest") is None
+
+
+def test_forecast_fit_cache_second_run_and_no_cache(inc_csv, tmp_path):
+    """The second run of the same cut-off reads the fitted state from <data dir>/cities/<city>/cache/forecast
+    and writes the same CSV; --no-cache fits afresh and keeps nothing."""
+    args = ["forecast", "--city", "astana", "--incidents", str(inc_csv), "--method", "kde", "--json"]
+    first = json.loads(_run([*args, "--day", "2024-04-20", "--out", str(tmp_path / "a.csv")]).stdout)
+    folder = tmp_path / "var" / "cities" / "astana" / "cache" / "forecast"
+    assert first["fit_cache"] == {"dir": str(folder), "hits": 0, "misses": 1}
+    assert len(list(folder.glob("kde-*.pkl"))) == 1
+    second = json.loads(_run([*args, "--day", "2024-04-20", "--out", str(tmp_path / "b.csv")]).stdout)
+    assert (second["fit_cache"]["hits"], second["fit_cache"]["misses"]) == (1, 0)
+    assert second["params"] == first["params"]
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    off = json.loads(_run([*args, "--day", "2024-04-20", "--out", str(tmp_path / "c.csv"), "--no-cache"]).stdout)
+    assert off["fit_cache"] is None
+    assert (tmp_path / "c.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
+    assert len(list(folder.glob("*.pkl"))) == 1
