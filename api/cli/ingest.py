@@ -60,7 +60,8 @@ def ingest_cmd(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     if as_json:
-        typer.echo(json.dumps({**rep.to_json(), "date_order": rep.date_order, "flags": dict(sorted(rep.flags.items()))},
+        typer.echo(json.dumps({**rep.to_json(), "date_order": rep.date_order,
+                               "date_order_basis": rep.date_order_basis, "flags": dict(sorted(rep.flags.items()))},
                               ensure_ascii=False))
         return
     typer.echo(f"batch {rep.batch_id} · {rep.file_name} · {rep.format} {rep.encoding} sep={rep.sep!r} · "
@@ -75,6 +76,12 @@ def ingest_cmd(
     typer.echo(f"  mapping: {json.dumps(rep.mapping, ensure_ascii=False)}")
     if rep.date_order:
         typer.echo(f"  date order: {json.dumps(rep.date_order, ensure_ascii=False)}")
+        for f, basis in rep.date_order_basis.items():
+            if basis == "layout" and rep.date_order.get(f) == "day-first":
+                typer.echo(f"  date order warning: field {f}: no value decides day/month (every field ≤ 12); "
+                           "read day-first by the dd.mm.yyyy convention — pass --date-format month-first if not")
+            elif basis and basis.startswith("values of"):
+                typer.echo(f"  date order: field {f} follows the {basis} (one order per file)")
     for w in rep.date_warnings[:20]:
         typer.echo(f"  date warning: row {w['row']} field {w['field']}: {w['flag']} {w['value']!r}")
     if len(rep.date_warnings) > 20:

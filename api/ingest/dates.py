@@ -50,6 +50,10 @@ _NUM_DATE = re.compile(
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
+class UndecidedDateOrder(ValueError):
+    """A column's ``a/b/yyyy`` dates fit both day-first and month-first and no value decides."""
+
+
 @dataclass
 class DateParse:
     """What :func:`parse_datetimes` decided for one column.
@@ -338,7 +342,7 @@ def _order_from_values(txt: pd.Series, a: np.ndarray, b: np.ndarray, xy: np.ndar
         info.evidence = str(txt[differ].iloc[0])
         info.order, info.decided_by = DAY_FIRST, "layout"
         return DAY_FIRST
-    raise ValueError(
+    raise UndecidedDateOrder(
         f"column {column!r}: every date fits both day-first and month-first (all fields ≤ 12, "
         f"e.g. {_examples(txt, differ)}) and none decides; set date_format in the mapping or "
         "pass --date-format (day-first, month-first or a pattern such as %d.%m.%Y %H:%M)")
@@ -412,3 +416,57 @@ def _parse_unique(txt: pd.Series, forced: str | None, column: str, info: DatePar
     t = pd.to_timedelta(hh[use] * 3600 + mm[use] * 60 + ss[use], unit="s")
     vals[use] = _naive_ns(d + t)
     return vals
+
+
+def parse_date_columns(columns: dict[str, tuple[pd.Series, str | None]], tz: str,
+                       date_format: str | None = None) -> dict[str, tuple]:
+    """Parse the date columns of one file with one day/month order for the whole file.
+
+    Parameters
+    ----------
+    columns : dict
+        Field name -> (raw values, source column name), e.g. ``occurred_at`` and ``reported_at``.
+    tz : str
+        IANA zone of naive values.
+    date_format : str, optional
+        As in :func:`parse_datetimes`; when given, every column uses it.
+
+    Returns
+    -------
+    dict
+        Field -> the 4-tuple of :func:`parse_datetimes`.  A column whose own values do not decide
+        (all fields ≤ 12, or dotted and read by the layout convention) takes the order that the
+        values of another column of the same file prove; ``info.decided_by`` is then
+        ``"values of <column>"``.  Columns whose values prove different orders keep their own.
+
+    Raises
+    ------
+    ValueError
+        As :func:`parse_datetimes`, when no column of the file decides an undecided one.
+    """
+    out: dict[str, tuple] = {}
+    undecided: dict[str, UndecidedDateOrder] = {}
+    for f, (vals, col) in columns.items():
+        try:
+            out[f] = parse_datetimes(vals, tz, date_format, column=col or f)
+        except UndecidedDateOrder as e:
+            undecided[f] = e
+    if date_format:
+        return out
+    proven = {(r[3].order, f) for f, r in out.items()
+              if r[3].decided_by == "values" and r[3].order in (DAY_FIRST, MONTH_FIRST)}
+    orders = {o for o, _ in proven}
+    if len(orders) == 1:
+        order = orders.pop()
+        src = columns[sorted(f for _, f in proven)[0]][1]
+        weak = [f for f in columns if f in undecided
+                or (out[f][3].decided_by == "layout" and out[f][3].order in (DAY_FIRST, MONTH_FIRST))]
+        for f in weak:
+            vals, col = columns[f]
+            res = parse_datetimes(vals, tz, order, column=col or f)
+            res[3].decided_by = f"values of {src!r}"
+            out[f] = res
+            undecided.pop(f, None)
+    if undecided:
+        raise next(iter(undecided.values()))
+    return {f: out[f] for f in columns}

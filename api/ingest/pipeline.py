@@ -44,6 +44,10 @@ class IngestReport:
     date_order: dict[str, str | None] = field(default_factory=dict)
     """Per date field, how its ``a/b/yyyy`` values were read: ``day-first``, ``month-first``,
     ``year-first`` (ISO), ``format`` (the ``date_format`` pattern) or ``None`` (no text dates)."""
+    date_order_basis: dict[str, str | None] = field(default_factory=dict)
+    """Per date field, what decided ``date_order``: ``values`` (a value such as ``13/01/2024``),
+    ``values of '<column>'`` (another date column of the file), ``layout`` (ISO, or an undecided
+    dotted ``dd.mm.yyyy`` column read day-first by convention), ``date_format`` or ``None``."""
     date_warnings: list[dict] = field(default_factory=list)
     """Accepted or duplicate rows whose date is flagged (``dst_gap``, ``dst_ambiguous``,
     ``end_of_day_24``): ``{"row", "field", "flag", "value"}``, at most :data:`MAX_DATE_WARNINGS`."""
@@ -104,7 +108,8 @@ def ingest_table(table: RawTable, *, city: str, store=None, source: str, mapping
         format=table.format, encoding=table.encoding, sep=table.sep, mapping=p.mapping.columns, flags=p.flags,
         awaiting_geocoding=int(p.awaiting_geocoding - (np.isnan(p.accepted["lat"].to_numpy(float))
                                                        & res.duplicate_mask).sum()),
-        geocoded=p.geocoded, date_order=p.date_order, date_warnings=p.date_warnings)
+        geocoded=p.geocoded, date_order=p.date_order, date_order_basis=p.date_order_basis,
+        date_warnings=p.date_warnings)
     if rep.input != rep.accepted + rep.duplicates + rep.quarantined:  # pragma: no cover - invariant
         raise AssertionError(f"accounting broken: {rep.to_json()}")
     return rep

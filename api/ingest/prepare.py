@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from qauipsiz.api.ingest.dates import parse_datetimes
+from qauipsiz.api.ingest.dates import parse_date_columns
 from qauipsiz.api.ingest.derive import derive_point_fields
 from qauipsiz.api.ingest.ids import _content_hash, _to_str_id, incident_ids
 from qauipsiz.api.ingest.mapping import Mapping, map_headers
@@ -85,6 +85,7 @@ class Prepared:
     geocoded: int
     accepted_pos: np.ndarray  # input positions of ``accepted`` rows
     date_order: dict[str, str | None] = field(default_factory=dict)
+    date_order_basis: dict[str, str | None] = field(default_factory=dict)
     date_warnings: list[dict] = field(default_factory=list)
 
 
@@ -171,15 +172,19 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
     else:
         occ_raw = _combine_date_time(get("occurred_date"), get("occurred_time"))
         occ_col = by_field.get("occurred_date")
-    occ, miss, bad, occ_info = parse_datetimes(occ_raw, city.tz, mp.date_format, column=occ_col)
+    date_cols = {"occurred_at": (occ_raw, occ_col)}
+    if "reported_at" in by_field:
+        date_cols["reported_at"] = (get("reported_at"), by_field["reported_at"])
+    parsed = parse_date_columns(date_cols, city.tz, mp.date_format)  # one day/month order per file
+    occ, miss, bad, occ_info = parsed["occurred_at"]
     date_infos = {"occurred_at": (occ_info, occ_raw)}
     q(miss, "missing_date", "occurred_at")
     q(bad, "bad_date", "occurred_at", occ_raw)
     q(occ.notna().to_numpy() & (occ > now + FUTURE_SLACK).to_numpy(), "date_in_future", "occurred_at", occ_raw)
     q(occ.notna().to_numpy() & (occ < MIN_DATE).to_numpy(), "date_implausible", "occurred_at", occ_raw)
     if "reported_at" in by_field:
-        rep_raw = get("reported_at")
-        rep, _, rbad, rep_info = parse_datetimes(rep_raw, city.tz, mp.date_format, column=by_field["reported_at"])
+        rep_raw = date_cols["reported_at"][0]
+        rep, _, rbad, rep_info = parsed["reported_at"]
         q(rbad, "bad_date", "reported_at", rep_raw)
         date_infos["reported_at"] = (rep_info, rep_raw)
     else:
@@ -377,4 +382,6 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
         accepted=acc, quarantined=quar, file_duplicates=int(dup.sum()), n_input=n,
         reasons=dict(Counter(reason[qpos].tolist())), resolve_ids=resolve, mapping=mp, flags=dict(fl),
         awaiting_geocoding=awaiting - int((~have_pt[pos] & dup).sum()), geocoded=geocoded, accepted_pos=keep,
-        date_order={f: info.order for f, (info, _) in date_infos.items()}, date_warnings=date_warnings)
+        date_order={f: info.order for f, (info, _) in date_infos.items()},
+        date_order_basis={f: info.decided_by or None for f, (info, _) in date_infos.items()},
+        date_warnings=date_warnings)
