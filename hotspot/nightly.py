@@ -16,12 +16,19 @@ Outputs of a city, in ``OUT/cities/<key>/``:
 | ``emerging_res9.parquet`` | GeoParquet of :func:`hotspot.emerging.emerging_hotspots` on a weekly res-9 cube |
 | ``forecast.csv`` | ``h3`` (hex), ``score`` for every res-9 cell of the city for the day after the last event |
 | ``part_<name>.json`` | the summary of each part (rows, seconds, what it wrote) |
+
+With ``attempts_dir``, every start of a task leaves a small JSON record there (:func:`attempt`):
+``running`` while it runs, then ``ok`` or ``error``. A record still ``running`` after the job is
+an attempt whose process died (killed, out of memory): how the scheduler's reruns are reported.
 """
 from __future__ import annotations
 
 import json
 import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,7 +74,10 @@ def load_city_events(root: str | Path, city: str) -> pd.DataFrame:
 
     root = Path(root)
     _use_root(root)
-    df = read_events(root, city, columns=EVENT_COLUMNS)
+    try:
+        df = read_events(root, city, columns=EVENT_COLUMNS)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError; it names the file
+        raise ValueError(f"city {city!r}: its incidents cannot be read: {e}") from e
     if len(df) == 0:
         raise ValueError(f"city {city!r}: no incidents in {root}")
     for col in ("occurred_at", "lat", "lon"):
@@ -191,6 +201,49 @@ def _forecast(df: pd.DataFrame, c, folder: Path, method: str, res: int = 9) -> d
     return out
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@contextmanager
+def attempt(attempts_dir: str | Path | None, city: str, task: str) -> Iterator[None]:
+    """Record one start of a task in ``attempts_dir`` (nothing when it is ``None``).
+
+    The record ``<city>.<task>.<pid>.<ns>.json`` holds ``city``, ``task`` (``city`` or a part name),
+    ``pid``, ``host``, ``started_utc`` and ``status``: ``running`` from the start, rewritten to
+    ``ok`` (with ``finished_utc``) or ``error`` (with ``error``) when the body returns or raises.
+    A process that dies mid-task (SIGKILL, out of memory) leaves it ``running``.
+    """
+    if attempts_dir is None:
+        yield
+        return
+    path = Path(attempts_dir) / f"{city}.{task}.{os.getpid()}.{time.time_ns()}.json"
+    rec = {"city": city, "task": task, "pid": os.getpid(), "host": socket.gethostname(),
+           "started_utc": _now(), "status": "running"}
+
+    def put() -> None:
+        _atomic(path, lambda tmp: tmp.write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8"))
+
+    put()
+    try:
+        yield
+    except BaseException as e:
+        rec.update(status="error", error=f"{type(e).__name__}: {e}", finished_utc=_now())
+        put()
+        raise
+    rec.update(status="ok", finished_utc=_now())
+    put()
+
+
+def read_attempts(attempts_dir: str | Path) -> list[dict]:
+    """Every attempt record of :func:`attempt` in ``attempts_dir``, oldest start first (``[]`` if none)."""
+    d = Path(attempts_dir)
+    if not d.is_dir():
+        return []
+    recs = [json.loads(p.read_text(encoding="utf-8")) for p in d.glob("*.json")]
+    return sorted(recs, key=lambda r: (r["started_utc"], r["city"], r["task"]))
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, MiB (``getrusage`` ``ru_maxrss``; NaN where absent)."""
     try:
@@ -201,7 +254,7 @@ def peak_rss_mib() -> float:
 
 
 def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
-             forecast_method: str = FORECAST_METHOD) -> dict:
+             forecast_method: str = FORECAST_METHOD, attempts_dir: str | Path | None = None) -> dict:
     """Compute and write one part of one city's nightly outputs.
 
     Parameters
@@ -216,6 +269,8 @@ def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
         One of :data:`PARTS`.
     forecast_method : str
         Forecaster of the ``forecast`` part (a key of :data:`hotspot.forecast.METHODS`).
+    attempts_dir : path, optional
+        Record this start of the task there (:func:`attempt`, task name ``part``).
 
     Returns
     -------
@@ -228,9 +283,10 @@ def run_part(root: str | Path, out: str | Path, city: str, part: str, *,
     """
     if part not in PARTS:
         raise ValueError(f"part {part!r}: use one of {', '.join(PARTS)}")
-    t0 = time.perf_counter(), time.process_time()
-    df = load_city_events(root, city)
-    return _part(df, city, out, part, forecast_method, {}, t0, time.perf_counter() - t0[0])
+    with attempt(attempts_dir, city, part):
+        t0 = time.perf_counter(), time.process_time()
+        df = load_city_events(root, city)
+        return _part(df, city, out, part, forecast_method, {}, t0, time.perf_counter() - t0[0])
 
 
 def _part(df: pd.DataFrame, city: str, out, part: str, forecast_method: str, cache: dict,
@@ -258,11 +314,12 @@ def _part(df: pd.DataFrame, city: str, out, part: str, forecast_method: str, cac
 
 
 def run_city(root: str | Path, out: str | Path, city: str, *, forecast_method: str = FORECAST_METHOD,
-             parts=PARTS) -> list[dict]:
+             parts=PARTS, attempts_dir: str | Path | None = None) -> list[dict]:
     """Every part of one city in one process, in order (the single-machine run; one Dask task per city).
 
     The incidents are read once and the city default radius computed once for all the parts (the
-    outputs equal :func:`run_part`'s, part by part); the read time counts in the first part.
+    outputs equal :func:`run_part`'s, part by part); the read time counts in the first part. With
+    ``attempts_dir`` this start is recorded there (:func:`attempt`, task name ``city``).
 
     Returns
     -------
@@ -272,15 +329,16 @@ def run_city(root: str | Path, out: str | Path, city: str, *, forecast_method: s
     bad = [p for p in parts if p not in PARTS]
     if bad:
         raise ValueError(f"parts: unknown {', '.join(bad)}; use {', '.join(PARTS)}")
-    t0 = time.perf_counter(), time.process_time()
-    df = load_city_events(root, city)
-    read_s = time.perf_counter() - t0[0]
-    cache: dict = {}
-    out_rows = []
-    for i, p in enumerate(parts):
-        t = t0 if i == 0 else (time.perf_counter(), time.process_time())
-        out_rows.append(_part(df, city, out, p, forecast_method, cache, t, read_s if i == 0 else 0.0))
-    return out_rows
+    with attempt(attempts_dir, city, "city"):
+        t0 = time.perf_counter(), time.process_time()
+        df = load_city_events(root, city)
+        read_s = time.perf_counter() - t0[0]
+        cache: dict = {}
+        out_rows = []
+        for i, p in enumerate(parts):
+            t = t0 if i == 0 else (time.perf_counter(), time.process_time())
+            out_rows.append(_part(df, city, out, p, forecast_method, cache, t, read_s if i == 0 else 0.0))
+        return out_rows
 
 
 def city_row(city: str, parts: list[dict], *, status: str = "ok", error: str | None = None) -> dict:

@@ -8,13 +8,18 @@ submitted largest city first (partition bytes on disk), so the long ones start e
 their own partitions from ``--data`` (which must be on a path every worker sees) and write into
 ``--out``; only small summary dicts travel back. A task that raises is retried (``--retries``) and
 then reported in the summary with status ``failed``; a worker that dies mid-task has its task
-rerun elsewhere by the scheduler.
+rerun elsewhere by the scheduler (up to ``distributed.scheduler.allowed-failures`` deaths). Every
+start of a task is recorded in ``OUT/_attempts/<run_id>/`` (:func:`hotspot.nightly.attempt`) and
+the scheduler's worker-death count read from its events, so the summary says which city's task
+was rerun, why, and on which process it died. Messages are in kk/ru/en
+(:mod:`api.cli._national_text`).
 """
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -55,16 +60,6 @@ def pick_cities(root: Path, cities: list[str] | None) -> list[str]:
     return sorted(have, key=lambda c: (-size[c], c))
 
 
-def city_task(part_fn, root: str, out: str, city: str, parts: tuple, forecast_method: str) -> list[dict]:
-    """One Dask task per city: every part of ``city`` in order; :func:`hotspot.nightly.run_city` (one
-    read of the city's incidents) unless a custom ``part_fn`` is given."""
-    from qauipsiz.hotspot import nightly
-
-    if part_fn is nightly.run_part:
-        return nightly.run_city(root, out, city, forecast_method=forecast_method, parts=parts)
-    return [part_fn(root, out, city, p, forecast_method=forecast_method) for p in parts]
-
-
 def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
     """A local Dask cluster of ``workers`` processes with one thread each (numba and BLAS single-threaded)."""
     from distributed import LocalCluster
@@ -73,31 +68,87 @@ def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
                         dashboard_address=dashboard_address, env=dict(WORKER_ENV))
 
 
-def _submit(client, part_fn, root: Path, out: Path, cities: list[str], granularity: str,
-            forecast_method: str, retries: int, parts: tuple) -> dict:
+def _submit(client, root: Path, out: Path, cities: list[str], granularity: str, forecast_method: str,
+            retries: int, parts: tuple, attempts: Path) -> dict:
     # One task group ("nightly" / "nightly_city" after the hex suffix): Dask queues a group's tasks
     # on the scheduler and hands them out in priority order as worker threads free up. Keys such as
     # "national-almaty-emerging" split into groups of their own ("national-almaty" vs the rest) and
     # broke that order (each city's emerging and forecast ran after every city's tables).
+    from qauipsiz.hotspot import nightly
+
     futs = {}
     n = len(cities)
+    kw = {"forecast_method": forecast_method, "attempts_dir": str(attempts)}
     for i, city in enumerate(cities):  # priority: largest city first
         if granularity == "city":
-            f = client.submit(city_task, part_fn, str(root), str(out), city, parts, forecast_method,
+            f = client.submit(nightly.run_city, str(root), str(out), city, parts=parts, **kw,
                               key=f"nightly_city-{uuid.uuid4().hex}", retries=retries, priority=n - i)
             futs[f] = (city, None)
             continue
         for j, part in enumerate(parts):
-            f = client.submit(part_fn, str(root), str(out), city, part, forecast_method=forecast_method,
+            f = client.submit(nightly.run_part, str(root), str(out), city, part, **kw,
                               key=f"nightly-{uuid.uuid4().hex}", retries=retries,
                               priority=(n - i) * 10 + len(parts) - j)
             futs[f] = (city, part)
     return futs
 
 
+def _allowed_failures(dask_scheduler=None) -> int:
+    return int(dask_scheduler.allowed_failures)
+
+
+def worker_deaths(client, keys) -> tuple[dict[str, int], int]:
+    """How often the scheduler saw a worker die while each of ``keys`` was assigned to it.
+
+    This is the scheduler's own count (``TaskState.suspicious``, raised by ``remove_worker`` for
+    every task *processing* on a worker that left unexpectedly: running, or queued on it); a
+    task counted more than ``distributed.scheduler.allowed-failures`` times fails with
+    ``KilledWorker``. Read from the scheduler's ``remove-worker`` events.
+
+    Returns
+    -------
+    (dict, int)
+        Key -> worker deaths (keys never on a dead worker are absent), and the scheduler's
+        ``allowed_failures``.
+    """
+    import dask
+
+    keys = set(keys)
+    out: dict[str, int] = {}
+    for _, ev in client.get_events("all"):
+        if isinstance(ev, dict) and ev.get("action") == "remove-worker" and not ev.get("expected"):
+            for k in set(ev.get("processing-tasks", ())) & keys:
+                out[k] = out.get(k, 0) + 1
+    try:
+        allowed = int(client.run_on_scheduler(_allowed_failures))
+    except Exception:  # a scheduler that refuses run_on_scheduler: this client's configuration
+        allowed = int(dask.config.get("distributed.scheduler.allowed-failures"))
+    return out, allowed
+
+
+def task_reports(futs: dict, status: dict, deaths: dict[str, int], attempts: list[dict]) -> list[dict]:
+    """One record per task: ``city``, ``task`` (``city`` or the part), ``status`` (``ok`` / ``failed``),
+    ``worker_deaths`` (the scheduler's count), ``attempts`` (each start: ``pid``, ``host``,
+    ``status`` ``ok`` / ``error`` / ``interrupted``: its process died mid-task), ``interrupted_pids``."""
+    by_task: dict[tuple[str, str], list[dict]] = {}
+    for a in attempts:
+        a = dict(a)
+        if a["status"] == "running":  # the job is over: that process died during the task
+            a["status"] = "interrupted"
+        by_task.setdefault((a["city"], a["task"]), []).append(a)
+    out = []
+    for f, (city, part) in futs.items():
+        task = part or "city"
+        tried = by_task.get((city, task), [])
+        out.append({"city": city, "task": task, "key": f.key, "status": status[f.key],
+                    "worker_deaths": deaths.get(f.key, 0), "attempts": tried,
+                    "interrupted_pids": [a["pid"] for a in tried if a["status"] == "interrupted"]})
+    return out
+
+
 def run_national(client, root: Path, out: Path, *, cities: list[str] | None = None,
                  granularity: str = "city", forecast_method: str | None = None, retries: int = 2,
-                 progress: bool = True, part_fn=None, parts=None) -> dict:
+                 progress=None, parts=None) -> dict:
     """Run the nightly job on ``client``'s cluster and write the national summary.
 
     Parameters
@@ -114,20 +165,23 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     forecast_method : str, optional
         Default :data:`hotspot.nightly.FORECAST_METHOD`.
     retries : int
-        Times Dask reruns a task that raised before the city is reported ``failed``.
-    progress : bool
-        Show a rich progress bar (stderr).
-    part_fn : callable, optional
-        The per-part function (default :func:`hotspot.nightly.run_part`).
+        Times Dask reruns a task that raised before the city is reported ``failed``. (A task whose
+        worker process dies is rerun by the scheduler up to ``distributed.scheduler.allowed-failures``
+        times, independently.)
+    progress : :class:`api.cli._national_text.Progress`, optional
+        Told of every finished task (``start(total)``, ``(city, part, seconds, error)``, ``stop()``).
     parts : sequence of str, optional
         Parts to compute (default every one of :data:`hotspot.nightly.PARTS`).
 
     Returns
     -------
     dict
-        ``rows`` (one per city: events, cells, top_cells, forecast_method, seconds, status,
-        error), ``parts`` (every part summary), ``wall_s`` (seconds), ``failed`` (city keys); the
-        rows are also written to ``OUT/national_summary.csv`` and ``.json``.
+        ``rows`` (one per city: events, cells, top_cells, forecast_method, seconds, status, error,
+        attempts, worker_deaths), ``tasks`` (:func:`task_reports`: every start of every task, the
+        scheduler's worker-death count), ``parts`` (every part summary), ``wall_s`` (seconds),
+        ``failed`` (city keys), ``allowed_failures``, ``run_id``; written to
+        ``OUT/national_summary.csv`` (the rows) and ``.json`` (all). Attempt records stay in
+        ``OUT/_attempts/<run_id>/``.
     """
     from distributed import as_completed
 
@@ -136,39 +190,81 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity {granularity!r}: use part or city")
     root, out = Path(root).resolve(), Path(out).resolve()
-    part_fn = part_fn or nightly.run_part
     parts = tuple(parts or nightly.PARTS)
     bad = [p for p in parts if p not in nightly.PARTS]
     if bad:
         raise ValueError(f"parts: unknown {', '.join(bad)}; use {', '.join(nightly.PARTS)}")
     forecast_method = forecast_method or nightly.FORECAST_METHOD
     todo = pick_cities(root, cities)
-    out.mkdir(parents=True, exist_ok=True)
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    attempts = out / "_attempts" / run_id
+    attempts.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    futs = _submit(client, part_fn, root, out, todo, granularity, forecast_method, retries, parts)
+    futs = _submit(client, root, out, todo, granularity, forecast_method, retries, parts, attempts)
     done: dict[str, list[dict]] = {c: [] for c in todo}
     errors: dict[str, str] = {}
-    with _bar(progress, len(futs)) as bar:
+    status: dict[str, str] = {}
+    if progress:
+        progress.start(len(futs))
+    try:
         for f in as_completed(list(futs)):
             city, part = futs[f]
             if f.status == "error":
                 e = f.exception()
-                errors.setdefault(city, f"{part or 'city'}: {type(e).__name__}: {e}")
+                msg = f"{part or 'city'}: {type(e).__name__}: {e}"
+                errors.setdefault(city, msg)
+                status[f.key] = "failed"
+                seconds = 0.0
             else:
                 r = f.result()
-                done[city].extend(r if isinstance(r, list) else [r])
-            f.release()
-            bar(f"{city}" + (f" {part}" if part else ""))
+                r = r if isinstance(r, list) else [r]
+                done[city].extend(r)
+                status[f.key] = "ok"
+                msg, seconds = None, sum(p["seconds"] for p in r)
+            if progress:
+                progress(city, part, seconds, msg)
+    finally:
+        if progress:
+            progress.stop()
     wall = time.perf_counter() - t0
-    rows = [nightly.city_row(c, done[c], status="failed" if c in errors else "ok", error=errors.get(c))
-            for c in todo]
-    summary = {"dataset": dataset_info(root), "data": str(root), "out": str(out), "granularity": granularity,
-               "parts_run": list(parts),
-               "retries": retries, "workers": len(client.scheduler_info().get("workers", {})),
-               "wall_s": round(wall, 3), "failed": sorted(errors), "rows": rows,
+    deaths, allowed = worker_deaths(client, [f.key for f in futs])
+    tasks = task_reports(futs, status, deaths, nightly.read_attempts(attempts))
+    for f in futs:
+        f.release()
+    rows = []
+    for c in todo:
+        row = nightly.city_row(c, done[c], status="failed" if c in errors else "ok", error=errors.get(c))
+        mine = [t for t in tasks if t["city"] == c]
+        row["attempts"] = sum(len(t["attempts"]) for t in mine)
+        row["worker_deaths"] = sum(t["worker_deaths"] for t in mine)
+        rows.append(row)
+    summary = {"dataset": dataset_info(root), "data": str(root), "out": str(out), "run_id": run_id,
+               "granularity": granularity, "parts_run": list(parts), "retries": retries,
+               "allowed_failures": allowed, "workers": len(client.scheduler_info().get("workers", {})),
+               "wall_s": round(wall, 3), "failed": sorted(errors), "rows": rows, "tasks": tasks,
                "parts": [p for c in todo for p in done[c]]}
     write_summary(out, summary)
     return summary
+
+
+def _serves_bokeh(dask_scheduler=None) -> bool:
+    # The scheduler always runs an HTTP server (health, metrics) under the service name "dashboard";
+    # the dashboard proper is the bokeh application added to it when bokeh is importable there.
+    app = getattr(dask_scheduler, "http_application", None)
+    return any(c.__name__ == "BokehTornado" for a in getattr(app, "applications", ()) for c in type(a).__mro__)
+
+
+def dashboard_link(client) -> str | None:
+    """The Dask dashboard's address when the scheduler serves it (bokeh installed there), else None."""
+    import importlib.util
+
+    if "dashboard" not in client.scheduler_info(n_workers=0).get("services", {}):
+        return None
+    try:
+        ok = bool(client.run_on_scheduler(_serves_bokeh))
+    except Exception:  # a scheduler that refuses run_on_scheduler: judge by this side's bokeh
+        ok = importlib.util.find_spec("bokeh") is not None
+    return client.dashboard_link if ok else None
 
 
 def write_summary(out: Path, summary: dict) -> None:
@@ -178,36 +274,31 @@ def write_summary(out: Path, summary: dict) -> None:
                                                encoding="utf-8")
 
 
-class _bar:
-    """A rich progress bar over ``n`` tasks (no output when ``show`` is false); call it per task done."""
+def report_lines(s: dict, lang: str) -> list[str]:
+    """The run's summary for people, in ``lang``: the totals, each failed city with its attempts and
+    reason, each task the scheduler reran after a worker died or Dask retried after an error."""
+    from qauipsiz.api.cli._national_text import say, task_name
 
-    def __init__(self, show: bool, n: int):
-        self.show, self.n, self.p, self.task = show, n, None, None
-
-    def __enter__(self):
-        if self.show:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeElapsedColumn(), console=Console(stderr=True))
-            self.p.__enter__()
-            self.task = self.p.add_task("national run", total=self.n)
-        return self
-
-    def __call__(self, what: str) -> None:
-        if self.p is not None:
-            self.p.update(self.task, advance=1, description=f"national run: {what} done")
-
-    def __exit__(self, *exc):
-        if self.p is not None:
-            self.p.__exit__(*exc)
+    gran = say(f"gran_{s['granularity']}", lang)
+    ok = sum(r["status"] == "ok" for r in s["rows"])
+    lines = [say("summary", lang, ok=ok, n=len(s["rows"]), wall=s["wall_s"], workers=s["workers"],
+                 granularity=gran, path=Path(s["out"]) / "national_summary.csv")]
+    for r in s["rows"]:
+        if r["status"] != "ok":
+            lines.append(say("failed", lang, city=r["city"], attempts=r["attempts"], error=r["error"]))
+    for t in s["tasks"]:
+        if t["status"] != "ok":
+            continue
+        kw = {"city": t["city"], "task": task_name(None if t["task"] == "city" else t["task"], lang),
+              "deaths": t["worker_deaths"], "allowed": s["allowed_failures"]}
+        if t["interrupted_pids"]:
+            lines.append(say("killed", lang, pids=", ".join(map(str, t["interrupted_pids"])), **kw))
+        elif t["worker_deaths"]:
+            lines.append(say("moved", lang, **kw))
+        errs = [a for a in t["attempts"] if a["status"] == "error"]
+        if errs:
+            lines.append(say("errored", lang, n=len(errs), error=errs[-1].get("error", ""), **kw))
+    return lines
 
 
 @national_app.command("run")
@@ -226,14 +317,24 @@ def run_cmd(
                                         help="Forecaster of tomorrow (default longrun: see docs/national.md)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Reruns of a failed task before the city is reported."),
     dashboard: str = typer.Option(":8787", "--dashboard-address", help="Dashboard of the local cluster."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    lang: str = typer.Option("ru", "--lang", help="Language of the progress and summary: kk, ru or en."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress)."),
 ) -> None:
     """Nightly job (kk: түнгі есептеу; ru: ночной расчёт): hotspots at res 9 and 10, density raster,
-    emerging hot spots and tomorrow's forecast for every city, as Dask tasks; a national summary."""
+    emerging hot spots and tomorrow's forecast for every city, as Dask tasks; a national summary.
+
+    Progress goes to stderr: a bar on a terminal, one line per finished task otherwise. The exit
+    code is 1 when a city failed (after its retries), 0 when every city finished.
+    """
     from distributed import Client
     from rich.console import Console
 
-    console = Console(stderr=True)
+    from qauipsiz.api.cli._national_text import LANGS, Progress, say
+    from qauipsiz.hotspot.nightly import PARTS
+
+    if lang not in LANGS:
+        raise typer.BadParameter(f"{lang!r}: use kk, ru or en", param_hint="--lang")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     if not (data / "incidents").is_dir():
         raise typer.BadParameter(f"{data}: no incidents/ folder (make one with qauipsiz national demo)",
                                  param_hint="--data")
@@ -242,28 +343,33 @@ def run_cmd(
     keys = [s.strip() for s in cities.split(",") if s.strip()] if cities else None
     part_list = [s.strip() for s in parts.split(",") if s.strip()] if parts else None
     try:
-        pick_cities(data, keys)  # bad --cities fail before any cluster starts
+        todo = pick_cities(data, keys)  # bad --cities fail before any cluster starts
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--cities") from e
     cluster = local_cluster(workers, dashboard) if scheduler == "local" else None
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
-            console.print(f"Dask dashboard: {client.dashboard_link}", highlight=False)
+            if not as_json:
+                link = dashboard_link(client)
+                console.print(say("dashboard", lang, link=link) if link else say("no_dashboard", lang),
+                              markup=False)
+                n_tasks = len(todo) * (1 if granularity == "city" else len(part_list or PARTS))
+                console.print(say("start", lang, cities=len(todo), tasks=n_tasks, granularity=say(
+                    f"gran_{granularity}", lang), workers=len(client.scheduler_info()["workers"])), markup=False)
             try:
                 s = run_national(client, data, out, cities=keys, granularity=granularity,
-                                 forecast_method=forecast_method, retries=retries, progress=not as_json,
-                                 parts=part_list)
+                                 forecast_method=forecast_method, retries=retries,
+                                 progress=None if as_json else Progress(lang), parts=part_list)
             except ValueError as e:
                 raise typer.BadParameter(str(e)) from e
     finally:
         if cluster is not None:
             cluster.close()
     if as_json:
-        typer.echo(json.dumps({k: v for k, v in s.items() if k != "parts"}, ensure_ascii=False, default=str))
-        return
-    ok = sum(r["status"] == "ok" for r in s["rows"])
-    typer.echo(f"{ok}/{len(s['rows'])} cities done in {s['wall_s']:.1f} s on {s['workers']} workers "
-               f"({granularity} tasks) → {out / 'national_summary.csv'}")
-    for r in s["rows"]:
-        if r["status"] != "ok":
-            typer.echo(f"  failed: {r['city']}: {r['error']}")
+        typer.echo(json.dumps({k: v for k, v in s.items() if k not in ("parts", "tasks")}, ensure_ascii=False,
+                              default=str))
+    else:
+        for line in report_lines(s, lang):
+            typer.echo(line)
+    if s["failed"]:
+        raise typer.Exit(1)

@@ -1,5 +1,6 @@
 """The nightly national job on a 2-worker Dask LocalCluster equals a single-machine run, survives a
-killed worker, and reports a city with bad data after its retries while the others finish (issue 19.3).
+worker killed from outside with SIGKILL, and reports a city with bad data after its retries while
+the others finish (issue 19.3); its progress and summary are in kk/ru/en.
 
 The national set is small and real in format: three user cities registered with
 :func:`hotspot.cities.add_city` in ``ROOT/cities`` (small boxes, so res-10 tables stay small) and
@@ -8,9 +9,14 @@ GeoParquet, with planted clusters over one year.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +149,7 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
     for key, _, _, n in TOWNS:
         assert rows[key]["status"] == "ok" and rows[key]["events"] == n and rows[key]["parts_done"] == 5
         assert rows[key]["forecast_method"] == nightly.FORECAST_METHOD
+        assert rows[key]["attempts"] == 1 and rows[key]["worker_deaths"] == 0  # nothing was rerun
     # largest city first in the summary (scheduling order)
     assert [row["city"] for row in s["rows"]] == [t[0] for t in sorted(TOWNS, key=lambda t: -t[3])]
     csv = pd.read_csv(out / "national_summary.csv")
@@ -159,7 +166,7 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
         parts = [json.loads((nightly.city_dir(reference, key) / f"part_{p}.json").read_text()) for p in nightly.PARTS]
         want = nightly.city_row(key, parts)
         assert {k: v for k, v in want.items() if k != "seconds"} == \
-               {k: v for k, v in rows[key].items() if k != "seconds"}
+               {k: v for k, v in rows[key].items() if k not in ("seconds", "attempts", "worker_deaths")}
 
 
 def test_one_task_per_part_equals_single_machine(national_set, reference, client, tmp_path):
@@ -172,58 +179,158 @@ def test_one_task_per_part_equals_single_machine(national_set, reference, client
     assert_same_outputs(reference, tmp_path / "out")
 
 
-def test_failed_city_is_retried_then_reported(national_set, reference, client, tmp_path):
-    """A city whose partition is corrupt fails on every attempt (1 + retries) and is reported; the others finish."""
-    from qauipsiz.api.cli.national_run import run_national
+def _cli(args: list[str]):
+    from typer.testing import CliRunner
 
+    from qauipsiz.api.cli import app
+
+    return CliRunner().invoke(app, ["national", "run", *args])
+
+
+def test_failed_city_is_retried_then_reported(national_set, reference, client, tmp_path):
+    """A city whose partition file is corrupt fails on every attempt (1 + 2 retries, each recorded by
+    the task itself) and is reported by name and reason, in the chosen language, with exit code 1;
+    the other cities finish and equal the single-machine run."""
     root = tmp_path / "ds"
     shutil.copytree(national_set, root)
     bad = sorted((root / "incidents" / "city=tpav").rglob("*.parquet"))[3]
     bad.write_bytes(b"PAR1 this is not a parquet file")
-    log = tmp_path / "attempts.log"
-
-    def logged(root_, out_, city, part, **kw):
-        with open(log, "a") as fh:
-            fh.write(f"{city}\n")
-        return nightly.run_part(root_, out_, city, part, **kw)
-
-    s = run_national(client, root, tmp_path / "out", parts=("hotspots9",), retries=2, progress=False,
-                     part_fn=logged, granularity="part")
-    rows = {r["city"]: r for r in s["rows"]}
+    out = tmp_path / "out"
+    r = _cli(["--data", str(root), "--out", str(out), "--scheduler", client.scheduler.address,
+              "--parts", "hotspots9", "--retries", "2", "--lang", "kk"])
+    assert r.exit_code == 1, r.output
+    s = json.loads((out / "national_summary.json").read_text())
+    rows = {row["city"]: row for row in s["rows"]}
     assert s["failed"] == ["tpav"]
-    assert rows["tpav"]["status"] == "failed" and "hotspots9" in rows["tpav"]["error"]
-    assert log.read_text().split().count("tpav") == 3  # first try + 2 retries
+    assert rows["tpav"]["status"] == "failed" and rows["tpav"]["attempts"] == 3  # first try + 2 retries
+    err = rows["tpav"]["error"]
+    assert "'tpav'" in err and str(bad.relative_to(root)) in err and "magic bytes" in err, err
+    (task,) = [t for t in s["tasks"] if t["city"] == "tpav"]
+    assert [a["status"] for a in task["attempts"]] == ["error"] * 3 and task["worker_deaths"] == 0
     for key in ("tkar", "takt"):
-        assert rows[key]["status"] == "ok"
-    assert_same_outputs(reference, tmp_path / "out", cities=["tkar", "takt"], parts=("hotspots9",))
-    assert (pd.read_csv(tmp_path / "out" / "national_summary.csv").set_index("city").loc["tpav", "status"]
-            == "failed")
+        assert rows[key]["status"] == "ok" and rows[key]["attempts"] == 1
+    assert_same_outputs(reference, out, cities=["tkar", "takt"], parts=("hotspots9",))
+    assert not (nightly.city_dir(out, "tpav") / "hotspots_res9.parquet").exists()
+    assert pd.read_csv(out / "national_summary.csv").set_index("city").loc["tpav", "status"] == "failed"
+    # the terminal says it in Kazakh: the summary, the failed city with its attempts and reason,
+    # and a plain progress line per task (the runner's stderr is not a terminal)
+    assert "3 қаланың 2 дайын" in r.stdout
+    failed = [ln for ln in r.stdout.splitlines() if "орындалмады: tpav, 3 әрекеттен кейін" in ln]
+    assert len(failed) == 1 and "magic bytes" in failed[0]
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("[")]
+    assert len(lines) == 3 and sum("ҚАТЕ" in ln and "tpav" in ln for ln in lines) == 1, r.stderr
+    assert sum("дайын" in ln for ln in lines) == 2
+    assert "Dask басқару тақтасы: http" in r.stderr  # the module's cluster serves a dashboard (bokeh)
 
 
-def test_killed_worker_still_gives_complete_outputs(national_set, reference, client, tmp_path):
-    """A worker process that dies mid-task (it exits the first time it runs tkar's res-9 table) has the
-    task rerun by the scheduler on a live worker; every output is complete and equals the reference."""
-    from qauipsiz.api.cli.national_run import run_national
+def test_worker_killed_from_outside_mid_task(national_set, reference, tmp_path):
+    """SIGKILL to the worker process running a city's task, from outside, while ``national run`` runs
+    in its own process: the nanny starts a new worker, the scheduler reruns the task, the outputs
+    are complete and equal the single-machine run, and the report names the city, the killed pid
+    and the scheduler's count of worker deaths."""
+    from distributed import Client
 
-    marker = tmp_path / "died.json"
+    from qauipsiz.api.cli.national_run import local_cluster
 
-    def die_once(root_, out_, city, part, **kw):
-        if city == "tkar" and part == "hotspots9" and not marker.exists():
-            marker.write_text(json.dumps({"pid": os.getpid()}))
-            os._exit(1)  # the worker process is gone mid-task
-        return nightly.run_part(root_, out_, city, part, **kw)
+    def executing(dask_worker):
+        return [str(ts.key) for ts in dask_worker.state.executing]
 
-    before = set(client.scheduler_info()["workers"])
-    s = run_national(client, national_set, tmp_path / "out", parts=("hotspots9", "forecast"), retries=1,
-                     progress=False, part_fn=die_once, granularity="part")
-    assert marker.exists(), "the worker was not killed"
-    dead = json.loads(marker.read_text())["pid"]
+    out = tmp_path / "out"
+    cluster = local_cluster(2, dashboard_address=":0")  # its own: fresh worker processes, cold caches
+    try:
+        with Client(cluster) as c:
+            pids = c.run(os.getpid)  # worker address -> pid
+            cmd = [sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "national", "run",
+                   "--data", str(national_set), "--out", str(out), "--scheduler", c.scheduler.address,
+                   "--lang", "en"]
+            env = {**os.environ, "QAUIPSIZ_DATA_DIR": str(tmp_path / "home")}
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            try:
+                # tkar, the largest city, goes first; its task records its start (and pid) before reading
+                deadline = time.monotonic() + 120
+                while not (recs := sorted(out.glob("_attempts/*/tkar.city.*.json"))):
+                    assert proc.poll() is None, proc.communicate()
+                    assert time.monotonic() < deadline, "tkar's task never started"
+                    time.sleep(0.01)
+                victim = json.loads(recs[0].read_text())["pid"]
+                addr = next(a for a, p in pids.items() if p == victim)
+                assert len(c.run(executing, workers=[addr])[addr]) == 1  # busy with that task right now
+                os.kill(victim, signal.SIGKILL)
+                stdout, stderr = proc.communicate(timeout=180)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            assert proc.returncode == 0, stdout + stderr
+            c.wait_for_workers(2, timeout=60)
+            assert victim not in c.run(os.getpid).values()  # the nanny replaced the killed process
+    finally:
+        cluster.close()
+    s = json.loads((out / "national_summary.json").read_text())
     assert s["failed"] == [] and all(r["status"] == "ok" for r in s["rows"])
-    redo = [p for p in s["parts"] if p["city"] == "tkar" and p["part"] == "hotspots9"]
-    assert len(redo) == 1 and redo[0]["pid"] != dead
-    assert_same_outputs(reference, tmp_path / "out", parts=("hotspots9", "forecast"))
-    client.wait_for_workers(2, timeout=60)
-    assert set(client.scheduler_info()["workers"]) != before  # the nanny started a new worker
+    assert_same_outputs(reference, out)
+    (task,) = [t for t in s["tasks"] if t["city"] == "tkar"]
+    assert task["interrupted_pids"] == [victim] and task["worker_deaths"] == 1
+    assert [a["status"] for a in task["attempts"]] == ["interrupted", "ok"]
+    assert task["attempts"][1]["pid"] != victim
+    row = {r["city"]: r for r in s["rows"]}["tkar"]
+    assert row["attempts"] == 2 and row["worker_deaths"] == 1
+    assert s["allowed_failures"] == 3  # distributed.scheduler.allowed-failures default
+    parts = [p for p in s["parts"] if p["city"] == "tkar"]
+    assert len(parts) == 5 and {p["pid"] for p in parts} == {task["attempts"][1]["pid"]}
+    assert (f"retried: tkar (city task): the worker process (pid {victim}) died during the task and Dask "
+            "ran it again elsewhere; scheduler count: 1 of 3 allowed worker deaths") in stdout
+    # any other task that was queued on the dead worker is reported as rescheduled, not as retried
+    for t in s["tasks"]:
+        if t["city"] != "tkar":
+            assert t["interrupted_pids"] == [] and [a["status"] for a in t["attempts"]] == ["ok"]
+            assert (f"rescheduled: {t['city']} (city task)" in stdout) == (t["worker_deaths"] > 0)
+    assert "3/3 cities done" in stdout and "Dask dashboard: http" in stderr
+    assert sum(ln.startswith("[") and "done in" in ln for ln in stderr.splitlines()) == 3
+
+
+@pytest.mark.parametrize(("lang", "done", "failed"), [("kk", "дайын", "ҚАТЕ"), ("ru", "готово за", "ОШИБКА"),
+                                                      ("en", "done in", "FAILED")])
+def test_progress_bar_on_a_terminal_plain_lines_otherwise(lang, done, failed):
+    """``Progress``: plain lines in the language when the stream is not a terminal; a rich bar when it is."""
+    from qauipsiz.api.cli._national_text import Progress, say
+
+    plain = io.StringIO()
+    p = Progress(lang, file=plain, terminal=False)
+    assert not p.is_bar
+    p.start(2)
+    p("almaty", None, 12.34)
+    p("astana", "hotspots10", 0.0, error="hotspots10: ValueError: bad")
+    p.stop()
+    lines = plain.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] almaty:") and done in lines[0] and "12.3" in lines[0]
+    assert lines[1].startswith("[2/2] astana hotspots10:") and failed in lines[1] and "ValueError: bad" in lines[1]
+    tty = io.StringIO()
+    p = Progress(lang, file=tty, terminal=True)
+    assert p.is_bar
+    p.start(2)
+    p("almaty", None, 1.0)
+    p.stop()
+    text = tty.getvalue()
+    assert "\x1b[" in text and "1/2" in text and say("bar", lang) in text  # ANSI-drawn bar with its count
+    assert "[1/2] almaty" not in text  # no plain line on a terminal
+    with pytest.raises(ValueError, match="lang"):
+        Progress("de")
+
+
+def test_dashboard_link_only_when_the_scheduler_serves_one(client):
+    from distributed import Client, LocalCluster
+
+    from qauipsiz.api.cli.national_run import dashboard_link
+
+    link = dashboard_link(client)
+    assert link is not None and link.startswith("http") and link.endswith("/status")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as bare, Client(bare) as c:
+        assert dashboard_link(c) is None
+
+
+def test_unknown_lang_is_a_bad_parameter(national_set, tmp_path):
+    r = _cli(["--data", str(national_set), "--out", str(tmp_path / "o"), "--lang", "de"])
+    assert r.exit_code == 2 and "--lang" in r.output
 
 
 def test_unknown_city_and_part_are_value_errors(national_set, client, tmp_path):
