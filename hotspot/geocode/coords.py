@@ -115,11 +115,11 @@ def locate_in_city(lat, lon, city: str | City, tolerance_m: float = CITY_TOLERAN
     return la2, lo2, inside | sw, sw
 
 
-def _norm_addresses(addresses, n: int) -> np.ndarray:
+def _norm_addresses(addresses, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row of the normalised address text (case, ё, punctuation and spacing
-    folded); -1 for blank / missing."""
+    folded); -1 for blank / missing.  Also the normalised text of each code."""
     if addresses is None:
-        return np.full(n, -1, np.int64)
+        return np.full(n, -1, np.int64), np.zeros(0, dtype=object)
     s = pd.Series(addresses).reset_index(drop=True)
     if len(s) != n:
         raise ValueError(f"addresses has {len(s)} values, coordinates {n}")
@@ -127,11 +127,65 @@ def _norm_addresses(addresses, n: int) -> np.ndarray:
     u = pd.Series(uniq, dtype=object).astype("string").str.lower().str.replace("ё", "е", regex=False)
     u = u.str.replace(r"[^\w]+", " ", regex=True).str.strip()
     u = u.mask(u == "")
-    ucodes, _ = pd.factorize(u, use_na_sentinel=True)
+    ucodes, utext = pd.factorize(u, use_na_sentinel=True)
     out = np.full(n, -1, np.int64)
     ok = codes >= 0
     out[ok] = ucodes[codes[ok]]
-    return out
+    return out, np.asarray(utext, dtype=object)
+
+
+PLACE_STOP_TOKENS = frozenset({"авен", "avenue", "стреет", "st", "ст", "етаж", "етаз", "бутик", "павилон",
+                               "павилион", "корпус", "блок", "вход", "ряд", "контеинер", "магазин", "кафе"})
+"""Folded words that name no particular place (English type words the lexicon does not know,
+floors, boutiques, rows): they never link two addresses in :func:`_place_agreement`."""
+PLACE_MAX_ADDRESSES = 300
+"""Coordinates with more distinct addresses than this are not linked (a pairwise test): their
+most common text decides, as before."""
+
+
+def _place_tokens(text: str) -> tuple[frozenset, str | None]:
+    from qauipsiz.hotspot.geocode.normalize import parse_address
+
+    p = parse_address(text)
+    toks = frozenset(t for t in (*p.street, *p.cross, *p.landmark)
+                     if len(t) >= 3 and not any(ch.isdigit() for ch in t) and t not in PLACE_STOP_TOKENS)
+    return toks, (str(p.house).lower() if p.house else None)
+
+
+def _place_agreement(texts: np.ndarray, counts: np.ndarray) -> float:
+    """Share of a coordinate's addressed rows that name one place, however it is written.
+
+    Two address texts name the same place when they share a name token (street, landmark or
+    cross-street name, stemmed and folded) and their house numbers do not differ (equal, or one
+    has none): "пр. Туран 37", "ТРЦ Хан Шатыр", "Хан Шатыр, Туран 37" and "Туран, д. 37, бутик 5"
+    are one place (a mall); "мкр. Самал 12" and "мкр. Самал 45" are two.  Linked texts form
+    places (connected components); the answer is the largest place's share of the rows.
+    """
+    k = len(texts)
+    if k <= 1:
+        return 1.0
+    if k > PLACE_MAX_ADDRESSES:
+        return float(counts.max() / counts.sum())
+    parsed = [_place_tokens(str(t)) for t in texts]
+    parent = list(range(k))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(k):
+        ti, hi = parsed[i]
+        if not ti:
+            continue
+        for j in range(i + 1, k):
+            tj, hj = parsed[j]
+            if ti & tj and (hi is None or hj is None or hi == hj):
+                parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(k)])
+    sizes = np.bincount(roots, weights=counts, minlength=k)
+    return float(sizes.max() / counts.sum())
 
 
 def _default_xy(c: City, known_sinks, district_defaults: bool):
@@ -226,7 +280,8 @@ def classify_repeats(lat, lon, city: str | City, addresses=None, *, known_sinks=
         gd, _ = tree.query(np.c_[gx, gy], k=1)
         near_default = gd <= default_near_m
     # addresses per coordinate
-    a = _norm_addresses(addresses, n)[idx]
+    a_all, a_text = _norm_addresses(addresses, n)
+    a = a_all[idx]
     has = a >= 0
     addressed = np.bincount(g[has], minlength=ng)
     n_addr = np.zeros(ng, np.int64)
@@ -239,6 +294,12 @@ def classify_repeats(lat, lon, city: str | City, addresses=None, *, known_sinks=
     top_share = np.where(addressed > 0, top / np.maximum(addressed, 1), np.nan)
     cand = cnt >= min_count
     informed = addressed >= SINK_MIN_ADDRESSED * cnt
+    disagree = informed & (top_share < max_top_share)
+    # texts that disagree may still name one place (a mall written by its street address, its
+    # name, or both): the share of the largest such place replaces the most common text's
+    for gi in np.flatnonzero(disagree & (cnt >= min_count)):
+        sub = pairs[pairs["g"] == gi]
+        top_share[gi] = max(top_share[gi], _place_agreement(a_text[sub["a"].to_numpy()], sub["n"].to_numpy(float)))
     disagree = informed & (top_share < max_top_share)
     g_sink = cand & (
         (disagree & (n_addr >= min_addresses))
