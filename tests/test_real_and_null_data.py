@@ -380,3 +380,90 @@ def test_real_malls_are_repeat_places_not_sinks():
     assert flags[mall].str.contains("repeat_place").all() and res["ok"][mall].all()
     assert flags[-150:].str.contains("sink").all()
     assert flags.str.contains("sink").mean() <= 0.03
+
+
+# ------------------------------------------------------------------ 3. messy Kazakh/Russian addresses
+_TYPES = ("тұйық көшесі", "көшесі", "даңғылы", "улица", "проспект", "переулок", "бульвар", "шоссе")
+_RU = {"улица": "ул.", "проспект": "пр-т", "переулок": "пер.", "көшесі": "ул.", "даңғылы": "пр.", "шоссе": "ш.",
+       "бульвар": "б-р", "тұйық көшесі": "пер."}
+_KZ = {"улица": "көшесі", "проспект": "даңғылы", "переулок": "тұйық көшесі", "көшесі": "көшесі",
+       "даңғылы": "даңғылы", "шоссе": "тас жолы"}
+
+
+def _split_type(name: str) -> tuple[str, str | None]:
+    low = name.lower()
+    for t in _TYPES:
+        if low.startswith(t + " "):
+            return name[len(t) + 1:], t
+        if low.endswith(" " + t):
+            return name[: -len(t) - 1], t
+    return name, None
+
+
+def _namesake_queries(g, seed: int = 42) -> pd.DataFrame:
+    """Queries on the real Astana streets whose base name carries several street types (a street
+    and a prospekt / переулок of one name, 47 names): Russian and Kazakh type words, one typo,
+    house numbers with дробь/корпус/letters, and the name without any type (truth: ambiguous)."""
+    from collections import defaultdict
+
+    names = [s["name"] for s in json.loads((CHICAGO.parents[1] / "kz" / "astana_streets.json")
+                                           .read_text(encoding="utf-8"))["streets"]]
+    base: dict = defaultdict(list)
+    for n in names:
+        b, t = _split_type(n)
+        base[b.lower()].append((n, t))
+    sid_of: dict = defaultdict(set)
+    for i, ns in enumerate(g.gaz.streets["names"]):
+        for n in ns.split("|"):
+            sid_of[n].add(i)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in base.values():
+        if len({t for _, t in v}) < 2 or len(set().union(*(sid_of[n] for n, _ in v))) < 2:
+            continue
+        for n, t in v:
+            if t is None or len(sid_of[n]) != 1:
+                continue
+            truth = next(iter(sid_of[n]))
+            disp = _split_type(n)[0]
+            h = str(rng.integers(1, 120))
+            house = str(rng.choice([h, h + "/2", h + " корп. 3", h + "а", h + " корпус 1"]))
+            rows.append((f"{_RU[t]} {disp}, д. {house}", truth, "ru_type"))
+            if t in _KZ:
+                rows.append((f"{disp} {_KZ[t]}, {house}", truth, "kz_type"))
+            if len(disp) > 5:
+                k = int(rng.integers(1, len(disp) - 1))
+                rows.append((f"{_RU[t]} {disp[:k] + disp[k + 1:]}, {house}", truth, "typo"))
+        rows.append((f"{_split_type(v[0][0])[0]} {rng.integers(1, 99)}", -2, "no_type"))
+    return pd.DataFrame(rows, columns=["text", "truth", "kind"])
+
+
+def test_namesake_streets_never_confidently_wrong():
+    """Measured on the shipped gazetteer (seed 42, 231 queries): ru_type 70 (52 confident, 1 wrong:
+    'ул. Набережная' → the typeless 'Набережная' 0.9 km from 'Набережная улица'), kz_type 69 (50
+    confident, 0 wrong), typo 56 (36 confident, 1 wrong, the same street), no_type 36 (0 confident,
+    35 ambiguous).  Precision of confident answers ≥ 98 %, recall (accepted and right) ≥ 70 %; a
+    name without its type never gets a confident answer."""
+    from qauipsiz.hotspot.geocode import Geocoder
+
+    g = Geocoder.for_city("astana")
+    q = _namesake_queries(g)
+    r = g.geocode(q["text"].tolist())
+    conf = (r["score"].to_numpy() >= 85) & ~r["ambiguous"].to_numpy()
+    right = r["street_id"].to_numpy() == q["truth"].to_numpy()
+    typed = (q["kind"] != "no_type").to_numpy()
+    assert typed.sum() >= 150
+    precision = right[conf & typed].mean()
+    recall = (right & r["accepted"].to_numpy())[typed].mean()
+    assert precision >= 0.98 and recall >= 0.70, (precision, recall)
+    assert not conf[~typed].any(), q[~typed & conf]
+    assert r["ambiguous"].to_numpy()[~typed].mean() >= 0.9
+
+
+@pytest.mark.xfail(strict=True, reason="known, not fixed: 'Набережная' is a type word (embankment), so "
+                   "'Набережная 40' parses as street '40' and lands on 'улица 20-40' at score 85, ±15 m")
+def test_embankment_name_with_bare_house_number_is_not_a_precise_wrong_street():
+    from qauipsiz.hotspot.geocode import Geocoder
+
+    a = Geocoder.for_city("astana").geocode_one("Набережная 40")
+    assert not (a["score"] >= 85 and "20-40" in a["matched"])
