@@ -9,6 +9,7 @@
 | ``seppp`` | :class:`SelfExciting` | self-exciting point process (Mohler et al. 2011), EM |
 | ``ranker`` | :class:`LearnedRanker` | gradient-boosted trees on lagged and neighbour counts |
 | ``blend`` | :class:`CountBlend` | long-run + last-year counts, neighbour-smoothed, weights fitted on the past |
+| ``stack`` | :class:`StackedCounts` | non-negative least-squares stack of own and per-category context counts |
 | ``auto`` | :class:`AutoSelect` | the best of the others on the last 28 days (past only) |
 
 See ``docs/forecasting.md``.
@@ -32,6 +33,7 @@ from qauipsiz.hotspot.forecast.etas import SelfExciting
 from qauipsiz.hotspot.forecast.kde_decay import DecayKDE
 from qauipsiz.hotspot.forecast.prospective import ProspectiveHotspot
 from qauipsiz.hotspot.forecast.ranker import LearnedRanker
+from qauipsiz.hotspot.forecast.stack import StackedCounts
 
 METHODS: dict[str, type[Forecaster]] = {
     "recent": RecentCounts,
@@ -41,6 +43,7 @@ METHODS: dict[str, type[Forecaster]] = {
     "seppp": SelfExciting,
     "ranker": LearnedRanker,
     "blend": CountBlend,
+    "stack": StackedCounts,
     "auto": AutoSelect,
 }
 BASELINES = ("recent", "longrun")
@@ -57,7 +60,7 @@ def make_forecaster(method: str, **kw) -> Forecaster:
     Parameters
     ----------
     method : str
-        ``recent``, ``longrun``, ``prospective``, ``kde``, ``seppp``, ``ranker``, ``blend`` or ``auto``.
+        ``recent``, ``longrun``, ``prospective``, ``kde``, ``seppp``, ``ranker``, ``blend``, ``stack`` or ``auto``.
     **kw
         ``res``, ``tz``, ``seed``, ``refit_days`` and the method's own options.
 
@@ -96,5 +99,5 @@ def make_set(methods, **kw) -> dict[str, Forecaster]:
 
 
 __all__ = ["BASELINES", "FRACS", "METHODS", "AutoSelect", "CountBlend", "DecayKDE", "Events", "Forecaster", "LearnedRanker",
-           "LongRunCounts", "ProspectiveHotspot", "Query", "RecentCounts", "SelfExciting", "day_date",
+           "LongRunCounts", "ProspectiveHotspot", "Query", "RecentCounts", "SelfExciting", "StackedCounts", "day_date",
            "day_number", "make_forecaster", "make_point_query", "make_set", "member_names", "prepare_events"]

@@ -83,7 +83,7 @@ class StackedCounts(Forecaster):
                "weekday and seasonal rates, its neighbours' and, per category, the rates of the other "
                "crimes there, with the mix that fitted the past year")
 
-    def __init__(self, train_days: int = 365, min_history: int = 56, k_categories: int = 8,
+    def __init__(self, train_days: int = 365, min_history: int = 56, k_categories: int = 4,
                  season_days: int = 45, context: pd.DataFrame | None = None, **kw):
         super().__init__(**kw)
         self.train_days, self.min_history = int(train_days), int(min_history)
