@@ -47,10 +47,15 @@ def load_chicago(path: Path) -> pd.DataFrame:
     return ev.dropna(subset=["occurred_at"]).reset_index(drop=True)
 
 
-def run(ev: pd.DataFrame, label: str, cells, start, end, methods, res: int) -> dict:
+def run(ev: pd.DataFrame, label: str, cells, start, end, methods, res: int, context: pd.DataFrame | None = None) -> dict:
+    """Backtest ``methods`` on ``ev``; members with ``set_context`` (``stack``) also see ``context``
+    (every incident of the sample, all categories) as features, never as targets."""
     fs = make_set(methods, res=res, tz=TZ, seed=0)
     e = prepare_events(ev, res, TZ)
     for f in fs.values():
+        for m in [f, *getattr(f, "members", {}).values()]:
+            if hasattr(m, "set_context"):
+                m.set_context(ev if context is None else context)
         f.fit(e)
     t0 = time.perf_counter()
     r = backtest(fs, cells, start, end,
@@ -138,7 +143,7 @@ def main() -> None:
     if not a.quick:
         subsets += [(c, ev[ev["category"] == c]) for c in ev["category"].value_counts().index[:2]]
     for label, sub in [] if a.timing_only else subsets:
-        run(sub, label, cells, start.date(), end.date(), methods, a.res)
+        run(sub, label, cells, start.date(), end.date(), methods, a.res, context=ev)
     if not a.no_timing:
         timings(a.runs, a.res, ev, a.command_method)
 
