@@ -197,6 +197,10 @@ class VersionClock:
                 self._d.pop(city, None)
 
 
+_GZIP_LATER = ()
+"""Marks a stored response whose gzip copy is made on first demand (:class:`ResponseCacheMiddleware`)."""
+
+
 class ResponseCacheMiddleware:
     """Resolve the caller once, then serve repeated GETs of cacheable city resources from memory.
 
@@ -213,10 +217,14 @@ class ResponseCacheMiddleware:
     ``(role, key id, path, query string, data version of the city)``: an entry made with a key is
     readable only by that key (a restricted body can never be read by a lower role, nor by the
     public), an entry made without a key only without one.  JSON bodies over 4 KiB are also kept
-    gzip-compressed (once, at store time) and sent so to clients that accept gzip.
+    gzip-compressed and sent so to clients that accept gzip: up to ``GZIP_NOW_BYTES`` compressed
+    once at store time; larger ones (a res-10 city's hexagons, ~15 MB) only when a client first asks
+    for gzip, in a worker thread at level 1, so the request that computed the body never waits for
+    its compression.
     """
 
     PREFIXES = ("/api/v1/cities/", "/api/v1/public/cities/")
+    GZIP_NOW_BYTES = 2**20
 
     def __init__(self, app, services, key_cache, max_bytes: int = 128 * 2**20):
         self.app, self.services, self.key_cache = app, services, key_cache
@@ -229,6 +237,17 @@ class ResponseCacheMiddleware:
 
         resp = problem_response(status, detail, instance=scope.get("path"), slug=slug, headers=headers)
         await resp(scope, receive, send)
+
+    async def _gzip_later(self, key: tuple, hit: tuple, headers: dict) -> tuple:
+        """A stored large body's entry with its gzip copy, compressed (level 1, in a worker thread) and
+        stored the first time a client accepts gzip; without gzip the entry as plain."""
+        if b"gzip" not in headers.get(b"accept-encoding", b""):
+            return (*hit[:3], None)
+        from starlette.concurrency import run_in_threadpool
+
+        hit = (*hit[:3], await run_in_threadpool(gzip.compress, hit[2], compresslevel=1, mtime=0))
+        self.store.put(key, hit)
+        return hit
 
     @staticmethod
     async def _send_hit(hit, headers: dict, send) -> None:
@@ -280,6 +299,8 @@ class ResponseCacheMiddleware:
         key = (p.role, p.key_id, path, scope.get("query_string", b""), ver)
         hit = self.store.get(key)
         if hit is not None:
+            if hit[3] is _GZIP_LATER:
+                hit = await self._gzip_later(key, hit, headers)
             return await self._send_hit(hit, headers, send)
         start: dict = {}
         chunks: list[bytes] = []
@@ -296,7 +317,8 @@ class ResponseCacheMiddleware:
                         body = b"".join(chunks)
                         gz = None
                         if len(body) > 4096 and b"json" in h.get(b"content-type", b""):
-                            gz = gzip.compress(body, compresslevel=6, mtime=0)
+                            gz = (gzip.compress(body, compresslevel=6, mtime=0) if len(body) <= self.GZIP_NOW_BYTES
+                                  else _GZIP_LATER)
                         hdrs = [x for x in start["headers"] if x[0] != b"vary"]
                         hdrs.append((b"vary", h.get(b"vary", b"") + (b", " if h.get(b"vary") else b"")
                                      + b"Accept-Encoding"))

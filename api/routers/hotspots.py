@@ -5,8 +5,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel
@@ -16,13 +14,8 @@ from qauipsiz.api.auth import Principal, require
 from qauipsiz.api.errors import client_input
 from qauipsiz.api.routers import _engine
 from qauipsiz.api.routers._deps import CityKey, Filters, Services, city_obj, filters, services
-from qauipsiz.api.routers._geo import (
-    GEOJSON,
-    cached_bytes,
-    cell_geojson,
-    etag_for,
-    feature_collection,
-)
+from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for
+from qauipsiz.api.routers._hotspot_body import hotspot_body
 
 router = APIRouter(tags=["hotspots"])
 
@@ -32,8 +25,6 @@ Bandwidth = Annotated[float | None, Query(
                                 "`bandwidth_m` with `bandwidth_source` ('city default' or 'user').")]
 CellM = Annotated[float, Query(ge=20, le=500, description="raster cell size in metres")]
 Weighted = Annotated[bool, Query(description="weight incidents by harm (severity class)")]
-
-GI_BINS = {3: "hot_99", 2: "hot_95", 1: "hot_90", 0: "not_significant", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
 
 
 @router.get("/cities/{city}/hotspots.geojson",
@@ -60,43 +51,18 @@ async def hotspots_geojson(
            k_min)
 
     def build():
-        from qauipsiz.hotspot.h3grid import cells_to_boundaries
-
         cells = _engine.hotspot_cells(svc, city, f, res=res, params=params)
-        t = cells
-        if only_nonzero:
-            keep = (t["count"].to_numpy() > 0) | (t["gi_bin"].to_numpy() != 0)
-            t = t[keep]
-        props = pd.DataFrame({"h3": [format(int(x), "x") for x in t["h3"].to_numpy(np.uint64)]})
-        for c in ("count", "weighted", "density", "gi_z", "gi_p", "gi_q", "gi_bin"):
-            if c in t.columns:
-                props[c] = t[c].to_numpy()
-        if "density" in props:
-            props["density"] = props["density"].astype(float).round(3)
-        for c in ("gi_z", "gi_p", "gi_q"):
-            if c in props:
-                props[c] = props[c].astype(float).round(5)
-        if "gi_bin" in props:
-            props["gi_class"] = [GI_BINS.get(int(b), "not_significant") for b in props["gi_bin"]]
         meta = {kk: v for kk, v in cells.attrs.get("params", {}).items()
                 if isinstance(v, int | float | str | bool) and kk != "created_utc"}
-        props = props.astype(object)
         if svc.synthetic(city):
             from qauipsiz.api.routers.cities import SYNTHETIC_NOTICE
 
             meta["notice"] = SYNTHETIC_NOTICE
         if k_min:
-            low = t["count"].to_numpy() < k_min
-            props.loc[low, [c for c in ("count", "weighted", "density") if c in props]] = None
             meta["counts_hidden_below"] = k_min
-        # the city's filled cells are encoded once (cached); the table's rows are a subset of them
-        allc = cells["h3"].to_numpy(np.uint64)
-        gj = cell_geojson(allc, 1e-5) if np.all(allc[1:] > allc[:-1]) else None
-        if gj is not None:
-            gj = gj[np.searchsorted(allc, t["h3"].to_numpy(np.uint64))]
-        return feature_collection(None if gj is not None else cells_to_boundaries(t["h3"].to_numpy(np.uint64)),
-                                  props, precision=1e-5, extra={"meta": {"city": city, "res": res, **meta}},
-                                  geojson=gj)
+        # column-wise GeoJSON: each cell's geometry and id encoded once per city and resolution (cached)
+        return hotspot_body(cells, only_nonzero=only_nonzero, k_min=k_min,
+                            meta={"city": city, "res": res, **meta}, precision=1e-5)
 
     body = svc.cache.get(key)  # fast path on the event loop; computing goes to a worker thread
     if body is None:

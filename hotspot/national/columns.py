@@ -290,7 +290,9 @@ class CityColumns:
             gz, gp, gq, gb = np.zeros(n), np.ones(n), np.ones(n), np.zeros(n, np.int8)
             inf: dict = {"inference": "none", "note": "no variation across cells after filters: no statistic computed"}
         else:
-            g = gi_star(y, w, star=True)
+            # boundary cells expect incidents in proportion to their area inside the city, as in
+            # hotspot.surface.hotspot_table (cached per city polygon and resolution)
+            g = gi_star(y, w, star=True, exposure=binning.city_cell_area_share(self.city, res))
             gz, gp, gq, gb = g.z, g.p, g.q, g.bin
             inf = {"inference": g.inference, "permutations": int(g.permutations), "reason": g.reason}
         t = pd.DataFrame({"h3": cells, "count": count, "weighted": y, "density": density, "gi_z": gz, "gi_p": gp,

@@ -136,3 +136,96 @@ def test_cached_cell_geometry_gives_the_same_bytes():
     want = feature_collection(cells_to_boundaries(sub), props, precision=1e-5, extra={"meta": {"a": 1}})
     gj = cell_geojson(allc, 1e-5)[np.searchsorted(allc, sub)]
     assert feature_collection(None, props, precision=1e-5, extra={"meta": {"a": 1}}, geojson=gj) == want
+
+
+def _planted_table(n: int = 400, seed: int = 3) -> pd.DataFrame:
+    """A hot-spot table over Shymkent's res-9 cells with every kind of value the encoders meet:
+    NaN and ±inf, negative zero, p-values below 1e-4 (exponent notation), non-integral weights."""
+    from qauipsiz.hotspot.binning import fill_city_cells
+
+    rng = np.random.default_rng(seed)
+    cells = fill_city_cells("shymkent", 9)[:n]
+    t = pd.DataFrame({"h3": cells, "count": rng.poisson(2.0, n).astype(np.int64)})
+    t["weighted"] = t["count"] * rng.choice([1.0, 2.5, 0.3], n)
+    t["density"] = rng.gamma(1.0, 300.0, n)
+    t["gi_z"] = rng.normal(0, 3, n)
+    t["gi_p"] = rng.uniform(0, 1, n) ** 6
+    t["gi_q"] = np.minimum(1.0, t["gi_p"] * 3)
+    t["gi_bin"] = rng.integers(-3, 4, n).astype(np.int8)
+    t.loc[3, "gi_z"], t.loc[4, "gi_z"], t.loc[5, "gi_p"], t.loc[6, "density"] = np.nan, np.inf, -np.inf, -0.0
+    t.loc[7, "gi_z"] = -0.000001  # rounds to -0.0
+    return t
+
+
+@pytest.mark.parametrize("res", [9, 10])
+def test_column_wise_geojson_equals_the_per_feature_encoder(shymkent, res):
+    """hotspots.geojson's body (api.routers._hotspot_body.hotspot_body, column-wise) has the same
+    bytes as the previous per-feature encoder (one dict and json.dumps per feature), for real tables
+    from the analytic columns and a planted table with NaN, inf, -0.0, tiny p-values, float weights,
+    unsorted rows and hidden small counts; and it is strict JSON."""
+    import json
+
+    from qauipsiz.api.routers._hotspot_body import hotspot_body, hotspot_body_per_feature
+
+    cols = CityColumns.load(shymkent, "shymkent")
+    tables = [cols.hotspot_table(res, bandwidth_m=350.0, **f).iloc[:: 4 if res == 9 else 25] for f in FILTERS[:3]]
+    planted = _planted_table()
+    tables += [planted, planted.iloc[::-1], planted.iloc[:0]]
+    meta = {"city": "shymkent", "res": res, "notice": "SYNTHETIC — синтетикалық", "x": 1.5}
+    for t in tables:
+        for only_nonzero in (True, False):
+            for k_min in (0, 3):
+                want = hotspot_body_per_feature(t, only_nonzero=only_nonzero, k_min=k_min, meta=meta)
+                got = hotspot_body(t, only_nonzero=only_nonzero, k_min=k_min, meta=meta)
+                assert got == want
+                doc = json.loads(got, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+                keep = (t["count"] > 0) | (t["gi_bin"] != 0) if only_nonzero else np.ones(len(t), bool)
+                assert len(doc["features"]) == int(np.sum(keep))
+                if k_min and len(doc["features"]):
+                    hidden = [ft["properties"]["count"] is None for ft in doc["features"]]
+                    assert hidden == (t.loc[keep, "count"] < k_min).tolist()
+    doc = json.loads(hotspot_body(planted, only_nonzero=False))
+    p = {int(ft["properties"]["h3"], 16): ft["properties"] for ft in doc["features"]}
+    h = planted["h3"].to_numpy()
+    assert p[h[3]]["gi_z"] is None and p[h[4]]["gi_z"] is None and p[h[5]]["gi_p"] is None
+    assert p[h[8]]["gi_p"] == round(float(planted.loc[8, "gi_p"]), 5)
+    assert p[h[9]]["weighted"] == float(planted.loc[9, "weighted"])
+    assert p[h[10]]["gi_class"] == {3: "hot_99", 2: "hot_95", 1: "hot_90", 0: "not_significant", -1: "cold_90",
+                                    -2: "cold_95", -3: "cold_99"}[int(planted.loc[10, "gi_bin"])]
+
+
+def test_large_bodies_are_gzipped_on_first_demand(shymkent, tmp_path, monkeypatch):
+    """The response cache stores a large body plain; the first client asking for gzip gets it
+    compressed (and it is kept), clients that do not ask get it plain."""
+    import gzip
+
+    from fastapi.testclient import TestClient
+
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.cache import ResponseCacheMiddleware
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
+
+    monkeypatch.setattr(ResponseCacheMiddleware, "GZIP_NOW_BYTES", 10_000)  # "large" = over 10 kB here
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    key = store.create_api_key("analyst", "test analyst")
+    settings = dataclasses.replace(get_settings(), data_dir=tmp_path, database_url=url, warm=False,
+                                   analytic_dir=shymkent)
+    app = create_app(settings, store=store)
+    u = "/api/v1/cities/shymkent/hotspots.geojson?res=9&only_nonzero=false&bandwidth_m=300"
+    with TestClient(app) as client:
+        first = client.get(u, headers={"X-API-Key": key, "Accept-Encoding": "gzip"})
+        assert first.status_code == 200 and "content-encoding" not in first.headers  # computed: sent plain
+        assert len(first.content) > 10_000
+        plain = client.get(u, headers={"X-API-Key": key, "Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == first.content
+        gz = client.get(u, headers={"X-API-Key": key, "Accept-Encoding": "gzip"})
+        assert gz.headers.get("content-encoding") == "gzip" and gz.content == first.content
+        assert int(gz.headers["content-length"]) < len(first.content) / 3
+        again = client.get(u, headers={"X-API-Key": key, "Accept-Encoding": "gzip"})
+        assert again.headers.get("content-encoding") == "gzip" and again.content == first.content
+        raw = client.stream("GET", u, headers={"X-API-Key": key, "Accept-Encoding": "gzip"})
+        with raw as r:
+            assert gzip.decompress(b"".join(r.iter_raw())) == first.content
+    store.close()
