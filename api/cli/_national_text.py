@@ -22,6 +22,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "gran_city": {"kk": "әр қалаға бір тапсырма", "ru": "одна задача на город", "en": "one per city"},
     "gran_part": {"kk": "қаланың әр бөлігіне бір тапсырма", "ru": "одна задача на часть города",
                   "en": "one per city part"},
+    "gran_auto": {"kk": "әр қалаға бір тапсырма, ең ірілері бөліктерге бөлінген",
+                  "ru": "одна задача на город, крупнейшие по частям",
+                  "en": "one per city, the largest split into parts"},
     "bar": {"kk": "ұлттық есептеу", "ru": "национальный расчёт", "en": "national run"},
     "task_done": {"kk": "[{done}/{total}] {what}: дайын, {seconds:.1f} с",
                   "ru": "[{done}/{total}] {what}: готово за {seconds:.1f} с",
@@ -101,9 +104,13 @@ class Progress:
         """Whether the progress shows as a rich bar (the stream is a terminal)."""
         return bool(self.console.is_terminal)
 
-    def start(self, total: int) -> None:
-        """Begin counting ``total`` tasks."""
+    def start(self, total: int, *, cities: int | None = None, workers: int | None = None,
+              granularity: str | None = None) -> None:
+        """Begin counting ``total`` tasks; with ``cities``, first a line saying what runs where."""
         self.total, self.done = total, 0
+        if cities is not None:
+            self.console.print(say("start", self.lang, cities=cities, tasks=total, workers=workers,
+                                   granularity=say(f"gran_{granularity}", self.lang)), markup=False)
         if self.is_bar:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar

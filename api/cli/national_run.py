@@ -2,8 +2,9 @@
 
 The per-city work is :mod:`hotspot.nightly`; this module only schedules it. A task is one *part*
 of one city (``--granularity part``: hotspots res 9, res 10, density, emerging, forecast) or a
-whole city (``--granularity city``, the default: one read of its incidents, one city radius);
-``bench/national.py`` measures both. Tasks are
+whole city (``--granularity city``, the default: one read of its incidents, one city radius), or
+whole cities except those too large for an even spread, which are split into parts
+(``--granularity auto``, :func:`split_cities`); ``bench/national.py`` measures them. Tasks are
 submitted largest city first (partition bytes on disk), so the long ones start early. Workers read
 their own partitions from ``--data`` (which must be on a path every worker sees) and write into
 ``--out``; only small summary dicts travel back. A task that raises is retried (``--retries``) and
@@ -29,7 +30,8 @@ from qauipsiz.api.cli.national import national_app
 
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "OPENBLAS_NUM_THREADS": "1"}
-GRANULARITIES = ("part", "city")
+GRANULARITIES = ("part", "city", "auto")
+SPLIT_SHARE = 0.8  # auto: split a city larger than this share of an even worker's load
 
 
 def city_bytes(root: Path, city: str) -> int:
@@ -68,7 +70,36 @@ def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
                         dashboard_address=dashboard_address, env=dict(WORKER_ENV))
 
 
-def _submit(client, root: Path, out: Path, cities: list[str], granularity: str, forecast_method: str,
+def split_cities(sizes: dict[str, int], workers: int, share: float = SPLIT_SHARE) -> list[str]:
+    """The cities ``granularity="auto"`` runs as one task per part: those whose size exceeds ``share``
+    of an even worker's load (``share`` x total / ``workers``).
+
+    Greedy largest-first scheduling ends no earlier than the largest task, so a city task bigger
+    than an even share of the work bounds the run; split into its five parts (the largest, the
+    res-10 table, is about 40 % of a city's work) it spreads over the workers, at the cost of
+    reading the city and building its cells once per part. No city is split for one worker.
+
+    Parameters
+    ----------
+    sizes : dict
+        City -> its size (bytes of its partitions on disk: :func:`city_bytes`).
+    workers : int
+        Worker threads of the cluster.
+    share : float
+        Fraction of ``total / workers`` above which a city is split.
+
+    Returns
+    -------
+    list of str
+        The cities to split, in the order of ``sizes``.
+    """
+    total = sum(sizes.values())
+    if workers < 2 or total <= 0:
+        return []
+    return [c for c, b in sizes.items() if b > share * total / workers]
+
+
+def _submit(client, root: Path, out: Path, cities: list[str], split: set[str], forecast_method: str,
             retries: int, parts: tuple, attempts: Path) -> dict:
     # One task group ("nightly" / "nightly_city" after the hex suffix): Dask queues a group's tasks
     # on the scheduler and hands them out in priority order as worker threads free up. Keys such as
@@ -80,9 +111,10 @@ def _submit(client, root: Path, out: Path, cities: list[str], granularity: str, 
     n = len(cities)
     kw = {"forecast_method": forecast_method, "attempts_dir": str(attempts)}
     for i, city in enumerate(cities):  # priority: largest city first
-        if granularity == "city":
+        if city not in split:
             f = client.submit(nightly.run_city, str(root), str(out), city, parts=parts, **kw,
-                              key=f"nightly_city-{uuid.uuid4().hex}", retries=retries, priority=n - i)
+                              key=f"nightly_city-{uuid.uuid4().hex}", retries=retries,
+                              priority=(n - i) * 10 + len(parts))
             futs[f] = (city, None)
             continue
         for j, part in enumerate(parts):
@@ -148,7 +180,7 @@ def task_reports(futs: dict, status: dict, deaths: dict[str, int], attempts: lis
 
 def run_national(client, root: Path, out: Path, *, cities: list[str] | None = None,
                  granularity: str = "city", forecast_method: str | None = None, retries: int = 2,
-                 progress=None, parts=None) -> dict:
+                 progress=None, parts=None, split_share: float = SPLIT_SHARE) -> dict:
     """Run the nightly job on ``client``'s cluster and write the national summary.
 
     Parameters
@@ -159,9 +191,10 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         National dataset and output folder.
     cities : list of str, optional
         Default: every city of the dataset.
-    granularity : {"city", "part"}
+    granularity : {"city", "part", "auto"}
         One task per city (default: reads the city once, measured faster in ``bench/national.py``),
-        or one per city part (finer: for more workers than total work / the largest city's).
+        one per city part (finer: for more workers than total work / the largest city's), or per
+        city except the cities :func:`split_cities` picks for the cluster's worker threads.
     forecast_method : str, optional
         Default :data:`hotspot.nightly.FORECAST_METHOD`.
     retries : int
@@ -172,6 +205,8 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         Told of every finished task (``start(total)``, ``(city, part, seconds, error)``, ``stop()``).
     parts : sequence of str, optional
         Parts to compute (default every one of :data:`hotspot.nightly.PARTS`).
+    split_share : float
+        ``share`` of :func:`split_cities` for ``granularity="auto"``.
 
     Returns
     -------
@@ -188,7 +223,7 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     from qauipsiz.hotspot import nightly
 
     if granularity not in GRANULARITIES:
-        raise ValueError(f"granularity {granularity!r}: use part or city")
+        raise ValueError(f"granularity {granularity!r}: use city, part or auto")
     root, out = Path(root).resolve(), Path(out).resolve()
     parts = tuple(parts or nightly.PARTS)
     bad = [p for p in parts if p not in nightly.PARTS]
@@ -200,12 +235,15 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     attempts = out / "_attempts" / run_id
     attempts.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    futs = _submit(client, root, out, todo, granularity, forecast_method, retries, parts, attempts)
+    threads = sum(client.nthreads().values())
+    split = set(todo) if granularity == "part" else set() if granularity == "city" else \
+        set(split_cities({c: city_bytes(root, c) for c in todo}, threads, split_share))
+    futs = _submit(client, root, out, todo, split, forecast_method, retries, parts, attempts)
     done: dict[str, list[dict]] = {c: [] for c in todo}
     errors: dict[str, str] = {}
     status: dict[str, str] = {}
     if progress:
-        progress.start(len(futs))
+        progress.start(len(futs), cities=len(todo), workers=len(client.nthreads()), granularity=granularity)
     try:
         for f in as_completed(list(futs)):
             city, part = futs[f]
@@ -239,7 +277,8 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
         row["worker_deaths"] = sum(t["worker_deaths"] for t in mine)
         rows.append(row)
     summary = {"dataset": dataset_info(root), "data": str(root), "out": str(out), "run_id": run_id,
-               "granularity": granularity, "parts_run": list(parts), "retries": retries,
+               "granularity": granularity, "split_cities": [c for c in todo if c in split],
+               "parts_run": list(parts), "retries": retries,
                "allowed_failures": allowed, "workers": len(client.scheduler_info().get("workers", {})),
                "wall_s": round(wall, 3), "failed": sorted(errors), "rows": rows, "tasks": tasks,
                "parts": [p for c in todo for p in done[c]]}
@@ -312,7 +351,8 @@ def run_cmd(
     parts: str = typer.Option(None, "--parts", help="Comma-separated parts: hotspots9, hotspots10, density, "
                                                     "emerging, forecast (default: all)."),
     granularity: str = typer.Option("city", "--granularity",
-                                    help="One Dask task per 'city' (reads it once) or per city 'part' (finer)."),
+                                    help="One Dask task per 'city' (reads it once), per city 'part' (finer), "
+                                         "or 'auto': per city, cities over 80 % of a worker's even share per part."),
     forecast_method: str = typer.Option(None, "--forecast-method",
                                         help="Forecaster of tomorrow (default longrun: see docs/national.md)."),
     retries: int = typer.Option(2, "--retries", min=0, help="Reruns of a failed task before the city is reported."),
@@ -330,7 +370,6 @@ def run_cmd(
     from rich.console import Console
 
     from qauipsiz.api.cli._national_text import LANGS, Progress, say
-    from qauipsiz.hotspot.nightly import PARTS
 
     if lang not in LANGS:
         raise typer.BadParameter(f"{lang!r}: use kk, ru or en", param_hint="--lang")
@@ -339,11 +378,11 @@ def run_cmd(
         raise typer.BadParameter(f"{data}: no incidents/ folder (make one with qauipsiz national demo)",
                                  param_hint="--data")
     if granularity not in GRANULARITIES:
-        raise typer.BadParameter("use part or city", param_hint="--granularity")
+        raise typer.BadParameter("use city, part or auto", param_hint="--granularity")
     keys = [s.strip() for s in cities.split(",") if s.strip()] if cities else None
     part_list = [s.strip() for s in parts.split(",") if s.strip()] if parts else None
     try:
-        todo = pick_cities(data, keys)  # bad --cities fail before any cluster starts
+        pick_cities(data, keys)  # bad --cities fail before any cluster starts
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--cities") from e
     cluster = local_cluster(workers, dashboard) if scheduler == "local" else None
@@ -353,9 +392,6 @@ def run_cmd(
                 link = dashboard_link(client)
                 console.print(say("dashboard", lang, link=link) if link else say("no_dashboard", lang),
                               markup=False)
-                n_tasks = len(todo) * (1 if granularity == "city" else len(part_list or PARTS))
-                console.print(say("start", lang, cities=len(todo), tasks=n_tasks, granularity=say(
-                    f"gran_{granularity}", lang), workers=len(client.scheduler_info()["workers"])), markup=False)
             try:
                 s = run_national(client, data, out, cities=keys, granularity=granularity,
                                  forecast_method=forecast_method, retries=retries,

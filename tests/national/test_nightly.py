@@ -179,6 +179,34 @@ def test_one_task_per_part_equals_single_machine(national_set, reference, client
     assert_same_outputs(reference, tmp_path / "out")
 
 
+def test_split_cities_picks_the_cities_too_large_for_an_even_spread():
+    from qauipsiz.api.cli.national_run import split_cities
+
+    sizes = {"a": 50, "b": 30, "c": 20}
+    assert split_cities(sizes, 1) == []  # one worker: nothing to spread
+    assert split_cities(sizes, 2) == ["a"]  # 50 > 0.8 x 100 / 2
+    assert split_cities(sizes, 4) == ["a", "b"]  # c = 20 is not over 0.8 x 25
+    assert split_cities(sizes, 2, share=1.0) == []  # a is exactly an even share
+    assert split_cities({"a": 0}, 4) == []
+
+
+def test_auto_granularity_splits_the_largest_city_only(national_set, reference, client, tmp_path):
+    """``granularity="auto"``: tkar (38 % of the bytes, over 0.7 x half) runs as five part tasks, each
+    reading it; the other cities as one task each; outputs equal the single-machine run."""
+    from qauipsiz.api.cli.national_run import city_bytes, run_national
+
+    sizes = {k: city_bytes(national_set, k) for k, *_ in TOWNS}
+    assert sizes["tkar"] > 0.7 * sum(sizes.values()) / 2 > sizes["tpav"]  # the premise of the test
+    s = run_national(client, national_set, tmp_path / "out", granularity="auto", split_share=0.7)
+    assert s["split_cities"] == ["tkar"] and s["failed"] == []
+    assert sorted((t["city"], t["task"]) for t in s["tasks"]) == sorted(
+        [("tkar", p) for p in nightly.PARTS] + [("tpav", "city"), ("takt", "city")])
+    for key, *_ in TOWNS:
+        reads = [p["read_s"] for p in s["parts"] if p["city"] == key]
+        assert len(reads) == 5 and (all(r > 0 for r in reads) if key == "tkar" else reads[1:] == [0.0] * 4)
+    assert_same_outputs(reference, tmp_path / "out")
+
+
 def _cli(args: list[str]):
     from typer.testing import CliRunner
 
