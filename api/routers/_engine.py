@@ -116,7 +116,9 @@ def analytic_columns(svc: Services, city: str):
         cols = _ANALYTIC.get((str(root), city))
         if cols is None or cols.version != ver:
             _ANALYTIC.pop((str(root), city), None)  # drop the old copy before loading the new one
-            cols = CityColumns.load(root, city_obj(city))
+            # the columns are also kept as memory-mapped files per data version: a restarted
+            # service (or another worker process) maps them instead of reading every partition
+            cols = CityColumns.load(root, city_obj(city), cache_dir=svc.settings.data_dir / "cache" / "analytic")
             _ANALYTIC[(str(root), city)] = cols
     return cols
 

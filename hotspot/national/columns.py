@@ -16,6 +16,7 @@ it differs from the point KDE by the kernel's change over ≤ 25 m (``tests/nati
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,63 @@ class CityColumns:
                      for v in self._centres.values() if hasattr(v, "nbytes") or hasattr(v, "data"))
         return int(sum(a.nbytes for a in arrs) + cached)
 
+    _ARRAYS = ("cells11", "cell_code", "day", "hour", "weekday", "category", "district", "dark")
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the columns as ``.npy`` files plus ``columns.json`` into ``folder`` (created; written
+        to a temporary sibling and renamed, so a reader never sees half a folder).  :meth:`open`
+        maps them back into memory without reading the partitions again."""
+        import os
+        import shutil
+        import tempfile
+
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            for name in self._ARRAYS:
+                np.save(tmp / f"{name}.npy", getattr(self, name))
+            for r, a in self.res_codes.items():
+                np.save(tmp / f"res{r}.npy", a)
+            meta = {"format": 1, "city": self.city.key, "version": self.version, "day0": str(self.day0),
+                    "categories": self.categories, "districts": self.districts, "res": sorted(self.res_codes)}
+            (tmp / "columns.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (folder / "columns.json").exists():
+                raise
+        return folder
+
     @classmethod
-    def load(cls, root: str | Path, city, *, batch_rows: int = 1_000_000) -> CityColumns:
+    def open(cls, folder: str | Path, city) -> CityColumns:
+        """Columns written by :meth:`save`, memory-mapped read-only (pages are read from disk when a
+        filter first touches them and are shared by every process mapping the same files).
+
+        Raises
+        ------
+        ValueError
+            When ``folder`` holds another city's columns or no complete set.
+        """
+        from qauipsiz.hotspot.binning import _city
+
+        c, folder = _city(city), Path(folder)
+        try:
+            meta = json.loads((folder / "columns.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{folder}: no readable columns.json ({e})") from e
+        if meta.get("format") != 1 or meta.get("city") != c.key:
+            raise ValueError(f"{folder}: columns of city {meta.get('city')!r} (format {meta.get('format')}), "
+                             f"not {c.key!r}")
+        arr = {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in cls._ARRAYS}
+        res = {int(r): np.load(folder / f"res{int(r)}.npy", mmap_mode="r") for r in meta["res"]}
+        return cls(c, meta["version"], arr["cells11"], arr["cell_code"], arr["day"], np.datetime64(meta["day0"], "D"),
+                   arr["hour"], arr["weekday"], arr["category"], list(meta["categories"]), arr["district"],
+                   list(meta["districts"]), arr["dark"], res)
+
+    @classmethod
+    def load(cls, root: str | Path, city, *, batch_rows: int = 1_000_000,
+             cache_dir: str | Path | None = None) -> CityColumns:
         """Read one city's partitions (every month) into compact columns.
 
         Parameters
@@ -76,14 +132,44 @@ class CityColumns:
             The city (its ``tz`` converts times to local dates).
         batch_rows : int
             Rows converted at a time (bounds the transient memory while loading).
+        cache_dir : path, optional
+            A folder for the columns as files (:meth:`save`): when it holds this city at the
+            store's current data version they are memory-mapped (:meth:`open`: a second of work
+            instead of a read of every partition), else they are built and written there (older
+            versions of the city are removed).  An unwritable folder only costs the cache.
         """
+        from qauipsiz.hotspot.binning import _city
+
+        c = _city(city)
+        if cache_dir is None:
+            return cls._build(root, c, batch_rows)
+        files = analytic.month_files(root, c.key)
+        folder = Path(cache_dir) / f"{c.key}-{_version(root, c.key, files)}"
+        if (folder / "columns.json").exists():
+            try:
+                return cls.open(folder, c)
+            except (ValueError, OSError):
+                pass  # damaged: built again below
+        cols = cls._build(root, c, batch_rows)
+        if cols.version == folder.name[len(c.key) + 1:]:  # unchanged while it was read
+            import shutil
+
+            for old in Path(cache_dir).glob(f"{c.key}-*"):
+                if old != folder and old.is_dir() and not old.name.startswith("."):
+                    shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(OSError):  # a read-only cache folder: served from memory anyway
+                cols.save(folder)
+        return cols
+
+    @classmethod
+    def _build(cls, root: str | Path, c: City, batch_rows: int) -> CityColumns:
+        """:meth:`load` from the partitions."""
         import pyarrow.dataset as pads
 
-        from qauipsiz.hotspot.binning import _city, assign_cells, fill_city_cells
+        from qauipsiz.hotspot.binning import assign_cells, fill_city_cells
         from qauipsiz.hotspot.h3grid import latlng_to_cells
         from qauipsiz.hotspot.schema import H3_STORE_RES
 
-        c = _city(city)
         files = analytic.month_files(root, c.key)
         ds = pads.dataset([str(p) for p in files], schema=analytic.SCHEMA, format="parquet")
         cols = ["occurred_at", "category", "lat", "lon", "district", "is_dark", "hour_local", "weekday_local"]

@@ -229,3 +229,28 @@ def test_large_bodies_are_gzipped_on_first_demand(shymkent, tmp_path, monkeypatc
         with raw as r:
             assert gzip.decompress(b"".join(r.iter_raw())) == first.content
     store.close()
+
+
+def test_columns_cached_as_memory_mapped_files(tmp_path):
+    """CityColumns.load(cache_dir=…) writes the columns once per data version and maps them back
+    (np.memmap) on the next load with the same tables; a rewritten store gets a new folder and the
+    old one is removed."""
+    root, cache = tmp_path / "store", tmp_path / "cache"
+    generate(root, 4_000, seed=5, start="2024-01-01", years=1.0, cities=["shymkent"])
+    built = CityColumns.load(root, "shymkent", cache_dir=cache)
+    assert not isinstance(built.cell_code, np.memmap)
+    (folder,) = cache.iterdir()
+    assert folder.name == f"shymkent-{built.version}"
+    mapped = CityColumns.load(root, "shymkent", cache_dir=cache)
+    assert isinstance(mapped.cell_code, np.memmap) and isinstance(mapped.res_codes[10], np.memmap)
+    assert (mapped.version, mapped.day0, mapped.categories, mapped.districts) == (
+        built.version, built.day0, built.categories, built.districts)
+    for f in FILTERS:
+        a, b = built.hotspot_table(10, bandwidth_m=300.0, **f), mapped.hotspot_table(10, bandwidth_m=300.0, **f)
+        pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="not 'astana'"):
+        CityColumns.open(folder, "astana")
+    generate(root, 3_000, seed=6, start="2024-01-01", years=1.0, cities=["shymkent"])
+    again = CityColumns.load(root, "shymkent", cache_dir=cache)
+    assert again.version != built.version and again.n != built.n
+    assert [p.name for p in cache.iterdir()] == [f"shymkent-{again.version}"]
