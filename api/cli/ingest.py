@@ -92,16 +92,41 @@ def ingest_cmd(
 def ingest_layers_cmd(
     folder: Path = typer.Argument(..., help="Folder of <layer>.geojson / .gpkg files (e.g. data/demo/astana/layers)."),
     city: str = typer.Option(..., "--city", help="City key."),
-    as_json: bool = typer.Option(False, "--json", help="Print {layer: features} as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print {layer: features stored, …, \"quarantined\": "
+                                 "{layer: {reason: rows}}, \"renamed\": {layer: {column: field}}} as JSON."),
+    quarantine_out: Path | None = typer.Option(None, "--quarantine-out",
+                                               help="Write the rows set aside (layer, row, field, reason, "
+                                                    "message, raw) to this CSV."),
 ) -> None:
-    """Load city layers (lamps, cameras, SOS buttons, …) into the store, replacing each layer."""
+    """Load city layers (lamps, cameras, SOS buttons, …) into the store, replacing each layer.
+
+    Every row is checked (geometry, inside the city, schema values); bad rows are set aside with
+    their row, field and reason, the rest is stored.  Kk: қабаттарды жүктеу; ru: загрузка слоёв.
+    """
+    from qauipsiz.api.ingest.layers import import_layers
     from qauipsiz.api.store import Store
 
     if not folder.is_dir():
         typer.echo(f"error: {folder}: not a folder", err=True)
         raise typer.Exit(2)
     store = Store.from_settings()
-    counts = store.import_layers_dir(city, folder)
-    store.audit("ingest_layers", resource=str(folder), params=counts)
-    typer.echo(json.dumps(counts, ensure_ascii=False) if as_json else
-               "\n".join(f"{k}: {v}" for k, v in counts.items()))
+    try:
+        counts, quar, renamed = import_layers(store, city, folder)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    qsum = {str(lay): {str(r): int(n) for r, n in g["reason"].value_counts().items()}
+            for lay, g in quar.groupby("layer")}
+    store.audit("ingest_layers", resource=str(folder), params={**counts, "quarantined": qsum})
+    if quarantine_out is not None:
+        quar.to_csv(quarantine_out, index=False)
+    if as_json:
+        typer.echo(json.dumps({**counts, "quarantined": qsum, "renamed": renamed}, ensure_ascii=False))
+        return
+    for k, v in counts.items():
+        extra = f" (set aside {sum(qsum[k].values())}: {qsum[k]})" if k in qsum else ""
+        typer.echo(f"{k}: {v}{extra}" + (f"; columns read as {renamed[k]}" if k in renamed else ""))
+    for r in quar.head(20).itertuples():
+        typer.echo(f"  quarantined: layer {r.layer} row {r.row} field {r.field}: {r.reason} {r.message}")
+    if len(quar) > 20:
+        typer.echo(f"  … {len(quar) - 20} more (--quarantine-out FILE writes them all)")
