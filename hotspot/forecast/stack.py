@@ -34,7 +34,8 @@ def nnls_gram(gram: np.ndarray, xty: np.ndarray) -> np.ndarray:
     """``argmin_{w ≥ 0} ‖Xw − y‖²`` from ``G = XᵀX`` and ``Xᵀy`` alone.
 
     ``G`` is factored as ``AᵀA`` (eigen-decomposition; a tiny ridge of 1e-12 · mean diagonal keeps
-    collinear features solvable), and ``nnls(A, A⁻ᵀ Xᵀy)`` has the same objective up to a constant.
+    collinear features solvable; features that are zero on every row get weight 0), and
+    ``nnls(A, A⁻ᵀ Xᵀy)`` has the same objective up to a constant.
 
     Parameters
     ----------
@@ -45,16 +46,21 @@ def nnls_gram(gram: np.ndarray, xty: np.ndarray) -> np.ndarray:
     -------
     (p,) array of non-negative weights
     """
-    p = len(xty)
-    scale = np.sqrt(np.maximum(np.diag(gram), 1e-300))
-    g = gram / np.outer(scale, scale) + 1e-12 * np.eye(p)
-    b = xty / scale
+    out = np.zeros(len(xty))
+    live = np.diag(gram) > 0  # an all-zero feature gets weight 0
+    p = int(live.sum())
+    if p == 0:
+        return out
+    scale = np.sqrt(np.diag(gram)[live])
+    g = gram[np.ix_(live, live)] / np.outer(scale, scale) + 1e-12 * np.eye(p)
+    b = xty[live] / scale
     lam, vec = np.linalg.eigh(g)
     lam = np.maximum(lam, 1e-12)
     a = np.sqrt(lam)[:, None] * vec.T
     rhs = (vec.T @ b) / np.sqrt(lam)
     w, _ = nnls(a, rhs, maxiter=50 * p)
-    return w / scale
+    out[live] = w / scale
+    return out
 
 
 class StackedCounts(Forecaster):
