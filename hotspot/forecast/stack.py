@@ -96,7 +96,7 @@ class StackedCounts(Forecaster):
         self.k_categories, self.season_days = int(k_categories), int(season_days)
         self._context_table = context
         self._ctx: CategoryCounts | None = None
-        self.context_key = None  # SHA-1 of the gridded context: part of the fitted-state cache key
+        self.context_key: str | None = None  # SHA-1 of the gridded context: part of the fitted-state cache key
 
     def set_context(self, table: pd.DataFrame | None) -> StackedCounts:
         """Use ``table`` (all categories) for the context features from the next :meth:`fit` on."""
