@@ -18,12 +18,20 @@ from qauipsiz.hotspot import binning
 from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.gistar import gi_star
 from qauipsiz.hotspot.surface import hotspot_table
-from tests._null_real_helpers import CHICAGO, MALLS, chicago_hull_city, ingest_cli, uniform_points
+from tests._null_real_helpers import (
+    CHICAGO,
+    MALLS,
+    SHARED,
+    chicago_hull_city,
+    ingest_cli,
+    uniform_points,
+)
 from tests.conftest import require
 
 ALPHA = 0.05
 MEANS = (0.02, 0.2, 2.0, 20.0)  # incidents per cell
 SEEDS = 20
+SHARED_OSM = SHARED / "kz" / "osm"
 
 
 def _tol(runs: int) -> int:
@@ -467,3 +475,102 @@ def test_embankment_name_with_bare_house_number_is_not_a_precise_wrong_street():
 
     a = Geocoder.for_city("astana").geocode_one("Набережная 40")
     assert not (a["score"] >= 85 and "20-40" in a["matched"])
+
+
+# ------------------------------------------------------------------ 4. other real layers
+def _layers_cli(tmp, folder, city: str, *extra: str):
+    from typer.testing import CliRunner
+
+    from qauipsiz.api.cli._app import app
+
+    env = {"QAUIPSIZ_DATA_DIR": str(tmp / "var"), "DATABASE_URL": f"sqlite:///{tmp / 'layers.db'}"}
+    r = CliRunner().invoke(app, ["ingest-layers", str(folder), "--city", city, "--json", *extra], env=env)
+    return r, env
+
+
+def _inside_zone(gdf, city) -> np.ndarray:
+    """Independent of the importer: geopandas intersects with the city polygon buffered 2 km in UTM."""
+    import geopandas as gpd
+
+    zone = gpd.GeoSeries([city.boundary], crs=4326).to_crs(city.epsg).buffer(2000).iloc[0]
+    return gdf.to_crs(city.epsg).intersects(zone).to_numpy()
+
+
+def test_almaty_real_transit_stops_import_with_their_names(tmp_path):
+    """Almaty's 2,142 real stops (``id, stop_name``) through ``ingest-layers``: the ids and names are
+    read (they were stored empty), every stop within the city + 2 km is stored, the suburban
+    rest is set aside as outside_city with its row."""
+    import geopandas as gpd
+
+    from qauipsiz.api.store import Store
+
+    src = SHARED_OSM / "almaty_transit_cityger_stops.geojson"
+    require(src.exists(), "the shared Almaty transit stops")
+    st = gpd.read_file(src)
+    (tmp_path / "lay").mkdir()
+    st.to_file(tmp_path / "lay" / "transit_stops.geojson", driver="GeoJSON")
+    r, env = _layers_cli(tmp_path, tmp_path / "lay", "almaty", "--quarantine-out", str(tmp_path / "q.csv"))
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    inside = _inside_zone(st, get_city("almaty"))
+    assert out["transit_stops"] == int(inside.sum()) and 2000 < inside.sum() < len(st)
+    assert out["quarantined"] == {"transit_stops": {"outside_city": int((~inside).sum())}}
+    assert out["renamed"]["transit_stops"] == {"id": "stop_id", "stop_name": "name"}
+    got = Store(env["DATABASE_URL"]).load_layer("almaty", "transit_stops")
+    assert got["name"].str.len().gt(0).all()
+    assert sorted(got["stop_id"].astype(int)) == sorted(st.loc[inside, "id"].astype(int))
+    q = pd.read_csv(tmp_path / "q.csv")
+    assert sorted(q["row"]) == list(np.flatnonzero(~inside)) and set(q["field"]) == {"geometry"}
+
+
+def test_astana_real_pois_with_planted_bad_rows_are_quarantined_by_row(tmp_path):
+    """Astana's OSM stops and police from the shared POI table (``osm_id, name, latitude,
+    longitude``) as layer files, with five planted bad rows: each is set aside with its row, field
+    and reason; every other row inside the city is stored."""
+    import geopandas as gpd
+    import shapely
+
+    src = SHARED_OSM / "astana_pois_osm_roadrisk.parquet"
+    require(src.exists(), "the shared Astana POI table")
+    p = pd.read_parquet(src)
+    c = get_city("astana")
+    (tmp_path / "lay").mkdir()
+    layers = {"transit_stops": p[p["poi_category"] == "transit_stop"], "police_stations": p[p["amenity"] == "police"]}
+    planted = {}
+    for name, d in layers.items():
+        d = d[["osm_id", "name", "latitude", "longitude"]].reset_index(drop=True).astype({"osm_id": object})
+        geom = list(shapely.points(d["longitude"], d["latitude"]))
+        if name == "transit_stops":
+            geom[3] = shapely.Point()                                           # empty
+            geom[5] = shapely.points(d["latitude"][5], d["longitude"][5])       # lat/lon swapped
+            geom[8] = shapely.box(71.4, 51.1, 71.41, 51.11)                     # polygon in a point layer
+            planted[name] = {3: "bad_geometry", 5: "outside_city", 8: "bad_geometry"}
+        else:
+            d = d.rename(columns={"osm_id": "station_id"})
+            d.loc[2, "station_id"] = "x12"                                      # an id that is not a number
+            geom[4] = shapely.points(*c.to_metric(d["longitude"][4], d["latitude"][4]))  # UTM metres
+            planted[name] = {2: "bad_value", 4: "not_wgs84"}
+        gpd.GeoDataFrame(d.drop(columns=["latitude", "longitude"]), geometry=geom, crs=4326).to_file(
+            tmp_path / "lay" / f"{name}.geojson", driver="GeoJSON")
+        layers[name] = (d, geom)
+    from qauipsiz.api.store import Store
+
+    r, _env = _layers_cli(tmp_path, tmp_path / "lay", "astana", "--quarantine-out", str(tmp_path / "q.csv"))
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    q = pd.read_csv(tmp_path / "q.csv")
+    for name, (d, geom) in layers.items():
+        g = gpd.GeoDataFrame(d, geometry=geom, crs=4326)
+        ok = np.array([i not in planted[name] for i in range(len(d))])
+        inside = np.zeros(len(d), bool)
+        inside[ok] = _inside_zone(g[ok], c)
+        qq = q[q["layer"] == name]
+        want = {**planted[name], **{int(i): "outside_city" for i in np.flatnonzero(ok & ~inside)}}
+        got = dict(zip(qq["row"].astype(int), qq["reason"], strict=True))
+        assert got == want, (name, got, want)
+        assert out[name] == len(d) - len(want)
+    assert out["renamed"]["transit_stops"] == {"osm_id": "stop_id"}
+    bad = q[(q["layer"] == "police_stations") & (q["reason"] == "bad_value")].iloc[0]
+    assert bad["field"] == "station_id" and "x12" in bad["message"] and "x12" in bad["raw"]
+    stored = Store(_env["DATABASE_URL"]).load_layer("astana", "police_stations")
+    assert len(stored) == out["police_stations"] and stored["name"].notna().all()
