@@ -111,9 +111,8 @@ def create_cmd(
     store = _store()
     try:
         c = store.create_case(city, title, area=_read_area(area), layer=layer, ids=ids, categories=categories,
-                              hours=hours, description=description, status=status, who=_who(who), role="cli")
-        for it in items:
-            c = store.add_action(c.id, **it, who=_who(who), role="cli")
+                              hours=hours, description=description, status=status, actions=items,
+                              who=_who(who), role="cli")  # the case and its plan in one transaction
         _print_case(c, as_json)
     finally:
         store.close()

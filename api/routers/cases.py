@@ -214,9 +214,7 @@ def create_case(city: CityKey, body: Annotated[CaseIn, Body()], p: Principal = D
     try:
         c = store.create_case(city, body.title, area=body.area, layer=body.layer, ids=body.ids,
                               categories=body.categories, hours=body.hours, description=body.description,
-                              status=body.status, **_who(p))
-        for a in body.actions:
-            c = store.add_action(c.id, a.text, owner=a.owner, due=a.due_date, done=a.done_date, **_who(p))
+                              status=body.status, actions=[a.model_dump() for a in body.actions], **_who(p))
     except ValueError as e:
         raise _invalid(e) from e
     return _ok(_body(c), 201)

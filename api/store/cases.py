@@ -309,10 +309,27 @@ class CaseRepository(Repository):
             return self._read(conn, *where)
 
     # -- writes
+    @staticmethod
+    def _action_item(i: int | None, text_, owner=None, due=None, done=None) -> dict:
+        """Validated column values of one action item (``i``: its place in a new case's plan)."""
+        where = "" if i is None else f"actions[{i}]: "
+        try:
+            return {"text": _text(text_, "text", required=True), "owner": _text(owner, "owner"),
+                    "due_date": check_date(due, "due_date"), "done_date": check_date(done, "done_date")}
+        except ValueError as e:
+            raise ValueError(f"{where}{e}") from None
+
+    def _insert_action(self, conn: Connection, case_id: int, item: dict, now, who, role) -> int:
+        aid = int(conn.execute(m.case_actions.insert().values(case_id=int(case_id), created_at=now, created_by=who,
+                                                              **item).returning(m.case_actions.c.id)).scalar())
+        self._audit(conn, "case.action.add", int(case_id), who, role, {"action_id": aid, **item})
+        return aid
+
     def create_case(self, city: str, title: str, *, area=None, layer: str | None = None,  # noqa: PLR0913 -- a case's fields, keyword-only
                     ids=None, categories=None, hours: str | None = None, description: str | None = None,
-                    status: str = "scanning", who: str | None = None, role: str | None = None) -> Case:
-        """Create a case and return it.
+                    status: str = "scanning", actions=None, who: str | None = None,
+                    role: str | None = None) -> Case:
+        """Create a case with its action plan, all or nothing, and return it.
 
         Parameters
         ----------
@@ -334,13 +351,18 @@ class CaseRepository(Repository):
             Free text.
         status : str
             SARA stage (default ``scanning``).
+        actions : list of dict, optional
+            The action plan: items with ``text`` (required), ``owner``, ``due`` and ``done`` (ISO
+            dates or ``date``; ``due_date`` / ``done_date`` are accepted too).  The case, every item
+            and their audit rows (``case.create``, ``case.action.add``) are written in **one**
+            transaction: when any item is invalid or its insert fails, nothing is stored.
         who, role : str, optional
             The author (audit log).
 
         Raises
         ------
         ValueError
-            Naming the field and the reason.
+            Naming the field (``actions[i]: …`` for an item) and the reason.
         """
         _check_city(city)
         geom, layer, ids = check_place(area, layer, ids)
@@ -350,11 +372,22 @@ class CaseRepository(Repository):
                 "hours": check_hours(hours), "description": _text(description, "description") or "",
                 "created_at": _now(), "created_by": who}
         vals["updated_at"], vals["updated_by"] = vals["created_at"], who
+        items = []
+        for i, a in enumerate(actions or []):
+            if not isinstance(a, dict):
+                raise ValueError(f"case: actions[{i}] must be an object with text, owner, due, done")
+            bad = set(a) - {"text", "text_", "owner", "due", "done", "due_date", "done_date"}
+            if bad:
+                raise ValueError(f"case: actions[{i}]: unknown field(s) {', '.join(sorted(bad))}")
+            items.append(self._action_item(i, a.get("text", a.get("text_")), a.get("owner"),
+                                           a.get("due", a.get("due_date")), a.get("done", a.get("done_date"))))
         with self.db.write() as conn:
             cid = int(conn.execute(m.cases.insert().values(**vals).returning(m.cases.c.id)).scalar())
             self._audit(conn, "case.create", cid, who, role,
                         {"city": city, "title": vals["title"], "status": status, "layer": layer, "ids": ids,
                          "area": geom is not None})
+            for item in items:
+                self._insert_action(conn, cid, item, vals["created_at"], who, role)
         return self.get_case(cid)
 
     def update_case(self, case_id: int, *, who: str | None = None, role: str | None = None,
@@ -407,16 +440,13 @@ class CaseRepository(Repository):
                    who: str | None = None, role: str | None = None, city: str | None = None) -> Case:
         """Append an action-plan item (``text_``, ``owner``, ``due``/``done`` dates, ISO or ``date``)
         to case ``case_id``; returns the case.  ``KeyError`` when the case does not exist."""
-        item = {"text": _text(text_, "text", required=True), "owner": _text(owner, "owner"),
-                "due_date": check_date(due, "due_date"), "done_date": check_date(done, "done_date")}
+        item = self._action_item(None, text_, owner, due, done)
         if self.get_case(case_id, city) is None:
             raise KeyError(case_id)
         now = _now()
         with self.db.write() as conn:
-            aid = conn.execute(m.case_actions.insert().values(case_id=int(case_id), created_at=now, created_by=who,
-                                                              **item).returning(m.case_actions.c.id)).scalar()
+            self._insert_action(conn, case_id, item, now, who, role)
             conn.execute(m.cases.update().where(m.cases.c.id == int(case_id)).values(updated_at=now, updated_by=who))
-            self._audit(conn, "case.action.add", int(case_id), who, role, {"action_id": int(aid), **item})
         return self.get_case(case_id)
 
     def update_action(self, case_id: int, action_id: int, *, who: str | None = None, role: str | None = None,
