@@ -39,7 +39,7 @@ from qauipsiz.hotspot.streets import (
     streets_path,
 )
 
-BUILD_VERSION = 7
+BUILD_VERSION = 8
 """The gazetteer's data-format version: bump it whenever the normaliser's canonical forms or the
 table layout change (a shipped gazetteer of another version is rebuilt; ``tests/geocode`` checks
 that the shipped tables equal a fresh build, so a forgotten bump fails the tests)."""

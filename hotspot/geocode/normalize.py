@@ -179,6 +179,11 @@ def _as_words(items):
     return out
 
 
+NAME_LIKE_KINDS = frozenset({"embankment"})
+"""Type words that are also street names ("Набережная" alone, "Набережная улица"): standing alone
+before a number, or before another type word, they are the name, not the type."""
+
+
 def _street_phrase(items, lex):
     """Name tokens and kind of one street phrase.
 
@@ -191,6 +196,10 @@ def _street_phrase(items, lex):
     keep: list = []
     if typed:
         head = 0 if typed[0] == 0 else (len(items) - 1 if typed[-1] == len(items) - 1 else typed[0])
+        last = len(items) - 1
+        if head == 0 and typed[-1] == last > 0 and items[0][0][2:] in NAME_LIKE_KINDS \
+                and items[last][0][2:] not in NAME_LIKE_KINDS:
+            head = last  # "Набережная улица": the adjective is the name, "улица" the type
         kind = items[head][0][2:]
     for r, t in items:
         k = r[2:]
@@ -352,7 +361,8 @@ def _take_bare(seg, p: ParsedAddress, others_named: bool):
     if tail is None:
         return seg
     has_name = any(r == "word" and len(t) > 1 for r, t in body) or (
-        any(r[2:] in STREET_KINDS for r, _ in body) and any(r in ("num", "ord") for r, _ in body))
+        any(r[2:] in STREET_KINDS for r, _ in body) and any(r in ("num", "ord") for r, _ in body)) or (
+        len(body) == 1 and body[0][0][2:] in NAME_LIKE_KINDS)  # "Набережная 40": the street Набережная, house 40
     if has_name or (not body and others_named):
         h = _house_norm(tail)
         if h is not None:
