@@ -14,6 +14,14 @@ CACHE_HELP = ("Reuse the fitted state of this 28-day cut-off from <data dir>/cit
               "(refitted when an incident before the cut-off, the options, the cells or the code change).")
 
 
+def default_jobs() -> int:
+    """Threads for auto's validation: the cores this process may use, at most 4."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cores))
+
+
 def fit_cache(city: str):
     """The city's fitted-state cache: ``<data dir>/cities/<city>/cache/forecast`` (``QAUIPSIZ_DATA_DIR``)."""
     from qauipsiz.api.settings import get_settings
@@ -74,6 +82,8 @@ def forecast_cmd(
     res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution of the counts (default 9)."),
     seed: int = typer.Option(0, "--seed", help="Seed (the learned ranker)."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help=CACHE_HELP),
+    jobs: int = typer.Option(0, "--jobs", min=0, help="Threads validating auto's methods at once (0: one per "
+                                                       "core, at most 4); the result does not depend on it."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Score every cell for one day from the incidents before it (higher = more expected crime).
@@ -101,6 +111,8 @@ def forecast_cmd(
     fc = make_forecaster(method, res=res, tz=c.tz, seed=seed).fit(df)
     store = fit_cache(city) if cache else None
     fc.use_cache(store)
+    if hasattr(fc, "jobs"):
+        fc.jobs = jobs or default_jobs()
     if cells is not None:
         grid = read_cells_csv(cells)
         q = make_point_query(fc.events, grid["lat"].to_numpy(float), grid["lon"].to_numpy(float))

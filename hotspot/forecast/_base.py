@@ -211,6 +211,27 @@ def _query(ev: Events, cells, grid, xy) -> Query:
     return Query(cells=cells, grid=grid, pos=pos, xy=xy, key=h, order=np.argsort(grid, kind="stable"))
 
 
+def near_pairs(q: Query, xy: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (queried centre, point) pair closer than ``radius`` metres.
+
+    Returns
+    -------
+    rows, cols : int arrays (rows of ``q.xy``, rows of ``xy``); r2 : squared distances, m², computed from
+    the coordinates (so a pair's value does not depend on the other points).
+    """
+    from scipy.spatial import cKDTree
+
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0)
+    pr = q.tree.sparse_distance_matrix(cKDTree(xy), float(radius), output_type="ndarray")
+    i, j = pr["i"].astype(np.int64), pr["j"].astype(np.int64)
+    r2 = ((q.xy[i] - xy[j]) ** 2).sum(1)
+    keep = r2 < float(radius) ** 2  # open support, as hotspot.kde
+    return i[keep], j[keep], r2[keep]
+
+
 def take(v: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``v[pos]`` with 0 where ``pos`` is -1."""
     return np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0)

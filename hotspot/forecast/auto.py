@@ -12,6 +12,8 @@ import numpy as np
 
 from qauipsiz.hotspot.forecast._base import Events, Forecaster, Query, day_date, validation_score
 
+HEAVY = ("ranker", "seppp", "prospective", "kde", "blend")  # slowest to fit first
+
 
 class AutoSelect(Forecaster):
     """Per-cut-off choice among ``members`` by rolling validation; see the module docstring.
@@ -22,6 +24,10 @@ class AutoSelect(Forecaster):
         Candidates (fitted together with this one). Default: every registered method.
     window : int
         Validation days before each cut-off.
+    jobs : int
+        With 2 or more (and where processes can be forked), the heaviest member (the first of
+        :data:`HEAVY`) is validated in a second process while the others are validated here, and that
+        process goes on to fit it at the cut-off in case it is chosen. Scores and choice do not depend on it.
     **kw
         See :class:`~qauipsiz.hotspot.forecast._base.Forecaster`.
     """
@@ -29,9 +35,10 @@ class AutoSelect(Forecaster):
     name = "auto"
     assumes = "the method that ranked the last weeks best will rank the coming weeks best"
 
-    def __init__(self, members: dict | None = None, window: int = 28, **kw):
+    def __init__(self, members: dict | None = None, window: int = 28, jobs: int = 1, **kw):
         super().__init__(**kw)
         self.window = int(window)
+        self.jobs = max(1, int(jobs))
         if members is None:
             from qauipsiz.hotspot.forecast import make_forecaster, member_names
 
@@ -63,15 +70,33 @@ class AutoSelect(Forecaster):
         """Validation PAI of every member on ``[cutoff − window, cutoff)`` and the chosen name."""
         ev: Events = self._need()
         days = [v for v in range(cutoff - self.window, cutoff) if v > ev.first_day + 28]
+        n = len(self.members)
+        when = f"{len(days)} days before {day_date(cutoff).date()}"
+        side, heavy = None, next((k for k in HEAVY if k in self.members), None)
+        if self.jobs > 1 and heavy is not None and n > 1:
+            from qauipsiz.hotspot.forecast import _sidefit
+
+            side = _sidefit.start(self.members[heavy], q, days, cutoff)
         scores = {}
-        for k, (name, m) in enumerate(self.members.items()):
-            self._say(f"auto: validating {name} on {len(days)} days before {day_date(cutoff).date()} "
-                      f"({k + 1}/{len(self.members)})")
-            scores[name] = validation_score(m, q, days)
+        here = [k for k in self.members if side is None or k != heavy]
+        for k, name in enumerate(here):
+            also = f"; {heavy} in a second process" if side is not None else ""
+            self._say(f"auto: validating {name} on {when} ({k + 1}/{len(here)}{also})")
+            scores[name] = validation_score(self.members[name], q, days)
+        if side is not None:
+            self._say(f"auto: waiting for {heavy}'s validation")
+            s = side.score()
+            scores[heavy] = s if s is not None else validation_score(self.members[heavy], q, days)
+            scores = {k: scores[k] for k in self.members}
         finite = {k: v for k, v in scores.items() if np.isfinite(v)}
         chosen = max(finite, key=lambda k: (finite[k], -list(self.members).index(k))) if finite else \
             ("longrun" if "longrun" in self.members else next(iter(self.members)))
         self._say(f"auto: chose {chosen}; fitting it at {day_date(cutoff).date()}")
+        if side is not None:  # the side process went on fitting its member at the cut-off
+            if chosen == heavy:
+                side.take_fit()  # on failure params_for fits it here
+            else:
+                side.stop()
         return {"chosen": chosen, "validation_pai": {k: round(v, 3) for k, v in scores.items()}}
 
     def score(self, q: Query, d: int) -> np.ndarray:

@@ -22,16 +22,83 @@ import math
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
-from qauipsiz.hotspot.forecast._base import Forecaster, Query
-from qauipsiz.hotspot.kde import kde
+from qauipsiz.hotspot.forecast._base import Forecaster, Query, near_pairs
+from qauipsiz.hotspot.kde import GAUSSIAN_CUTOFF
+
+
+def _buckets(xy: np.ndarray, cs: float, t: np.ndarray | None = None):
+    """Square buckets of side ``cs`` metres: each point's bucket key, the points ordered by key (then
+    by ``t``), the sorted keys and the key stride of one bucket column (keys of neighbours never alias)."""
+    lo = xy.min(axis=0)
+    g = np.floor((xy - lo) / float(cs)).astype(np.int64) + 1  # a free ring of buckets round the points
+    ny = int(g[:, 1].max()) + 2
+    key = g[:, 0] * ny + g[:, 1]
+    order = np.lexsort((t, key)) if t is not None else np.argsort(key, kind="stable")
+    return key, order.astype(np.int64), key[order], ny
+
+
+@numba.njit(cache=True, nogil=True)
+def _near_pairs(x, y, key, order, skey, ny, h2, fill, a, b, k):  # noqa: PLR0913 -- numba kernel: arrays and scalars only
+    """Pairs ``i < j`` closer than ``sqrt(h2)`` from the 3 × 3 buckets round each point; counts them,
+    and when ``fill`` writes ``a, b`` and the quartic ``(1 − d²/h²)²`` into ``k``."""
+    m = 0
+    for i in range(len(x)):
+        for dx in range(-1, 2):
+            for dy in range(-1, 2):
+                kk = key[i] + dx * ny + dy
+                lo = np.searchsorted(skey, kk)
+                hi = np.searchsorted(skey, kk + 1)
+                for p in range(lo, hi):
+                    j = order[p]
+                    if j <= i:
+                        continue
+                    d2 = (x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2
+                    if d2 < h2:
+                        if fill:
+                            a[m] = i
+                            b[m] = j
+                            u = 1.0 - d2 / h2
+                            k[m] = u * u
+                        m += 1
+    return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _lag_pairs(t, x, y, key, order, skey, st, ny, max_days, max_m2, fill, early, late, dt, r2):  # noqa: PLR0913 -- numba kernel: arrays and scalars only
+    """Pairs with ``0 < t_late − t_early ≤ max_days`` and squared distance ``≤ max_m2`` from the 3 × 3
+    buckets round each late point (each bucket's points in time order ``st``, so only the lags in range
+    are scanned); counts them, and when ``fill`` writes them."""
+    m = 0
+    for i in range(len(t)):
+        for ddx in range(-1, 2):
+            for ddy in range(-1, 2):
+                kk = key[i] + ddx * ny + ddy
+                lo = np.searchsorted(skey, kk)
+                hi = np.searchsorted(skey, kk + 1)
+                p = lo + np.searchsorted(st[lo:hi], t[i] - max_days)
+                while p < hi and st[p] < t[i]:
+                    j = order[p]
+                    lag = t[i] - t[j]
+                    d2 = (x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2
+                    if lag > 0 and lag <= max_days and d2 <= max_m2:
+                        if fill:
+                            early[m] = j
+                            late[m] = i
+                            dt[m] = lag
+                            r2[m] = d2
+                        m += 1
+                    p += 1
+    return m
 
 
 def trigger_pairs(t: np.ndarray, xy: np.ndarray, max_days: float, max_m: float):
     """Every ordered pair of events with ``0 < t_late − t_early ≤ max_days`` and distance ``≤ max_m``.
 
-    Found with one KD-tree over the space-time box (x / max_m, y / max_m, t / max_days) in the
-    maximum norm, so pairs far apart in time are never materialised.
+    Points are put in buckets of ``max_m`` metres with each bucket's points in time order, so for
+    each event only the earlier events of the 3 × 3 buckets round it within ``max_days`` are looked
+    at (numba); pairs far apart in time or space are never materialised.
 
     Parameters
     ----------
@@ -46,47 +113,51 @@ def trigger_pairs(t: np.ndarray, xy: np.ndarray, max_days: float, max_m: float):
     -------
     early, late : int arrays (rows of ``t``); dt : lags, days; r2 : squared distances, m².
     """
-    from scipy.spatial import cKDTree
-
+    t = np.ascontiguousarray(t, dtype=float)
+    xy = np.asarray(xy, dtype=float)
     if len(t) < 2:
         z = np.zeros(0, dtype=np.int64)
         return z, z, np.zeros(0), np.zeros(0)
-    box = np.column_stack([xy / float(max_m), t / float(max_days)])
-    pr = cKDTree(box).query_pairs(1.0, p=np.inf, output_type="ndarray")
-    a, b = pr[:, 0], pr[:, 1]
-    first = t[a] <= t[b]
-    early, late = np.where(first, a, b), np.where(first, b, a)
-    dt = t[late] - t[early]
-    r2 = ((xy[late] - xy[early]) ** 2).sum(1)
-    ok = (dt > 0) & (dt <= max_days) & (r2 <= float(max_m) ** 2)
-    return early[ok], late[ok], dt[ok], r2[ok]
+    key, order, skey, ny = _buckets(xy, float(max_m), t)
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    st = t[order]
+    zi, zf = np.zeros(0, dtype=np.int64), np.zeros(0)
+    args = (t, x, y, key, order, skey, st, ny, float(max_days), float(max_m) ** 2)
+    m = _lag_pairs(*args, False, zi, zi, zf, zf)
+    early, late = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    dt, r2 = np.empty(m), np.empty(m)
+    _lag_pairs(*args, True, early, late, dt, r2)
+    return early, late, dt, r2
 
 
 class BackgroundKernel:
     """The quartic KDE of weighted events at the events themselves, as a fixed sparse sum.
 
     ``BackgroundKernel(xy, h)(w)`` equals ``kde(xy, xy, h, "quartic", weights=w)`` (per km²);
-    the pairs within ``h`` are found once, so each EM iteration costs one pass over them.
+    the pairs within ``h`` are found once (buckets of ``h`` metres, numba), so each EM iteration
+    costs one pass over them.
     """
 
     def __init__(self, xy: np.ndarray, h: float):
-        from scipy.spatial import cKDTree
-
         self.h = float(h)
-        pr = cKDTree(xy).query_pairs(self.h, output_type="ndarray")
-        self.a, self.b = pr[:, 0].astype(np.int64), pr[:, 1].astype(np.int64)
-        u2 = ((xy[self.a] - xy[self.b]) ** 2).sum(1) / self.h**2
-        keep = u2 < 1.0  # the KDE's support is open: d < h
-        self.a, self.b = self.a[keep], self.b[keep]
-        self.k = (1.0 - u2[keep]) ** 2
+        xy = np.asarray(xy, dtype=float)
         self.n = len(xy)
+        zi, zf = np.zeros(0, dtype=np.int64), np.zeros(0)
+        if self.n < 2:
+            self.a, self.b, self.k = zi, zi, zf
+            return
+        key, order, skey, ny = _buckets(xy, self.h)
+        x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+        m = _near_pairs(x, y, key, order, skey, ny, self.h**2, False, zi, zi, zf)
+        self.a, self.b, self.k = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64), np.empty(m)
+        _near_pairs(x, y, key, order, skey, ny, self.h**2, True, self.a, self.b, self.k)
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
         """Density at every event, per km², of the events weighted by ``w``."""
         return _pair_sum(self.a, self.b, self.k, np.asarray(w, float)) * (3.0 / (math.pi * self.h**2) * 1e6)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pair_sum(a, b, k, w):
     """``w_i + Σ_j k_ij w_j`` over symmetric pairs (a, b) with kernel values ``k`` (self term 1)."""
     out = w.copy()
@@ -96,7 +167,7 @@ def _pair_sum(a, b, k, w):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _em_step(mu_ev, late, dt, r2, theta, omega, sigma2):
     """One E step: (Σ p_ij, Σ p_ij·dt, Σ p_ij·r², background probabilities)."""
     n = len(mu_ev)
@@ -151,6 +222,37 @@ class SelfExciting(Forecaster):
         super().__init__(**kw)
         self.background_m, self.max_days, self.max_m = float(background_m), float(max_days), float(max_m)
         self.history_days, self.iterations, self.tol = int(history_days), int(iterations), float(tol)
+        self._mats: dict = {}
+
+    def fit(self, events) -> SelfExciting:
+        """See :meth:`Forecaster.fit`; also drops the cached triggering matrices."""
+        super().fit(events)
+        self._mats = {}
+        return self
+
+    def background_at(self, q: Query, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Quartic KDE (radius ``background_m``, per km²) of points ``xy`` weighted by ``w`` at the queried
+        centres: ``kde(xy, q.xy, background_m, weights=w)`` as one sparse sum over the pairs within the radius."""
+        h = self.background_m
+        i, j, r2 = near_pairs(q, xy, h)
+        u = 1.0 - r2 / h**2
+        m = sp.csr_matrix((u * u * (3.0 / (math.pi * h**2) * 1e6), (i, j)), shape=(len(q.xy), len(xy)))
+        return m @ np.asarray(w, float)
+
+    def trigger_matrix(self, q: Query, cutoff: int, sigma: float) -> tuple[sp.csr_matrix, int]:
+        """Gaussian kernel (standard deviation ``sigma`` m, per km², to ``GAUSSIAN_CUTOFF`` σ) between the
+        queried centres and the events that can trigger a day of this cut-off's period (from
+        ``cutoff − max_days`` to the next cut-off), and the row of the first such event; cached."""
+        ev = self._need()
+        key = (q.key, int(cutoff), float(sigma))
+        if key not in self._mats:
+            if len(self._mats) > 4:
+                self._mats = {}
+            i0, i1 = ev.before(cutoff - self.max_days), ev.before(cutoff + self.refit_days)
+            i, j, r2 = near_pairs(q, ev.xy[i0:i1], GAUSSIAN_CUTOFF * sigma)
+            vals = np.exp(-0.5 * r2 / sigma**2) * (1e6 / (2.0 * math.pi * sigma**2))
+            self._mats[key] = (sp.csr_matrix((vals, (i, j)), shape=(len(q.xy), i1 - i0)), i0)
+        return self._mats[key]
 
     def tune(self, q: Query, cutoff: int) -> dict:
         """EM on the events of ``[cutoff − history_days, cutoff)``; the background at the query."""
@@ -161,7 +263,7 @@ class SelfExciting(Forecaster):
         span = max(float(cutoff - max(ev.first_day, cutoff - self.history_days)), 1.0)
         if n < 30:
             return {"theta": 0.0, "omega": 1.0, "sigma_m": 100.0, "n": n,
-                    "mu": kde(xy, q.xy, self.background_m) / span if n else np.zeros(len(q.xy))}
+                    "mu": self.background_at(q, xy, np.ones(n)) / span if n else np.zeros(len(q.xy))}
         _, late, dt, r2 = trigger_pairs(t, xy, self.max_days, self.max_m)
         background = BackgroundKernel(xy, self.background_m)
         theta, omega, sigma2 = 0.2, 0.1, 200.0**2
@@ -178,9 +280,8 @@ class SelfExciting(Forecaster):
             sigma2 = max(s_r2 / (2 * s), 25.0**2)
             if all(abs(a - b) <= self.tol * abs(b) for a, b in zip((theta, omega, sigma2), prev, strict=True)):
                 break  # converged: θ, ω and σ² all moved by less than ``tol`` (relative)
-        mu = kde(xy, q.xy, self.background_m, weights=pb)
-        if i > 0:  # older events: the long-run background, weighted by the mean background share
-            mu += kde(ev.xy[:i], q.xy, self.background_m, weights=np.full(i, float(pb.mean())))
+        # older events: the long-run background, weighted by the window's mean background share
+        mu = self.background_at(q, ev.xy[:j], np.r_[np.full(i, float(pb.mean())), pb])
         mu /= max(float(cutoff - ev.first_day), 1.0)
         return {"theta": float(theta), "omega": float(omega), "sigma_m": float(np.sqrt(sigma2)), "n": n,
                 "mu": mu}
@@ -195,9 +296,11 @@ class SelfExciting(Forecaster):
         horizon = min(self.max_days, 20.0 / max(p["omega"], 1e-6))  # the fit saw lags up to max_days only
         i, j = ev.before(d - horizon), ev.before(d)
         if j > i:
+            m, i0 = self.trigger_matrix(q, self.cutoff(d), p["sigma_m"])
             age = d - ev.t[i:j]
-            w = p["theta"] * (np.exp(-p["omega"] * age) - np.exp(-p["omega"] * (age + 1.0)))
-            out += kde(ev.xy[i:j], q.xy, p["sigma_m"], "gaussian", weights=w)
+            w = np.zeros(m.shape[1])  # events after d weigh exactly 0
+            w[i - i0:j - i0] = p["theta"] * (np.exp(-p["omega"] * age) - np.exp(-p["omega"] * (age + 1.0)))
+            out += m @ w
         return out
 
     def describe(self, q: Query, d: int) -> dict:

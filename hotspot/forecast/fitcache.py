@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FORMAT = 1
-_SKIP = {"events", "members", "cache", "progress"}
+_SKIP = {"events", "members", "cache", "progress", "jobs"}  # state, or no effect on results
 
 
 @functools.cache

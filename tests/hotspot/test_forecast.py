@@ -245,3 +245,42 @@ def test_fit_cache_keeps_the_most_recently_used(events, cells, tmp_path):
     assert sorted(p.stem for p in tmp_path.glob("*.pkl")) == ["k2", "k3", "k4"]
     assert c.load("k4") == (True, {"i": 4}) and c.load("k0") == (False, None)
     assert (c.hits, c.misses) == (1, 1)
+
+
+def test_seppp_sparse_sums_equal_kde_brute(events, cells):
+    """seppp's day score (background + triggering, one cached sparse matrix per cut-off) and its
+    background sum equal the direct O(n·m) KDE of hotspot.kde.kde_brute."""
+    from qauipsiz.hotspot.kde import kde_brute
+
+    ev = prepare_events(events, 9, "UTC")
+    fc = make_forecaster("seppp").fit(ev)
+    q = fc.query(cells)
+    for d in (day_number((START + pd.Timedelta(days=200)).date()), day_number((START + pd.Timedelta(days=219)).date())):
+        p = fc.params_for(q, d)
+        assert p["theta"] > 0
+        horizon = min(fc.max_days, 20.0 / p["omega"])
+        i, j = ev.before(d - horizon), ev.before(d)
+        age = d - ev.t[i:j]
+        w = p["theta"] * (np.exp(-p["omega"] * age) - np.exp(-p["omega"] * (age + 1.0)))
+        want = p["mu"] + kde_brute(ev.xy[i:j], q.xy, p["sigma_m"], "gaussian", weights=w)
+        np.testing.assert_allclose(fc.predict(q, d), want, rtol=1e-9, atol=1e-12)
+    wb = np.random.default_rng(0).uniform(0, 1, j)
+    np.testing.assert_allclose(fc.background_at(q, ev.xy[:j], wb), kde_brute(ev.xy[:j], q.xy, 400.0, weights=wb),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("names", [("recent", "longrun", "ranker"), ("seppp", "kde")])
+def test_auto_with_a_side_process_equals_serial(names, events, cells):
+    """jobs=2 validates the heaviest member in a forked process (which then fits it at the cut-off in
+    case it is chosen, or is stopped): the choice, validation PAIs and scores equal the serial run's."""
+    from qauipsiz.hotspot.forecast import AutoSelect
+
+    d = day_number((START + pd.Timedelta(days=200)).date())
+    runs = []
+    for jobs in (1, 2):
+        fc = AutoSelect(members=make_set(names, res=9, tz="UTC"), res=9, tz="UTC", jobs=jobs).fit(events)
+        runs.append((fc.predict(cells, d), fc.describe(fc.query(cells), d), fc.chosen(cells, d)))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1] and runs[0][2] == runs[1][2]
+    # the first case takes the side process's fit of the chosen heavy member, the second stops it
+    assert (runs[0][2] == names[-1]) if names[-1] == "ranker" else (runs[0][2] != names[0])
