@@ -62,8 +62,9 @@ class LearnedRanker(Forecaster):
                "tomorrow's count is the same as over the past year")
 
     def __init__(self, train_days: int = 364, day_step: int = 7, max_iter: int = 100, horizon: int = 1,
-                 **kw):
+                 learning_rate: float = 0.05, max_bins: int = 255, **kw):
         super().__init__(**kw)
+        self.learning_rate, self.max_bins = float(learning_rate), int(max_bins)
         self.horizon = int(horizon)
         self.train_days, self.day_step, self.max_iter = int(train_days), int(day_step), int(max_iter)
 
@@ -85,7 +86,8 @@ class LearnedRanker(Forecaster):
         if not xs or sum(len(y) for y in ys) < 100 or sum(y.sum() for y in ys) < 10:
             self._params[key] = None
             return None
-        model = HistGradientBoostingRegressor(loss="poisson", max_iter=self.max_iter, learning_rate=0.05,
+        model = HistGradientBoostingRegressor(loss="poisson", max_iter=self.max_iter,
+                                              learning_rate=self.learning_rate, max_bins=self.max_bins,
                                               max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0,
                                               early_stopping=False, random_state=self.seed)
         with threadpool_limits(1):  # OpenMP on a shared machine oversubscribes: one thread is faster
