@@ -110,14 +110,16 @@ def get_settings() -> Settings:
 
 
 def apply(settings: Settings) -> Settings:
-    """Point the libraries at the user's data: the city registry reads ``<data_dir>/cities``.
+    """Point the libraries at the user's data: the city registry reads ``<data_dir>/cities``, and
+    ``<analytic_dir>/cities`` (the analytic store's regional centres, read-only) after it.
 
     Called by every entry point (the CLI before each command, :func:`api.app.create_app`).
     Returns ``settings`` unchanged.
     """
-    from qauipsiz.hotspot.cities import set_user_dir
+    from qauipsiz.hotspot.cities import set_extra_dirs, set_user_dir
 
     set_user_dir(settings.data_dir / "cities")
+    set_extra_dirs([settings.analytic_dir / "cities"] if settings.analytic_dir is not None else [])
     return settings
 
 

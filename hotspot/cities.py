@@ -157,6 +157,7 @@ _COLUMNS = ("city", "name_kk", "name_ru", "name_en", "epsg", "tz", "kato", "regi
             "boundary_file")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 _user_dir: Path | None = None
+_extra_dirs: tuple[Path, ...] = ()
 
 
 def set_user_dir(path: str | Path | None) -> None:
@@ -169,6 +170,24 @@ def set_user_dir(path: str | Path | None) -> None:
     new = Path(path).resolve() if path else None
     if new != _user_dir:
         _user_dir = new
+        _registry.cache_clear()
+
+
+def set_extra_dirs(paths) -> None:
+    """Read-only city folders (the ``cities/`` folder of an analytic store: its regional centres)
+    consulted after the shipped and the user's cities, in the ``city add`` layout (``cities.csv``
+    plus one sub-folder per city).  A key already known keeps its first definition; cities are
+    never added to or removed from these folders (:func:`add_city` writes the user folder only).
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Folders; missing ones are skipped.  An empty iterable removes them all.
+    """
+    global _extra_dirs
+    new = tuple(Path(p).resolve() for p in paths)
+    if new != _extra_dirs:
+        _extra_dirs = new
         _registry.cache_clear()
 
 
@@ -192,8 +211,8 @@ def _shipped() -> dict[str, City]:
 @cache
 def _registry() -> dict[str, City]:
     reg = _shipped()
-    if _user_dir is not None:
-        reg.update({k: c for k, c in _read_table(_user_dir / "cities.csv", str(_user_dir)).items() if k not in reg})
+    for folder in ((_user_dir,) if _user_dir is not None else ()) + _extra_dirs:
+        reg.update({k: c for k, c in _read_table(folder / "cities.csv", str(folder)).items() if k not in reg})
     return reg
 
 

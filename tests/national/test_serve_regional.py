@@ -1,0 +1,87 @@
+"""`qauipsiz serve` with QAUIPSIZ_ANALYTIC_DIR serves a regional-centre city of the analytic store
+(`qauipsiz national demo`) without copying it into the data folder: the registry reads the store's
+`cities/` folder read-only (hotspot.cities.set_extra_dirs, set by api.settings.apply). A real server
+subprocess, as an operator runs it."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from qauipsiz.hotspot import analytic
+from qauipsiz.hotspot import cities as registry
+from qauipsiz.hotspot.national.generate import generate
+from qauipsiz.hotspot.surface import hotspot_table
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_a_regional_centre_from_the_analytic_store(tmp_path):
+    from qauipsiz.api.settings import get_settings, to_env
+    from qauipsiz.api.store import Store
+
+    nat, data = tmp_path / "national", tmp_path / "data"
+    generate(nat, 3_000, seed=8, start="2024-01-01", years=1.0, cities=["aktobe"])
+    url = f"sqlite:///{data / 'qauipsiz.db'}"
+    data.mkdir()
+    store = Store(url)
+    key = store.create_api_key("analyst", "regional test")
+    store.close()
+    settings = dataclasses.replace(get_settings(), data_dir=data, database_url=url, analytic_dir=nat, warm=False)
+    port = _free_port()
+    p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
+                          "astana", "--host", "127.0.0.1", "--port", str(port), "--no-ingest", "--no-warm"],
+                         env={**os.environ, **to_env(settings)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base, hdr = f"http://127.0.0.1:{port}/api/v1", {"X-API-Key": key}
+    try:
+        for _ in range(1200):
+            if p.poll() is not None:
+                raise AssertionError(f"serve exited: {p.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(base + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            raise AssertionError("serve did not come up")
+        listed = httpx.get(base + "/cities", headers=hdr, timeout=60).json()
+        assert "aktobe" in [c.get("key", c.get("city")) for c in listed]
+        r = httpx.get(base + "/cities/aktobe/hotspots.geojson",
+                      params={"res": 9, "only_nonzero": "false", "bandwidth_m": 350, "category": "theft"},
+                      headers=hdr, timeout=120)
+        assert r.status_code == 200, r.text[:500]
+        body = r.json()
+    finally:
+        p.terminate()
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    assert body["meta"]["city"] == "aktobe" and "SYNTHETIC" in body["meta"]["notice"].upper()
+    # nothing copied into the data folder; the columns cached there as files
+    assert not (data / "cities" / "aktobe").exists()
+    assert [q.name.split("-")[0] for q in (data / "cache" / "analytic").iterdir()] == ["aktobe"]
+    # the same counts and Gi* bins as the engine on the store's incidents (aktobe resolved the same way)
+    before = registry._extra_dirs
+    registry.set_extra_dirs([nat / "cities"])
+    try:
+        df = analytic.read_events(nat, "aktobe")
+        ref = hotspot_table(df[df["category"] == "theft"], "aktobe", res=9, bandwidth_m=350.0, lisa=False)
+    finally:
+        registry.set_extra_dirs(before)
+    got = pd.DataFrame([f["properties"] for f in body["features"]])
+    got = got.set_index(np.array([int(h, 16) for h in got["h3"]], dtype=np.uint64)).loc[ref["h3"].to_numpy()]
+    np.testing.assert_array_equal(got["count"].to_numpy(int), ref["count"].to_numpy())
+    np.testing.assert_array_equal(got["gi_bin"].to_numpy(int), ref["gi_bin"].to_numpy())
+    assert ref["count"].sum() > 100
