@@ -221,3 +221,81 @@ def map_headers(headers, override: dict | None = None) -> Mapping:
             f"(fields: {', '.join(FIELDS)})")
     return Mapping(columns=cols, place_types=dict(override.get("place_types") or {}),
                    categories=dict(override.get("categories") or {}), date_format=override.get("date_format"))
+
+
+TIME_WORDS = ("время", "уақыт", "time")
+"""A header holding one of these (normalised) may be the time half of a split date/time pair."""
+_TIME_ONLY = re.compile(r"^\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?$")
+_DATE_ONLY = re.compile(r"^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2})$")
+SPLIT_SHARE = 0.9
+"""Share of a column's non-blank values that must look date-only / time-only for the pairing."""
+
+
+def _looks(values, kind: str) -> bool:
+    """Whether ≥ :data:`SPLIT_SHARE` of the non-blank values are date-only (``"date"``) or
+    time-only (``"time"``) cells or text."""
+    import datetime as dt
+
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and v != v) and str(v).strip()]
+    if not vals:
+        return False
+    if kind == "time":
+        ok = sum(isinstance(v, dt.time) or (isinstance(v, str) and bool(_TIME_ONLY.match(v.strip())))
+                 for v in vals)
+    else:
+        ok = sum((isinstance(v, dt.date) and (not isinstance(v, dt.datetime) or v.time() == dt.time()))
+                 or (isinstance(v, str) and bool(_DATE_ONLY.match(v.strip()))) for v in vals)
+    return ok >= SPLIT_SHARE * len(vals)
+
+
+def pair_date_time(mp: Mapping, df, override: dict | None = None) -> Mapping:
+    """Split date and time columns that the headers alone map wrongly.
+
+    Russian and Kazakh exports often give the date and the time of the offence in two columns
+    (``Дата совершения`` + ``Время совершения``); both headers are synonyms of ``occurred_at``, so
+    the first took it and the time was dropped (every incident at 00:00).  From the values:
+
+    * ``occurred_at`` holds dates only and an unmapped column whose header names a time
+      (:data:`TIME_WORDS`) holds times only → they become ``occurred_date`` + ``occurred_time``;
+    * ``occurred_at`` holds times only and ``occurred_date`` is mapped (``Дата`` + ``Время
+      совершения``) → it becomes ``occurred_time``.
+
+    Headers named in the mapping file's ``columns`` are never changed.
+
+    Parameters
+    ----------
+    mp : Mapping
+        From :func:`map_headers`.
+    df : DataFrame
+        The file's cells.
+    override : dict, optional
+        The mapping file.
+
+    Returns
+    -------
+    Mapping
+        ``mp`` itself, or a copy with the pair re-mapped.
+    """
+    from dataclasses import replace
+
+    fixed = set((override or {}).get("columns") or {})
+    cols = dict(mp.columns)
+    by = {f: h for h, f in cols.items()}
+    occ = by.get("occurred_at")
+    if occ is None or "occurred_time" in by or occ in fixed:
+        return mp
+    sample = df[occ].head(5000).tolist()
+    if "occurred_date" in by and _looks(sample, "time"):
+        cols[occ] = "occurred_time"
+        return replace(mp, columns=cols)
+    if "occurred_date" in by or not _looks(sample, "date"):
+        return mp
+    for h in df.columns:
+        hs = str(h)
+        if hs in cols or hs in fixed or not any(w in normalise_header(hs) for w in TIME_WORDS):
+            continue
+        if _looks(df[h].head(5000).tolist(), "time"):
+            cols[occ] = "occurred_date"
+            cols[hs] = "occurred_time"
+            return replace(mp, columns=cols)
+    return mp

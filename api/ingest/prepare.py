@@ -17,7 +17,7 @@ import shapely
 from qauipsiz.api.ingest.dates import parse_date_columns
 from qauipsiz.api.ingest.derive import derive_point_fields
 from qauipsiz.api.ingest.ids import _content_hash, _to_str_id, incident_ids
-from qauipsiz.api.ingest.mapping import Mapping, map_headers
+from qauipsiz.api.ingest.mapping import Mapping, map_headers, pair_date_time
 from qauipsiz.api.ingest.raw_table import MALFORMED, RawTable
 from qauipsiz.api.ingest.validate import (
     _blank,
@@ -132,6 +132,7 @@ def prepare(table: RawTable, city: City, *, source: str, mapping: dict | None = 
                 if _INDEX.get(normalise_header(c)) in ("lat", "lon", "coords"):
                     ov["columns"][c] = "ignore"
     mp = map_headers([c for c in df.columns if c != MALFORMED], ov)
+    mp = pair_date_time(mp, df, ov)  # "Дата совершения" + "Время совершения": one date, one time
     by_field = {f: h for h, f in mp.columns.items()}
 
     def get(f):
