@@ -50,6 +50,7 @@ class CityColumns:
     dark: np.ndarray                   # per event: bool
     res_codes: dict                    # res 7..10 -> per event: 1 + row in fill_city_cells(city, res), 0 outside
     _centres: dict = field(default_factory=dict, repr=False)
+    _folder: Path | None = field(default=None, repr=False)  # the column files (load(cache_dir=…) / open)
 
     @property
     def n(self) -> int:
@@ -115,9 +116,16 @@ class CityColumns:
                              f"not {c.key!r}")
         arr = {n: np.load(folder / f"{n}.npy", mmap_mode="r") for n in cls._ARRAYS}
         res = {int(r): np.load(folder / f"res{int(r)}.npy", mmap_mode="r") for r in meta["res"]}
-        return cls(c, meta["version"], arr["cells11"], arr["cell_code"], arr["day"], np.datetime64(meta["day0"], "D"),
-                   arr["hour"], arr["weekday"], arr["category"], list(meta["categories"]), arr["district"],
-                   list(meta["districts"]), arr["dark"], res)
+        cols = cls(c, meta["version"], arr["cells11"], arr["cell_code"], arr["day"],
+                   np.datetime64(meta["day0"], "D"), arr["hour"], arr["weekday"], arr["category"],
+                   list(meta["categories"]), arr["district"], list(meta["districts"]), arr["dark"], res,
+                   _folder=folder)
+        with contextlib.suppress(OSError, ValueError, TypeError):  # written by city_default_bandwidth
+            from qauipsiz.hotspot.bandwidth import CityBandwidth
+
+            d = json.loads((folder / "bandwidth.json").read_text(encoding="utf-8"))
+            cols._centres["bandwidth"] = CityBandwidth(**d)
+        return cols
 
     @classmethod
     def load(cls, root: str | Path, city, *, batch_rows: int = 1_000_000,
@@ -158,7 +166,7 @@ class CityColumns:
                 if old != folder and old.is_dir() and not old.name.startswith("."):
                     shutil.rmtree(old, ignore_errors=True)
             with contextlib.suppress(OSError):  # a read-only cache folder: served from memory anyway
-                cols.save(folder)
+                cols._folder = cols.save(folder)
         return cols
 
     @classmethod
@@ -294,7 +302,14 @@ class CityColumns:
             from qauipsiz.hotspot.bandwidth import city_bandwidth
 
             n11 = np.bincount(self.cell_code, minlength=len(self.cells11))
-            self._centres["bandwidth"] = city_bandwidth(np.repeat(self._xy11(), n11, axis=0))
+            self._centres["bandwidth"] = cb = city_bandwidth(np.repeat(self._xy11(), n11, axis=0))
+            if self._folder is not None:  # kept beside the column files: seconds of work on millions of events
+                import dataclasses
+
+                with contextlib.suppress(OSError):
+                    tmp = self._folder / f".bandwidth-{id(self)}.json"
+                    tmp.write_text(json.dumps(dataclasses.asdict(cb)), encoding="utf-8")
+                    tmp.replace(self._folder / "bandwidth.json")
         return self._centres["bandwidth"]
 
     def _xy11(self) -> np.ndarray:

@@ -241,7 +241,10 @@ def test_columns_cached_as_memory_mapped_files(tmp_path):
     assert not isinstance(built.cell_code, np.memmap)
     (folder,) = cache.iterdir()
     assert folder.name == f"shymkent-{built.version}"
+    bw = built.city_default_bandwidth()  # the city default radius is kept beside the columns
+    assert (folder / "bandwidth.json").exists()
     mapped = CityColumns.load(root, "shymkent", cache_dir=cache)
+    assert mapped._centres["bandwidth"] == bw
     assert isinstance(mapped.cell_code, np.memmap) and isinstance(mapped.res_codes[10], np.memmap)
     assert (mapped.version, mapped.day0, mapped.categories, mapped.districts) == (
         built.version, built.day0, built.categories, built.districts)
