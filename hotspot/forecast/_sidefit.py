@@ -38,10 +38,11 @@ def _run(conn, member: Forecaster, q: Query, days: list, cutoff: int) -> None:
     try:
         h0, m0 = _counters(member)
         s = validation_score(member, q, days)
-        conn.send(("validated", s, _modules(member._params)))
-        member.params_for(q, cutoff)
         h1, m1 = _counters(member)
-        conn.send(("fitted", dict(member._params), (h1 - h0, m1 - m0)))
+        conn.send(("validated", s, _modules(member._params), (h1 - h0, m1 - m0)))
+        member.params_for(q, cutoff)
+        h2, m2 = _counters(member)
+        conn.send(("fitted", dict(member._params), (h2 - h1, m2 - m1)))
     except Exception as e:  # reported to the caller, which then computes it itself
         with contextlib.suppress(Exception):
             conn.send(("error", repr(e)))
@@ -75,7 +76,14 @@ class SideFit:
             self.stop()
             return None
         self._modules = msg[2]
+        self._count(msg[3])
         return float(msg[1])
+
+    def _count(self, delta: tuple[int, int]) -> None:
+        """Add the side process's cache hits and misses to this process's counters."""
+        if self.member.cache is not None:
+            self.member.cache.hits += delta[0]
+            self.member.cache.misses += delta[1]
 
     def take_fit(self) -> bool:
         """Wait for the member's parameters at the cut-off and install them; ``False`` when it failed."""
@@ -87,9 +95,7 @@ class SideFit:
         if msg is None:
             return False
         self.member._params.update(msg[1])
-        if self.member.cache is not None:
-            self.member.cache.hits += msg[2][0]
-            self.member.cache.misses += msg[2][1]
+        self._count(msg[2])
         return True
 
     def stop(self) -> None:

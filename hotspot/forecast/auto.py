@@ -13,6 +13,7 @@ import numpy as np
 from qauipsiz.hotspot.forecast._base import Events, Forecaster, Query, day_date, validation_score
 
 HEAVY = ("ranker", "seppp", "prospective", "kde", "blend")  # slowest to fit first
+PRELOAD = {"ranker": "sklearn.ensemble"}  # imported before forking, so the side process and this one share it
 
 
 class AutoSelect(Forecaster):
@@ -74,8 +75,12 @@ class AutoSelect(Forecaster):
         when = f"{len(days)} days before {day_date(cutoff).date()}"
         side, heavy = None, next((k for k in HEAVY if k in self.members), None)
         if self.jobs > 1 and heavy is not None and n > 1:
+            import importlib
+
             from qauipsiz.hotspot.forecast import _sidefit
 
+            if heavy in PRELOAD:  # imported once here, not in both processes
+                importlib.import_module(PRELOAD[heavy])
             side = _sidefit.start(self.members[heavy], q, days, cutoff)
         scores = {}
         here = [k for k in self.members if side is None or k != heavy]
