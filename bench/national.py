@@ -11,7 +11,10 @@
 * checks outside the timing that both runs wrote identical outputs (every res-9 table and forecast);
 * ``--granularity both`` (default in ``--quick``) also times one task per city part on 2 workers;
 * p95 filter latency for one 5,000,000-event city (``--quick``: 300,000) through
-  ``bench/_national_serve.py::measure_filter_latency`` (engineer A's serving path);
+  ``bench/_national_serve.py::measure_filter_latency`` (the hotspot-table path) and the whole
+  ``GET hotspots.geojson`` request through the service's ASGI app over distinct dashboard filters
+  (``measure_endpoint_latency``: p50/p95, ours vs the previous encoder, RSS of the loaded city,
+  first load and first load after a restart);
 * an extrapolation to 50,000,000 events on 4 workers: every task's seconds in the 2-worker run
   scaled linearly by 50M / N (a ceiling: the per-cell work — Gi*, LISA, the cube — depends on the
   cells, not on the events), scheduled largest-first on 4 workers by greedy list scheduling (what
@@ -259,7 +262,12 @@ def main() -> None:
         if not ok:
             raise SystemExit("bench/national.py: the 1- and 2-worker outputs differ")
         if not a.no_serve:
-            from _national_serve import measure_filter_latency, report
+            from _national_serve import (
+                measure_endpoint_latency,
+                measure_filter_latency,
+                report,
+                report_endpoint,
+            )
 
             n_serve = a.serve_events or (300_000 if a.quick else 5_000_000)
             sroot = a.serve_data
@@ -268,6 +276,9 @@ def main() -> None:
                 generate(sroot, n_serve, cities=[a.serve_city])
             res = measure_filter_latency(sroot, a.serve_city, 60 if a.quick else 200, baseline_requests=5)
             report(res)
+            del res
+            # the whole dashboard request through the service (ASGI app), ours vs the previous path
+            report_endpoint(measure_endpoint_latency(sroot, a.serve_city, 30 if a.quick else 120))
         print(f"summary: scaling {r:.2f}x with 2 workers (target {TARGET_RATIO}x)")
 
 

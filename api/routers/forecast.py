@@ -15,7 +15,7 @@ from qauipsiz.api.routers._geo import GEOJSON, cached_bytes, etag_for, feature_c
 
 router = APIRouter(tags=["hotspots"])
 
-METHODS = ("recent", "longrun", "prospective", "kde", "seppp", "ranker", "blend", "auto")
+METHODS = ("recent", "longrun", "prospective", "kde", "seppp", "ranker", "blend", "stack", "auto")
 
 
 def _fitted(svc: Services, city: str, method: str, res: int, ver):
