@@ -122,7 +122,7 @@ def same_outputs(a: Path, b: Path) -> bool:
 def report_job(events: int, one: dict, two: dict) -> float:
     t1 = Timing(float("nan"), (one["wall_total_s"],))
     t2 = Timing(float("nan"), (two["wall_total_s"],))
-    n_tasks = len(two["rows"]) if two["granularity"] == "city" else len(two["parts"])
+    n_tasks = len(two["tasks"])
     r = show(f"national run, {events:,} events, {len(two['rows'])} cities, {n_tasks} tasks "
              f"({two['granularity']} granularity), 2 local workers (ours) vs 1 (peer)", t2, t1,
              "the same job on 1 worker", note=f"= scaling with 2 workers (target >= {TARGET_RATIO}x)")
@@ -144,6 +144,39 @@ def report_job(events: int, one: dict, two: dict) -> float:
               f"/ the busier of 2 workers' {max(c2.values()):.1f} s, each + its run's fixed cost = {rc:.2f}x "
               f"(total task CPU with 2 workers {sum(c2.values()):.1f} s)")
     return r
+
+
+def granularity_table(root: Path, city_run: dict, part_run: dict, workers=(2, 4, 8, 16)) -> None:
+    """Makespan of each task granularity on W workers, from measured task CPU seconds (a core each).
+
+    Per city: each city's task CPU = the sum of its parts' CPU in the per-city run; per part: each
+    part's CPU in the per-part run; auto: per-city times for the cities ``split_cities`` keeps whole
+    at W (expected work from events and cells, as ``national run`` decides), per-part times for those
+    it splits. Greedy
+    largest-first (:func:`lpt`), as the scheduler's priorities do; the run's fixed cost is left out.
+    """
+    from qauipsiz.api.cli.national_run import city_costs, split_cities
+
+    city_cpu: dict[str, float] = {}
+    for p in city_run["parts"]:
+        city_cpu[p["city"]] = city_cpu.get(p["city"], 0.0) + p.get("cpu_s", 0.0)
+    part_cpu: dict[str, list[float]] = {}
+    for p in part_run["parts"]:
+        part_cpu.setdefault(p["city"], []).append(p.get("cpu_s", 0.0))
+    sizes = city_costs(root, list(city_cpu))
+    big = max(city_cpu, key=lambda c: city_cpu[c])
+    print(f"task granularity by simulation from measured task CPU seconds: per city {sum(city_cpu.values()):.1f} s "
+          f"in {len(city_cpu)} tasks (largest {big} {city_cpu[big]:.1f} s), per part "
+          f"{sum(map(sum, part_cpu.values())):.1f} s in {sum(map(len, part_cpu.values()))} tasks "
+          f"(largest {max(map(max, part_cpu.values())):.1f} s; each part reads its city again)")
+    for w in workers:
+        split = set(split_cities(sizes, w))
+        auto = [t for c in city_cpu for t in (part_cpu[c] if c in split else [city_cpu[c]])]
+        m = {"city": lpt(list(city_cpu.values()), w), "part": lpt([t for v in part_cpu.values() for t in v], w),
+             "auto": lpt(auto, w)}
+        best = min(m, key=lambda k: m[k])
+        print(f"  {w} workers, greedy largest-first makespan: per city {m['city']:.1f} s, per part {m['part']:.1f} s, "
+              f"auto {m['auto']:.1f} s (splits {', '.join(sorted(split)) or 'none'}); shortest: {best}")
 
 
 def by_part(s: dict) -> str:
@@ -194,13 +227,12 @@ def extrapolate_model(events: int, two: dict, target_events: int = 50_000_000, w
 def extrapolate(events: int, two: dict, target_events: int = 50_000_000, workers: int = 4,
                 key: str = "seconds") -> float:
     k = target_events / events
-    if two["granularity"] == "city":
-        tasks: dict[str, float] = {}
-        for p in two["parts"]:
-            tasks[p["city"]] = tasks.get(p["city"], 0.0) + p.get(key, 0.0)
-        times = list(tasks.values())
-    else:
-        times = [p.get(key, 0.0) for p in two["parts"]]
+    split = set(two["split_cities"])  # their parts ran as tasks of their own; the others' as one city task
+    tasks: dict[tuple[str, str], float] = {}
+    for p in two["parts"]:
+        t = (p["city"], p["part"] if p["city"] in split else "city")
+        tasks[t] = tasks.get(t, 0.0) + p.get(key, 0.0)
+    times = list(tasks.values())
     fixed = max(0.0, two["wall_total_s"] - max(busy(two).values()))
     span = lpt([t * k for t in times], workers)
     est = span + fixed
@@ -222,8 +254,9 @@ def main() -> None:
                     help="an existing dataset holding the serving city (default: generate one)")
     ap.add_argument("--serve-city", default="almaty")
     ap.add_argument("--serve-events", type=int, default=None, help="default 5,000,000; quick 300,000")
-    ap.add_argument("--granularity", default=None, choices=("part", "city", "both"),
-                    help="tasks of the timed runs (default: city, as national run; quick: both)")
+    ap.add_argument("--granularity", default=None, choices=("part", "city", "auto", "both"),
+                    help="tasks of the timed runs (default: city, as national run; quick: both: city, "
+                         "then a per-part run on 2 workers and the granularity table)")
     ap.add_argument("--no-serve", action="store_true", help="skip the filter-latency part")
     a = ap.parse_args()
     print(f"national nightly job on Dask (qauipsiz national run) ({'quick' if a.quick else 'full'} run; each "
@@ -253,6 +286,7 @@ def main() -> None:
                  note="= per-part tasks / per-city tasks")
             print(f"  task CPU seconds with 2 workers: per city {sum(cpu(two).values()):.1f} s, "
                   f"per part {sum(cpu(part).values()):.1f} s")
+            granularity_table(root, two, part)
         for key in ("seconds", "cpu_s"):  # wall time on this shared machine; CPU time = a core each
             extrapolate(events, two, key=key)
             extrapolate_model(events, two, key=key)

@@ -5,7 +5,7 @@ of one city (``--granularity part``: hotspots res 9, res 10, density, emerging, 
 whole city (``--granularity city``, the default: one read of its incidents, one city radius), or
 whole cities except those too large for an even spread, which are split into parts
 (``--granularity auto``, :func:`split_cities`); ``bench/national.py`` measures them. Tasks are
-submitted largest city first (partition bytes on disk), so the long ones start early. Workers read
+submitted largest city first (:func:`city_costs`: events and cells), so the long ones start early. Workers read
 their own partitions from ``--data`` (which must be on a path every worker sees) and write into
 ``--out``; only small summary dicts travel back. A task that raises is retried (``--retries``) and
 then reported in the summary with status ``failed``; a worker that dies mid-task has its task
@@ -32,12 +32,60 @@ WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS
               "OPENBLAS_NUM_THREADS": "1"}
 GRANULARITIES = ("part", "city", "auto")
 SPLIT_SHARE = 0.8  # auto: split a city larger than this share of an even worker's load
+CELL_EVENTS = 100.0  # a res-9 cell of a city costs the job about as much as 100 of its events
+H3_RES9_KM2 = 0.1053  # mean area of an H3 res-9 cell, km²
 
 
 def city_bytes(root: Path, city: str) -> int:
     """Bytes of the city's incident partitions on disk (its size for scheduling), 0 when absent."""
     d = Path(root) / "incidents" / f"city={city}"
     return sum(p.stat().st_size for p in d.rglob("*.parquet")) if d.is_dir() else 0
+
+
+def city_area_km2(root: Path, city: str) -> float:
+    """Geodesic area of the city polygon (WGS84 ellipsoid), km²: ``ROOT/cities/<city>/boundary.geojson``
+    when the dataset has it (a generated regional centre), else the registry's city
+    (:func:`hotspot.cities.get_city`)."""
+    import shapely
+    from pyproj import Geod
+
+    f = Path(root) / "cities" / city / "boundary.geojson"
+    if f.exists():
+        feats = json.loads(f.read_text(encoding="utf-8"))["features"]
+        geom = shapely.union_all([shapely.geometry.shape(ft["geometry"]) for ft in feats])
+    else:
+        from qauipsiz.hotspot.cities import get_city
+
+        geom = get_city(city).boundary
+    return abs(Geod(ellps="WGS84").geometry_area_perimeter(geom)[0]) / 1e6
+
+
+def city_costs(root: Path, cities: list[str]) -> dict[str, float]:
+    """Each city's expected work, in event equivalents: its incidents (Parquet footers' row counts)
+    plus :data:`CELL_EVENTS` per res-9 cell of its polygon (area / :data:`H3_RES9_KM2`).
+
+    Per-city task CPU seconds grow with both (``bench/national.py``'s fitted cost model: about
+    7–13 s per million events and 0.8 s per thousand res-9 cells, i.e. ~60–110 events per cell), so
+    a city of many cells and fewer events (Shymkent) can be the longest task, which the partition
+    bytes alone miss. Used to order the tasks (largest first) and by :func:`split_cities`.
+    """
+    import pyarrow.parquet as pq
+
+    from qauipsiz.hotspot.analytic import month_files
+
+    def cells(c: str) -> float:
+        try:
+            return city_area_km2(root, c) / H3_RES9_KM2
+        except ValueError:  # not a known city: its task will say so; plan it by its events
+            return 0.0
+
+    def rows(p: Path) -> int:
+        try:
+            return pq.read_metadata(p).num_rows
+        except (OSError, ValueError):  # unreadable: the city's task fails and reports the file
+            return 0
+
+    return {c: sum(rows(p) for p in month_files(root, c)) + CELL_EVENTS * cells(c) for c in cities}
 
 
 def dataset_info(root: Path) -> dict:
@@ -47,7 +95,8 @@ def dataset_info(root: Path) -> dict:
 
 
 def pick_cities(root: Path, cities: list[str] | None) -> list[str]:
-    """The cities to run, largest first: ``cities`` when given (each must have partitions), else all."""
+    """The cities to run, largest expected work first (:func:`city_costs`): ``cities`` when given
+    (each must have partitions), else all."""
     from qauipsiz.hotspot.analytic import dataset_cities
 
     have = list(dataset_cities(root))
@@ -58,7 +107,7 @@ def pick_cities(root: Path, cities: list[str] | None) -> list[str]:
         have = list(dict.fromkeys(cities))
     if not have:
         raise ValueError(f"--data {root}: no city partitions under incidents/")
-    size = {c: city_bytes(root, c) for c in have}
+    size = city_costs(root, have)
     return sorted(have, key=lambda c: (-size[c], c))
 
 
@@ -71,8 +120,8 @@ def local_cluster(workers: int, dashboard_address: str | None = ":8787"):
 
 
 def split_cities(sizes: dict[str, int], workers: int, share: float = SPLIT_SHARE) -> list[str]:
-    """The cities ``granularity="auto"`` runs as one task per part: those whose size exceeds ``share``
-    of an even worker's load (``share`` x total / ``workers``).
+    """The cities ``granularity="auto"`` runs as one task per part: those whose expected work exceeds
+    ``share`` of an even worker's load (``share`` x total / ``workers``).
 
     Greedy largest-first scheduling ends no earlier than the largest task, so a city task bigger
     than an even share of the work bounds the run; split into its five parts (the largest, the
@@ -82,7 +131,7 @@ def split_cities(sizes: dict[str, int], workers: int, share: float = SPLIT_SHARE
     Parameters
     ----------
     sizes : dict
-        City -> its size (bytes of its partitions on disk: :func:`city_bytes`).
+        City -> its expected work (:func:`city_costs`, event equivalents).
     workers : int
         Worker threads of the cluster.
     share : float
@@ -237,7 +286,7 @@ def run_national(client, root: Path, out: Path, *, cities: list[str] | None = No
     t0 = time.perf_counter()
     threads = sum(client.nthreads().values())
     split = set(todo) if granularity == "part" else set() if granularity == "city" else \
-        set(split_cities({c: city_bytes(root, c) for c in todo}, threads, split_share))
+        set(split_cities(city_costs(root, todo), threads, split_share))
     futs = _submit(client, root, out, todo, split, forecast_method, retries, parts, attempts)
     done: dict[str, list[dict]] = {c: [] for c in todo}
     errors: dict[str, str] = {}

@@ -137,6 +137,7 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
     from typer.testing import CliRunner
 
     from qauipsiz.api.cli import app
+    from qauipsiz.api.cli.national_run import city_costs
 
     out = tmp_path / "out"
     r = CliRunner().invoke(app, ["national", "run", "--data", str(national_set), "--out", str(out),
@@ -150,8 +151,9 @@ def test_cli_on_cluster_equals_single_machine(national_set, reference, client, t
         assert rows[key]["status"] == "ok" and rows[key]["events"] == n and rows[key]["parts_done"] == 5
         assert rows[key]["forecast_method"] == nightly.FORECAST_METHOD
         assert rows[key]["attempts"] == 1 and rows[key]["worker_deaths"] == 0  # nothing was rerun
-    # largest city first in the summary (scheduling order)
-    assert [row["city"] for row in s["rows"]] == [t[0] for t in sorted(TOWNS, key=lambda t: -t[3])]
+    # largest expected work first in the summary (scheduling order)
+    costs = city_costs(national_set, [t[0] for t in TOWNS])
+    assert [row["city"] for row in s["rows"]] == sorted(costs, key=lambda k: -costs[k])
     csv = pd.read_csv(out / "national_summary.csv")
     assert list(csv["city"]) == [row["city"] for row in s["rows"]]
     # both workers computed something: the work was spread
@@ -190,14 +192,36 @@ def test_split_cities_picks_the_cities_too_large_for_an_even_spread():
     assert split_cities({"a": 0}, 4) == []
 
 
-def test_auto_granularity_splits_the_largest_city_only(national_set, reference, client, tmp_path):
-    """``granularity="auto"``: tkar (38 % of the bytes, over 0.7 x half) runs as five part tasks, each
-    reading it; the other cities as one task each; outputs equal the single-machine run."""
-    from qauipsiz.api.cli.national_run import city_bytes, run_national
+def test_city_costs_are_events_plus_cells(national_set):
+    """Expected work = incidents + 100 per res-9 cell (area / 0.1053 km²): checked against the events
+    written and the box's area in UTM metres (geopandas), and against the H3 cells that cover it."""
+    import geopandas as gpd
 
-    sizes = {k: city_bytes(national_set, k) for k, *_ in TOWNS}
-    assert sizes["tkar"] > 0.7 * sum(sizes.values()) / 2 > sizes["tpav"]  # the premise of the test
-    s = run_national(client, national_set, tmp_path / "out", granularity="auto", split_share=0.7)
+    from qauipsiz.api.cli.national_run import CELL_EVENTS, H3_RES9_KM2, city_area_km2, city_costs
+    from qauipsiz.hotspot.h3grid import latlng_to_cells
+
+    costs = city_costs(national_set, [t[0] for t in TOWNS])
+    for key, lon, lat, n in TOWNS:
+        g = gpd.GeoSeries([_box(lon, lat)], crs=4326)
+        area = float(g.to_crs(g.estimate_utm_crs()).area.iloc[0]) / 1e6
+        assert city_area_km2(national_set, key) == pytest.approx(area, rel=2e-3)
+        assert costs[key] == pytest.approx(n + CELL_EVENTS * area / H3_RES9_KM2, rel=2e-3)
+        gx, gy = np.meshgrid(np.linspace(lon - 0.035, lon + 0.035, 300), np.linspace(lat - 0.025, lat + 0.025, 300))
+        cells = len(np.unique(latlng_to_cells(gy.ravel(), gx.ravel(), 9)))  # cells touching the box
+        assert 0.8 * cells < area / H3_RES9_KM2 < 1.1 * cells
+
+
+def test_auto_granularity_splits_the_largest_city_only(national_set, reference, client, tmp_path):
+    """``granularity="auto"``: with the share set between the largest city's load and the next one's,
+    only tkar runs as five part tasks, each reading it; the other cities as one task each; outputs
+    equal the single-machine run."""
+    from qauipsiz.api.cli.national_run import city_costs, run_national
+
+    costs = city_costs(national_set, [t[0] for t in TOWNS])
+    first, second = sorted(costs.values(), reverse=True)[:2]
+    assert costs["tkar"] == first  # the premise: tkar, with the most events, is the largest
+    share = (first + second) / 2 / (sum(costs.values()) / 2)
+    s = run_national(client, national_set, tmp_path / "out", granularity="auto", split_share=share)
     assert s["split_cities"] == ["tkar"] and s["failed"] == []
     assert sorted((t["city"], t["task"]) for t in s["tasks"]) == sorted(
         [("tkar", p) for p in nightly.PARTS] + [("tpav", "city"), ("takt", "city")])
