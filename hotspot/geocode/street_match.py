@@ -12,6 +12,13 @@ from rapidfuzz.distance import OSA
 
 from qauipsiz.hotspot.geocode.index import GazetteerIndex
 
+GUESS_SCORE = 69.0
+"""Score cap of a guess that must not be accepted (below ``matcher.ACCEPT_SCORE`` = 70): the row
+goes to quarantine with the guess as its candidate."""
+REPAIR_MIN_SIMILARITY = 80.0
+"""A name all of whose words were replaced, one with a rapidfuzz ratio below this (two or more
+letters changed in a short word: "Куйбышева" → "Карбышева"), is only a guess."""
+
 
 class StreetMatcher(GazetteerIndex):
     """Street and POI matching over a :class:`~.index.GazetteerIndex`."""
@@ -58,6 +65,7 @@ class StreetMatcher(GazetteerIndex):
         nfix = 0
         fixsum = 0.0
         tie = 0
+        worst = 100.0  # the least similar repair
         n_alpha = sum(1 for t in tokens if not t.isdigit())
         # blocking: tokens the gazetteer knows narrow the candidates for the unknown ones
         known = [self.post[t] for t in tokens if t in self.post and not t.isdigit()]
@@ -84,6 +92,7 @@ class StreetMatcher(GazetteerIndex):
                     continue
             if m is not None:
                 repaired.append(m[0])
+                worst = min(worst, float(m[1]))
                 nfix += 1
                 fixsum += 4.0 + 0.6 * (100.0 - m[1])  # a closer repair costs less
                 tie += len(ms) > 1 and ms[1][1] == m[1]  # two known tokens equally close
@@ -92,11 +101,15 @@ class StreetMatcher(GazetteerIndex):
         if not repaired:
             return None, 0.0, "", ()
         fixcost = fixsum + 15.0 * tie
+        # every name word replaced, one by a word two or more letters away ("Куйбышева" →
+        # "Карбышева"): another street, or an old name the gazetteer lacks; never accepted
+        guess_cap = GUESS_SCORE if nfix and nfix >= n_alpha and worst < REPAIR_MIN_SIMILARITY else 100.0
         if repaired != list(tokens):
             hit = self.key2.get(" ".join(sorted(repaired)))
             if hit:
                 sid, tied = self._choose([s for s, _ in hit], kind, district)
-                return sid, 96.0 - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
+                sc = 96.0 - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
+                return sid, min(sc, guess_cap), "", tied
         # token subset
         posts = [self.post[t] for t in repaired if t in self.post]
         if posts and len(posts) == len(repaired):
@@ -107,7 +120,11 @@ class StreetMatcher(GazetteerIndex):
                 fewest = [s for s, e in extra.items() if e == best]
                 sid, tied = self._choose(fewest, kind, district)
                 sc = 93.0 - 5.0 * best - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
-                return sid, sc, "", tied
+                if any(t.isdigit() or any(ch.isdigit() for ch in t) for t in self.tok_sets[sid] - set(repaired)):
+                    # the street's name has a number the text lacks ("70 лет Октября" for
+                    # "Октябрьская", "Самал-2" for "Самал"): numbers tell streets apart
+                    sc = min(sc, GUESS_SCORE)
+                return sid, min(sc, guess_cap), "", tied
         # fuzzy over whole keys
         fk = " ".join(sorted(repaired))
         if district and district in self.district_keys:
@@ -125,7 +142,8 @@ class StreetMatcher(GazetteerIndex):
         if res and res[0][1] >= 70:
             top = [i for _k, s, i in res if s == res[0][1]]
             sid, tied = self._choose(top, kind, district)
-            return sid, 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0), cands, tied
+            sc = 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0)
+            return sid, min(sc, guess_cap), cands, tied
         return None, 0.0, cands, ()
 
     def _refine_by_crossing(self, toks, other, district):
