@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import numpy as np
 import pandas as pd
 from fastapi import Path, Query, Request
+from pydantic import AfterValidator
 
 from qauipsiz.api.cache import SurfaceCache, VersionClock
 from qauipsiz.api.errors import ApiError
@@ -93,7 +94,19 @@ def _city_keys() -> tuple[str, ...]:
     return tuple(list_cities())
 
 
-CityKey = Annotated[Literal[_city_keys()], Path(description="city registry key")]  # type: ignore[valid-type]
+def _known_city(city: str) -> str:
+    """``city`` when the registry knows it at request time (a 422 otherwise): user cities added
+    after start-up and the analytic store's regional centres (``QAUIPSIZ_ANALYTIC_DIR``) count."""
+    from qauipsiz.hotspot.cities import list_cities
+
+    known = list_cities()
+    if city not in known:
+        raise ValueError(f"Input should be one of {', '.join(map(repr, known))}")
+    return city
+
+
+CityKey = Annotated[str, AfterValidator(_known_city),
+                    Path(description="city registry key (GET /cities lists them)", examples=list(_city_keys()))]
 
 
 @dataclass

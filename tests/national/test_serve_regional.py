@@ -85,3 +85,35 @@ def test_serve_a_regional_centre_from_the_analytic_store(tmp_path):
     np.testing.assert_array_equal(got["count"].to_numpy(int), ref["count"].to_numpy())
     np.testing.assert_array_equal(got["gi_bin"].to_numpy(int), ref["gi_bin"].to_numpy())
     assert ref["count"].sum() > 100
+
+
+def test_cities_known_at_request_time(tmp_path):
+    """The city path parameter is checked against the registry per request, not against the keys
+    known when the routers were imported: an app made later (here, after the routers were imported
+    by this test) serves the analytic store's regional centre; an unknown key is still a 422."""
+    from fastapi.testclient import TestClient
+
+    import qauipsiz.api.routers._deps  # noqa: F401 -- imported first, as in any long-lived process
+    from qauipsiz.api.app import create_app
+    from qauipsiz.api.settings import get_settings
+    from qauipsiz.api.store import Store
+
+    nat = tmp_path / "national"
+    generate(nat, 1_500, seed=9, start="2024-01-01", years=1.0, cities=["taraz"])
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    key = store.create_api_key("analyst", "t")
+    before = registry._extra_dirs
+    try:
+        app = create_app(dataclasses.replace(get_settings(), data_dir=tmp_path / "data", database_url=url,
+                                             warm=False, analytic_dir=nat), store=store)
+        with TestClient(app) as client:
+            r = client.get("/api/v1/cities/taraz/hotspots.geojson?res=8", headers={"X-API-Key": key})
+            assert r.status_code == 200, r.text[:300]
+            assert r.json()["meta"]["city"] == "taraz"
+            bad = client.get("/api/v1/cities/atlantis/hotspots.geojson", headers={"X-API-Key": key})
+            assert bad.status_code == 422 and "atlantis" not in registry.list_cities()
+            assert "taraz" in bad.json()["detail"]
+    finally:
+        registry.set_extra_dirs(before)
+        store.close()
