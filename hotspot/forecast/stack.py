@@ -115,31 +115,43 @@ class StackedCounts(Forecaster):
         self.context_key = None if self._ctx is None else self._ctx.key
         return self
 
-    def _features(self, d: int, cats: list[int]) -> np.ndarray:
-        """Features ``(len(index_cells), p)`` of day ``d`` (events before ``d``)."""
+    def _features(self, d: int, cats: list[int], counts=None) -> np.ndarray:
+        """Features ``(len(index_cells), p)`` of day ``d`` (events before ``d``).
+
+        ``counts`` is a :class:`_Running` positioned at ``d`` (the training loop), else the
+        windows are counted directly; both give the same integer counts, so the same features.
+        """
         ev: Events = self._need()
+        raw = counts.at(d) if counts is not None else self._counts(d)
         span = float(max(d - ev.first_day, 1))
-        big = ev.window_counts(-np.inf, d)
-        cols = [big / span]
+        cols = [raw["all"] / span]
         for w in (365, 91):
-            cols.append(ev.window_counts(d - w, d) / min(float(w), span))
+            cols.append(raw[w] / min(float(w), span))
         cols += [ev.ring1 @ cols[0], self._ring2 @ cols[0]]
         wd = int((d + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
         n_wd = max(len(range(ev.first_day + (wd - ev.first_day - 3) % 7, d, 7)), 1)
-        cols.append(ev.window_counts(-np.inf, d, ev.weekday == wd) / n_wd)
-        seas, n_seas = np.zeros(len(ev.index_cells)), 0
-        for back in (365, 730):
-            lo, hi = d - back - self.season_days, d - back + self.season_days + 1
-            if lo >= ev.first_day:
-                seas += ev.window_counts(lo, hi)
-                n_seas += hi - lo
-        cols.append(seas / n_seas if n_seas else cols[0])
+        cols.append(raw["weekday"] / n_wd)
+        n_seas = sum(2 * self.season_days + 1 for back in (365, 730) if d - back - self.season_days >= ev.first_day)
+        cols.append(raw["season"] / n_seas if n_seas else cols[0])
         if self._ctx is not None and cats:
-            c = self._ctx.counts(-np.inf, d) / span
+            c = raw["context"] / span
             rest = np.ones(c.shape[1], bool)
             rest[cats] = False
             cols += [c[:, k] for k in cats] + [c[:, rest].sum(1), ev.ring1 @ c.sum(1)]
         return np.column_stack(cols)
+
+    def _counts(self, d: int) -> dict:
+        """The integer window counts behind the features of day ``d``, counted directly."""
+        ev: Events = self._need()
+        wd = int((d + 3) % 7)
+        seas = np.zeros(len(ev.index_cells))
+        for back in (365, 730):
+            lo, hi = d - back - self.season_days, d - back + self.season_days + 1
+            if lo >= ev.first_day:
+                seas += ev.window_counts(lo, hi)
+        return {"all": ev.window_counts(-np.inf, d), 365: ev.window_counts(d - 365, d),
+                91: ev.window_counts(d - 91, d), "weekday": ev.window_counts(-np.inf, d, ev.weekday == wd),
+                "season": seas, "context": self._ctx.counts(-np.inf, d) if self._ctx is not None else None}
 
     def _codes(self, labels: list[str]) -> list[int]:
         if self._ctx is None:
@@ -164,8 +176,9 @@ class StackedCounts(Forecaster):
         xty = np.zeros(len(names))
         n_rows = 0.0
         y_sum = 0.0
+        running = _Running(ev, self._ctx, self.season_days)
         for v in range(first, cutoff):
-            x = self._features(v, cats)
+            x = self._features(v, cats, running)
             y = ev.window_counts(v, v + 1)
             gram += x.T @ x
             xty += x.T @ y
@@ -188,3 +201,48 @@ class StackedCounts(Forecaster):
         if x.shape[1] != len(w):  # a cached fit whose categories this context lacks: own features only
             x, w = x[:, :len(OWN)], w[:len(OWN)]
         return take(x @ w, q.pos)
+
+
+class _Prefix:
+    """Rows with a day before ``t`` added up per slot; ``t`` only moves forward (O(rows) in all)."""
+
+    def __init__(self, day: np.ndarray, slot: np.ndarray, size: int):
+        self.day, self.slot = day, slot
+        self.v = np.zeros(size)
+        self.i = 0
+
+    def at(self, t: float) -> np.ndarray:
+        j = int(np.searchsorted(self.day, t, side="left"))
+        if j < self.i:
+            raise ValueError("_Prefix: days must not decrease")
+        np.add.at(self.v, self.slot[self.i:j], 1.0)
+        self.i = j
+        return self.v
+
+
+class _Running:
+    """The window counts of :meth:`StackedCounts._counts` for increasing days, by running prefixes
+    (each window is a difference of two prefix sums), instead of a count over every past row per day."""
+
+    def __init__(self, ev: Events, ctx: CategoryCounts | None, season_days: int):
+        n = len(ev.index_cells)
+        self.ev, self.ctx, self.h = ev, ctx, int(season_days)
+        self.lags = {k: _Prefix(ev.day, ev.pos, n) for k in (0, 365, 91)}
+        self.season = {(back, end): _Prefix(ev.day, ev.pos, n) for back in (365, 730) for end in ("lo", "hi")}
+        self.wd = _Prefix(ev.day, ev.pos + n * ev.weekday.astype(np.int64), 7 * n)
+        self.c = None if ctx is None else _Prefix(ctx.day, ctx.code, ctx.n_cells * ctx.n_cats)
+
+    def at(self, d: int) -> dict:
+        ev, n = self.ev, len(self.ev.index_cells)
+        now = self.lags[0].at(d).copy()
+        seas = np.zeros(n)
+        for back in (365, 730):
+            lo, hi = d - back - self.h, d - back + self.h + 1
+            if lo >= ev.first_day:
+                seas += self.season[(back, "hi")].at(hi) - self.season[(back, "lo")].at(lo)
+        wd = int((d + 3) % 7)
+        ctx = None
+        if self.c is not None and self.ctx is not None:
+            ctx = self.c.at(d).reshape(self.ctx.n_cells, self.ctx.n_cats).copy()
+        return {"all": now, 365: now - self.lags[365].at(d - 365), 91: now - self.lags[91].at(d - 91),
+                "weekday": self.wd.at(d).reshape(7, n)[wd].copy(), "season": seas, "context": ctx}

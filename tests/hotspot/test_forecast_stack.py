@@ -177,3 +177,21 @@ def test_no_leakage_through_the_context():
                                              category="theft")], ignore_index=True)
     changed = StackedCounts(res=9, tz="UTC").set_context(early).fit(target).predict(cells, day.date())
     assert not np.array_equal(base, changed)
+
+
+def test_running_window_counts_equal_direct_counts():
+    from qauipsiz.hotspot.forecast.stack import _Running
+
+    target, context = world(True, n_days=800)  # more than two years: both seasonal windows in use
+    fc = StackedCounts(res=9, tz="UTC").set_context(context).fit(target)
+    ev = fc.events
+    run = _Running(ev, fc._ctx, fc.season_days)
+    cats = fc._ctx.top(ev.first_day + 790, 4)
+    for v in range(ev.first_day + 20, ev.first_day + 790, 7):
+        got, want = run.at(v), fc._counts(v)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=str(k))
+        np.testing.assert_array_equal(fc._features(v, cats, _Running(ev, fc._ctx, fc.season_days)),
+                                      fc._features(v, cats))
+    with pytest.raises(ValueError, match="decrease"):
+        run.at(ev.first_day)
