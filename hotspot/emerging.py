@@ -89,7 +89,7 @@ def spacetime_weights(w_spatial: sp.csr_matrix, n_steps: int, time_window: int =
 
 
 def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int = 1, *,
-                 inference: str = "auto", exposure=None) -> tuple[np.ndarray, np.ndarray]:
+                 inference: str = "auto", exposure=None, event_counts=None) -> tuple[np.ndarray, np.ndarray]:
     """Space-time Gi* z and two-sided p of every bin of a cube.
 
     Parameters
@@ -108,6 +108,10 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
         Relative expected count of each cell (unitless, e.g. its area share inside the city,
         :func:`hotspot.binning.city_cell_area_share`); the binomial window probability becomes
         Σ_window e·steps / (Σ e·T).  None: equal.
+    event_counts : ndarray, shape (n, T), optional
+        Incidents per bin when ``values`` are weighted sums (harm weights are integers, so such
+        sums look like counts): the binomial term then tests the window's incident count, as
+        :func:`hotspot.gistar.gi_star` does with ``event_counts``.
 
     Returns
     -------
@@ -140,9 +144,15 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
         z = np.where(den > 0, (wsum - xbar * wi) / den, 0.0)
     p = 2.0 * stats.norm.sf(np.abs(z))
     counts = x.min() >= 0 and np.all(x == np.round(x))
+    if event_counts is not None:
+        ec = np.asarray(event_counts, float)
+        if ec.shape != x.shape or not np.isfinite(ec).all() or ec.min() < 0 or np.any(ec != np.round(ec)):
+            raise ValueError(f"event_counts: need non-negative integers of shape {x.shape}")
+        counts = ec.sum() > 0
     if inference == "auto" and counts and np.all(ws.data == 1.0):
-        tot = round(x.sum())
-        obs = np.round(wsum)
+        xc = x if event_counts is None else ec
+        tot = round(xc.sum())
+        obs = np.round(_window_sum(np.asarray(ws @ xc), time_window) if event_counts is not None else wsum)
         if exposure is None:
             share = wi / big_n
         else:
@@ -388,7 +398,8 @@ def emerging_analysis(cube, *, k: int = 1, time_window: int = 1, value: str = "c
         exposure = city_cell_area_share(cube.city, cube.res)  # boundary cells expect less
     else:
         w = ring_weights(cube.cells, k, self_weight=True)
-    z, p = spacetime_gi(x, w, time_window, inference=inference, exposure=exposure)
+    z, p = spacetime_gi(x, w, time_window, inference=inference, exposure=exposure,
+                        event_counts=cube.counts if value == "weighted" else None)
     q = bh_adjust(p.ravel()).reshape(n, nt)
     bins = esri_bins(z.ravel(), q.ravel()).reshape(n, nt)
     bins[q >= alpha] = 0

@@ -165,7 +165,8 @@ def hotspot_table(incidents_df: pd.DataFrame, city, res: int = 9, *, value: str 
         # term weighs each cell by its area inside the polygon (uniform incidents: no edge spots)
         g = gi_star(y, w, star=True, permutations=permutations, seed=seed, alpha=alpha,
                     inference=inference, min_count=min_count,
-                    exposure=binning.city_cell_area_share(c, res))
+                    exposure=binning.city_cell_area_share(c, res),
+                    event_counts=count if value == "weighted" else None)
         gi_z, gi_p, gi_q, gi_b = g.z, g.p, g.q, g.bin
         inf_meta = {"inference": g.inference, "permutations": int(g.permutations),
                     "min_count": int(g.min_count), "reason": g.reason,
