@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -34,9 +35,9 @@ _HEADS_LOCK = threading.Lock()
 _HEADS_MAX = 8
 
 
-def cell_feature_heads(cells, precision: float = 1e-5) -> np.ndarray:
+def cell_feature_heads(cells, precision: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
     """The start of each cell's feature, ``{"type":"Feature","geometry":{…},"properties":{"h3":"…"``,
-    as an object array of str (one per cell of ``cells``, in its order).
+    as UTF-8 bytes: ``(buffer uint8, offsets int64)``, cell ``i`` at ``buffer[offsets[i]:offsets[i + 1]]``.
 
     Parameters
     ----------
@@ -51,21 +52,37 @@ def cell_feature_heads(cells, precision: float = 1e-5) -> np.ndarray:
     The result is cached per cell set and precision (the last 8), so every table of a city at one
     resolution reuses it; a res-10 city of 40,000 cells takes ~10 MB.
     """
-    from qauipsiz.api.routers._geo import cell_geojson
-
     c = np.asarray(cells, np.uint64)
     key = (len(c), hashlib.sha1(c.tobytes()).hexdigest(), precision)
     hit = _HEADS.get(key)
     if hit is None:
-        gj = cell_geojson(c, precision)
-        hexes = np.array([format(int(x), "x") for x in c.tolist()], dtype=object)
-        hit = np.asarray(['{"type":"Feature","geometry":' + (g or "null") + ',"properties":{"h3":"' + h + '"'
-                          for g, h in zip(gj.tolist(), hexes.tolist(), strict=True)], dtype=object)
+        import shapely
+
+        from qauipsiz.hotspot.h3grid import cells_to_boundaries
+
+        g = cells_to_boundaries(c) if len(c) else np.array([], dtype=object)
+        if precision and len(g):
+            g = shapely.set_precision(g, precision)
+        gj = shapely.to_geojson(g).tolist() if len(g) else []
+        heads = ['{"type":"Feature","geometry":' + (x or "null") + ',"properties":{"h3":"' + format(h, "x") + '"'
+                 for x, h in zip(gj, c.tolist(), strict=True)]
+        hit = _texts_to_buffer(heads)
         with _HEADS_LOCK:
             while len(_HEADS) >= _HEADS_MAX:
                 _HEADS.pop(next(iter(_HEADS)))
             _HEADS[key] = hit
     return hit
+
+
+def _texts_to_buffer(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(UTF-8 bytes as uint8, offsets int64)`` of a list of str."""
+    joined = "".join(texts).encode("utf-8")
+    lens = np.fromiter(map(len, texts), np.int64, len(texts))
+    if len(joined) != int(lens.sum()):  # not all ASCII: byte lengths one by one
+        lens = np.fromiter((len(t.encode("utf-8")) for t in texts), np.int64, len(texts))
+    off = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(lens, out=off[1:])
+    return np.frombuffer(joined, np.uint8), off
 
 
 def json_values(values, null=None) -> list[str]:
@@ -120,18 +137,120 @@ def _head(extra: dict) -> str:
                       default=str)[:-1]
 
 
-def _column(v: np.ndarray, null) -> tuple[str, list]:
-    """``(conversion, values)`` of one property column for the ``%``-format of the features:
-    ``%d`` with Python ints, ``%d.0`` with integral floats, ``%r`` with finite floats (``float.__repr__``,
-    as ``json.dumps``), else ``%s`` with the JSON texts of :func:`json_values`."""
-    if null is None or not null.any():
-        if v.dtype.kind in "iu":
-            return "%d", v.tolist()
-        if v.dtype.kind == "f" and np.isfinite(v).all():
-            v = v.astype(np.float64)
-            whole = (np.abs(v) < 1e15).all() and (v == np.rint(v)).all() and not np.signbit(v[v == 0]).any()
-            return ("%d.0", v.astype(np.int64).tolist()) if whole else ("%r", v.tolist())
-    return "%s", json_values(v, null)
+@numba.njit(cache=True, nogil=True)
+def _put_int(out, pos, v):
+    """Write the decimal digits of ``v`` (int64, ≥ 0) at ``out[pos]``; the new position."""
+    if v == 0:
+        out[pos] = 48
+        return pos + 1
+    n = 0
+    t = v
+    while t > 0:
+        n += 1
+        t //= 10
+    for j in range(n - 1, -1, -1):
+        out[pos + j] = 48 + v % 10
+        v //= 10
+    return pos + n
+
+
+@numba.njit(cache=True, nogil=True)
+def _fmt_numbers(vals, k, null, d, as_int, out, off):
+    """JSON texts of one numeric column into ``out`` (offsets ``off``), as ``json.dumps`` writes them.
+
+    ``as_int``: ``k`` are the integers themselves.  Else ``vals`` are floats rounded to ``d``
+    decimals (0–5) and ``k = vals * 10**d`` exactly as integers: ``float.__repr__`` of such a value
+    (|value| < 1e9) is its decimal with trailing zeros dropped and at least one digit after the
+    point, or ``Ne-05`` below 1e-4; NaN, ±inf and ``null`` positions are ``null``.
+    """
+    p10 = 10 ** d
+    pos = 0
+    for i in range(len(k)):
+        off[i] = pos
+        if null[i] or (not as_int and not np.isfinite(vals[i])):
+            out[pos:pos + 4] = np.array([110, 117, 108, 108], np.uint8)  # null
+            pos += 4
+            continue
+        ki = k[i]
+        neg = ki < 0 or (not as_int and ki == 0 and np.signbit(vals[i]))
+        if neg:
+            out[pos] = 45  # -
+            pos += 1
+        ak = -ki if ki < 0 else ki
+        if as_int:
+            pos = _put_int(out, pos, ak)
+        elif d == 5 and 0 < ak < 10:  # below 1e-4: repr's exponent form
+            out[pos] = 48 + ak
+            out[pos + 1:pos + 5] = np.array([101, 45, 48, 53], np.uint8)  # e-05
+            pos += 5
+        else:
+            pos = _put_int(out, pos, ak // p10)
+            out[pos] = 46  # .
+            pos += 1
+            fp = ak % p10
+            if fp == 0:
+                out[pos] = 48
+                pos += 1
+            else:
+                nd = d
+                while fp % 10 == 0:
+                    fp //= 10
+                    nd -= 1
+                for j in range(nd - 1, -1, -1):
+                    out[pos + j] = 48 + fp % 10
+                    fp //= 10
+                pos += nd
+    off[len(k)] = pos
+
+
+@numba.njit(cache=True, nogil=True)
+def _interleave(head_buf, head_off, head_idx, key_buf, key_off, val_buf, val_off, out, pos):
+    """Features ``head + Σ (key + value) + "}}"`` joined by commas into ``out`` from ``pos``; the
+    position after them."""
+    ncol = val_off.shape[0]
+    for i in range(len(head_idx)):
+        if i:
+            out[pos] = 44  # ,
+            pos += 1
+        h = head_idx[i]
+        for j in range(head_off[h], head_off[h + 1]):
+            out[pos] = head_buf[j]
+            pos += 1
+        for c in range(ncol):
+            for j in range(key_off[c], key_off[c + 1]):
+                out[pos] = key_buf[j]
+                pos += 1
+            for j in range(val_off[c, i], val_off[c, i + 1]):
+                out[pos] = val_buf[j]
+                pos += 1
+        out[pos] = 125  # }
+        out[pos + 1] = 125
+        pos += 2
+    return pos
+
+
+def _column(v: np.ndarray, null: np.ndarray | None, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """One property column as JSON texts ``(uint8 buffer, offsets)``: integers and floats that are
+    exact multiples of 10**-decimals (0–5) below 1e9 by the numba formatter, anything else
+    (non-integral weights, text) by :func:`json_values`.  Same texts either way."""
+    n = len(v)
+    nul = np.zeros(n, np.bool_) if null is None else np.asarray(null, np.bool_)
+    out = np.empty(n * 24 + 8, np.uint8)
+    off = np.empty(n + 1, np.int64)
+    if v.dtype.kind in "iu" and (not n or (int(v.max()) < 2**62 and int(v.min()) > -(2**62))):
+        _fmt_numbers(np.zeros(n), v.astype(np.int64), nul, 0, True, out, off)
+        return out[:off[-1]], off
+    if v.dtype.kind == "f":
+        f = v.astype(np.float64)
+        ok = np.isfinite(f) & ~nul
+        for d in range(0 if decimals is None else decimals, 6):
+            k = np.rint(f * 10.0 ** d)
+            if (np.abs(f[ok]) < 1e9).all() and (k[ok] / 10.0 ** d == f[ok]).all():
+                _fmt_numbers(f, np.where(ok, k, 0).astype(np.int64), nul, d, False, out, off)
+                return out[:off[-1]], off
+            if decimals is None:
+                break
+    return _texts_to_buffer(json_values(v, null))
 
 
 def hotspot_body(cells: pd.DataFrame, *, only_nonzero: bool = True, k_min: int = 0, meta: dict | None = None,
@@ -160,31 +279,44 @@ def hotspot_body(cells: pd.DataFrame, *, only_nonzero: bool = True, k_min: int =
     """
     allc = cells["h3"].to_numpy(np.uint64)
     rows = _rows(cells, only_nonzero)
+    head = _head({"meta": meta} if meta is not None else {}).encode("utf-8") + b',"features":['
     if not len(rows):
-        heads = np.zeros(0, dtype=object)
-    elif len(allc) > 1 and not np.all(allc[1:] > allc[:-1]):
+        return head + b"]}"
+    if len(allc) > 1 and not np.all(allc[1:] > allc[:-1]):
         uniq = np.unique(allc)
-        heads = cell_feature_heads(uniq, precision)[np.searchsorted(uniq, allc[rows])]
+        (hb, ho), idx = cell_feature_heads(uniq, precision), np.searchsorted(uniq, allc[rows])
     else:
-        heads = cell_feature_heads(allc, precision)[rows]
+        (hb, ho), idx = cell_feature_heads(allc, precision), rows
     low = (cells["count"].to_numpy()[rows] < k_min) if k_min else None
-    fmt, cols = ["%s"], [heads.tolist()]
+    keys, bufs, offs = [], [], []
     for c in PROPERTIES:
         if c not in cells.columns:
             continue
         v = cells[c].to_numpy()[rows]
         if c in ROUND:
             v = np.round(v.astype(float), ROUND[c])
-        conv, vals = _column(v, low if c in HIDDEN else None)
-        fmt.append("," + json.dumps(c).replace("%", "%%") + ":" + conv)
-        cols.append(vals)
+        keys.append("," + json.dumps(c) + ":")
+        b, o = _column(v, low if c in HIDDEN else None, ROUND.get(c, 0) if v.dtype.kind == "f" else None)
+        bufs.append(b)
+        offs.append(o)
         if c == "gi_bin":
-            b = v.astype(np.int64)
-            lut = {x: json.dumps(GI_BINS.get(x, "not_significant")) for x in np.unique(b).tolist()}
-            fmt.append(',"gi_class":%s')
-            cols.append(list(map(lut.__getitem__, b.tolist())))
-    feats = ",".join(map(("".join(fmt) + "}}").__mod__, zip(*cols, strict=True)))
-    return "".join((_head({"meta": meta} if meta is not None else {}), ',"features":[', feats, "]}")).encode("utf-8")
+            b_ = v.astype(np.int64)
+            lut = {x: json.dumps(GI_BINS.get(x, "not_significant")) for x in np.unique(b_).tolist()}
+            keys.append(',"gi_class":')
+            b, o = _texts_to_buffer(list(map(lut.__getitem__, b_.tolist())))
+            bufs.append(b)
+            offs.append(o)
+    kb, ko = _texts_to_buffer(keys)
+    base = np.cumsum([0] + [len(b) for b in bufs[:-1]])
+    val_off = np.stack([o + s for o, s in zip(offs, base, strict=True)]) if offs else np.zeros((0, len(rows) + 1),
+                                                                                                np.int64)
+    val_buf = np.concatenate(bufs) if bufs else np.zeros(0, np.uint8)
+    size = len(head) + int((ho[idx + 1] - ho[idx]).sum()) + len(rows) * (int(ko[-1]) + 3) + int(val_buf.size) + 2
+    out = np.empty(size, np.uint8)
+    out[:len(head)] = np.frombuffer(head, np.uint8)
+    n = _interleave(hb, ho, np.asarray(idx, np.int64), kb, ko, val_buf, val_off, out, len(head))
+    out[n:n + 2] = (93, 125)  # ]}
+    return out[:n + 2].tobytes()
 
 
 def hotspot_body_per_feature(cells: pd.DataFrame, *, only_nonzero: bool = True, k_min: int = 0,

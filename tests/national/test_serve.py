@@ -154,6 +154,8 @@ def _planted_table(n: int = 400, seed: int = 3) -> pd.DataFrame:
     t["gi_bin"] = rng.integers(-3, 4, n).astype(np.int8)
     t.loc[3, "gi_z"], t.loc[4, "gi_z"], t.loc[5, "gi_p"], t.loc[6, "density"] = np.nan, np.inf, -np.inf, -0.0
     t.loc[7, "gi_z"] = -0.000001  # rounds to -0.0
+    t.loc[11, "density"], t.loc[12, "gi_p"], t.loc[13, "gi_p"], t.loc[14, "gi_q"] = 2e9 + 0.125, 1e-4, 9e-5, 1e-5
+    t.loc[15, "gi_z"], t.loc[16, "density"], t.loc[17, "weighted"] = -12.345678, 1234.5, 7.0
     return t
 
 
