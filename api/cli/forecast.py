@@ -10,16 +10,23 @@ from qauipsiz.api.cli._app import app
 from qauipsiz.api.cli._inputs import INCIDENTS_HELP, city_incidents
 
 METHOD_HELP = "recent, longrun, prospective, kde, seppp, ranker, blend or auto (the best on the last 28 days)."
-CACHE_HELP = ("Reuse the fitted state of this 28-day cut-off from <data dir>/cities/<city>/cache/forecast "
-              "(refitted when an incident before the cut-off, the options, the cells or the code change).")
+CACHE_HELP = ("Reuse the fitted state of this 28-day cut-off from <data dir>/cities/<city>/cache/forecast, "
+              "written by an earlier run; it is fitted again when an incident before the cut-off was added, "
+              "removed or moved, the method, options or cells differ, a new cut-off starts, or the code changed. "
+              "--no-cache: fit afresh and keep nothing.")
 
 
 def default_jobs() -> int:
-    """Threads for auto's validation: the cores this process may use, at most 4."""
+    """2 (the ranker validated and fitted in a second process) when a core is free, else 1.
+
+    A second process only helps when a core is idle: on a busy machine the processes of one session
+    share one slice of the CPU, and the fork costs about 0.5 s of CPU. Results do not depend on it.
+    """
     import os
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float(cores)
+    return 2 if cores >= 2 and cores - load >= 1.0 else 1
 
 
 def fit_cache(city: str):
@@ -82,16 +89,15 @@ def forecast_cmd(
     res: int = typer.Option(9, "--res", min=7, max=11, help="H3 resolution of the counts (default 9)."),
     seed: int = typer.Option(0, "--seed", help="Seed (the learned ranker)."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help=CACHE_HELP),
-    jobs: int = typer.Option(0, "--jobs", min=0, help="Threads validating auto's methods at once (0: one per "
-                                                       "core, at most 4); the result does not depend on it."),
+    jobs: int = typer.Option(0, "--jobs", min=0, max=2,
+                             help="2: auto validates and fits the ranker in a second process while it validates the "
+                                  "other methods; 1: one process; 0 (default): 2 when a core is idle (load average). "
+                                  "The result does not depend on it."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Score every cell for one day from the incidents before it (higher = more expected crime).
 
-    Fitting (tuning, training and auto's validation) happens once per 28-day cut-off; its result is
-    kept in <data dir>/cities/<city>/cache/forecast and reused until an incident before the cut-off
-    changes, the options or cells change, a new cut-off starts or the code changes (--no-cache: fit
-    afresh and keep nothing).
+    Fitting (tuning, training, auto's validation) happens once per 28-day cut-off and is cached (--cache).
     """
     import time
 
