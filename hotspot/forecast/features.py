@@ -104,3 +104,69 @@ class CategoryCounts:
         tot = self.counts(-np.inf, d).sum(0)
         order = sorted(range(self.n_cats), key=lambda c: (-tot[c], self.labels[c] if len(self.labels) else ""))
         return [c for c in order[:k] if tot[c] > 0]
+
+
+def _lat_lon(ev: Events) -> tuple[np.ndarray, np.ndarray]:
+    """Degrees of every event back from the local projection (exact inverse of ``Projection``)."""
+    return ev.xy[:, 1] / ev.proj.ky, ev.xy[:, 0] / ev.proj.kx
+
+
+def event_darkness(ev: Events, tz: str) -> np.ndarray:
+    """Was each event in darkness (sun below −6°, ``hotspot.timeutil.is_dark``) at its place and time?
+
+    The events' local times are read back to UTC through the tz database (a wall-clock time that
+    occurs twice is read as its first occurrence). Memoised on ``ev``.
+    """
+    from qauipsiz.hotspot.timeutil import is_dark, to_utc
+
+    key = ("dark", tz)
+    if key not in ev.cum:
+        local = pd.Timestamp("1970-01-01") + pd.to_timedelta(np.round(ev.t * 86400.0), unit="s")
+        lat, lon = _lat_lon(ev)
+        ev.cum[key] = np.asarray(is_dark(lat, lon, to_utc(local, tz)), bool)
+    return ev.cum[key]
+
+
+def day_darkness(ev: Events, tz: str, days) -> np.ndarray:
+    """Share of each local day (day numbers) with the sun below −6° at the first event's place.
+
+    Sampled every 15 minutes of local clock time (96 samples). The place is the earliest event's,
+    so it is fixed before every forecast day.
+    """
+    from qauipsiz.hotspot.timeutil import is_dark, to_utc
+
+    days = np.atleast_1d(np.asarray(days, np.int64))
+    lat, lon = _lat_lon(ev)
+    steps = (np.arange(96) + 0.5) / 96.0
+    local = pd.Timestamp("1970-01-01") + pd.to_timedelta((days[:, None] + steps[None, :]).ravel() * 86400.0, unit="s")
+    dark = np.asarray(is_dark(np.full(local.size, lat[0]), np.full(local.size, lon[0]), to_utc(local, tz)), bool)
+    return dark.reshape(len(days), 96).mean(1)
+
+
+def cell_covariate(ev: Events, values) -> tuple[np.ndarray, str]:
+    """A per-cell score (e.g. a CPTED block score) on ``ev.index_cells``; NaN where unknown.
+
+    Parameters
+    ----------
+    ev : Events
+    values : mapping or Series
+        H3 cell (int, or hex string) at the events' resolution -> number.
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        The values per index cell and a SHA-1 of the mapping (for cache keys).
+    """
+    s = pd.Series(values, dtype="object")
+    if s.empty:
+        raise ValueError("covariates: empty")
+    keys = [int(k, 16) if isinstance(k, str) else int(k) for k in s.index]
+    vals = pd.to_numeric(s, errors="coerce").to_numpy(float)
+    cells = np.asarray(keys, dtype=np.uint64)
+    order = np.argsort(cells)
+    cells, vals = cells[order], vals[order]
+    out = np.full(len(ev.index_cells), np.nan)
+    k = np.minimum(np.searchsorted(cells, ev.index_cells), len(cells) - 1)
+    hit = cells[k] == ev.index_cells
+    out[hit] = vals[k[hit]]
+    return out, hashlib.sha1(cells.tobytes() + vals.tobytes()).hexdigest()
