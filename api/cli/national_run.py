@@ -36,12 +36,6 @@ CELL_EVENTS = 100.0  # a res-9 cell of a city costs the job about as much as 100
 H3_RES9_KM2 = 0.1053  # mean area of an H3 res-9 cell, km²
 
 
-def city_bytes(root: Path, city: str) -> int:
-    """Bytes of the city's incident partitions on disk (its size for scheduling), 0 when absent."""
-    d = Path(root) / "incidents" / f"city={city}"
-    return sum(p.stat().st_size for p in d.rglob("*.parquet")) if d.is_dir() else 0
-
-
 def city_area_km2(root: Path, city: str) -> float:
     """Geodesic area of the city polygon (WGS84 ellipsoid), km²: ``ROOT/cities/<city>/boundary.geojson``
     when the dataset has it (a generated regional centre), else the registry's city
