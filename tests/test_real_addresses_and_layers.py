@@ -276,3 +276,31 @@ def test_real_malls_through_ingest_stay_located(tmp_path):
     assert mall.sum() == 15 * len(m)
     assert not flags[mall].str.contains("sink").any() and flags[mall].str.contains("repeat_place").all()
     assert got.loc[mall, "lat"].notna().all() and not flags.str.contains("sink").any()
+
+
+def test_one_avenue_many_houses_is_still_a_sink():
+    """The place rule links spellings of one place, not one street's houses: 60 rows at one point
+    naming 30 different houses of a real avenue, plus ten without a house ("пр. Абая"), are a sink
+    (a default point standing for a whole avenue); 60 rows spelling one mall are not."""
+    from qauipsiz.hotspot.geocode.coords import classify_repeats
+    from tests._null_real_helpers import uniform_points
+
+    c = get_city("astana")
+    lat, lon = uniform_points(c, 3000, np.random.default_rng(8))
+    addr = [f"ул. Улица {i}, д. {i % 97}" for i in range(len(lat))]
+    la, lo = list(lat), list(lon)
+    for j in range(60):
+        addr.append(f"пр. Абая, д. {j % 30 + 1}")
+        la.append(51.160012)
+        lo.append(71.470034)
+    for _ in range(10):
+        addr.append("пр. Абая")
+        la.append(51.160012)
+        lo.append(71.470034)
+    for j in range(60):
+        addr.append(["пр. Туран 37", "ТРЦ Хан Шатыр", "Хан Шатыр, пр. Туран, 37", "Туран, д. 37, бутик 12"][j % 4])
+        la.append(51.132448)
+        lo.append(71.403578)
+    sink, rep, table = classify_repeats(np.array(la), np.array(lo), c, addresses=np.array(addr, dtype=object))
+    n = len(lat)
+    assert sink[n:n + 70].all() and not sink[n + 70:].any() and rep[n + 70:].all(), table

@@ -143,31 +143,31 @@ PLACE_MAX_ADDRESSES = 300
 most common text decides, as before."""
 
 
-def _place_tokens(text: str) -> tuple[frozenset, str | None]:
+@cache
+def _city_names(c: City) -> frozenset:
+    from qauipsiz.hotspot.geocode.sources import city_fold_names
+
+    return city_fold_names(c)
+
+
+def _place_tokens(text: str, c: City) -> tuple[frozenset, str | None]:
+    """Name tokens of an address — the street, cross-street and landmark tokens of the whole text
+    and of each comma segment parsed alone with the city's names (so "Хан Шатыр, Туран 37" keeps
+    both names and "г. Астана" gives none) — and its house number."""
     from qauipsiz.hotspot.geocode.normalize import parse_address
 
-    p = parse_address(text)
-    toks = frozenset(t for t in (*p.street, *p.cross, *p.landmark)
+    cities = _city_names(c)
+    p = parse_address(text, cities=cities)
+    parts = [p] + ([parse_address(seg, cities=cities) for seg in text.split(",") if seg.strip()]
+                   if "," in text else [])
+    toks = frozenset(t for q in parts for t in (*q.street, *q.cross, *q.landmark)
                      if len(t) >= 3 and not any(ch.isdigit() for ch in t) and t not in PLACE_STOP_TOKENS)
     return toks, (str(p.house).lower() if p.house else None)
 
 
-def _place_agreement(texts: np.ndarray, counts: np.ndarray) -> float:
-    """Share of a coordinate's addressed rows that name one place, however it is written.
-
-    Two address texts name the same place when they share a name token (street, landmark or
-    cross-street name, stemmed and folded) and their house numbers do not differ (equal, or one
-    has none): "пр. Туран 37", "ТРЦ Хан Шатыр", "Хан Шатыр, Туран 37" and "Туран, д. 37, бутик 5"
-    are one place (a mall); "мкр. Самал 12" and "мкр. Самал 45" are two.  Linked texts form
-    places (connected components); the answer is the largest place's share of the rows.
-    """
-    k = len(texts)
-    if k <= 1:
-        return 1.0
-    if k > PLACE_MAX_ADDRESSES:
-        return float(counts.max() / counts.sum())
-    parsed = [_place_tokens(str(t)) for t in texts]
-    parent = list(range(k))
+def _largest_linked(idx: list[int], toks: list[frozenset], counts: np.ndarray) -> float:
+    """Rows (``counts``) of the largest group of texts ``idx`` linked by shared tokens."""
+    parent = list(range(len(idx)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -175,17 +175,41 @@ def _place_agreement(texts: np.ndarray, counts: np.ndarray) -> float:
             i = parent[i]
         return i
 
-    for i in range(k):
-        ti, hi = parsed[i]
-        if not ti:
-            continue
-        for j in range(i + 1, k):
-            tj, hj = parsed[j]
-            if ti & tj and (hi is None or hj is None or hi == hj):
-                parent[find(i)] = find(j)
-    roots = np.array([find(i) for i in range(k)])
-    sizes = np.bincount(roots, weights=counts, minlength=k)
-    return float(sizes.max() / counts.sum())
+    for a in range(len(idx)):
+        for b in range(a + 1, len(idx)):
+            if toks[a] & toks[b]:
+                parent[find(a)] = find(b)
+    sizes: dict[int, float] = {}
+    for a, i in enumerate(idx):
+        r = find(a)
+        sizes[r] = sizes.get(r, 0.0) + float(counts[i])
+    return max(sizes.values(), default=0.0)
+
+
+def _place_agreement(texts: np.ndarray, counts: np.ndarray, c: City) -> float:
+    """Share of a coordinate's addressed rows that name one place, however it is written.
+
+    Two address texts name the same place when they share a name token (street, landmark or
+    cross-street name, stemmed and folded) and their house numbers do not differ: "пр. Туран 37",
+    "ТРЦ Хан Шатыр", "Хан Шатыр, Туран 37" and "Туран, д. 37, бутик 5" are one place (a mall);
+    "мкр. Самал 12" and "мкр. Самал 45" are two.  A place has one house number (or none): for each
+    house h, the texts with house h or with none are linked by shared tokens, and the largest
+    linked group's share of the rows is the answer (a text without a house never joins two
+    different houses into one place).
+    """
+    k = len(texts)
+    if k <= 1:
+        return 1.0
+    if k > PLACE_MAX_ADDRESSES:
+        return float(counts.max() / counts.sum())
+    parsed = [_place_tokens(str(t), c) for t in texts]
+    houses = {h for _, h in parsed if h is not None}
+    none = [i for i, (_, h) in enumerate(parsed) if h is None]
+    best = 0.0
+    for h in (*sorted(houses), None):
+        idx = ([i for i, (_, hh) in enumerate(parsed) if hh == h] if h is not None else []) + none
+        best = max(best, _largest_linked(idx, [parsed[i][0] for i in idx], counts))
+    return best / float(counts.sum())
 
 
 def _default_xy(c: City, known_sinks, district_defaults: bool):
@@ -299,7 +323,7 @@ def classify_repeats(lat, lon, city: str | City, addresses=None, *, known_sinks=
     # name, or both): the share of the largest such place replaces the most common text's
     for gi in np.flatnonzero(disagree & (cnt >= min_count)):
         sub = pairs[pairs["g"] == gi]
-        top_share[gi] = max(top_share[gi], _place_agreement(a_text[sub["a"].to_numpy()], sub["n"].to_numpy(float)))
+        top_share[gi] = max(top_share[gi], _place_agreement(a_text[sub["a"].to_numpy()], sub["n"].to_numpy(float), c))
     disagree = informed & (top_share < max_top_share)
     g_sink = cand & (
         (disagree & (n_addr >= min_addresses))
