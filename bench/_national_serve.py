@@ -352,6 +352,17 @@ def measure_endpoint_latency(root, city: str, n_requests: int = 100, *, seed: in
     return out
 
 
+def measure_endpoint_in_process(root, city: str, n_requests: int = 100, *, seed: int = 1) -> dict:
+    """:func:`measure_endpoint_latency` in a new Python process, so its RSS figures are those of a
+    service process holding this one city (nothing left over from earlier measurements)."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--endpoint-child", str(root), city, str(n_requests),
+                           str(seed)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _restart_child(root: str, data_dir: str, city: str) -> None:
     """In a new process: a service over ``data_dir`` (whose column files an earlier one wrote)
     answers its first two requests (res 9 and 10); prints their milliseconds and the RSS as JSON."""
@@ -425,12 +436,20 @@ def report(r: dict) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["--restart-child"]:
         return _restart_child(*sys.argv[2:5])
+    if sys.argv[1:2] == ["--endpoint-child"]:
+        import json
+
+        root, city, n, seed = sys.argv[2:6]
+        print(json.dumps(measure_endpoint_latency(root, city, int(n), seed=int(seed))))
+        return None
     ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     ap.add_argument("--events", type=int, default=None, help="events of the generated city (default 5,000,000)")
     ap.add_argument("--data", type=Path, default=None, help="an existing national dataset instead")
     ap.add_argument("--city", default="almaty")
     ap.add_argument("--requests", type=int, default=None, help="distinct filters (default 200; quick 60)")
     ap.add_argument("--bandwidth", type=float, default=400.0)
+    ap.add_argument("--endpoint-only", action="store_true", help="only the whole-request measurement")
+    ap.add_argument("--endpoint-requests", type=int, default=None, help="distinct filters (default 120; quick 30)")
     a = ap.parse_args()
     header("national serving: filtered reads and hotspot tables from the analytic store", a.quick, a.runs)
     events = a.events or (300_000 if a.quick else 5_000_000)
@@ -444,11 +463,12 @@ def main() -> None:
             done = subprocess.run([str(cli), "national", "demo", "--out", str(root), "--events", str(events),
                                    "--city", a.city], check=True, capture_output=True, text=True)
             print(done.stdout.strip().splitlines()[-1])
-        r = measure_filter_latency(root, a.city, a.requests or (60 if a.quick else 200), bandwidth_m=a.bandwidth,
-                                   baseline_requests=max(a.runs, 5))
-        report(r)
-        del r
-        report_endpoint(measure_endpoint_latency(root, a.city, 30 if a.quick else 120))
+        if not a.endpoint_only:
+            r = measure_filter_latency(root, a.city, a.requests or (60 if a.quick else 200), bandwidth_m=a.bandwidth,
+                                       baseline_requests=max(a.runs, 5))
+            report(r)
+            del r
+        report_endpoint(measure_endpoint_in_process(root, a.city, a.endpoint_requests or (30 if a.quick else 120)))
 
 
 if __name__ == "__main__":

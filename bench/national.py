@@ -13,7 +13,7 @@
 * p95 filter latency for one 5,000,000-event city (``--quick``: 300,000) through
   ``bench/_national_serve.py::measure_filter_latency`` (the hotspot-table path) and the whole
   ``GET hotspots.geojson`` request through the service's ASGI app over distinct dashboard filters
-  (``measure_endpoint_latency``: p50/p95, ours vs the previous encoder, RSS of the loaded city,
+  (``measure_endpoint_latency`` in a process of its own: p50/p95, ours vs the previous encoder, RSS of the loaded city,
   first load and first load after a restart);
 * an extrapolation to 50,000,000 events on 4 workers: every task's seconds in the 2-worker run
   scaled linearly by 50M / N (a ceiling: the per-cell work — Gi*, LISA, the cube — depends on the
@@ -297,7 +297,7 @@ def main() -> None:
             raise SystemExit("bench/national.py: the 1- and 2-worker outputs differ")
         if not a.no_serve:
             from _national_serve import (
-                measure_endpoint_latency,
+                measure_endpoint_in_process,
                 measure_filter_latency,
                 report,
                 report_endpoint,
@@ -312,7 +312,7 @@ def main() -> None:
             report(res)
             del res
             # the whole dashboard request through the service (ASGI app), ours vs the previous path
-            report_endpoint(measure_endpoint_latency(sroot, a.serve_city, 30 if a.quick else 120))
+            report_endpoint(measure_endpoint_in_process(sroot, a.serve_city, 30 if a.quick else 120))
         print(f"summary: scaling {r:.2f}x with 2 workers (target {TARGET_RATIO}x)")
 
 
