@@ -296,7 +296,13 @@ def measure_endpoint_latency(root, city: str, n_requests: int = 100, *, seed: in
 
     from qauipsiz.api.routers import _engine
 
-    fl = random_filters(n_requests, pd.Timestamp("2021-01-01"), 5 * 365, [], seed)
+    # distinct query strings, none equal to the first requests' (those are answered from the cache)
+    seen = {repr(_query({"res": 9})), repr(_query({"res": 10}))}
+    fl = []
+    for f in random_filters(3 * n_requests, pd.Timestamp("2021-01-01"), 5 * 365, [], seed):
+        if repr(_query(f)) not in seen and len(fl) < n_requests:
+            seen.add(repr(_query(f)))
+            fl.append(f)
     n_prev = n_requests if previous_requests is None else previous_requests
     path = f"/api/v1/cities/{city}/hotspots.geojson"
     out: dict = {"city": city, "cold_ms": [], "cold_cpu_ms": [], "prev_ms": [], "cached_ms": [], "sizes": [],
