@@ -64,6 +64,7 @@ class GazetteerIndex:
         from qauipsiz.hotspot.geocode.lexicon import KIND_WORD as _KIND_WORD
 
         self.kind_token = {k: stem(fold_text(w)) for k, w in _KIND_WORD.items()}
+        self.kind_tokens = _kind_tokens(self.kind_token, self.type_words)
         # district tables
         sd = gaz.street_districts
         self.sd = {(int(s), d): (la, lo, u) for s, d, la, lo, u in
@@ -161,3 +162,13 @@ class GazetteerIndex:
         pa, pb = shapely.ops.nearest_points(ga, gb)
         lo, la = self.city.to_wgs84((pa.x + pb.x) / 2, (pa.y + pb.y) / 2)
         return float(la), float(lo), 30.0 + float(d)
+
+
+def _kind_tokens(kind_token: dict[str, str], type_words: dict[str, str]) -> dict[str, list[str]]:
+    """Every stemmed word of each street kind, the canonical one first ("мост", then "копир" for
+    bridge): a gazetteer name may keep any of them when another type word is its head."""
+    out: dict[str, list[str]] = {k: [w] for k, w in kind_token.items()}
+    for w, k in type_words.items():
+        if w not in out.setdefault(k, []):
+            out[k].append(w)
+    return out

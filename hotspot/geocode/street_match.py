@@ -20,6 +20,13 @@ REPAIR_MIN_SIMILARITY = 80.0
 letters changed in a short word: "Куйбышева" → "Карбышева"), is only a guess."""
 
 
+def _numbers(tokens) -> set[str]:
+    """The numbers written in name tokens ("135я" → 135, "218" → 218)."""
+    import re
+
+    return {m for t in tokens for m in re.findall(r"\d+", t)}
+
+
 class StreetMatcher(GazetteerIndex):
     """Street and POI matching over a :class:`~.index.GazetteerIndex`."""
 
@@ -43,8 +50,11 @@ class StreetMatcher(GazetteerIndex):
         hit = self.key2.get(key)
         if kind is not None and (not hit or all(self._kind_clash(s_, kind) for s_, _ in hit)):
             # "2-й ш.а." is "улица 2-й микрорайон": the type word is part of the gazetteer name
-            kw = self.kind_token.get(kind)
-            alt = self.key2.get(" ".join(sorted([*tokens, kw]))) if kw else None
+            alt = None
+            for kw in self.kind_tokens.get(kind, ()):  # "Караоткел копири": көпірі (bridge) is in the name
+                alt = self.key2.get(" ".join(sorted([*tokens, kw])))
+                if alt:
+                    break
             if alt:
                 sid, tied = self._choose([s_ for s_, _ in alt], None, district)
                 return sid, 97.0, "", tied
@@ -54,12 +64,13 @@ class StreetMatcher(GazetteerIndex):
             return sid, (97.0 if alias else 100.0) - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
         # type words left inside the name ("улица Набережная улица" typed loosely) are dropped
         bare = [t for t in tokens if t not in self.type_words]
-        if bare and len(bare) < len(tokens):
+        if bare and len(bare) < len(tokens) and not all(t.isdigit() for t in bare):  # never a bare number
             hit = self.key2.get(" ".join(sorted(bare)))
             if hit:
                 sid, tied = self._choose([s for s, _ in hit], kind, district)
                 return sid, 97.0 - (3.0 if self._kind_clash(sid, kind) else 0.0), "", tied
-            tokens = bare
+            if not all(t in self.post for t in tokens if t in self.type_words):
+                tokens = bare  # a type word no street name holds ("көпірі" is in Қараөткел көпірі)
         # token repair: mistyped type words are dropped, other unknown tokens replaced
         repaired = []
         nfix = 0
@@ -103,7 +114,8 @@ class StreetMatcher(GazetteerIndex):
         fixcost = fixsum + 15.0 * tie
         # every name word replaced, one by a word two or more letters away ("Куйбышева" →
         # "Карбышева"): another street, or an old name the gazetteer lacks; never accepted
-        guess_cap = GUESS_SCORE if nfix and nfix >= n_alpha and worst < REPAIR_MIN_SIMILARITY else 100.0
+        # (a number in the name that matched, "Алмаоы-218", confirms the repair)
+        guess_cap = GUESS_SCORE if nfix and nfix >= len(tokens) and worst < REPAIR_MIN_SIMILARITY else 100.0
         if repaired != list(tokens):
             hit = self.key2.get(" ".join(sorted(repaired)))
             if hit:
@@ -120,7 +132,7 @@ class StreetMatcher(GazetteerIndex):
                 fewest = [s for s, e in extra.items() if e == best]
                 sid, tied = self._choose(fewest, kind, district)
                 sc = 93.0 - 5.0 * best - fixcost - (3.0 if self._kind_clash(sid, kind) else 0.0)
-                if any(t.isdigit() or any(ch.isdigit() for ch in t) for t in self.tok_sets[sid] - set(repaired)):
+                if _numbers(self.tok_sets[sid]) - _numbers(repaired):
                     # the street's name has a number the text lacks ("70 лет Октября" for
                     # "Октябрьская", "Самал-2" for "Самал"): numbers tell streets apart
                     sc = min(sc, GUESS_SCORE)
@@ -143,6 +155,8 @@ class StreetMatcher(GazetteerIndex):
             top = [i for _k, s, i in res if s == res[0][1]]
             sid, tied = self._choose(top, kind, district)
             sc = 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0)
+            if _numbers(repaired) != _numbers(self.tok_sets[sid]):
+                sc = min(sc, GUESS_SCORE)  # "Набережная 5" is not "Набережная 2": numbers tell streets apart
             return sid, min(sc, guess_cap), cands, tied
         return None, 0.0, cands, ()
 
