@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import add_args, machine_line
 from forecast import CHICAGO, TZ, load_chicago
 
 from qauipsiz.hotspot.forecast import day_number, prepare_events
@@ -50,10 +51,9 @@ def ceiling(ev: pd.DataFrame, cells: np.ndarray, res: int, first: str, last: str
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = add_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))  # --quick, --runs: nothing is timed
     ap.add_argument("--chicago", type=Path, default=CHICAGO)
     ap.add_argument("--res", type=int, default=9)
-    ap.add_argument("--quick", action="store_true", help="accepted for make bench; the run is already quick")
     a = ap.parse_args()
     if not a.chicago.exists():
         print(f"no Chicago sample at {a.chicago}: skipped")
@@ -62,7 +62,8 @@ def main() -> None:
     cells = study_cells_from_events(ev, a.res, until="2018-01-01")
     subsets = [("all crimes", ev)] + [(c, ev[ev["category"] == c]) for c in ev["category"].value_counts().index[:2]]
     print("bench/forecast_ceiling.py: PAI of ranking by the counts of every other day (past and future) "
-          f"÷ PAI of longrun, res {a.res}, {len(cells):,} cells")
+          f"÷ PAI of longrun, res {a.res}, {len(cells):,} cells (full run; nothing timed, the same with --quick)")
+    print(machine_line())
     print("| window | " + " | ".join(f"{lab} 1 % / 5 %" for lab, _ in subsets) + " |")
     print("|---|" + "---|" * len(subsets))
     for name, first, last in WINDOWS:
