@@ -9,8 +9,9 @@ options and of the queried cells. So an entry is keyed by a SHA-1 of
   for ``auto`` also every member's),
 * the queried cells (``Query.key``: their model-resolution cells and centres),
 * ``C`` itself,
-* the code: the source of ``hotspot/forecast/*.py``, ``hotspot/kde.py`` and ``hotspot/h3grid.py``,
-  and the versions of this package, NumPy, SciPy and scikit-learn.
+* the code: the source of every module of the ``hotspot`` package (the forecasters and what they
+  use: ``kde``, ``h3grid``, ``timeutil``, …) and the versions of this package, NumPy, SciPy and
+  scikit-learn.
 
 A forecast of the same day, or of any later day before the next cut-off, hits the cache even when
 newer incidents were added (they are after ``C``). It misses, and fits afresh, when any incident
@@ -42,11 +43,11 @@ def code_digest() -> str:
     """SHA-1 of the forecasting code and of the library versions its fitted state depends on."""
     from importlib.metadata import PackageNotFoundError, version
 
-    here = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the hotspot package: the members use its kde, h3grid, timeutil, …
     h = hashlib.sha1(f"fitcache-{FORMAT}".encode())
-    for p in [*sorted(here.glob("*.py")), here.parent / "kde.py", here.parent / "h3grid.py"]:
-        h.update(p.name.encode())
-        h.update(p.read_bytes() if p.exists() else b"")
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
     for dist in ("qauipsiz", "numpy", "scipy", "scikit-learn"):
         try:
             h.update(f"{dist}={version(dist)}".encode())
