@@ -155,7 +155,7 @@ class StreetMatcher(GazetteerIndex):
             top = [i for _k, s, i in res if s == res[0][1]]
             sid, tied = self._choose(top, kind, district)
             sc = 0.9 * res[0][1] - 15.0 * tie - (3.0 if self._kind_clash(sid, kind) else 0.0)
-            if _numbers(repaired) != _numbers(self.tok_sets[sid]):
+            if _numbers(self.tok_sets[sid]) - _numbers(repaired):
                 sc = min(sc, GUESS_SCORE)  # "Набережная 5" is not "Набережная 2": numbers tell streets apart
             return sid, min(sc, guess_cap), cands, tied
         return None, 0.0, cands, ()
