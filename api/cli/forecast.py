@@ -45,9 +45,11 @@ def forecast_events(city: str, incidents: Path | None, categories: str | None):
     """The city's incidents (store or file), restricted to ``categories`` when given.
 
     Rows need ``occurred_at``, ``lat`` and ``lon``; other columns (and category labels outside the
-    taxonomy) are kept and ignored.
+    taxonomy) are kept and ignored. Returns ``(events, source, every incident)``: the last,
+    unfiltered, is the context from which sparse categories borrow (the ``stack`` member).
     """
     df, source = city_incidents(city, incidents)
+    everything = df
     for col in ("occurred_at", "lat", "lon"):
         if col not in df.columns:
             raise typer.BadParameter(f"the incidents have no {col!r} column (need occurred_at, lat, lon)",
@@ -59,7 +61,16 @@ def forecast_events(city: str, incidents: Path | None, categories: str | None):
         df = df[df["category"].astype(str).isin(cats).to_numpy(bool)]
         if len(df) == 0:
             raise typer.BadParameter(f"no incident of {', '.join(cats)}", param_hint="--categories")
-    return df, source
+    return df, source, everything
+
+
+def give_context(forecasters, everything) -> None:
+    """Every incident as the context of the forecasters that use one (``stack``, ``auto``)."""
+    if "category" not in everything.columns:
+        return
+    for f in forecasters:
+        if hasattr(f, "set_context"):
+            f.set_context(everything)
 
 
 def read_cells_csv(path: Path):
@@ -113,8 +124,10 @@ def forecast_cmd(
         d = day_number(day)
     except ValueError as e:
         raise typer.BadParameter(f"{day!r}: use YYYY-MM-DD", param_hint="--day") from e
-    df, source = forecast_events(city, incidents, categories)
-    fc = make_forecaster(method, res=res, tz=c.tz, seed=seed).fit(df)
+    df, source, everything = forecast_events(city, incidents, categories)
+    fc = make_forecaster(method, res=res, tz=c.tz, seed=seed)
+    give_context([fc], everything)
+    fc.fit(df)
     store = fit_cache(city) if cache else None
     fc.use_cache(store)
     if hasattr(fc, "jobs"):
@@ -175,8 +188,9 @@ def backtest_cmd(
 
     c = get_city(city)
     names = list(dict.fromkeys([*BASELINES, *(_split(methods) or [])]))
-    df, _ = forecast_events(city, incidents, categories)
+    df, _, everything = forecast_events(city, incidents, categories)
     fs = make_set(names, res=res, tz=c.tz, seed=seed)
+    give_context(fs.values(), everything)
     ev = prepare_events(df, res, c.tz)
     for f in fs.values():
         f.fit(ev)

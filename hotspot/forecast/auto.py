@@ -58,8 +58,23 @@ class AutoSelect(Forecaster):
         if self.progress is not None:
             self.progress(msg)
 
+    def set_context(self, table) -> AutoSelect:
+        """Give ``table`` (every incident, all categories) to the members that use a context."""
+        for m in self.members.values():
+            if hasattr(m, "set_context"):
+                m.set_context(table)
+        return self
+
     def fit(self, events) -> AutoSelect:
-        """Fit every member on the same events (members already fitted on them are kept)."""
+        """Fit every member on the same events (members already fitted on them are kept).
+
+        A DataFrame with a ``category`` column is also the context of members that use one and
+        have none yet (see :meth:`set_context`), as when they are fitted on it directly.
+        """
+        if hasattr(events, "columns") and "category" in events.columns:
+            for m in self.members.values():
+                if getattr(m, "_context_table", False) is None:
+                    m.set_context(events)
         super().fit(events)
         ev = self.events
         for m in self.members.values():

@@ -194,3 +194,26 @@ def test_forecast_fit_cache_second_run_and_no_cache(inc_csv, tmp_path):
     assert off["fit_cache"] is None
     assert (tmp_path / "c.csv").read_bytes() == (tmp_path / "a.csv").read_bytes()
     assert len(list(folder.glob("*.pkl"))) == 1
+
+
+def test_category_forecast_borrows_from_every_incident(inc_csv):
+    """``--categories`` filters the forecast's events, but ``stack`` (alone or inside ``auto``)
+    still gets every incident as its context, as ``fit`` on the unfiltered table would give it."""
+    from qauipsiz.api.cli.forecast import forecast_events, give_context
+    from qauipsiz.hotspot.forecast import make_forecaster, make_set
+
+    df, _, everything = forecast_events("astana", inc_csv, "theft")
+    assert len(df) < len(everything) and set(everything["category"]) > {"theft"}
+    alone = make_forecaster("stack", res=9, tz="Asia/Almaty")
+    give_context([alone], everything)
+    alone.fit(df)
+    own = make_forecaster("stack", res=9, tz="Asia/Almaty").fit(df)
+    assert alone.context_key is not None and alone.context_key != own.context_key
+    fs = make_set(["auto"], res=9, tz="Asia/Almaty")
+    give_context(fs.values(), everything)
+    fs["auto"].fit(df)
+    assert fs["auto"].members["stack"].context_key == alone.context_key
+    # auto fitted on a table with categories hands it to stack, as stack's own fit does
+    auto = make_forecaster("auto", res=9, tz="Asia/Almaty").fit(everything)
+    direct = make_forecaster("stack", res=9, tz="Asia/Almaty").fit(everything)
+    assert auto.members["stack"].context_key == direct.context_key is not None
