@@ -444,7 +444,7 @@ def _filter_count(day, hour, weekday, category, district, dark, lo, hi, hour_lut
         o = np.int32(ok)
         cr[code_r[i]] += o
         c11[code11[i]] += o
-        k += o
+        k += int(o)
     return cr, c11, k
 
 
