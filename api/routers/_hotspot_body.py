@@ -1,11 +1,11 @@
 """The body of ``GET /cities/{city}/hotspots.geojson``: a hot-spot table as a GeoJSON FeatureCollection.
 
 :func:`hotspot_body` writes it column-wise: the start of every feature (its hexagon's GeoJSON and
-its ``h3`` id) is encoded once per city cell set and precision and cached
-(:func:`cell_feature_heads`); per request only the numbers are formatted, one column at a time
-(``float.__repr__`` over ``tolist()``, small integers through a lookup table), and the features
-are joined by one ``%``-format over the zipped columns.  No per-feature dict, no ``json.dumps``
-per feature.
+its ``h3`` id) is encoded once per city cell set and precision and cached as one byte buffer
+(:func:`cell_feature_heads`); per request only the numbers are formatted, one column at a time,
+by numba (:func:`_fmt_numbers`: integers, and floats that are exact multiples of 10**-d, written as
+``float.__repr__`` writes them; other floats through ``repr``), and the features are interleaved
+into one output buffer (:func:`_interleave`).  No per-feature dict, no ``json.dumps`` per feature.
 
 :func:`hotspot_body_per_feature` is the previous encoder (a properties DataFrame, one dict and one
 ``json.dumps`` per feature through :func:`api.routers._geo.feature_collection`); it is kept as the
