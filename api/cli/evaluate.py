@@ -69,6 +69,9 @@ def evaluate_cmd(
     incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
+    match_cpted: bool = typer.Option(False, "--match-cpted", help="Also match comparison cells and placebo sites "
+                                                                   "on the block CPTED score (needs the city's "
+                                                                   "CPTED layers)."),
     lang: str = typer.Option("ru", "--lang", help="Language of the printed summary: kk, ru or en."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
     html_out: Path = typer.Option(None, "--html", help="Write a one-page printable report here."),
@@ -97,9 +100,14 @@ def evaluate_cmd(
         id_list = [int(v) for v in ids.split(",") if v.strip()] if ids else None
         geom, installed = select_features(lay, layer, id_list, installed)
         kind = layer
+    scores = None
+    if match_cpted:
+        from qauipsiz.api.cpted_match import cpted_block_scores
+
+        scores = cpted_block_scores(city, city_layers(city, layers))
     df, _source = city_incidents(city, incidents)
     res = evaluate(df, geom, installed, city=c, before_months=b, after_months=a, radius_m=radius_m, ring_m=ring,
-                   categories=cats, dark_only=dark_only, seed=seed, intervention=kind)
+                   categories=cats, dark_only=dark_only, seed=seed, intervention=kind, block_scores=scores)
     d = res.to_dict()
     if html_out is not None:
         from qauipsiz.maps.evaluation_report import render_evaluation_html

@@ -39,6 +39,9 @@ class EvaluationRequest(BaseModel):
     categories: list[str] | None = Field(default=None, max_length=50)
     dark_only: bool = False
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    match_cpted: bool = Field(default=False, description="also match comparison cells and placebo sites on the "
+                                                         "block CPTED score (422 no-cpted-scores when the city "
+                                                         "has none)")
 
 
 @contextmanager
@@ -74,6 +77,18 @@ def _geometry(svc: Services, city: str, body: EvaluationRequest):
     return geom, installed, body.layer
 
 
+def _cpted_scores(svc: Services, city: str):
+    """The city's block CPTED scores for matching (the service's cached scored blocks); 422 when none."""
+    from qauipsiz.api.cpted_match import check_cpted_layers, cpted_block_scores
+
+    layers = _engine.city_layers(svc, city)
+    try:
+        check_cpted_layers(city, layers)  # refused before any scoring
+        return cpted_block_scores(city, layers, scored=_engine.scored_blocks(svc, city))
+    except ValueError as e:
+        raise ApiError(422, str(e), slug="no-cpted-scores") from e
+
+
 @router.post("/cities/{city}/evaluations",
              summary="Evaluate one intervention: DiD against matched comparison cells, placebo p-value and 95 % "
                      "interval, minimum detectable effect, WDQ for the ring, kk/ru/en text (analyst, admin; audited)")
@@ -95,13 +110,15 @@ async def evaluate_intervention(
 
         from qauipsiz.hotspot.evaluation import evaluate
 
+        scores = _cpted_scores(svc, city) if body.match_cpted else None
         geom, installed, kind = _geometry(svc, city, body)
         if not shapely.is_empty(geom) and not np.isfinite(shapely.bounds(geom)).all():
             raise ApiError(400, "area: coordinates must be finite longitude/latitude", slug="bad-request")
         with client_input(), _geometry_errors():
             res = evaluate(svc.incidents(city), geom, installed, city=c, before_months=body.before_months,
                            after_months=body.after_months, radius_m=body.radius_m, ring_m=tuple(body.ring_m),
-                           categories=body.categories, dark_only=body.dark_only, seed=body.seed, intervention=kind)
+                           categories=body.categories, dark_only=body.dark_only, seed=body.seed, intervention=kind,
+                           block_scores=scores)
         return res.to_dict()
 
     return await run_in_threadpool(run)

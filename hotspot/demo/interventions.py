@@ -23,6 +23,8 @@ post-period count, so the realised effect equals the planted one up to rounding.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,20 @@ SITE_GAP_M = 320.0  # between sites of one group (their 150 m discs never overla
 GROUP_GAP_M = 1_000.0  # between groups: areas, rings and their comparison exclusion apart
 HOTSPOT_GAP_M = 650.0  # from a planted hotspot's centre (its disc stays out of every ring)
 FAR_M = 700.0  # moved incidents go to (or come from) anywhere at least this far from every site
+
+
+@contextmanager
+def zero_effects() -> Iterator[None]:
+    """Within the block, the demo plants its groups with every effect set to zero (a null demo for
+    calibration studies, ``bench/evaluation_calibration.py``): the same sites and dates, no incident
+    moved.  ``GROUPS`` is restored on exit."""
+    global GROUPS
+    saved = GROUPS
+    GROUPS = [{**g, "effect": 0.0, "ring_effect": 0.0} for g in saved]
+    try:
+        yield
+    finally:
+        GROUPS = saved
 
 
 def _greedy(xy: np.ndarray, score: np.ndarray, n: int, taken: np.ndarray, gap_self: float,

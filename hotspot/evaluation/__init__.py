@@ -5,7 +5,8 @@ Entry point (stable interface, issue 18)::
     from qauipsiz.hotspot.evaluation import evaluate
 
     res = evaluate(events, treated, installed, *, city, before_months=12, after_months=6,
-                   radius_m=150.0, ring_m=(150.0, 400.0), categories=None, dark_only=False, seed=0)
+                   radius_m=150.0, ring_m=(150.0, 400.0), categories=None, dark_only=False, seed=0,
+                   block_scores=None, placebo="composites", exclude=None)
     res.to_dict()     # JSON-safe
     res.text("ru")    # one paragraph in kk, ru or en
 
@@ -35,6 +36,14 @@ seed : int
     Seed of the placebo composites (same seed, same answer).
 intervention, place : str, optional
     Labels for the texts: ``cameras``, ``sos_buttons``, ``lamps`` or ``area``; a place name.
+block_scores : BlockScores, optional
+    Block scores (the CPTED score, :mod:`~qauipsiz.hotspot.evaluation.covariate`): comparison
+    cells and pseudo-treated sites are also matched on the score.
+placebo : str
+    ``"composites"`` (random composites of comparison cells, the default) or ``"sites"``
+    (pseudo-treated site sets drawn like the treated set; see ``docs/evaluation.md``).
+exclude : shapely geometry, optional
+    WGS84 places of other interventions: kept out of the comparison and of the placebo sites.
 
 ``to_dict()`` keys
 ------------------
@@ -51,12 +60,16 @@ to the treated pre-period total), ``n_treated_cells`` (H3 res-9 cells holding in
 treated area), ``n_comparison`` (matched comparison cells), ``text`` ``{kk, ru, en}``, and also
 ``installed, before_months, after_months, radius_m, ring_m, categories, dark_only, counts,
 se_log_poisson, n_placebo, ring_effect_pct, ring_ci_low_pct, ring_ci_high_pct, ring_p_value,
-ring_mde_pct, treated_area_km2, ring_area_km2``.
+ring_mde_pct, treated_area_km2, ring_area_km2, placebo_design`` (``sites`` or ``composites``),
+``placebo_centre_pct``, ``ring_placebo_centre_pct`` (the median null estimate, percent: how
+comparable places changed against the comparison), ``match_cpted``.
 
 Method in short (``docs/evaluation.md``): counts per month; comparison = H3 res-9 cells clear of
 the treated area and ring (by 200 m), matched on pre-period level and trend; DiD on counts (ratio
 of ratios = Poisson with unit and period effects); placebo composites of comparison cells give the
-p-value, the interval and the minimum detectable effect; WDQ for the ring; synthetic control beside.
+p-value, the interval and the minimum detectable effect (or, with ``placebo="sites"``,
+pseudo-treated site sets drawn like the treated set, ``sites.py``); WDQ for the ring; synthetic
+control beside.
 
 Bad input raises ``ValueError`` naming the field.  For many evaluations on the same incidents,
 prepare them once: ``prepare_events`` + ``build_areas`` + ``evaluate_prepared``.
@@ -64,7 +77,8 @@ prepare them once: ``prepare_events`` + ``build_areas`` + ``evaluate_prepared``.
 from __future__ import annotations
 
 from qauipsiz.hotspot.evaluation.areas import Areas, EventTable, build_areas, prepare_events
+from qauipsiz.hotspot.evaluation.covariate import BlockScores
 from qauipsiz.hotspot.evaluation.engine import EvaluationResult, evaluate, evaluate_prepared
 
-__all__ = ["Areas", "EvaluationResult", "EventTable", "build_areas", "evaluate", "evaluate_prepared",
+__all__ = ["Areas", "BlockScores", "EvaluationResult", "EventTable", "build_areas", "evaluate", "evaluate_prepared",
            "prepare_events"]

@@ -6,7 +6,7 @@ diffusion of benefit is looked for; comparison cells are H3 cells that touch nei
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,32 @@ NEIGHBOUR_K = 2  # comparison cells are matched on the mean of their k-ring surr
 
 
 @dataclass(frozen=True)
+class Template:
+    """One site's shape around its anchor, metres (the origin is the anchor).
+
+    A disc site (a point feature) is a disc of ``radius`` with its ring between ``inner`` and
+    ``outer``; a polygon site (one part of a drawn area, anchored at its centroid) is ``treated``
+    with its ring ``ring_outer − treated``.  Pseudo-treated sites are this template moved to
+    another anchor (:mod:`qauipsiz.hotspot.evaluation.sites`).
+    """
+
+    kind: str  # "disc" or "poly"
+    radius: float = 0.0  # disc radius, metres
+    inner: float = 0.0  # disc: the ring starts here, max(ring_m[0], radius)
+    outer: float = 0.0  # disc: the ring ends here, ring_m[1]
+    treated: shapely.Geometry | None = None  # poly: the part, anchor at the origin
+    ring_outer: shapely.Geometry | None = None  # poly: the part grown by ring_m[1] - ring_m[0]
+    reach: float = 0.0  # farthest point of the template (its ring's outer edge) from the anchor, metres
+
+    @property
+    def key(self) -> tuple:
+        """Hashable identity (templates with equal keys count the same events)."""
+        if self.kind == "disc":
+            return ("disc", self.radius, self.inner, self.outer)
+        return ("poly", shapely.to_wkb(self.treated), shapely.to_wkb(self.ring_outer))
+
+
+@dataclass(frozen=True)
 class Areas:
     """The treated area and its ring, in metres (UTM of the city)."""
 
@@ -30,6 +56,9 @@ class Areas:
     exclusion: shapely.Geometry  # treated ∪ ring grown by one cell: comparison cells must not touch it
     radius_m: float
     ring_m: tuple[float, float]
+    site_xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))  # anchors of the sites, metres
+    site_templates: tuple[Template, ...] = ()  # one per anchor
+    other: shapely.Geometry | None = None  # other interventions' areas and rings: no comparison, no placebo site
 
 
 def _to_metric(geom, city: City):
@@ -37,7 +66,7 @@ def _to_metric(geom, city: City):
 
 
 def build_areas(treated, city: City, radius_m: float = 150.0,
-                ring_m: tuple[float, float] = (150.0, 400.0)) -> Areas:
+                ring_m: tuple[float, float] = (150.0, 400.0), exclude=None) -> Areas:
     """Treated area and ring in metres from a WGS84 geometry.
 
     Parameters
@@ -53,6 +82,10 @@ def build_areas(treated, city: City, radius_m: float = 150.0,
         Inner and outer distance of the ring, metres.  Around points the distances are from the
         points (150–400 m by default); around polygons the ring is ``ring_m[1] - ring_m[0]`` metres
         wide, from the polygon's edge outwards.
+    exclude : shapely geometry, optional
+        WGS84 places of *other* interventions (points or polygons, given and ringed like
+        ``treated``): no comparison cell and no pseudo-treated site touches them or their rings, so
+        their effects do not leak into the comparison or the placebo distribution.
 
     Returns
     -------
@@ -77,26 +110,45 @@ def build_areas(treated, city: City, radius_m: float = 150.0,
         raise ValueError(f"treated: geometry type {shapely.get_type_id(other[0])} not allowed "
                          "(use points or polygons)")
     pieces_t, pieces_out, pieces_in = [], [], []
+    anchors: list[np.ndarray] = []
+    templates: list[Template] = []
     if len(pts) and hi <= radius_m:
         raise ValueError(f"ring_m {ring_m}: the ring's outer edge must lie beyond radius_m {radius_m:g}")
     if len(pts):
         pieces_t.append(shapely.union_all(shapely.buffer(pts, radius_m)))
         pieces_out.append(shapely.union_all(shapely.buffer(pts, hi)))
         pieces_in.append(shapely.union_all(shapely.buffer(pts, max(lo, radius_m))))
+        disc = Template("disc", radius=float(radius_m), inner=max(lo, float(radius_m)), outer=hi, reach=hi)
+        xy = np.unique(shapely.get_coordinates(pts), axis=0)
+        anchors.append(xy)
+        templates += [disc] * len(xy)
     if len(polys):
         poly = shapely.make_valid(shapely.union_all(polys))
         pieces_t.append(poly)
         pieces_out.append(shapely.buffer(poly, hi - lo))
         pieces_in.append(poly)
+        parts = [g for g in shapely.get_parts(poly) if shapely.get_type_id(g) == 3 and shapely.area(g) > 0]
+        for g in parts:
+            c = shapely.centroid(g)
+            cx, cy = shapely.get_x(c), shapely.get_y(c)
+            tg = shapely.transform(g, lambda xy, cx=cx, cy=cy: xy - [cx, cy])
+            ro = shapely.buffer(tg, hi - lo)
+            templates.append(Template("poly", treated=tg, ring_outer=ro,
+                                      reach=float(shapely.hausdorff_distance(shapely.Point(0, 0), ro))))
+            anchors.append(np.array([[cx, cy]]))
     t = shapely.union_all(pieces_t)
     if shapely.area(t) <= 0:
         raise ValueError("treated: the area is empty after buffering")
     ring = shapely.difference(shapely.union_all(pieces_out), shapely.union_all([*pieces_in, t]))
-    excl = shapely.buffer(shapely.union_all([t, ring]), 200.0)
+    other = None
+    if exclude is not None and not shapely.is_empty(exclude):
+        o = build_areas(exclude, city, radius_m, ring_m)
+        other = shapely.union(o.treated, o.ring)
+    excl = shapely.buffer(shapely.union_all([t, ring] + ([other] if other is not None else [])), 200.0)
     shapely.prepare(t)
     shapely.prepare(ring)
     shapely.prepare(excl)
-    return Areas(t, ring, excl, float(radius_m), (lo, hi))
+    return Areas(t, ring, excl, float(radius_m), (lo, hi), np.vstack(anchors), tuple(templates), other)
 
 
 @dataclass
@@ -112,6 +164,7 @@ class EventTable:
     cell_y: np.ndarray
     city: City
     neighbours: sparse.csr_matrix  # (cells x cells) 1 / (cells in the k-ring but the cell itself)
+    cache: dict = field(default_factory=dict, repr=False)  # candidate sites and their events (sites.py)
 
     @property
     def t_min(self) -> float:

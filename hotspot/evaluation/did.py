@@ -59,7 +59,8 @@ def _null_effects(a_pre, a_post, b_pre, b_post) -> np.ndarray:
 
 
 def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np.ndarray, n_equiv: float,
-                     ratio: float = 8.0, min_cells: int = 20, dist_km: np.ndarray | None = None) -> np.ndarray:
+                     ratio: float = 8.0, min_cells: int = 20, dist_km: np.ndarray | None = None,
+                     score: tuple[np.ndarray, float] | None = None) -> np.ndarray:
     """Comparison cells nearest the unit in pre-period level and trend.
 
     Parameters
@@ -83,6 +84,10 @@ def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np
     dist_km : ndarray, shape (n_cells,), optional
         Distance of each cell from the unit, km: ``(dist_km / GEO_SCALE_KM)²`` is added to the
         matching distance, so near cells are preferred (local trends are shared).
+    score : (ndarray, float), optional
+        A place covariate (the block CPTED score, 0–100) per cell and the unit's value:
+        ``((score_cell − score_unit) / sd)²`` is added to the matching distance (cells without a
+        score count as 2 SD away).
 
     Returns
     -------
@@ -104,6 +109,10 @@ def match_comparison(unit_pre: np.ndarray, feat_pre: np.ndarray, own_pre_tot: np
     dist = ((f_l - np.log(u_lvl + 0.05)) / sd_l) ** 2 + d_s / sd_s
     if dist_km is not None:
         dist = dist + (dist_km / GEO_SCALE_KM) ** 2
+    if score is not None and np.isfinite(score[1]):
+        sc = np.asarray(score[0], float)
+        sd_c = float(np.nanstd(sc)) or 1.0
+        dist = dist + np.nan_to_num(((sc - score[1]) / sd_c) ** 2, nan=4.0)
     order = np.argsort(dist, kind="stable")
     need = ratio * unit_pre.sum()
     cum = np.cumsum(own_pre_tot[order])
@@ -214,6 +223,7 @@ class UnitEstimate:
     comp_pre: float
     comp_post: float
     comp_idx: np.ndarray  # rows of the pool
+    null_centre: float | None = None  # median of the null estimates (log scale; sites design)
 
     @property
     def mde_pct(self) -> float | None:
@@ -223,7 +233,8 @@ class UnitEstimate:
 
 def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.ndarray,  # noqa: PLR0913 -- the unit, the pool, its features and the options
                   pool_post_tot: np.ndarray, feat_pre: np.ndarray, n_equiv: float, rng: np.random.Generator,
-                  n_placebo: int = 999, dist_km: np.ndarray | None = None) -> UnitEstimate:
+                  n_placebo: int = 999, dist_km: np.ndarray | None = None,
+                  score: tuple[np.ndarray, float] | None = None) -> UnitEstimate:
     """DiD estimate, placebo p-value, 95 % interval and minimum detectable effect of one unit.
 
     Parameters
@@ -245,6 +256,8 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
         Placebo pairs wanted.
     dist_km : ndarray, optional
         Distance of each pool cell from the unit, km (see :func:`match_comparison`).
+    score : (ndarray, float), optional
+        Place covariate per pool cell and the unit's value (see :func:`match_comparison`).
 
     Returns
     -------
@@ -259,7 +272,7 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
         idx = np.arange(len(pool_pre_p))
     else:
         idx = match_comparison(unit_pre_p, feat_pre, pool_pre_p.sum(axis=1), n_equiv, ratio=min(8.0, ratio),
-                               dist_km=dist_km)
+                               dist_km=dist_km, score=score)
     c_pre = float(pool_pre_p[idx].sum())
     c_post = float(pool_post_tot[idx].sum())
     est, se = ratio_effect(u_pre, unit_post_tot, c_pre, c_post)

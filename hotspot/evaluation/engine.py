@@ -19,14 +19,22 @@ from qauipsiz.hotspot.evaluation.areas import (
     in_area,
     prepare_events,
 )
-from qauipsiz.hotspot.evaluation.did import UnitEstimate, composite_sums, estimate_unit
+from qauipsiz.hotspot.evaluation.did import (
+    UnitEstimate,
+    composite_sums,
+    estimate_unit,
+    ratio_effect,
+)
 from qauipsiz.hotspot.evaluation.power import decidable as _decidable
+from qauipsiz.hotspot.evaluation.power import mde_log
+from qauipsiz.hotspot.evaluation.sites import pseudo_counts, rank_inference
 from qauipsiz.hotspot.evaluation.synth import MIN_PRE_PERIODS, synth_effect
 from qauipsiz.hotspot.evaluation.wdq import reading, success_measure, wdq
 
 MONTH_DAYS = 365.2425 / 12
 CELL_AREA_M2 = 105_332.5  # mean H3 res-9 hexagon
 N_DONORS = 40
+PLACEBO_DESIGNS = ("sites", "composites")
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,7 @@ class _Counts:
     treated: np.ndarray  # periods
     ring: np.ndarray
     pool: np.ndarray  # bool per cell
+    period: np.ndarray  # per event: its period index (-1 or >= P outside the window)
 
 
 def _counts(ev: EventTable, areas: Areas, design: Design) -> _Counts:
@@ -173,14 +182,49 @@ def _counts(ev: EventTable, areas: Areas, design: Design) -> _Counts:
     t_in = in_area(ev, areas.treated) & ok
     r_in = in_area(ev, areas.ring) & ok
     return _Counts(cube, np.bincount(p[t_in], minlength=n_p), np.bincount(p[r_in], minlength=n_p),
-                   comparison_mask(ev, areas))
+                   comparison_mask(ev, areas), p)
 
 
-def _unit(series: np.ndarray, pool_cube: np.ndarray, feat: np.ndarray, p_pre: int, area_m2: float, rng,
-          n_placebo: int, dist_km: np.ndarray) -> UnitEstimate:
+def _null(a_pre: np.ndarray, a_post: np.ndarray, c_pre: float, c_post: float) -> tuple[np.ndarray, np.ndarray]:
+    """Null DiD estimates of pseudo units against one comparison and their Poisson standard errors
+    (0.5 added to all four counts where one is zero, as :func:`~.did.ratio_effect`)."""
+    v = np.stack([a_pre, a_post, np.full(len(a_pre), c_pre), np.full(len(a_pre), c_post)]).astype(float)
+    v = np.where((v <= 0).any(axis=0), v + 0.5, v)
+    return np.log(v[1] / v[0]) - np.log(v[3] / v[2]), np.sqrt((1.0 / v).sum(axis=0))
+
+
+def _with_rank_inference(u: UnitEstimate, null: tuple[np.ndarray, np.ndarray]) -> UnitEstimate:
+    p, ci, sd, centre = rank_inference(u.est, u.se_poisson, *null)
+    u.p_value, u.ci, u.se_null, u.mde, u.n_placebo, u.null_centre = p, ci, sd, mde_log(sd), len(null[0]), centre
+    return u
+
+
+def _site_placebo(  # noqa: PLR0913 -- the evaluation's pieces
+        ev: EventTable, areas: Areas, c: _Counts, design: Design, t: UnitEstimate, ring: np.ndarray,
+        rng, n_placebo: int, with_ring: bool, score_at) -> tuple[UnitEstimate, UnitEstimate] | None:
+    """Treated and ring estimates with inference from pseudo-treated site sets (``sites.py``), both
+    against the treated area's matched comparison; None when no site sets can be drawn."""
+    n_p = len(design.edges) - 1
+    pre = (c.period >= 0) & (c.period < design.p_pre)
+    post = (c.period >= design.p_pre) & (c.period < n_p)
+    pc = pseudo_counts(ev, areas, pre, post, n_placebo, rng, score_at=score_at)
+    if pc is None:
+        return None
+    _with_rank_inference(t, _null(pc.t_pre, pc.t_post, t.comp_pre, t.comp_post))
+    r_pre, r_post = float(ring[: design.p_pre].sum()), float(ring[design.p_pre:].sum())
+    est, se = ratio_effect(r_pre, r_post, t.comp_pre, t.comp_post)
+    r = UnitEstimate(est, se, None, None, None, None, 0, r_pre, r_post, t.comp_pre, t.comp_post, t.comp_idx)
+    if with_ring and r_pre > 0:
+        _with_rank_inference(r, _null(pc.r_pre, pc.r_post, t.comp_pre, t.comp_post))
+    return t, r
+
+
+def _unit(  # noqa: PLR0913 -- the unit and its pool
+        series: np.ndarray, pool_cube: np.ndarray, feat: np.ndarray, p_pre: int, area_m2: float, rng,
+        n_placebo: int, dist_km: np.ndarray, score=None) -> UnitEstimate:
     return estimate_unit(series[:p_pre], float(series[p_pre:].sum()), pool_cube[:, :p_pre],
                          pool_cube[:, p_pre:].sum(axis=1), feat[:, :p_pre], area_m2 / CELL_AREA_M2, rng, n_placebo,
-                         dist_km=dist_km)
+                         dist_km=dist_km, score=score)
 
 
 def _synth(c: _Counts, pool_cube: np.ndarray, design: Design, rng) -> float | None:
@@ -210,7 +254,7 @@ def _series(c: _Counts, pool_cube: np.ndarray, comp_idx: np.ndarray, design: Des
 
 def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months: float = 12,  # noqa: PLR0913 -- the evaluation's options, each documented
                       after_months: float = 6, seed: int = 0, n_placebo: int = 999, with_synth: bool = True,
-                      with_ring: bool = True,
+                      with_ring: bool = True, placebo: str = "composites", block_scores=None,
                       meta: dict[str, Any] | None = None) -> EvaluationResult:
     """Evaluate one intervention on prepared incidents and areas (reuse ``ev`` for many areas).
 
@@ -233,6 +277,16 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
         False leaves those None (for fast batch runs).
     with_synth : bool
         Also fit the synthetic control (needs ≥ 8 pre-periods).
+    placebo : str
+        ``"composites"`` (default): random composites of comparison cells give the null
+        distribution; the ring with its own comparison.  ``"sites"``: pseudo-treated site sets drawn
+        like the treated set (:mod:`~qauipsiz.hotspot.evaluation.sites`), the ring compared with the
+        treated area's comparison and tested against the pseudo sets' rings (falls back to
+        composites when no site sets can be drawn).  ``bench/evaluation_calibration.py`` measures
+        both; ``docs/evaluation.md`` says why the default stays.
+    block_scores : BlockScores, optional
+        A place covariate (the block CPTED score, :class:`~qauipsiz.hotspot.evaluation.covariate.BlockScores`):
+        comparison cells and pseudo sites are also matched on it.
     meta : dict, optional
         Labels for the texts (``intervention``, ``place``, ``categories``, ``dark_only``).
 
@@ -248,9 +302,25 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
         raise ValueError("treated: no comparison cell left in the city outside the treated area and ring")
     feat = np.asarray(ev.neighbours[c.pool] @ c.cube[:, : design.p_pre])
     dist_km = shapely.distance(areas.treated, shapely.points(ev.cell_x[c.pool], ev.cell_y[c.pool])) / 1000.0
-    t = _unit(c.treated, pool_cube, feat, design.p_pre, float(shapely.area(areas.treated)), rng, n_placebo, dist_km)
-    r = _unit(c.ring, pool_cube, feat, design.p_pre, float(shapely.area(areas.ring)), rng,
-              n_placebo if with_ring else 0, dist_km)
+    if placebo not in PLACEBO_DESIGNS:
+        raise ValueError(f"placebo {placebo!r}: use one of {', '.join(PLACEBO_DESIGNS)}")
+    score_at = None if block_scores is None else block_scores.at
+    t_score = None
+    if block_scores is not None:
+        t_score = (block_scores.at(ev.cell_x[c.pool], ev.cell_y[c.pool]),
+                   block_scores.mean_at(areas.site_xy[:, 0], areas.site_xy[:, 1]))
+    area_t, area_r = float(shapely.area(areas.treated)), float(shapely.area(areas.ring))
+    got = None
+    if placebo == "sites":
+        t = _unit(c.treated, pool_cube, feat, design.p_pre, area_t, rng, 0, dist_km, t_score)
+        got = _site_placebo(ev, areas, c, design, t, c.ring, rng, n_placebo, with_ring, score_at)
+    if got is not None:
+        t, r = got
+        used = "sites"
+    else:
+        t = _unit(c.treated, pool_cube, feat, design.p_pre, area_t, rng, n_placebo, dist_km, t_score)
+        r = _unit(c.ring, pool_cube, feat, design.p_pre, area_r, rng, n_placebo if with_ring else 0, dist_km)
+        used = "composites"
     ok = _decidable(t.mde) and t.p_value is not None
     q = wdq(t.unit_pre, t.unit_post, r.unit_pre, r.unit_post, t.comp_pre, t.comp_post)
     sm = success_measure(t.unit_pre, t.unit_post, t.comp_pre, t.comp_post)
@@ -276,7 +346,13 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
         "ring_mde_pct": _r(r.mde_pct, 1),
         "treated_area_km2": round(float(shapely.area(areas.treated)) / 1e6, 4),
         "ring_area_km2": round(float(shapely.area(areas.ring)) / 1e6, 4),
-        "method": "DiD on counts vs matched H3 res-9 cells; placebo composites for p, 95 % CI and MDE",
+        "method": ("DiD on counts vs matched H3 res-9 cells; pseudo-treated site sets of matched busyness for p, "
+                   "95 % CI and MDE" if used == "sites" else
+                   "DiD on counts vs matched H3 res-9 cells; placebo composites for p, 95 % CI and MDE"),
+        "placebo_design": used,
+        "placebo_centre_pct": _r(_pct(t.null_centre), 1),
+        "ring_placebo_centre_pct": _r(_pct(r.null_centre), 1),
+        "match_cpted": block_scores is not None,
     }
     res = EvaluationResult(
         effect_pct=_r(_pct(t.est), 1) if ok else None,
@@ -302,12 +378,13 @@ def evaluate_prepared(ev: EventTable, areas: Areas, installed, *, before_months:
 def evaluate(events: pd.DataFrame, treated, installed, *, city: City, before_months: float = 12,  # noqa: PLR0913 -- the stable public signature (issue 18)
              after_months: float = 6, radius_m: float = 150.0, ring_m: tuple[float, float] = (150.0, 400.0),
              categories=None, dark_only: bool = False, seed: int = 0, intervention: str | None = None,
-             place: str | None = None) -> EvaluationResult:
+             place: str | None = None, block_scores=None, placebo: str = "composites",
+             exclude=None) -> EvaluationResult:
     """Evaluate one intervention: see the package docstring (:mod:`qauipsiz.hotspot.evaluation`)."""
     ev = prepare_events(events, city, categories, dark_only)
-    areas = build_areas(treated, city, radius_m, ring_m)
+    areas = build_areas(treated, city, radius_m, ring_m, exclude=exclude)
     if isinstance(categories, str):
         categories = [categories]
     meta = {"intervention": intervention, "place": place, "categories": categories, "dark_only": dark_only}
     return evaluate_prepared(ev, areas, installed, before_months=before_months, after_months=after_months,
-                             seed=seed, meta=meta)
+                             seed=seed, meta=meta, block_scores=block_scores, placebo=placebo)

@@ -106,3 +106,41 @@ def test_cli_json_html_and_error_line(demo_dir, tmp_path):
     assert p.returncode == 2
     lines = [s for s in p.stderr.splitlines() + p.stdout.splitlines() if s.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "installed" in lines[0]
+
+
+def test_match_cpted_field(client, headers):
+    """``match_cpted`` adds the block CPTED score to the matching; a city without CPTED layers is a
+    422 ``no-cpted-scores`` problem, refused before anything is computed."""
+    r = client.post(BASE, json={**BODY, "match_cpted": True}, headers=headers["analyst"])
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["match_cpted"] is True and d["placebo_design"] in ("sites", "composites")
+    plain = client.post(BASE, json=BODY, headers=headers["analyst"]).json()
+    assert plain["match_cpted"] is False
+    ring = [[76.90, 43.23], [76.92, 43.23], [76.92, 43.25], [76.90, 43.25], [76.90, 43.23]]
+    body = {"area": {"type": "Polygon", "coordinates": [ring]}, "installed": "2024-08-01", "match_cpted": True}
+    r = client.post("/api/v1/cities/almaty/evaluations", json=body, headers=headers["analyst"])
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"].endswith("/no-cpted-scores") and "match_cpted" in r.json()["detail"]
+
+
+def test_cli_match_cpted_without_layers_is_one_error_line(demo_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    square = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {
+        "type": "Polygon", "coordinates": [[[71.40, 51.15], [71.44, 51.15], [71.44, 51.17], [71.40, 51.17],
+                                            [71.40, 51.15]]]}}]}
+    area = tmp_path / "square.geojson"
+    area.write_text(json.dumps(square), encoding="utf-8")
+    empty = tmp_path / "no_layers"
+    empty.mkdir()
+    exe = Path(sys.executable).with_name("qauipsiz")
+    p = subprocess.run([str(exe), "evaluate", "--area", str(area), "--installed", "2024-08-01", "--before", "6M",
+                        "--after", "4M", "--incidents", str(demo_dir / "incidents_truth.parquet"), "--layers",
+                        str(empty), "--match-cpted"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stdout + p.stderr
+    lines = [s for s in p.stderr.splitlines() + p.stdout.splitlines() if s.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "match_cpted" in lines[0] and "CPTED" in lines[0]

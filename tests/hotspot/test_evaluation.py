@@ -111,6 +111,7 @@ def test_random_placebo_areas_false_positive_rate(demo):
         areas = build_areas(shapely.multipoints(np.c_[lon, lat]), city)
         day = pd.Timestamp("2025-01-01") + pd.Timedelta(days=int(rng.integers(0, 180)))
         r = evaluate_prepared(ev, areas, day, seed=i, n_placebo=499, with_synth=False, with_ring=False)
+        assert r.to_dict()["placebo_design"] == "composites"
         p.append(r.treated_estimate.p_value)
     p = np.array(p, float)
     assert np.isfinite(p).all()
