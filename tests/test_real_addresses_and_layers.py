@@ -304,3 +304,45 @@ def test_one_avenue_many_houses_is_still_a_sink():
     sink, rep, table = classify_repeats(np.array(la), np.array(lo), c, addresses=np.array(addr, dtype=object))
     n = len(lat)
     assert sink[n:n + 70].all() and not sink[n + 70:].any() and rep[n + 70:].all(), table
+
+
+def test_tables_as_layers_block_population_csv_and_poi_parquet(tmp_path):
+    """``ingest-layers`` reads tables too (they were skipped without a word): Almaty's 3,611 block
+    populations (CSV, WKT points; kept as a layer of their own, total 1,509,430 people as the file
+    says) and Astana's OSM police (plain Parquet, latitude/longitude), with a bad WKT row and a
+    blank coordinate planted: both set aside as bad_geometry with their rows."""
+    from qauipsiz.api.store import Store
+
+    pop_src = SHARED_OSM / "almaty_block_population_akbooo.csv"
+    poi_src = SHARED_OSM / "astana_pois_osm_roadrisk.parquet"
+    require(pop_src.exists() and poi_src.exists(), "the shared block populations and POIs")
+    (tmp_path / "alm").mkdir()
+    pop = pd.read_csv(pop_src, dtype=str, keep_default_na=False)
+    pop.loc[7, "geometry"] = "POINT (76.9 nonsense)"
+    pop.to_csv(tmp_path / "alm" / "block_population.csv", index=False)
+    r, env = _layers_cli(tmp_path, tmp_path / "alm", "almaty")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    assert out["block_population"] == len(pop) - 1 == 3610
+    assert out["quarantined"] == {"block_population": {"bad_geometry": 1}}
+    got = Store(env["DATABASE_URL"]).load_layer("almaty", "block_population")
+    total = pd.to_numeric(pop["population"]).sum()
+    assert total == 1_509_430 and pd.to_numeric(got["population"]).sum() == total - float(pop.loc[7, "population"])
+    (tmp_path / "ast").mkdir()
+    p = pd.read_parquet(poi_src)
+    police = p[p["amenity"] == "police"][["osm_id", "name", "latitude", "longitude"]].reset_index(drop=True)
+    police.loc[3, "latitude"] = np.nan
+    police.to_parquet(tmp_path / "ast" / "police_stations.parquet")
+    r, env = _layers_cli(tmp_path, tmp_path / "ast", "astana", "--quarantine-out", str(tmp_path / "q.csv"))
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    c = get_city("astana")
+    import geopandas as gpd
+
+    ok = police["latitude"].notna().to_numpy()
+    g = gpd.GeoDataFrame(police[ok], geometry=gpd.points_from_xy(police["longitude"][ok], police["latitude"][ok]),
+                         crs=4326)
+    assert out["police_stations"] == int(_inside_zone(g, c).sum()) and out["renamed"]["police_stations"] == {
+        "osm_id": "station_id"}
+    q = pd.read_csv(tmp_path / "q.csv")
+    assert (q["reason"] == "bad_geometry").sum() == 1 and int(q.loc[q["reason"] == "bad_geometry", "row"].iloc[0]) == 3

@@ -29,7 +29,10 @@ from qauipsiz.cpted.layers import SCHEMAS, validate_layer
 from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.geocode.coords import city_zone
 
-LAYER_SUFFIXES = (".geojson", ".gpkg", ".json")
+LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".csv", ".xlsx", ".parquet")
+LON_COLUMNS = ("lon", "lng", "longitude", "x", "долгота", "бойлық")
+LAT_COLUMNS = ("lat", "latitude", "y", "широта", "ендік")
+WKT_COLUMNS = ("geometry", "geometry_wkt", "wkt", "geom", "the_geom")
 NAME_SYNONYMS = ("name", "stop_name", "station_name", "bar_name", "name_ru", "name:ru", "name_kk", "name:kk",
                  "name_kz", "название", "атауы")
 """Columns read as a layer's ``name`` when it has none, first found wins."""
@@ -150,8 +153,55 @@ def check_layer(city, name: str, gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
     return good.reset_index(drop=True), q, renamed
 
 
+def _table_to_gdf(df: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A table with a WKT column or lon/lat columns → points/shapes in EPSG:4326; a row whose
+    geometry cannot be read gets none (and is set aside as ``bad_geometry`` by :func:`check_layer`)."""
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    wkt = next((cols[c] for c in WKT_COLUMNS if c in cols), None)
+    if wkt is not None:
+        txt = df[wkt].astype(str).to_numpy()
+        geom = np.array([_wkt_or_none(t) for t in txt], dtype=object)
+        return gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=gpd.GeoSeries(geom, crs=4326).values, crs=4326)
+    lon = next((cols[c] for c in LON_COLUMNS if c in cols), None)
+    lat = next((cols[c] for c in LAT_COLUMNS if c in cols), None)
+    if lon is None or lat is None:
+        raise ValueError(f"no geometry: need a WKT column ({', '.join(WKT_COLUMNS)}) or lon/lat columns "
+                         f"({', '.join(LON_COLUMNS)} / {', '.join(LAT_COLUMNS)}); columns: {list(df.columns)}")
+    x, y = (pd.to_numeric(df[c].astype(str).str.replace(",", ".", regex=False).str.strip(), errors="coerce")
+            .to_numpy(float) for c in (lon, lat))
+    ok = np.isfinite(x) & np.isfinite(y)
+    geom = np.full(len(df), None, dtype=object)
+    geom[ok] = shapely.points(x[ok], y[ok])
+    return gpd.GeoDataFrame(df.drop(columns=[lon, lat]), geometry=gpd.GeoSeries(geom, crs=4326).values, crs=4326)
+
+
+def _wkt_or_none(t: str):
+    try:
+        return shapely.from_wkt(t) if t and t.strip() and t.strip().lower() != "nan" else None
+    except Exception:  # shapely raises several types on bad WKT; the row is set aside
+        return None
+
+
+def read_layer_file(path: Path) -> gpd.GeoDataFrame:
+    """One layer file as a GeoDataFrame: GeoJSON/GeoPackage (any CRS), GeoParquet, or a CSV / XLSX /
+    Parquet table with a WKT column or lon/lat columns (decimal degrees)."""
+    suf = path.suffix.lower()
+    if suf in (".geojson", ".json", ".gpkg"):
+        return gpd.read_file(path)
+    if suf == ".parquet":
+        try:
+            return gpd.read_parquet(path)
+        except ValueError:  # plain Parquet without GeoParquet metadata
+            return _table_to_gdf(pd.read_parquet(path))
+    if suf == ".csv":
+        return _table_to_gdf(pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False,
+                                         encoding="utf-8-sig"))
+    return _table_to_gdf(pd.read_excel(path, dtype=str).fillna(""))
+
+
 def import_layers(store, city: str, folder: str | Path) -> tuple[dict[str, int], pd.DataFrame, dict]:
-    """Check and store every ``*.geojson`` / ``*.gpkg`` / ``*.json`` of ``folder`` as a layer.
+    """Check and store every layer file of ``folder`` (:data:`LAYER_SUFFIXES`, see
+    :func:`read_layer_file`) as a layer named after the file.
 
     Returns
     -------
@@ -167,7 +217,11 @@ def import_layers(store, city: str, folder: str | Path) -> tuple[dict[str, int],
     renamed: dict[str, dict] = {}
     for p in sorted(Path(folder).iterdir()):
         if p.suffix.lower() in LAYER_SUFFIXES and p.is_file():
-            good, q, ren = check_layer(city, p.stem, gpd.read_file(p))
+            try:
+                gdf = read_layer_file(p)
+            except ValueError as e:
+                raise ValueError(f"{p.name}: {e}") from None
+            good, q, ren = check_layer(city, p.stem, gdf)
             counts[p.stem] = store.save_layer(city, p.stem, good)
             parts.append(q)
             if ren:
