@@ -14,7 +14,13 @@ import shapely
 from scipy.spatial import cKDTree
 
 from qauipsiz.hotspot.cities import get_city
-from qauipsiz.hotspot.evaluation import BlockScores, build_areas, evaluate_prepared, prepare_events
+from qauipsiz.hotspot.evaluation import (
+    BlockScores,
+    build_areas,
+    evaluate,
+    evaluate_prepared,
+    prepare_events,
+)
 from qauipsiz.hotspot.evaluation.areas import in_area
 from qauipsiz.hotspot.evaluation.engine import make_design
 from qauipsiz.hotspot.evaluation.sites import pseudo_counts, rank_inference
@@ -181,3 +187,19 @@ def test_matching_on_block_scores_picks_cells_of_similar_score(full_demo_truth):
     matched, s_matched = comp_score(bs)
     assert matched.to_dict()["match_cpted"] and not plain.to_dict()["match_cpted"]
     assert abs(s_matched - target) < abs(s_plain - target)
+
+
+@pytest.mark.parametrize(("group", "before", "after"), [("cameras", 17, 7), ("lamps", 12, 12),
+                                                        ("placebo_cameras", 14, 8)])
+def test_default_design_on_the_null_demo(null_demo, group, before, after):
+    """The default design (cell composites; every unit, the ring too, through the same rule of
+    ``did.estimate_unit``) on the demo's three groups with every effect zeroed: neither the treated
+    area nor the ring is significant, both intervals hold 0."""
+    folder, events, truth = null_demo
+    g = truth[group]
+    d = evaluate(events, _sites(folder, g), g["installed"], city=get_city("astana"), categories=g["categories"],
+                 dark_only=g["dark_only"], before_months=before, after_months=after).to_dict()
+    assert d["placebo_design"] == "composites" and d["decidable"], d
+    assert d["p_value"] >= 0.05 and d["ci_low_pct"] <= 0 <= d["ci_high_pct"], d
+    assert d["ring_p_value"] >= 0.05 and d["ring_ci_low_pct"] <= 0 <= d["ring_ci_high_pct"], d
+    assert d["wdq_reading"] in ("none", "not_applicable")
