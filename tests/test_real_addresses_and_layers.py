@@ -306,11 +306,15 @@ def test_one_avenue_many_houses_is_still_a_sink():
     assert sink[n:n + 70].all() and not sink[n + 70:].any() and rep[n + 70:].all(), table
 
 
-def test_tables_as_layers_block_population_csv_and_poi_parquet(tmp_path):
-    """``ingest-layers`` reads tables too (they were skipped without a word): Almaty's 3,611 block
-    populations (CSV, WKT points; kept as a layer of their own, total 1,509,430 people as the file
-    says) and Astana's OSM police (plain Parquet, latitude/longitude), with a bad WKT row and a
-    blank coordinate planted: both set aside as bad_geometry with their rows."""
+def test_tables_as_layers_block_population_and_poi_parquet(tmp_path):
+    """``ingest-layers`` reads tables named after a layer (CSV/XLSX/Parquet with WKT or lon/lat;
+    they were skipped without a word) and says which files it skips.  Almaty's 3,611 block
+    populations: as ``block_population.csv`` (no layer name) skipped with the reason; as GeoJSON
+    stored whole (1,509,430 people, all inside Almaty), a bad geometry row set aside.  Astana's OSM
+    police as plain Parquet (latitude/longitude) with a blank coordinate: set aside by row."""
+    import geopandas as gpd
+    import shapely
+
     from qauipsiz.api.store import Store
 
     pop_src = SHARED_OSM / "almaty_block_population_akbooo.csv"
@@ -318,14 +322,18 @@ def test_tables_as_layers_block_population_csv_and_poi_parquet(tmp_path):
     require(pop_src.exists() and poi_src.exists(), "the shared block populations and POIs")
     (tmp_path / "alm").mkdir()
     pop = pd.read_csv(pop_src, dtype=str, keep_default_na=False)
-    pop.loc[7, "geometry"] = "POINT (76.9 nonsense)"
     pop.to_csv(tmp_path / "alm" / "block_population.csv", index=False)
+    geom = list(shapely.from_wkt(pop["geometry"].to_numpy()))
+    geom[7] = None
+    gpd.GeoDataFrame(pop.drop(columns=["geometry"]), geometry=geom, crs=4326).to_file(
+        tmp_path / "alm" / "blocks_population.geojson", driver="GeoJSON")
     r, env = _layers_cli(tmp_path, tmp_path / "alm", "almaty")
     assert r.exit_code == 0, r.output
     out = json.loads(r.output[r.output.index("{"):])
-    assert out["block_population"] == len(pop) - 1 == 3610
-    assert out["quarantined"] == {"block_population": {"bad_geometry": 1}}
-    got = Store(env["DATABASE_URL"]).load_layer("almaty", "block_population")
+    assert "block_population.csv" in out["skipped"] and "block_population" not in out
+    assert out["blocks_population"] == len(pop) - 1 == 3610
+    assert out["quarantined"] == {"blocks_population": {"bad_geometry": 1}}
+    got = Store(env["DATABASE_URL"]).load_layer("almaty", "blocks_population")
     total = pd.to_numeric(pop["population"]).sum()
     assert total == 1_509_430 and pd.to_numeric(got["population"]).sum() == total - float(pop.loc[7, "population"])
     (tmp_path / "ast").mkdir()
@@ -337,8 +345,6 @@ def test_tables_as_layers_block_population_csv_and_poi_parquet(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.output[r.output.index("{"):])
     c = get_city("astana")
-    import geopandas as gpd
-
     ok = police["latitude"].notna().to_numpy()
     g = gpd.GeoDataFrame(police[ok], geometry=gpd.points_from_xy(police["longitude"][ok], police["latitude"][ok]),
                          crs=4326)

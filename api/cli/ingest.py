@@ -93,7 +93,7 @@ def ingest_layers_cmd(
     folder: Path = typer.Argument(..., help="Folder of <layer>.geojson / .gpkg files (e.g. data/demo/astana/layers)."),
     city: str = typer.Option(..., "--city", help="City key."),
     as_json: bool = typer.Option(False, "--json", help="Print {layer: features stored, …, \"quarantined\": "
-                                 "{layer: {reason: rows}}, \"renamed\": {layer: {column: field}}} as JSON."),
+                                 "{layer: {reason: rows}}, \"renamed\": {layer: {column: field}}, \"skipped\": {file: why}} as JSON."),
     quarantine_out: Path | None = typer.Option(None, "--quarantine-out",
                                                help="Write the rows set aside (layer, row, field, reason, "
                                                     "message, raw) to this CSV."),
@@ -115,14 +115,18 @@ def ingest_layers_cmd(
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
+    skipped = renamed.pop("_skipped", {})
     qsum = {str(lay): {str(r): int(n) for r, n in g["reason"].value_counts().items()}
             for lay, g in quar.groupby("layer")}
     store.audit("ingest_layers", resource=str(folder), params={**counts, "quarantined": qsum})
     if quarantine_out is not None:
         quar.to_csv(quarantine_out, index=False)
     if as_json:
-        typer.echo(json.dumps({**counts, "quarantined": qsum, "renamed": renamed}, ensure_ascii=False))
+        typer.echo(json.dumps({**counts, "quarantined": qsum, "renamed": renamed, "skipped": skipped},
+                              ensure_ascii=False))
         return
+    for name, why in skipped.items():
+        typer.echo(f"skipped {name}: {why}")
     for k, v in counts.items():
         extra = f" (set aside {sum(qsum[k].values())}: {qsum[k]})" if k in qsum else ""
         typer.echo(f"{k}: {v}{extra}" + (f"; columns read as {renamed[k]}" if k in renamed else ""))

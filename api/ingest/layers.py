@@ -30,6 +30,7 @@ from qauipsiz.hotspot.cities import get_city
 from qauipsiz.hotspot.geocode.coords import city_zone
 
 LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".csv", ".xlsx", ".parquet")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
 LON_COLUMNS = ("lon", "lng", "longitude", "x", "долгота", "бойлық")
 LAT_COLUMNS = ("lat", "latitude", "y", "широта", "ендік")
 WKT_COLUMNS = ("geometry", "geometry_wkt", "wkt", "geom", "the_geom")
@@ -210,17 +211,27 @@ def import_layers(store, city: str, folder: str | Path) -> tuple[dict[str, int],
     quarantine : DataFrame
         The rows set aside, as :func:`check_layer` returns them, all layers together.
     renamed : dict
-        Layer → {source column: schema field}.
+        Layer → {source column: schema field}; ``"_skipped"``: {file: why} for tables (CSV, XLSX,
+        Parquet) that are not named after a layer or have no geometry column.
     """
     counts: dict[str, int] = {}
     parts = []
     renamed: dict[str, dict] = {}
     for p in sorted(Path(folder).iterdir()):
         if p.suffix.lower() in LAYER_SUFFIXES and p.is_file():
+            if p.suffix.lower() in TABLE_SUFFIXES and p.stem not in SCHEMAS:
+                # a table of another name (the demo's address_points.csv) is data, not a layer
+                renamed.setdefault("_skipped", {})[p.name] = (f"a table is read as a layer only under a layer name "
+                                                              f"({', '.join(SCHEMAS)}); convert it to GeoJSON to "
+                                                              "store it under this name")
+                continue
             try:
                 gdf = read_layer_file(p)
             except ValueError as e:
-                raise ValueError(f"{p.name}: {e}") from None
+                if p.suffix.lower() in (".geojson", ".json", ".gpkg", ".parquet") or not str(e).startswith("no geometry"):
+                    raise ValueError(f"{p.name}: {e}") from None
+                renamed.setdefault("_skipped", {})[p.name] = str(e)  # a table that is no layer
+                continue
             good, q, ren = check_layer(city, p.stem, gdf)
             counts[p.stem] = store.save_layer(city, p.stem, good)
             parts.append(q)
