@@ -39,6 +39,10 @@ DOTTED_DAY_FIRST = True
 """``dd.mm.yyyy`` (dots) is the layout of Kazakh and Russian registers (ГОСТ Р 6.30): a dotted column
 that no value decides is read day-first, and the report says so (``date_order``, decided by
 ``layout``).  Slash and dash columns (``01/02/2024``) that no value decides are refused."""
+MIN_MONTH_FIRST_EVIDENCE = 2
+MONTH_FIRST_EVIDENCE_SHARE = 0.01
+"""A dotted column is read month-first only when at least this many values (and this share of its
+a.b.yyyy values) can only be month-first; fewer are typos of the day-first convention (bad dates)."""
 FLAGS = ("end_of_day_24", "dst_gap", "dst_ambiguous")
 """Per-row date flags: the row is kept, the flag is reported."""
 EXAMPLES = 5
@@ -331,13 +335,21 @@ def _order_from_values(txt: pd.Series, a: np.ndarray, b: np.ndarray, xy: np.ndar
     if dfirst.any():
         info.evidence = str(txt[dfirst].iloc[0])
         return DAY_FIRST
+    dotted = (sep == ".").to_numpy(dtype=bool)
+    if mfirst.any() and DOTTED_DAY_FIRST and dotted[xy].all() \
+            and mfirst.sum() < max(MIN_MONTH_FIRST_EVIDENCE, MONTH_FIRST_EVIDENCE_SHARE * xy.sum()):
+        # a dotted (dd.mm.yyyy) column where one stray value ("05.13.2024", a typo) "proves"
+        # month-first: the convention stands and that value is a bad date, not a reason to swap
+        # every other date of the file
+        info.evidence = str(txt[xy].iloc[0])
+        info.order, info.decided_by = DAY_FIRST, "layout"
+        return DAY_FIRST
     if mfirst.any():
         info.evidence = str(txt[mfirst].iloc[0])
         return MONTH_FIRST
     differ = xy & (a != b)
     if not differ.any():
         return DAY_FIRST  # a == b everywhere: both orders give the same date
-    dotted = (sep == ".").to_numpy(dtype=bool)
     if DOTTED_DAY_FIRST and dotted[differ].all():
         info.evidence = str(txt[differ].iloc[0])
         info.order, info.decided_by = DAY_FIRST, "layout"
