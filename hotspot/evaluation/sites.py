@@ -1,5 +1,8 @@
 """Placebo inference by pseudo-treated site sets drawn like the treated set (issue 18).
 
+``evaluate(..., placebo="sites")``; not the default: on the null demo it over-rejects for 25-disc
+sets and their rings (``bench/evaluation_calibration.py``, ``docs/evaluation.md``).
+
 Random composites of comparison cells do not share what the treated sites share: sites are chosen
 in busy places, and busy places drift against the rest of a city (and regress to their mean).  The
 null distribution is therefore drawn *like the treated set*:
@@ -23,8 +26,10 @@ null distribution is therefore drawn *like the treated set*:
   the comparison with no effect, and 4.7 % in the ring on the null demo);
 * the units of one pseudo set stand at least one site diameter apart (at most ``MAX_TRIES``
   redraws);
-* the pseudo set's area and ring are the unions of its sites' shapes and rings, counted exactly
-  as the treated area's (an incident in one site's disc and another's ring counts as treated);
+* the pseudo set's area and ring are the unions of its sites' shapes and rings (an incident in one
+  site's disc and another's ring counts as treated), discs counted by distance to the nearest
+  pseudo site (the treated area's 32-gon polygons hold about 1.5 % fewer incidents at their edges,
+  the same share before and after), polygon parts by the moved polygons;
 * each pseudo set's DiD against **the same comparison** as the treated area (its matched cells)
   is one null estimate; the ring's null estimates are the pseudo rings against the same comparison.
 
