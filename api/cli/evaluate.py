@@ -69,9 +69,8 @@ def evaluate_cmd(
     incidents: Path = typer.Option(None, "--incidents", help=INCIDENTS_HELP),
     layers: Path = typer.Option(None, "--layers", help=LAYERS_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed of the placebo draws."),
-    match_cpted: bool = typer.Option(False, "--match-cpted", help="Also match comparison cells and placebo sites "
-                                                                   "on the block CPTED score (needs the city's "
-                                                                   "CPTED layers)."),
+    match_cpted: bool = typer.Option(False, "--match-cpted", help="Also match the comparison cells on the block "
+                                                                   "CPTED score (needs the city's CPTED layers)."),
     lang: str = typer.Option("ru", "--lang", help="Language of the printed summary: kk, ru or en."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
     html_out: Path = typer.Option(None, "--html", help="Write a one-page printable report here."),

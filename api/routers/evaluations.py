@@ -39,9 +39,8 @@ class EvaluationRequest(BaseModel):
     categories: list[str] | None = Field(default=None, max_length=50)
     dark_only: bool = False
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
-    match_cpted: bool = Field(default=False, description="also match comparison cells and placebo sites on the "
-                                                         "block CPTED score (422 no-cpted-scores when the city "
-                                                         "has none)")
+    match_cpted: bool = Field(default=False, description="also match the comparison cells on the block CPTED "
+                                                         "score (422 no-cpted-scores when the city has none)")
 
 
 @contextmanager
