@@ -466,24 +466,6 @@ def test_cli_hotspots_on_uniform_incidents(tmp_path, key, res, mu):
     assert (pd.read_parquet(tmp_path / "h.parquet")["gi_bin"] == 0).all()
 
 
-def test_local_moran_default_on_uniform_incidents():
-    """LISA's default (conditional permutations) on uniform incidents over Almaty at res 8, 20 seeds
-    at 2 and at 20 a cell: runs with any cluster within BH's FWER (measured 1 of 40 at each)."""
-    from qauipsiz.hotspot.moran import local_moran
-
-    c = get_city("almaty")
-    cells = binning.fill_city_cells(c, 8)
-    w = binning.city_ring_weights(c, 8, 1)
-    hits = 0
-    for mu in (2.0, 20.0):
-        for s in range(20):
-            rng = np.random.default_rng(300 + s)
-            lat, lon = uniform_points(c, int(rng.poisson(mu * len(cells))), rng)
-            y = binning.bin_incidents(pd.DataFrame({"lat": lat, "lon": lon}), 8, weight_col=None,
-                                      cells=cells)["count"].to_numpy(float)
-            hits += bool(local_moran(y, w).significant.any())
-    assert hits <= _tol(40), hits
-
 
 def test_one_typo_does_not_swap_a_dotted_file(chicago):
     """A dd.mm.yyyy export whose days are all ≤ 12 and one typo '05.13.2018': the typo "proved"

@@ -1,4 +1,4 @@
-"""Harm-weighted defaults on pattern-free incidents over real city polygons (continues
+"""Harm-weighted defaults (and LISA's default) on pattern-free incidents over real city polygons (continues
 test_real_and_null_data.py).  The shipped harm weights are integers (1/5/30/90/270/810), so weighted
 sums looked like counts and were tested as counts: uniform incidents flagged cells in 9 of 10 runs
 (Almaty res 8, 0.2 per cell), and 1.4–4.5 % of the cells of a sparse null weighted cube got a hot
@@ -82,3 +82,22 @@ def test_weighted_emerging_on_null_cube():
         assert (e["code"] > 0).mean() <= ALPHA, e["pattern"].value_counts().to_dict()
         anyrun += bool((e["code"] > 0).any())
     assert anyrun <= 1  # before: all three runs, 1.4-4.5 % of the cells each (BH at 0.10 over all bins)
+
+
+def test_local_moran_default_on_uniform_incidents():
+    """LISA's default (conditional permutations) on uniform incidents over Almaty at res 8, 20 seeds
+    at 2 and at 20 a cell: runs with any cluster within BH's FWER (measured 1 of 40 at each)."""
+    from qauipsiz.hotspot.moran import local_moran
+
+    c = get_city("almaty")
+    cells = binning.fill_city_cells(c, 8)
+    w = binning.city_ring_weights(c, 8, 1)
+    hits = 0
+    for mu in (2.0, 20.0):
+        for s in range(20):
+            rng = np.random.default_rng(300 + s)
+            lat, lon = uniform_points(c, int(rng.poisson(mu * len(cells))), rng)
+            y = binning.bin_incidents(pd.DataFrame({"lat": lat, "lon": lon}), 8, weight_col=None,
+                                      cells=cells)["count"].to_numpy(float)
+            hits += bool(local_moran(y, w).significant.any())
+    assert hits <= int(stats.binom.ppf(0.999, 40, ALPHA)), hits
