@@ -393,3 +393,12 @@ def window_permutation(y: np.ndarray, k_window: np.ndarray, obs: np.ndarray, per
     with np.errstate(divide="ignore", invalid="ignore"):
         z_sim = np.where(sd > 0, (obs - mean) / sd, 0.0)
     return {"p": p, "z_sim": z_sim, "mean": mean, "sd": sd, "upper": up, "lower": lo, "obs": obs}
+
+
+def weights_exposure(w, n: int) -> np.ndarray | None:
+    """The per-cell exposure a weights matrix carries (``w.exposure``, set by
+    :func:`hotspot.binning.city_ring_weights`), when it has one of length ``n``; else None."""
+    e = getattr(w, "exposure", None)
+    if e is None or np.ndim(e) != 1 or len(e) != n:
+        return None
+    return np.asarray(e, float)

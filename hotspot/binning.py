@@ -428,7 +428,13 @@ def _city_ring(shape_key: tuple[str, bytes], res: int, k: int) -> sp.csr_matrix:
 def city_ring_weights(city, res: int, k: int = 1) -> sp.csr_matrix:
     """Cached Gi*-style ring weights (diagonal 1) over :func:`fill_city_cells` (city, res, k).
 
-    Treat the returned matrix as read-only: it is shared between calls.
+    Treat the returned matrix as read-only: it is shared between calls.  It carries the cells'
+    area shares inside the city as ``w.exposure`` (:func:`city_cell_area_share`), which
+    :func:`hotspot.gistar.gi_star` uses when no ``exposure`` is passed, so Gi* on these weights
+    does not take the partly-outside boundary cells for cold spots.
     """
     c = _city(city)
-    return _city_ring(_shape_key(c), _check_res(res), int(k))
+    w = _city_ring(_shape_key(c), _check_res(res), int(k))
+    if getattr(w, "exposure", None) is None:
+        w.exposure = city_cell_area_share(c, res)
+    return w

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from qauipsiz.hotspot._inference import bh_adjust, esri_bins
+from qauipsiz.hotspot._inference import bh_adjust, esri_bins, weights_exposure
 
 KINDS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating",
          "historical")
@@ -107,7 +107,8 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
     exposure : array-like, shape (n,), optional
         Relative expected count of each cell (unitless, e.g. its area share inside the city,
         :func:`hotspot.binning.city_cell_area_share`); the binomial window probability becomes
-        Σ_window e·steps / (Σ e·T).  None: equal.
+        Σ_window e·steps / (Σ e·T).  None: ``w_spatial.exposure`` when the weights carry one
+        (:func:`hotspot.binning.city_ring_weights`), else equal.
     event_counts : ndarray, shape (n, T), optional
         Incidents per bin when ``values`` are weighted sums (harm weights are integers, so such
         sums look like counts): the binomial term then tests the window's incident count, as
@@ -153,6 +154,8 @@ def spacetime_gi(values: np.ndarray, w_spatial: sp.csr_matrix, time_window: int 
         xc = x if event_counts is None else ec
         tot = round(xc.sum())
         obs = np.round(_window_sum(np.asarray(ws @ xc), time_window) if event_counts is not None else wsum)
+        if exposure is None:
+            exposure = weights_exposure(w_spatial, n)
         if exposure is None:
             share = wi / big_n
         else:

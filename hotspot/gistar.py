@@ -17,6 +17,7 @@ from qauipsiz.hotspot._inference import (
     esri_bins,
     split_diagonal,
     warn_permutations,
+    weights_exposure,
     window_permutation,
 )
 
@@ -185,7 +186,9 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
         Used by the exact binomial term of ``"binomial+analytic"`` inference, whose window
         probability becomes Σ_window e / Σ e: a boundary cell half outside the city then expects
         half the incidents, so uniform incidents do not light up the edge as cold spots.  None
-        (default): equal exposure.  z stays the textbook Gi* (esda parity).
+        (default): ``w.exposure`` when the weights carry one of length n
+        (:func:`hotspot.binning.city_ring_weights` does), else equal exposure.  z stays the
+        textbook Gi* (esda parity).
     event_counts : array-like, shape (n,), optional
         Incidents per cell when ``y`` is not a count but a sum of weights (harm-weighted sums,
         which are integers for the shipped harm weights 1/5/30/90/270/810 and so look like
@@ -221,6 +224,8 @@ def gi_star(y, w, *, star: bool = True, permutations: int | None = None, seed=No
             raise ValueError(f"event_counts: need {n} non-negative integers (incidents per cell)")
     counts = bool(np.all(y >= 0) and np.all(y == np.round(y))) if event_counts is None else \
         bool(event_counts.sum() > 0)
+    if exposure is None:
+        exposure = weights_exposure(w, n)  # city weights know their cells' area inside the city
     if exposure is not None:
         exposure = np.asarray(exposure, float)
         if exposure.shape != (n,) or not np.isfinite(exposure).all() or (exposure < 0).any() \

@@ -101,13 +101,17 @@ def test_default_hotspots_chicago_hull(chicago):
 
 
 def test_boundary_cells_are_what_broke_it():
-    """Without the area exposure (gi_star on the same binned counts, defaults) dense uniform
-    incidents do flag the city's edge — the check above can fail — and with it they do not."""
+    """Without the area exposure (gi_star on the same binned counts with plain ring weights) dense
+    uniform incidents do flag the city's edge — the check above can fail — and with it (passed, or
+    carried by ``city_ring_weights`` so ``gi_star``'s defaults use it) they do not."""
     c = get_city("almaty")
     res = 8
     cells = binning.fill_city_cells(c, res)
-    w = binning.city_ring_weights(c, res, 1)
+    w = binning.ring_weights(cells, 1, self_weight=True)   # no exposure attached
+    wc = binning.city_ring_weights(c, res, 1)              # carries .exposure
     share = binning.city_cell_area_share(c, res)
+    np.testing.assert_array_equal(wc.toarray(), w.toarray())
+    assert wc.exposure is share
     assert share.min() < 0.5 and (share == 1).mean() > 0.5
     bare = expo = 0
     for s in range(5):
@@ -119,6 +123,7 @@ def test_boundary_cells_are_what_broke_it():
         bare += int((np.abs(b0) >= 2).sum())
         assert (share[np.abs(b0) >= 2] < 1).all()  # the false flags sit on boundary cells
         expo += int((np.abs(gi_star(y, w, exposure=share).bin) >= 2).sum())
+        expo += int((np.abs(gi_star(y, wc).bin) >= 2).sum())
     assert bare > 0 and expo == 0, (bare, expo)
 
 
