@@ -352,3 +352,18 @@ def test_tables_as_layers_block_population_and_poi_parquet(tmp_path):
         "osm_id": "station_id"}
     q = pd.read_csv(tmp_path / "q.csv")
     assert (q["reason"] == "bad_geometry").sum() == 1 and int(q.loc[q["reason"] == "bad_geometry", "row"].iloc[0]) == 3
+
+
+def test_korpus_shorthand_is_a_building_not_the_house():
+    """'40к2' / '40 к3' / 'д.40 к.2' are house 40, корпус 2 — the house was read as 2 (and the 40
+    joined the street's name, 74 instead of 79); with an address register that is the wrong door."""
+    from qauipsiz.hotspot.geocode import Geocoder
+
+    g = Geocoder.for_city("astana")
+    for text, bld in (("ул. Кенесары 40к2", "2"), ("ул. Кенесары 40 к3", "3"), ("ул. Кенесары д.40 к.2 кв.15", "2"),
+                      ("Кенесары көшесі, 40/1 корп. 2", "2")):
+        p = g.parse(text)
+        assert p.house in ("40", "40/1") and p.building == bld, (text, p)
+        a = g.geocode_one(text)
+        assert a["matched"] == "Кенесары көшесі" and a["score"] >= 79, (text, a)
+    assert g.parse("Кенесары к-сі 5").house == "5" and g.parse("ул. Кенесары 40 кв 3").flat == "3"
