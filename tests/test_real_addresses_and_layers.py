@@ -367,3 +367,4 @@ def test_korpus_shorthand_is_a_building_not_the_house():
         a = g.geocode_one(text)
         assert a["matched"] == "Кенесары көшесі" and a["score"] >= 79, (text, a)
     assert g.parse("Кенесары к-сі 5").house == "5" and g.parse("ул. Кенесары 40 кв 3").flat == "3"
+    assert g.parse("Кенесары ул, д 40 дробь 1").house == "40/1"   # the fraction was dropped

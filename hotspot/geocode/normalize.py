@@ -181,6 +181,7 @@ def _as_words(items):
 
 _KORPUS = re.compile(r"(?<![\w/-])(\d+[а-яА-Яa-zA-Z]?)\s?[кК]\.?\s?(\d+)(?![\w/-])")
 """A house number, "к" and a number ("40к2", "40 к3", "40 к.3"): the Russian shorthand of корпус."""
+_DROB = re.compile(r"(\d+)\s*(?:дробь|дроб\.?)\s*(\d+)", re.IGNORECASE)
 NAME_LIKE_KINDS = frozenset({"embankment"})
 """Type words that are also street names ("Набережная" alone, "Набережная улица"): standing alone
 before a number, or before another type word, they are the name, not the type."""
@@ -238,6 +239,7 @@ def parse_address(text: str, districts: dict | None = None, cities: frozenset = 
     districts = districts or {}
     p = ParsedAddress()
     text = _KORPUS.sub(r"\1 корп. \2", text)  # "40к2", "40 к.3": house 40, корпус 2 (not house 2)
+    text = _DROB.sub(r"\1/\2", text)  # "40 дробь 1" is 40/1
     items = _classify(_lex_tokens(text, lex), lex)
     if not items:
         return p
