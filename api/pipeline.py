@@ -77,7 +77,7 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     from qauipsiz.api.ingest.geocoding import city_geocoder
     from qauipsiz.api.store import Store
     from qauipsiz.cpted.fix_list import city_streets, fix_first
-    from qauipsiz.cpted.layers import load_layer_dir
+    from qauipsiz.cpted.layers import SCHEMAS, validate_layers
     from qauipsiz.cpted.score import score_blocks
     from qauipsiz.cpted.siting import recommend_cameras, recommend_posts, recommend_sos
     from qauipsiz.hotspot.streets import has_streets
@@ -99,12 +99,13 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     stage("ingest")
     rep = ingest_file(export, city=c.key, store=store, source=source, geocoder=city_geocoder(c.key), progress=progress)
     summary["ingest"] = rep.as_dict() if hasattr(rep, "as_dict") else dict(rep)
-    store.import_layers_dir(c.key, layers_dir)
+    imported = store.import_layers_dir(c.key, layers_dir)
+    summary["layers"] = _layer_report(imported, out, store, layers_dir, progress)
     done("ingest")
     _say(progress, f"ingest: {summary['ingest']}")
 
     incidents = store.query_incidents(c.key, located_only=True)
-    layers = load_layer_dir(layers_dir)
+    layers = validate_layers({k: v for k, v in imported.layers.items() if k in SCHEMAS})  # the rows stored
     summary["incidents_located"] = len(incidents)
 
     stage("hotspots")
@@ -150,6 +151,24 @@ def run_pipeline(city: str, export: Path, layers_dir: Path, out: Path, *, store=
     done("patrol")
 
     return _finish(summary, timings, out, progress, recs)
+
+
+def _layer_report(imported, out: Path, store, layers_dir: Path, progress: bool) -> dict:
+    """The layers' part of the run summary; the rows set aside go to ``out/layers_quarantine.csv``
+    (the columns of ``qauipsiz ingest-layers --quarantine-out``) and into the audit log."""
+    qsum = imported.quarantined()
+    rep: dict = {"stored": dict(imported), "quarantined": qsum, "renamed": imported.renamed,
+                 "skipped": imported.skipped}
+    qfile = out / "layers_quarantine.csv"
+    if len(imported.quarantine):
+        write_csv_safe(imported.quarantine, qfile, sep=",")
+        rep["quarantine_file"] = str(qfile)
+    elif qfile.exists():
+        qfile.unlink()  # a previous run's rows, no longer true
+    store.audit("ingest_layers", resource=str(layers_dir), params={**dict(imported), "quarantined": qsum})
+    for lay, reasons in qsum.items():
+        _say(progress, f"layers: {lay}: set aside {sum(reasons.values())} rows {reasons} (see {qfile.name})")
+    return rep
 
 
 def hotspots_and_density(incidents: pd.DataFrame, city: str, res: int, out: Path, notice: str | None = None,

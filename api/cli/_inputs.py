@@ -59,7 +59,9 @@ def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
 
     Only a demo folder made for ``city`` (its ``metadata.json``) is used, and a store that already
     holds incidents of ``city`` is never touched, so synthetic layers cannot mix with real data.
-    Returns what was done: ``{"ingested": report or None, "layers": {name: n} or None}``.
+    Returns what was done: ``{"ingested": report or None, "layers": {name: n} or None}`` and, when
+    layers were imported, ``"layers_quarantined": {layer: {reason: rows}}`` (rows set aside by the
+    checks of :mod:`qauipsiz.api.layer_checks`).
     """
     import json
 
@@ -85,7 +87,11 @@ def ensure_city_data(store, city: str, demo_dir: Path, *, echo=print) -> dict:
         layers = Path(demo_dir) / "layers"
         if layers.is_dir():
             echo(f"qauipsiz: importing city layers from {layers} …")
-            done["layers"] = store.import_layers_dir(city, layers)
+            imported = store.import_layers_dir(city, layers)  # the rows checked as by `ingest-layers`
+            done["layers"] = dict(imported)
+            done["layers_quarantined"] = imported.quarantined()
+            for lay, reasons in done["layers_quarantined"].items():
+                echo(f"qauipsiz: layer {lay}: set aside {sum(reasons.values())} rows {reasons}")
     return done
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
+from qauipsiz.api.layer_checks import LayerImport, import_layers
 from qauipsiz.api.store import models as m
 from qauipsiz.api.store.database import Repository
 
@@ -110,10 +111,13 @@ class LayerRepository(Repository):
         names = list(self.list_layers(city)) if names is None else list(names)
         return {n: self.load_layer(city, n) for n in names}
 
-    def import_layers_dir(self, city: str, folder: str | Path) -> dict[str, int]:
-        """Save every ``*.geojson`` / ``*.gpkg`` in ``folder`` as a layer named after the file."""
-        out = {}
-        for p in sorted(Path(folder).iterdir()):
-            if p.suffix.lower() in (".geojson", ".gpkg", ".json") and p.is_file():
-                out[p.stem] = self.save_layer(city, p.stem, gpd.read_file(p))
-        return out
+    def import_layers_dir(self, city: str, folder: str | Path) -> LayerImport:
+        """Check and save every layer file in ``folder`` as a layer named after the file.
+
+        The rows go through the same checks as ``qauipsiz ingest-layers``
+        (:func:`qauipsiz.api.layer_checks.import_layers`: column synonyms, geometry kind, decimal
+        degrees, inside the city plus 2 km, schema values); bad rows are set aside, not stored.
+        Returns ``{layer: features stored}`` (a :class:`~qauipsiz.api.layer_checks.LayerImport`
+        whose ``.quarantine`` holds the rows set aside with layer, row, field and reason).
+        """
+        return import_layers(self, city, folder)
