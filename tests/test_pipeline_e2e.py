@@ -26,6 +26,31 @@ def test_every_row_is_accounted_for(run, demo_dir):
     assert store.count_incidents("astana") == ing["accepted"]
 
 
+def test_layers_go_through_the_row_checks(run, demo_dir):
+    """The pipeline stores layers through the ``ingest-layers`` checks: every feature of every layer
+    file is either stored or set aside (run.json, layers_quarantine.csv, audit log), and a feature
+    more than 2 km outside the city (independent distance) is never stored."""
+    import numpy as np
+    import shapely
+
+    from qauipsiz.hotspot.cities import get_city
+
+    summary, out, store = run
+    lay = summary["layers"]
+    c = get_city("astana")
+    q = pd.read_csv(out / "layers_quarantine.csv", encoding="utf-8-sig") if lay["quarantined"] else None
+    assert (out / "layers_quarantine.csv").exists() == bool(lay["quarantined"])
+    for name, n in lay["stored"].items():
+        raw = gpd.read_file(demo_dir / "layers" / f"{name}.geojson")
+        rows = q.loc[q["layer"] == name, "row"].to_numpy() if q is not None else np.array([], int)
+        assert n + len(rows) == len(raw) and n == store.list_layers("astana")[name], name
+        assert len(rows) == sum(lay["quarantined"].get(name, {}).values()), name
+        away = shapely.distance(c.boundary_metric, raw.to_crs(c.epsg).geometry.values)
+        assert set(np.flatnonzero(away > 2010.0)) <= set(rows.tolist()), name
+    audit = store.audit_log(action="ingest_layers")
+    assert len(audit) == 1 and json.loads(audit["params"].iloc[0])["quarantined"] == lay["quarantined"]
+
+
 def test_outputs_exist_and_carry_the_synthetic_notice(run):
     _summary, out, _ = run
     assert "SYNTHETIC" in json.loads((out / "run.json").read_text(encoding="utf-8"))["notice"]
