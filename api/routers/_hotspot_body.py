@@ -204,6 +204,18 @@ def _fmt_numbers(vals, k, null, d, as_int, out, off):
 
 
 @numba.njit(cache=True, nogil=True)
+def _copy(out, pos, src, a, b):
+    """Copy ``src[a:b]`` to ``out[pos:]``; the new position.  A loop over two views of known
+    length: LLVM vectorises it (~10x faster than indexing ``out[pos]`` byte by byte)."""
+    n = b - a
+    dst = out[pos:pos + n]
+    s = src[a:b]
+    for j in range(n):
+        dst[j] = s[j]
+    return pos + n
+
+
+@numba.njit(cache=True, nogil=True)
 def _interleave(head_buf, head_off, head_idx, key_buf, key_off, val_buf, val_off, out, pos):
     """Features ``head + Σ (key + value) + "}}"`` joined by commas into ``out`` from ``pos``; the
     position after them."""
@@ -213,16 +225,10 @@ def _interleave(head_buf, head_off, head_idx, key_buf, key_off, val_buf, val_off
             out[pos] = 44  # ,
             pos += 1
         h = head_idx[i]
-        for j in range(head_off[h], head_off[h + 1]):
-            out[pos] = head_buf[j]
-            pos += 1
+        pos = _copy(out, pos, head_buf, head_off[h], head_off[h + 1])
         for c in range(ncol):
-            for j in range(key_off[c], key_off[c + 1]):
-                out[pos] = key_buf[j]
-                pos += 1
-            for j in range(val_off[c, i], val_off[c, i + 1]):
-                out[pos] = val_buf[j]
-                pos += 1
+            pos = _copy(out, pos, key_buf, key_off[c], key_off[c + 1])
+            pos = _copy(out, pos, val_buf, val_off[c, i], val_off[c, i + 1])
         out[pos] = 125  # }
         out[pos + 1] = 125
         pos += 2

@@ -343,6 +343,16 @@ class CityColumns:
             self._centres[key] = K
         return self._centres[key]
 
+    def _gi_plan(self, res: int, k: int, w) -> _GiPlan | None:
+        """The cached :class:`_GiPlan` of the city's ring weights ``w`` at (res, k), or None when
+        it does not reproduce :func:`hotspot.gistar.gi_star` (then gi_star runs per request)."""
+        key = ("gi", res, int(k))
+        if key not in self._centres:
+            from qauipsiz.hotspot import binning
+
+            self._centres[key] = _GiPlan.build(w, binning.city_cell_area_share(self.city, res))
+        return self._centres[key]
+
     def hotspot_table(self, res: int = 9, *, bandwidth_m: float | None = None, k: int = 1,
                       **filters) -> pd.DataFrame:
         """Hot-spot table (columns of :func:`hotspot.surface.hotspot_table`) of the filtered events.
@@ -381,9 +391,11 @@ class CityColumns:
         # density: the events' res-11 cell centres, weighted by their counts (a cached sparse kernel
         # matrix cells x res-11 cells per radius, so a new filter costs one sparse product)
         n11 = n11.astype(float)
-        xy11 = self._xy11()
         occ = n11 > 0
-        h, rule = surface._bandwidth(xy11[occ], n11[occ], centres, bandwidth_m)
+        if bandwidth_m is None:  # Esri's rule on the occupied centres
+            h, rule = surface._bandwidth(self._xy11()[occ], n11[occ], centres, bandwidth_m)
+        else:  # the given radius: no need to gather the centres
+            h, rule = surface._bandwidth(np.zeros((0, 2)), np.zeros(0), centres, bandwidth_m)
         density = self._kernel(res, h, centres) @ n11 if occ.any() else np.zeros(len(cells))
         w = binning.city_ring_weights(self.city, res, k)
         n = len(cells)
@@ -392,10 +404,16 @@ class CityColumns:
             inf: dict = {"inference": "none", "note": "no variation across cells after filters: no statistic computed"}
         else:
             # boundary cells expect incidents in proportion to their area inside the city, as in
-            # hotspot.surface.hotspot_table (cached per city polygon and resolution)
-            g = gi_star(y, w, star=True, exposure=binning.city_cell_area_share(self.city, res))
-            gz, gp, gq, gb = g.z, g.p, g.q, g.bin
-            inf = {"inference": g.inference, "permutations": int(g.permutations), "reason": g.reason}
+            # hotspot.surface.hotspot_table (cached per city polygon and resolution); the parts of
+            # gi_star that depend only on the weights are computed once per (res, k)
+            plan = self._gi_plan(res, k, w)
+            if plan is not None:
+                gz, gp, gq, gb = plan(y)
+                inf = dict(plan.info)
+            else:
+                g = gi_star(y, w, star=True, exposure=binning.city_cell_area_share(self.city, res))
+                gz, gp, gq, gb = g.z, g.p, g.q, g.bin
+                inf = {"inference": g.inference, "permutations": int(g.permutations), "reason": g.reason}
         t = pd.DataFrame({"h3": cells, "count": count, "weighted": y, "density": density, "gi_z": gz, "gi_p": gp,
                           "gi_q": gq, "gi_bin": np.asarray(gb).astype(np.int8),
                           "lisa": np.full(n, "ns", dtype=object)})
@@ -407,6 +425,68 @@ class CityColumns:
             "n_filtered": int(n_pass), "n_binned": int(count.sum()), "n_cells": n, "data_version": self.version,
             "filters": {k_: _plain(v) for k_, v in filters.items() if v is not None}}
         return t
+
+
+class _GiPlan:
+    """:func:`hotspot.gistar.gi_star` (Gi*, ``inference="auto"``, integer counts on equal-weight
+    windows: ``p = max(normal p, exact binomial p)``) for one weights matrix and exposure, with
+    every part that depends only on them computed once: the prepared weights with their diagonal,
+    the row sums and sums of squares of the z denominator, the window shares of the binomial term.
+    Per call only the window sums, z, the two p terms, BH q and the bins are computed, with the
+    same operations in the same order as gi_star, so the results are the same bits
+    (:meth:`build` checks that on a test vector and returns None otherwise; ``tests/national``).
+    """
+
+    def __init__(self, wp, c: float, den_w: np.ndarray, wi: np.ndarray, share: np.ndarray, info: dict):
+        self.wp, self.c, self.den_w, self.wi, self.share, self.info = wp, c, den_w, wi, share, info
+
+    @classmethod
+    def build(cls, w, exposure: np.ndarray) -> _GiPlan | None:
+        """The plan of ring weights ``w`` (n x n, binary) and cell ``exposure`` (unitless), or None
+        when gi_star would not take the binomial+analytic path on them or the check fails."""
+        from qauipsiz.hotspot.gistar import _equal_window_weight, gi_star, prepare_weights
+
+        n = w.shape[0]
+        if n < 30:
+            return None
+        wp = prepare_weights(w, n, True)
+        c = _equal_window_weight(wp)
+        if c is None:
+            return None
+        e = np.asarray(exposure, float)
+        wi = np.asarray(wp.sum(axis=1)).ravel()
+        s1 = np.asarray(wp.multiply(wp).sum(axis=1)).ravel()
+        den_w = np.sqrt(np.maximum(n * s1 - wi**2, 0.0) / (n - 1))
+        share = np.minimum(1.0, (wp @ e) / c / e.sum())
+        probe = (np.arange(n) * 7919 % 13).astype(float)  # uneven integer counts
+        g = gi_star(probe, w, star=True, exposure=e)
+        if g.inference != "binomial+analytic":
+            return None
+        plan = cls(wp, c, den_w, wi, share,
+                   {"inference": g.inference, "permutations": int(g.permutations), "reason": g.reason})
+        got = plan(probe)
+        same = all(np.array_equal(a, b) for a, b in zip(got, (g.z, g.p, g.q, g.bin), strict=True))
+        return plan if same else None
+
+    def __call__(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(z, p, q, bin)`` of counts ``y`` (float, non-negative integers, not constant)."""
+        from scipy import stats
+
+        from qauipsiz.hotspot._inference import bh_adjust, esri_bins
+        from qauipsiz.hotspot.gistar import binomial_two_sided_p
+
+        n = len(y)
+        wy = self.wp @ y
+        xbar = y.mean()
+        s = np.sqrt(max((y @ y) / n - xbar**2, 0.0))
+        num = wy - xbar * self.wi
+        den = s * self.den_w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(den > 0, num / den, 0.0)
+        pb = binomial_two_sided_p(np.round(wy / self.c), round(y.sum()), self.share)
+        p = np.maximum(2.0 * stats.norm.sf(np.abs(z)), pb)
+        q = bh_adjust(p)
+        return z, p, q, esri_bins(z, q)
 
 
 def analytic_version(root: str | Path, city: str) -> str:
