@@ -237,6 +237,71 @@ class LayerImport(dict):
                 for lay, g in self.quarantine.groupby("layer")}
 
 
+def check_layers_dir(city, folder: str | Path) -> LayerImport:
+    """Read and check every layer file of ``folder`` without storing anything (the ``--layers DIR``
+    option of the analysis commands): the same rows :func:`import_layers` would store.
+
+    A GeoPackage not named after a layer (``layers.gpkg``) contributes each of its layers whose
+    name is a known layer (:data:`~qauipsiz.cpted.layers.SCHEMAS`).
+
+    Returns
+    -------
+    LayerImport
+        ``{layer: features kept}`` with ``.quarantine``, ``.renamed``, ``.skipped`` and ``.layers``.
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be read (names the file), or a required column missing from a file
+        (names the layer and field).
+    """
+    counts: dict[str, int] = {}
+    parts = []
+    renamed: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    kept: dict[str, gpd.GeoDataFrame] = {}
+    for name, gdf in _layer_files(Path(folder), skipped):
+        good, q, ren = check_layer(city, name, gdf)  # its errors name the layer
+        counts[name] = len(good)
+        kept[name] = good
+        parts.append(q)
+        if ren:
+            renamed[name] = ren
+    quarantine = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+    return LayerImport(counts, quarantine, renamed, skipped, kept)
+
+
+def _layer_files(folder: Path, skipped: dict[str, str]):
+    """``(layer name, GeoDataFrame)`` for every layer file of ``folder``; files that are no layer go
+    into ``skipped`` with the reason."""
+    for p in sorted(folder.iterdir()):
+        suf = p.suffix.lower()
+        if not (suf in LAYER_SUFFIXES and p.is_file()):
+            continue
+        if suf in TABLE_SUFFIXES and p.stem not in SCHEMAS:
+            # a table of another name (the demo's address_points.csv) is data, not a layer
+            skipped[p.name] = (f"a table is read as a layer only under a layer name ({', '.join(SCHEMAS)}); "
+                               "convert it to GeoJSON to store it under this name")
+            continue
+        if suf == ".gpkg" and p.stem not in SCHEMAS:
+            import pyogrio
+
+            inner = [str(x) for x in pyogrio.list_layers(p)[:, 0]]
+            if len(inner) > 1 and any(x in SCHEMAS for x in inner):
+                for lay in inner:
+                    if lay in SCHEMAS:
+                        yield lay, gpd.read_file(p, layer=lay)
+                continue
+        try:
+            gdf = read_layer_file(p)
+        except ValueError as e:
+            if suf in (".geojson", ".json", ".gpkg", ".parquet") or not str(e).startswith("no geometry"):
+                raise ValueError(f"{p.name}: {e}") from None
+            skipped[p.name] = str(e)  # a table that is no layer
+            continue
+        yield p.stem, gdf
+
+
 def import_layers(store, city: str, folder: str | Path) -> LayerImport:
     """Check and store every layer file of ``folder`` (:data:`LAYER_SUFFIXES`, see
     :func:`read_layer_file`) as a layer named after the file.
@@ -262,31 +327,7 @@ def import_layers(store, city: str, folder: str | Path) -> LayerImport:
         A file that cannot be read (names the file), or a required column missing from a file
         (names the layer and field).
     """
-    counts: dict[str, int] = {}
-    parts = []
-    renamed: dict[str, dict] = {}
-    skipped: dict[str, str] = {}
-    stored: dict[str, gpd.GeoDataFrame] = {}
-    for p in sorted(Path(folder).iterdir()):
-        if not (p.suffix.lower() in LAYER_SUFFIXES and p.is_file()):
-            continue
-        if p.suffix.lower() in TABLE_SUFFIXES and p.stem not in SCHEMAS:
-            # a table of another name (the demo's address_points.csv) is data, not a layer
-            skipped[p.name] = (f"a table is read as a layer only under a layer name ({', '.join(SCHEMAS)}); "
-                               "convert it to GeoJSON to store it under this name")
-            continue
-        try:
-            gdf = read_layer_file(p)
-        except ValueError as e:
-            if p.suffix.lower() in (".geojson", ".json", ".gpkg", ".parquet") or not str(e).startswith("no geometry"):
-                raise ValueError(f"{p.name}: {e}") from None
-            skipped[p.name] = str(e)  # a table that is no layer
-            continue
-        good, q, ren = check_layer(city, p.stem, gdf)  # its errors name the layer
-        counts[p.stem] = store.save_layer(city, p.stem, good)
-        stored[p.stem] = good
-        parts.append(q)
-        if ren:
-            renamed[p.stem] = ren
-    quarantine = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
-    return LayerImport(counts, quarantine, renamed, skipped, stored)
+    res = check_layers_dir(city, folder)
+    for name, good in res.layers.items():
+        res[name] = store.save_layer(city, name, good)
+    return res

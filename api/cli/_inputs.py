@@ -8,6 +8,7 @@ does. ``--incidents FILE`` and ``--layers DIR`` analyse files instead, without t
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -133,14 +134,24 @@ def city_incidents(city: str, path: Path | None = None):
 
 def city_layers(city: str, folder: Path | None = None) -> dict:
     """City layers (lamps, cameras, police_stations …) of ``city``: from ``folder`` when given,
-    else from the store (``qauipsiz ingest-layers``). May be empty."""
+    else from the store (``qauipsiz ingest-layers``). May be empty.
+
+    A folder's rows go through the checks of ``ingest-layers`` (:mod:`qauipsiz.api.layer_checks`),
+    so ``--layers DIR`` analyses the same rows the store would hold; the rows set aside are logged
+    (logger ``qauipsiz.layers``, level INFO), not printed, so the commands' output is unchanged."""
     if folder is not None:
         if not folder.is_dir():
             raise typer.BadParameter(f"{folder}: not a folder", param_hint="--layers")
-        from qauipsiz.cpted.layers import load_layer_dir
+        from qauipsiz.api.layer_checks import check_layers_dir
+        from qauipsiz.cpted.layers import SCHEMAS, validate_layers
 
-        try:
-            return load_layer_dir(folder)
+        try:  # the rows `ingest-layers` would store; the others are reported and left out
+            checked = check_layers_dir(city, folder)
+            for lay, reasons in checked.quarantined().items():  # a log line: stdout/stderr stay as they were
+                logging.getLogger("qauipsiz.layers").info(
+                    "layer %s: set aside %d rows %s (`qauipsiz ingest-layers --quarantine-out FILE` lists them)",
+                    lay, sum(reasons.values()), reasons)
+            return validate_layers({k: v for k, v in checked.layers.items() if k in SCHEMAS})
         except ValueError as e:
             raise typer.BadParameter(str(e), param_hint="--layers") from e
     from qauipsiz.cpted.layers import validate_layers
