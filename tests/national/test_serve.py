@@ -49,6 +49,10 @@ def test_columns_equal_the_engine(shymkent, res):
         assert got["count"].sum() > 0
         np.testing.assert_allclose(got["gi_z"], ref["gi_z"], atol=1e-9)
         np.testing.assert_array_equal(got["gi_bin"], ref["gi_bin"])
+        # the reported p and q are the engine's exactly (the cached Gi* plan and the binomial
+        # term evaluated per distinct window change nothing)
+        np.testing.assert_array_equal(got["gi_p"], ref["gi_p"])
+        np.testing.assert_array_equal(got["gi_q"], ref["gi_q"])
         # density: the points moved to their res-11 centres (<= ~30 m) change it by a few % of the peak
         assert np.abs(got["density"] - ref["density"]).max() <= 0.05 * ref["density"].max()
         assert np.corrcoef(got["density"], ref["density"])[0, 1] > 0.995
@@ -259,3 +263,50 @@ def test_columns_cached_as_memory_mapped_files(tmp_path):
     again = CityColumns.load(root, "shymkent", cache_dir=cache)
     assert again.version != built.version and again.n != built.n
     assert [p.name for p in cache.iterdir()] == [f"shymkent-{again.version}"]
+
+
+def test_binomial_term_equals_scipy_per_cell():
+    """``gistar.binomial_two_sided_p`` (distinct pairs once, the smaller tail first) gives the same
+    bits as SciPy's ``binom.sf`` / ``binom.cdf`` evaluated for every cell, on planted windows:
+    sparse and dense totals, equal and boundary shares, counts at 0, at the mean and at N."""
+    from scipy import stats
+
+    from qauipsiz.hotspot.gistar import binomial_two_sided_p
+
+    rng = np.random.default_rng(5)
+    for t in range(120):
+        n = int(rng.integers(30, 3000))
+        N = int(rng.integers(0, 40)) if t % 3 == 0 else int(rng.integers(40, 2_000_000))
+        share = rng.choice(np.r_[rng.uniform(0, 1, 4), 7 / n, 0.0, 1.0], n)
+        obs = np.clip(rng.poisson(N * share * rng.uniform(0.3, 3.0, n)), 0, N).astype(float)
+        obs[:3] = (0, N, np.round(N * share[2]))
+        up, lo = stats.binom.sf(obs - 1, N, share), stats.binom.cdf(obs, N, share)
+        ref = np.minimum(1.0, 2.0 * np.minimum(up, lo))
+        np.testing.assert_array_equal(binomial_two_sided_p(obs, N, share), ref)
+    # and the test can fail: a shifted count changes the answer
+    assert not np.array_equal(binomial_two_sided_p(obs + 1, N, share), ref)
+
+
+@pytest.mark.parametrize("res", [9, 10])
+def test_gi_plan_is_gi_star_bit_for_bit(res):
+    """The per-(res, k) Gi* plan of the analytic path returns gi_star's z, p, q and bins exactly on
+    a real city's ring weights and area shares: uniform, clustered (planted hot cells), sparse."""
+    from qauipsiz.hotspot import binning
+    from qauipsiz.hotspot.gistar import gi_star
+    from qauipsiz.hotspot.national.columns import _GiPlan
+
+    w = binning.city_ring_weights("shymkent", res, 1)
+    e = binning.city_cell_area_share("shymkent", res)
+    plan = _GiPlan.build(w, e)
+    assert plan is not None and plan.info["inference"] == "binomial+analytic"
+    n = w.shape[0]
+    rng = np.random.default_rng(res)
+    hot = rng.choice(n, 20, replace=False)
+    for lam in (0.05, 0.8, 30.0):
+        y = rng.poisson(lam * e).astype(float)
+        y[hot] += rng.poisson(10 * lam + 5, len(hot))
+        z, p, q, b = plan(y)
+        g = gi_star(y, w, star=True, exposure=e)
+        for a, r in ((z, g.z), (p, g.p), (q, g.q), (b, g.bin)):
+            np.testing.assert_array_equal(a, r)
+        assert (b[hot] > 0).sum() >= 10  # the planted cells are found
