@@ -205,6 +205,25 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
         app.include_router(__import__(f"qauipsiz.api.routers.{_name}", fromlist=["router"]).router, prefix=API,
                            responses=errors.PROBLEM_RESPONSES)
 
+    def openapi_with_cities() -> dict:
+        """The schema, with the registry's cities at the time of the call as the enum of every
+        ``{city}`` path parameter (the routers check it per request, so a city added later counts)."""
+        from qauipsiz.hotspot.cities import list_cities
+
+        keys = list(list_cities())
+        if app.openapi_schema is None or getattr(app.state, "openapi_cities", None) != keys:
+            app.openapi_schema = None
+            schema = FastAPI.openapi(app)
+            for item in schema.get("paths", {}).values():
+                for op in item.values():
+                    for p in op.get("parameters", []) if isinstance(op, dict) else []:
+                        if p.get("in") == "path" and p.get("name") == "city":
+                            p["schema"]["enum"] = keys
+            app.state.openapi_cities = keys
+        return app.openapi_schema
+
+    app.openapi = openapi_with_cities  # type: ignore[method-assign]
+
     # one vendored Leaflet for the dashboard and the static maps (maps/vendor/leaflet)
     app.mount("/static/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
