@@ -1,32 +1,25 @@
 """Command-line interface: ``qauipsiz --help`` lists every command.
 
-Each command lives in its own module and registers itself on :data:`api.cli._app.app`.
+Each command lives in its own module and registers itself on :data:`api.cli._app.app`. The modules
+are imported lazily (:mod:`qauipsiz.api.cli._lazy`): ``qauipsiz forecast`` imports only
+``api/cli/forecast.py``, and ``qauipsiz --help`` imports none, so a command no longer pays for
+every other command's imports. ``from qauipsiz.api.cli import app`` still gives the app with every
+command module imported, as before.
 """
 from __future__ import annotations
 
-from qauipsiz.api.cli import case as _case  # noqa: F401
-from qauipsiz.api.cli import cities as _cities  # noqa: F401
-from qauipsiz.api.cli import cpted as _cpted  # noqa: F401
-from qauipsiz.api.cli import demo as _demo  # noqa: F401
-from qauipsiz.api.cli import emerging as _emerging  # noqa: F401
-from qauipsiz.api.cli import evaluate as _evaluate  # noqa: F401
-from qauipsiz.api.cli import export as _export  # noqa: F401
-from qauipsiz.api.cli import forecast as _forecast  # noqa: F401
-from qauipsiz.api.cli import geocode as _geocode  # noqa: F401
-from qauipsiz.api.cli import hotspots as _hotspots  # noqa: F401
-from qauipsiz.api.cli import ingest as _ingest  # noqa: F401
-from qauipsiz.api.cli import keys as _keys  # noqa: F401
-from qauipsiz.api.cli import map as _map  # noqa: F401
-from qauipsiz.api.cli import national as _national  # noqa: F401
-from qauipsiz.api.cli import national_run as _national_run  # noqa: F401
-from qauipsiz.api.cli import nearrepeat as _nearrepeat  # noqa: F401
-from qauipsiz.api.cli import osm as _osm  # noqa: F401
-from qauipsiz.api.cli import patrol as _patrol  # noqa: F401
-from qauipsiz.api.cli import pipeline as _pipeline  # noqa: F401
-from qauipsiz.api.cli import quarantine as _quarantine  # noqa: F401
-from qauipsiz.api.cli import recommend as _recommend  # noqa: F401
-from qauipsiz.api.cli import serve as _serve  # noqa: F401
-from qauipsiz.api.cli._app import app
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the Typer app with every command module imported (what this package used to export)."""
+    if name == "app":
+        from qauipsiz.api.cli._app import app
+        from qauipsiz.api.cli._lazy import load_all
+
+        load_all()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -38,6 +31,7 @@ def main() -> None:
     """
     import sys
 
+    from qauipsiz.api.cli._app import app
     from qauipsiz.api.settings import get_settings
 
     try:

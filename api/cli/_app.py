@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import typer
 
+from qauipsiz.api.cli._lazy import LazyGroup
+
 app = typer.Typer(
     name="qauipsiz",
     help="qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities.",
     no_args_is_help=True,
     add_completion=False,
+    cls=LazyGroup,  # command modules are imported when their command runs (api/cli/_lazy.py)
 )
 
 
