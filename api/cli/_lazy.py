@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from difflib import get_close_matches
 from typing import Any
 
 import typer
@@ -84,6 +85,19 @@ class LazyGroup(TyperGroup):
                 return TyperCommand(cmd_name, help=_HELP_OF[cmd_name])
             self.commands[cmd_name] = _load(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        """As Typer's, with "Did you mean …?" drawn from every command, loaded or not."""
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as e:  # Typer's UsageError (its click may be vendored)
+            msg = getattr(e, "message", None)
+            if isinstance(msg, str) and msg.startswith("No such command") and args and self.suggest_commands:
+                base = msg.split(". Did you mean")[0].rstrip(".")
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                e.message = (f"{base}. Did you mean {', '.join(repr(m) for m in matches)}?"  # type: ignore[attr-defined]
+                             if matches else f"{base}.")
+            raise
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         """The group's help, listing the commands without importing them."""
