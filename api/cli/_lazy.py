@@ -142,7 +142,13 @@ def scan() -> list[tuple[str, str, str]]:
         extra = sorted(_callback_modules(g.typer_instance) - {home})
         owner[g.name] = " ".join([home, *extra])
     group: Any = typer.main.get_command(app)
-    return [(n, owner[n], first_paragraph(c)) for n, c in group.commands.items()]
+    # the order of importing the modules alphabetically (what the package did before): commands, then
+    # groups, each by module and then in registration order, whatever was imported before this scan
+    kind = {**{i.name or i.callback.__name__.replace("_", "-"): 0 for i in app.registered_commands},
+            **{g.name: 1 for g in app.registered_groups}}
+    order = list(group.commands)
+    names = sorted(order, key=lambda n: (kind[n], mods.index(owner[n].split()[0]), order.index(n)))
+    return [(n, owner[n], first_paragraph(group.commands[n])) for n in names]
 
 
 def _short(module: str) -> str:
