@@ -343,6 +343,19 @@ def measure_endpoint_latency(root, city: str, n_requests: int = 100, *, seed: in
                         rp, ms_p, _ = get(client_p, q, hdr_p)
                     out["prev_ms"].append(ms_p)
                     out["same_bytes"] &= rp.content == r.content
+            # the harness's own cost: a trivial route of the same app answering a body of the
+            # median size (authentication, response cache, TestClient transport; no work)
+            from fastapi import Response
+
+            blob = b"x" * int(np.median(out["sizes"]))
+            app.add_api_route("/api/v1/bench-trivial", lambda: Response(blob, media_type="application/json"))
+            out["trivial_ms"], out["trivial_cpu_ms"] = [], []
+            for _ in range(30):
+                t, tc = time.perf_counter(), time.process_time()
+                assert client.get("/api/v1/bench-trivial", headers=hdr).status_code == 200
+                ms, cpu = 1000 * (time.perf_counter() - t), 1000 * (time.process_time() - tc)
+                out["trivial_ms"].append(ms)
+                out["trivial_cpu_ms"].append(cpu)
         out["rss_end_mib"] = _rss_mib()
         store.close()
         store_p.close()
@@ -410,6 +423,10 @@ def report_endpoint(r: dict) -> None:
           f"p95 {p(pr, 95):.0f} ms (p95 ratio {p(pr, 95) / p(cold, 95):.1f}x); cached by data version "
           f"p50 {p(r['cached_ms'], 50):.1f} ms, p95 {p(r['cached_ms'], 95):.1f} ms; "
           f"median body {np.median(r['sizes']) / 2**20:.1f} MiB")
+    if r.get("trivial_ms"):
+        print(f"harness overhead (a trivial route of the same app answering a body of the median size): "
+              f"p50 {p(r['trivial_ms'], 50):.1f} ms, p95 {p(r['trivial_ms'], 95):.1f} ms wall, "
+              f"CPU p50 {p(r['trivial_cpu_ms'], 50):.1f} ms")
     print(f"service memory: RSS {r['rss_before_mib']:.0f} MiB before the city, {r['rss_loaded_mib']:.0f} MiB "
           f"after its first requests (+{r['rss_loaded_mib'] - r['rss_before_mib']:.0f} MiB for the loaded city; "
           f"columns {r['columns_mib']:.0f} MiB; target < 1024 MiB per loaded city), {r['rss_end_mib']:.0f} MiB "

@@ -29,6 +29,9 @@ from qauipsiz.hotspot import analytic
 from qauipsiz.hotspot.cities import City
 
 RESOLUTIONS = (7, 8, 9, 10)
+_NS = pd.Series(np.array(["ns"], dtype=object)).array
+"""The ``lisa`` label of every cell (no LISA here) with the dtype pandas gives the engine's column;
+repeating it is ~5x cheaper than a DataFrame converting ``n`` Python strings."""
 
 
 @dataclass
@@ -343,6 +346,28 @@ class CityColumns:
             self._centres[key] = K
         return self._centres[key]
 
+    def _packed(self) -> np.ndarray | None:
+        """Per event, one uint16 code of (category, district, hour, weekday, dark):
+        ``(c * (len(districts) + 1) + d) * 336 + hour * 14 + weekday * 2 + dark`` with null codes
+        (-1) as the last category / district; None when the combinations exceed 65,536 or a value
+        is out of range (then the filter reads the five columns).  Built once (~50 ms for 5
+        million events, 2 bytes per event) and cached: the filter pass then does one table lookup
+        per event instead of five (~2x faster)."""
+        if "packed" not in self._centres:
+            nc, nd = len(self.categories) + 1, len(self.districts) + 1
+            out = None
+            ok = nc * nd * 336 <= 65536 and (self.n == 0 or (
+                0 <= int(self.hour.min()) and int(self.hour.max()) <= 23 and 0 <= int(self.weekday.min())
+                and int(self.weekday.max()) <= 6 and int(self.category.min()) >= -1
+                and int(self.district.min()) >= -1))
+            if ok:
+                ci = np.where(self.category < 0, nc - 1, self.category).astype(np.int32)
+                di = np.where(self.district < 0, nd - 1, self.district).astype(np.int32)
+                out = ((ci * nd + di) * 336 + self.hour.astype(np.int32) * 14 + self.weekday.astype(np.int32) * 2
+                       + self.dark.astype(np.int32)).astype(np.uint16)
+            self._centres["packed"] = out
+        return self._centres["packed"]
+
     def _gi_plan(self, res: int, k: int, w) -> _GiPlan | None:
         """The cached :class:`_GiPlan` of the city's ring weights ``w`` at (res, k), or None when
         it does not reproduce :func:`hotspot.gistar.gi_star` (then gi_star runs per request)."""
@@ -383,9 +408,15 @@ class CityColumns:
         centres = binning.city_cell_centres(self.city, res)
         lo, hi, hl, wl, cl, dl, kl = self._spec(**filters)
         # one pass over the events: filter and count per cell of res and per res-11 cell (numba)
-        cnt, n11, n_pass = _filter_count(self.day, self.hour, self.weekday, self.category, self.district, self.dark,
-                                         lo, hi, hl, wl, cl, dl, kl, self.res_codes[res], self.cell_code,
-                                         len(cells) + 1, len(self.cells11))
+        packed = self._packed()
+        if packed is not None:  # hour, weekday, light, category and district as one code: one lookup
+            lut = (np.outer(np.outer(cl, dl).ravel(), hl[_SLOT_H] & wl[_SLOT_W] & kl[_SLOT_D])).ravel()
+            cnt, n11, n_pass = _filter_count_packed(self.day, packed, lo, hi, lut, self.res_codes[res],
+                                                    self.cell_code, len(cells) + 1, len(self.cells11))
+        else:
+            cnt, n11, n_pass = _filter_count(self.day, self.hour, self.weekday, self.category, self.district,
+                                             self.dark, lo, hi, hl, wl, cl, dl, kl, self.res_codes[res],
+                                             self.cell_code, len(cells) + 1, len(self.cells11))
         count = cnt[1:].astype(np.int64)  # code 0: outside the city's cells
         y = count.astype(float)
         # density: the events' res-11 cell centres, weighted by their counts (a cached sparse kernel
@@ -416,7 +447,7 @@ class CityColumns:
                 inf = {"inference": g.inference, "permutations": int(g.permutations), "reason": g.reason}
         t = pd.DataFrame({"h3": cells, "count": count, "weighted": y, "density": density, "gi_z": gz, "gi_p": gp,
                           "gi_q": gq, "gi_bin": np.asarray(gb).astype(np.int8),
-                          "lisa": np.full(n, "ns", dtype=object)})
+                          "lisa": _NS.repeat(n)})
         t.attrs["params"] = {
             "generator": "qauipsiz.hotspot.national.columns.CityColumns.hotspot_table", "city": self.city.key,
             "res": res, "value": "count", "neighbours": "h3_ring", "k": int(k), "kernel": "quartic",
@@ -522,6 +553,26 @@ def _filter_count(day, hour, weekday, category, district, dark, lo, hi, hour_lut
         ok = ((d >= lo) & (d < hi) & hour_lut[hour[i]] & wd_lut[weekday[i]] & cat_lut[category[i]]
               & dist_lut[district[i]] & dark_lut[np.int64(dark[i])])
         o = np.int32(ok)
+        cr[code_r[i]] += o
+        c11[code11[i]] += o
+        k += int(o)
+    return cr, c11, k
+
+
+_SLOT_H, _SLOT_W, _SLOT_D = np.arange(336) // 14, np.arange(336) // 2 % 7, np.arange(336) % 2
+"""Hour, weekday and dark flag of each of the 336 slots of :meth:`CityColumns._packed`."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _filter_count_packed(day, packed, lo, hi, lut, code_r, code11, n_r, n11):  # noqa: PLR0913 -- numba kernel: arrays and scalars only
+    """:func:`_filter_count` with the hour, weekday, light, category and district filters as one
+    lookup table over :meth:`CityColumns._packed` codes.  Same counts."""
+    cr = np.zeros(n_r, np.int32)
+    c11 = np.zeros(n11, np.int32)
+    k = 0
+    for i in range(len(day)):
+        d = day[i]
+        o = np.int32((d >= lo) & (d < hi) & lut[packed[i]])
         cr[code_r[i]] += o
         c11[code11[i]] += o
         k += int(o)

@@ -53,6 +53,7 @@ def test_columns_equal_the_engine(shymkent, res):
         # term evaluated per distinct window change nothing)
         np.testing.assert_array_equal(got["gi_p"], ref["gi_p"])
         np.testing.assert_array_equal(got["gi_q"], ref["gi_q"])
+        pd.testing.assert_series_equal(got["lisa"], ref["lisa"])  # same labels, same dtype
         # density: the points moved to their res-11 centres (<= ~30 m) change it by a few % of the peak
         assert np.abs(got["density"] - ref["density"]).max() <= 0.05 * ref["density"].max()
         assert np.corrcoef(got["density"], ref["density"])[0, 1] > 0.995
@@ -310,3 +311,28 @@ def test_gi_plan_is_gi_star_bit_for_bit(res):
         for a, r in ((z, g.z), (p, g.p), (q, g.q), (b, g.bin)):
             np.testing.assert_array_equal(a, r)
         assert (b[hot] > 0).sum() >= 10  # the planted cells are found
+
+
+def test_packed_filter_equals_the_five_columns(shymkent):
+    """The one-lookup filter pass over packed (category, district, hour, weekday, light) codes
+    counts the same events as the pass over the five columns, for every kind of filter; both are
+    checked against a plain numpy mask."""
+    base = CityColumns.load(shymkent, "shymkent")
+    # the synthetic city has no districts: planted ones (code -1 = none on a tenth of the events)
+    rng = np.random.default_rng(3)
+    cols = dataclasses.replace(base, district=rng.choice(np.array([-1, 0, 1, 2], np.int8), base.n,
+                                                         p=[0.1, 0.3, 0.3, 0.3]),
+                               districts=["Abay", "Al-Farabi", "Enbekshi"], _centres={})
+    assert cols._packed() is not None
+    dist = cols.districts[:2]
+    filters = [*FILTERS, {"districts": dist, "dark": False}, {"weekdays": [0, 6], "categories": ["fraud"]},
+               {"hours": "23-01", "districts": dist[:1], "start": "2024-06-01"}]
+    for f in filters:
+        packed = cols.hotspot_table(10, bandwidth_m=300.0, **f)
+        saved, cols._centres["packed"] = cols._centres["packed"], None  # the five-column pass
+        try:
+            plain = cols.hotspot_table(10, bandwidth_m=300.0, **f)
+        finally:
+            cols._centres["packed"] = saved
+        pd.testing.assert_frame_equal(packed, plain)
+        assert int(packed["count"].sum()) == int(cols.mask(**f)[cols.res_codes[10] > 0].sum()) > 0
