@@ -509,7 +509,11 @@ class _GiPlan:
         n = len(y)
         wy = self.wp @ y
         xbar = y.mean()
-        s = np.sqrt(max((y @ y) / n - xbar**2, 0.0))
+        # Σ y²: integer counts with (Σ y)² < 2**53 sum exactly in any order, so numpy's own sum
+        # gives gi_star's ``y @ y`` bits without a BLAS call (a threaded OpenBLAS dot leaves its
+        # worker threads spinning for ~0.1 s, taking the other core from this and other requests)
+        yy = float(np.add.reduce(y * y)) if float(y.sum()) ** 2 < 2.0**53 else float(y @ y)
+        s = np.sqrt(max(yy / n - xbar**2, 0.0))
         num = wy - xbar * self.wi
         den = s * self.den_w
         with np.errstate(divide="ignore", invalid="ignore"):
