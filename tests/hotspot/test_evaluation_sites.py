@@ -203,3 +203,34 @@ def test_default_design_on_the_null_demo(null_demo, group, before, after):
     assert d["p_value"] >= 0.05 and d["ci_low_pct"] <= 0 <= d["ci_high_pct"], d
     assert d["ring_p_value"] >= 0.05 and d["ring_ci_low_pct"] <= 0 <= d["ring_ci_high_pct"], d
     assert d["wdq_reading"] in ("none", "not_applicable")
+
+
+def test_sites_chosen_on_recent_incidents_regress_to_the_mean(null_demo):
+    """Selection on the pre-period (docs/evaluation.md, assumptions): with no effect anywhere, 25
+    discs centred on incidents of their own pre-period fall against the comparison, discs centred on
+    post-period incidents rise, by about the one incident per disc each carries (1/k of the disc's
+    pre- or post-period count, plus its near repeats); the same days and discs' surroundings."""
+    _, events, _ = null_demo
+    city = get_city("astana")
+    ev = prepare_events(events, city, ["theft"])
+    rng = np.random.default_rng(1818)
+    diffs, predicted = [], []
+    for i in range(10):
+        day = pd.Timestamp("2025-03-01") + pd.Timedelta(days=int(rng.integers(0, 92)))
+        d = make_design(ev, day, 14, 7)
+        pre, post = _periods(ev, d)
+        est = {}
+        for name, pool in (("pre", pre), ("post", post)):
+            j = rng.choice(np.flatnonzero(pool), 25, replace=False)
+            lon, lat = city.to_wgs84(ev.x[j], ev.y[j])
+            r = evaluate_prepared(ev, build_areas(shapely.multipoints(np.c_[lon, lat]), city), day, before_months=14,
+                                  after_months=7, seed=i, n_placebo=19, with_synth=False, with_ring=False)
+            t = r.treated_estimate
+            assert t.unit_pre >= 25 if name == "pre" else t.unit_post >= 25  # every centre is counted
+            est[name] = t.est
+            predicted.append(25 / t.unit_pre if name == "pre" else 25 / t.unit_post)
+        diffs.append(est["pre"] - est["post"])
+    expected = -float(np.mean(predicted)) * 2  # one extra incident in the pre-period of one, post of the other
+    got = float(np.mean(diffs))
+    assert got < -0.02, (got, expected)  # a clear fall of pre-chosen sites against post-chosen ones
+    assert 0.4 * expected > got > 2.5 * expected, (got, expected)
