@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from qauipsiz.api.cli._lazy import LazyGroup
+from qauipsiz.api.cli._lazy import HELP_ONLY, LazyGroup
 
 app = typer.Typer(
     name="qauipsiz",
@@ -15,8 +15,10 @@ app = typer.Typer(
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(ctx: typer.Context) -> None:
     """qauipsiz (Қауіпсіз) — crime hotspots, CPTED and siting for Kazakhstan's cities."""  # noqa: D403 -- the product name is lower-case
+    if ctx.meta.get(HELP_ONLY):  # `qauipsiz CMD --help` prints help only; no settings needed
+        return
     from qauipsiz.api.settings import apply, get_settings
 
     apply(get_settings())

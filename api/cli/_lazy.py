@@ -48,6 +48,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 """Every top-level command, in the order ``qauipsiz --help`` lists them."""
 
+HELP_ONLY = "qauipsiz.help_only"
+"""``ctx.meta`` key: the command line asks only for a command's help (set by :class:`LazyGroup`)."""
+
 _MODULE_OF = {name: mod for name, mod, _ in COMMANDS}
 _HELP_OF = {name: text for name, _, text in COMMANDS}
 
@@ -88,6 +91,11 @@ class LazyGroup(TyperGroup):
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
         """As Typer's, with "Did you mean …?" drawn from every command, loaded or not."""
+        rest = list(args[1:])
+        # `qauipsiz CMD [SUB|ARG …] --help`: only help will be printed, so the app's callback may skip
+        # pointing the libraries at the user's data (it imports geopandas)
+        ctx.meta[HELP_ONLY] = bool(rest) and rest[-1] in ctx.help_option_names and not any(
+            t.startswith("-") for t in rest[:-1])
         try:
             return super().resolve_command(ctx, args)
         except Exception as e:  # Typer's UsageError (its click may be vendored)

@@ -62,8 +62,30 @@ def test_help_imports_no_command_module():
 
 
 def test_a_command_imports_only_its_modules():
-    loaded = _cli_modules(_loaded_after("forecast", "--help"))
+    every = _loaded_after("forecast", "--help")
+    assert "geopandas" not in every  # help only: the settings callback (city registry) is skipped
+    loaded = _cli_modules(every)
     assert "forecast" in loaded
     assert not loaded & {"serve", "national", "cpted", "geocode", "ingest", "pipeline", "case"}, loaded
     loaded = _cli_modules(_loaded_after("city", "--help"))
     assert {"cities", "osm"} <= loaded  # osm adds `city import-osm`
+
+
+def test_a_real_command_still_applies_the_settings(tmp_path):
+    """Skipping the settings callback is for help only: a real command points the city registry at
+    ``QAUIPSIZ_DATA_DIR/cities``; ``cities --help`` does not need to."""
+    code = ("import sys, contextlib, io\n"
+            "from qauipsiz.api.cli._app import app\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n"
+            "        app(sys.argv[1:], prog_name='qauipsiz')\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "m = sys.modules.get('qauipsiz.hotspot.cities')\n"
+            "print(m._user_dir if m else None)")
+    env = {**ENV, "QAUIPSIZ_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", code, "cities"], capture_output=True, text=True, env=env, timeout=120)
+    assert run.stdout.strip().splitlines()[-1] == str((tmp_path / "cities").resolve()), run.stderr
+    helps = subprocess.run([sys.executable, "-c", code, "cities", "--help"], capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert helps.stdout.strip().splitlines()[-1] == "None", helps.stderr
