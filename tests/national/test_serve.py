@@ -311,6 +311,12 @@ def test_gi_plan_is_gi_star_bit_for_bit(res):
         for a, r in ((z, g.z), (p, g.p), (q, g.q), (b, g.bin)):
             np.testing.assert_array_equal(a, r)
         assert (b[hot] > 0).sum() >= 10  # the planted cells are found
+    # a total so large that the squared counts no longer sum exactly: the plan takes gi_star's dot
+    y = rng.poisson(2.0 * e).astype(float) * 1e6
+    assert y.sum() ** 2 >= 2.0**53
+    g = gi_star(y, w, star=True, exposure=e)
+    for a, r in zip(plan(y), (g.z, g.p, g.q, g.bin), strict=True):
+        np.testing.assert_array_equal(a, r)
 
 
 def test_packed_filter_equals_the_five_columns(shymkent):
