@@ -163,6 +163,11 @@ def create_app(settings: Settings | None = None, *, store=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI):
+        from threadpoolctl import threadpool_limits
+
+        # requests already run in parallel threads; a threaded BLAS dot per request leaves its
+        # workers spinning ~0.1 s on the other core (measured: twice the request's own CPU)
+        threadpool_limits(1, user_api="blas")
         if settings.warm:
             from qauipsiz.api.routers._engine import warm
 
