@@ -3,52 +3,21 @@ response (a real server subprocess and raw sockets; no time thresholds are asser
 server closed the connection while the client was still trickling)."""
 from __future__ import annotations
 
-import os
 import select
 import socket
-import subprocess
-import sys
 import time
 
-import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests._serve import running_serve
 
 
 @pytest.fixture(scope="module")
 def server(api_env):
     from qauipsiz.api.settings import to_env
 
-    port = _free_port()
-    env = {**os.environ, **to_env(api_env["settings"])}
-    p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
-                          "astana", "--host", "127.0.0.1", "--port", str(port), "--no-ingest", "--no-warm",
-                          "--header-timeout", "1", "--keep-alive", "1"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1200):
-            if p.poll() is not None:
-                raise AssertionError(f"serve exited: {p.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("serve did not come up")
+    with running_serve(to_env(api_env["settings"]), "--header-timeout", "1", "--keep-alive", "1") as port:
         yield ("127.0.0.1", port)
-    finally:
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def _closed(sock: socket.socket) -> bytes | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from tests._serve import free_port
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +25,6 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def server(demo_dir, tmp_path_factory):
     key = store.create_api_key("analyst", "browser test")
     commander = store.create_api_key("commander", "browser test")
     store.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "QAUIPSIZ_DATA_DIR": str(root), "QAUIPSIZ_DEMO_DIR": str(demo_dir),
            "QAUIPSIZ_CITY": "astana", "QAUIPSIZ_TILE_URL": ""}
     proc = subprocess.Popen(

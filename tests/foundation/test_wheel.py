@@ -4,7 +4,6 @@ but ``qauipsiz``."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._serve import free_port
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +48,6 @@ def test_wheel_contents(wheel):
     assert not [n for n in names if n.startswith("qauipsiz/data/demo/")], "regenerable demo output shipped"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not IN_CI and not os.environ.get("QAUIPSIZ_TEST_WHEEL"),
                     reason="installs every dependency into a fresh venv; runs under CI=true or QAUIPSIZ_TEST_WHEEL=1")
 def test_wheel_in_fresh_venv(wheel, tmp_path):
@@ -74,7 +68,7 @@ def test_wheel_in_fresh_venv(wheel, tmp_path):
     _run([str(cli), "demo", "--out", "D"], **kw)
     _run([str(cli), "pipeline", "--demo", "D", "--out", "O"], **kw)
     assert any((work / "O").iterdir())
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(cli), "serve", "--demo", "D", "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
     try:

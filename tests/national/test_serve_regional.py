@@ -5,11 +5,6 @@ subprocess, as an operator runs it."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import numpy as np
@@ -19,12 +14,7 @@ from qauipsiz.hotspot import analytic
 from qauipsiz.hotspot import cities as registry
 from qauipsiz.hotspot.national.generate import generate
 from qauipsiz.hotspot.surface import hotspot_table
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests._serve import running_serve
 
 
 def test_serve_a_regional_centre_from_the_analytic_store(tmp_path):
@@ -39,22 +29,8 @@ def test_serve_a_regional_centre_from_the_analytic_store(tmp_path):
     key = store.create_api_key("analyst", "regional test")
     store.close()
     settings = dataclasses.replace(get_settings(), data_dir=data, database_url=url, analytic_dir=nat, warm=False)
-    port = _free_port()
-    p = subprocess.Popen([sys.executable, "-c", "from qauipsiz.api.cli import main; main()", "serve", "--city",
-                          "astana", "--host", "127.0.0.1", "--port", str(port), "--no-ingest", "--no-warm"],
-                         env={**os.environ, **to_env(settings)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base, hdr = f"http://127.0.0.1:{port}/api/v1", {"X-API-Key": key}
-    try:
-        for _ in range(1200):
-            if p.poll() is not None:
-                raise AssertionError(f"serve exited: {p.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            raise AssertionError("serve did not come up")
+    with running_serve(to_env(settings)) as port:
+        base, hdr = f"http://127.0.0.1:{port}/api/v1", {"X-API-Key": key}
         listed = httpx.get(base + "/cities", headers=hdr, timeout=60).json()
         assert "aktobe" in [c.get("key", c.get("city")) for c in listed]
         r = httpx.get(base + "/cities/aktobe/hotspots.geojson",
@@ -62,12 +38,6 @@ def test_serve_a_regional_centre_from_the_analytic_store(tmp_path):
                       headers=hdr, timeout=120)
         assert r.status_code == 200, r.text[:500]
         body = r.json()
-    finally:
-        p.terminate()
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
     assert body["meta"]["city"] == "aktobe" and "SYNTHETIC" in body["meta"]["notice"].upper()
     # nothing copied into the data folder; the columns cached there as files
     assert not (data / "cities" / "aktobe").exists()
