@@ -15,7 +15,9 @@ the whole pool instead, and its placebo pairs are a composite of its size agains
 The Poisson error ignores over-dispersion and local shocks, so inference is by placebo units
 instead: random composites of comparison cells, in pairs of a pseudo-treated composite with the
 unit's pre-period total and a pseudo-comparison composite with the comparison's pre-period total,
-each pair giving one null estimate.  The p-value is the share of null estimates at least as far
+each pair giving one null estimate.  Each composite, which overshoots its target by up to one
+cell, is binomially thinned to the target (:func:`thin_to_size`) so its Poisson noise is the
+real unit's, not smaller.  The p-value is the share of null estimates at least as far
 from zero as the real one (two-sided, ``(1 + #) / (1 + B)``); the 95 % interval inverts the test
 under a constant effect: ``[est − q97.5, est − q2.5]`` of the null estimates.
 """
@@ -207,6 +209,37 @@ def _big_composites(values: np.ndarray, pre_tot: np.ndarray, sizes: np.ndarray, 
     return sums.reshape(-1, ns, k)[:n]
 
 
+def thin_to_size(sums: np.ndarray, sizes: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
+    """Binomial thinning of each composite's counts to its target pre-period total.
+
+    A composite is cut where its running pre-period total first reaches the target, so it
+    overshoots by up to one cell's count: for a small unit (a single disc with a handful of
+    pre-period incidents) the composite is often several times the unit's size, its Poisson noise
+    much smaller, and the null distribution too narrow (measured on the null demo: single discs
+    rejected in 10 % of sets at 5 %).  Each incident of composite ``j`` is kept with probability
+    ``sizes[j] / pre_total`` in both periods, so the thinned composite is a Poisson-like count with
+    the unit's expected pre-period level and the composite's expected post/pre ratio.
+
+    Parameters
+    ----------
+    sums : ndarray, shape (groups, len(sizes), 2)
+        Pre- and post-period counts (incidents, integers) per composite, from :func:`composite_sums`.
+    sizes : tuple of float
+        Target pre-period totals (incidents).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, same shape
+        Thinned counts (composites already at or under their target are left as they are).
+    """
+    if len(sums) == 0:
+        return sums
+    cnt = np.rint(sums).astype(np.int64)
+    frac = np.minimum(1.0, np.asarray(sizes, float)[None, :] / np.maximum(cnt[:, :, 0], 1))
+    return rng.binomial(cnt, frac[:, :, None]).astype(float)
+
+
 @dataclass
 class UnitEstimate:
     """DiD of one unit against its matched comparison, with placebo inference (log scale)."""
@@ -280,6 +313,7 @@ def estimate_unit(unit_pre_p: np.ndarray, unit_post_tot: float, pool_pre_p: np.n
     # placebo pairs: a composite of the unit's size against one of the comparison's size (whole: the rest)
     sizes = (max(u_pre, 1.0), max(pool_total - 1.05 * u_pre, 1.0) if whole else max(c_pre, 1.0))
     sums = composite_sums(np.c_[pre_tot, pool_post_tot], pre_tot, sizes, n_placebo, rng)
+    sums = thin_to_size(sums, sizes, rng)
     ci = p = se_null = mde = None
     if len(sums) >= MIN_PLACEBO and u_pre > 0:
         d = _null_effects(sums[:, 0, 0], sums[:, 0, 1], sums[:, 1, 0], sums[:, 1, 1])
