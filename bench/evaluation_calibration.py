@@ -117,7 +117,7 @@ def draw_sets(ev, city, n_sites: int, n_sets: int, first: str, days: int, rng, c
 
 
 def run(ev, city, sets, before, after, placebo: str, with_ring: bool):
-    pt, pr, est, pre = [], [], [], []
+    pt, pr, est, pre, sd = [], [], [], [], []
     for i, (geom, day) in enumerate(sets):
         r = evaluate_prepared(ev, build_areas(geom, city), day, before_months=before, after_months=after, seed=i,
                               n_placebo=N_PLACEBO, with_synth=False, with_ring=with_ring, placebo=placebo)
@@ -125,7 +125,16 @@ def run(ev, city, sets, before, after, placebo: str, with_ring: bool):
         pr.append(r.ring_estimate.p_value if with_ring else np.nan)
         est.append(r.treated_estimate.est)
         pre.append(r.treated_estimate.unit_pre / shapely.get_num_geometries(geom))
-    return np.array(pt, float), np.array(pr, float), np.array(est, float), np.array(pre, float)
+        sd.append(np.nan if r.treated_estimate.se_null is None else r.treated_estimate.se_null)
+    return (np.array(pt, float), np.array(pr, float), np.array(est, float), np.array(pre, float),
+            np.array(sd, float))
+
+
+def spread_line(label: str, est: np.ndarray, sd: np.ndarray) -> str:
+    """SD of the treated estimates studentised by their own placebo spread: about 1 when the null
+    distribution is as wide as the estimate's own noise (issue 18's single-disc diagnosis)."""
+    z = (est / sd)[np.isfinite(sd) & (sd > 0)]
+    return f"{label:<28} SD(estimate / placebo SD) = {np.std(z, ddof=1):.2f} over {len(z)} sets (calibrated: ~1)"
 
 
 def main() -> None:
@@ -156,9 +165,9 @@ def main() -> None:
         sets = draw_sets(ev, city, n_sites, n_sets, first, days, rng, args.centres, (before, after))
         ring = n_sites > 1
         t1 = time.perf_counter()
-        pt_o, pr_o, est_o, pre_o = run(ev, city, sets, before, after, "sites", ring)
+        pt_o, pr_o, est_o, pre_o, sd_o = run(ev, city, sets, before, after, "sites", ring)
         t2 = time.perf_counter()
-        pt_p, pr_p, _, _ = run(ev, city, sets, before, after, "composites", ring)
+        pt_p, pr_p, est_p, _, sd_p = run(ev, city, sets, before, after, "composites", ring)
         t3 = time.perf_counter()
         what = f"{', '.join(cats) if cats else 'all categories'}, {before:g}/{after:g} months"
         m, h = est_o.mean(), 1.96 * est_o.std(ddof=1) / np.sqrt(len(est_o))
@@ -173,6 +182,8 @@ def main() -> None:
             print("  " + rate_line(f"peer  {unit}", pp))
             if np.mean(po < 0.05) > TARGET:
                 missed.append(f"{name} {unit}")
+        print("  " + spread_line("ours  treated", est_o, sd_o))
+        print("  " + spread_line("peer  treated", est_p, sd_p))
         if n_sites == 25:
             timing_case = (ev, sets[0], before, after)
     ev, (geom, day), before, after = timing_case
