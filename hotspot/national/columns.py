@@ -149,6 +149,8 @@ class CityColumns:
             instead of a read of every partition), else they are built and written there (older
             versions of the city are removed).  An unwritable folder only costs the cache.
         """
+        import shutil
+
         from qauipsiz.hotspot.binning import _city
 
         c = _city(city)
@@ -160,11 +162,11 @@ class CityColumns:
             try:
                 return cls.open(folder, c)
             except (ValueError, OSError):
-                pass  # damaged: built again below
+                # damaged: removed, so that the columns built below are written in its place
+                # (save cannot replace a non-empty folder, and every later load would rebuild)
+                shutil.rmtree(folder, ignore_errors=True)
         cols = cls._build(root, c, batch_rows)
         if cols.version == folder.name[len(c.key) + 1:]:  # unchanged while it was read
-            import shutil
-
             for old in Path(cache_dir).glob(f"{c.key}-*"):
                 if old != folder and old.is_dir() and not old.name.startswith("."):
                     shutil.rmtree(old, ignore_errors=True)

@@ -260,6 +260,12 @@ def test_columns_cached_as_memory_mapped_files(tmp_path):
         pd.testing.assert_frame_equal(a, b)
     with pytest.raises(ValueError, match="not 'astana'"):
         CityColumns.open(folder, "astana")
+    (folder / "cell_code.npy").write_bytes(b"damaged")  # a damaged folder is rebuilt and rewritten
+    rebuilt = CityColumns.load(root, "shymkent", cache_dir=cache)
+    assert not isinstance(rebuilt.cell_code, np.memmap)
+    healed = CityColumns.open(folder, "shymkent")
+    np.testing.assert_array_equal(healed.cell_code, built.cell_code)
+    pd.testing.assert_frame_equal(healed.hotspot_table(10, bandwidth_m=300.0), built.hotspot_table(10, bandwidth_m=300.0))
     generate(root, 3_000, seed=6, start="2024-01-01", years=1.0, cities=["shymkent"])
     again = CityColumns.load(root, "shymkent", cache_dir=cache)
     assert again.version != built.version and again.n != built.n
